@@ -1,0 +1,2 @@
+//! Runtime: values, the expression and statement interpreter, the element engine.
+pub mod value;

@@ -1,0 +1,197 @@
+//! Run-time values and the types parameters declare.
+//!
+//! Values are cheap to clone: texts, lists and objects are shared behind
+//! `Arc` and copied only when changed while shared.
+
+use indexmap::IndexMap;
+use jiff::civil::Date;
+use jiff::Timestamp;
+use rust_decimal::Decimal;
+use std::fmt;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// How deeply lists and objects may nest. Deeper values are refused, so that
+/// dropping, comparing or printing one never exhausts the stack.
+pub const MAX_VALUE_DEPTH: u32 = 64;
+
+/// A declared type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Type {
+    Text,
+    Integer,
+    Decimal,
+    Boolean,
+    Date,
+    DateTime,
+    Guid,
+    List(Box<Type>),
+    /// Attributes in the order written.
+    Object(Arc<Vec<(Arc<str>, Type)>>),
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::Text => f.write_str("Text"),
+            Type::Integer => f.write_str("Integer"),
+            Type::Decimal => f.write_str("Decimal"),
+            Type::Boolean => f.write_str("Boolean"),
+            Type::Date => f.write_str("Date"),
+            Type::DateTime => f.write_str("DateTime"),
+            Type::Guid => f.write_str("Guid"),
+            Type::List(item) => write!(f, "List<{item}>"),
+            Type::Object(attrs) => {
+                f.write_str("{ ")?;
+                for (i, (name, ty)) in attrs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{name}: {ty}")?;
+                }
+                f.write_str(" }")
+            }
+        }
+    }
+}
+
+/// A list value and how deeply it nests.
+#[derive(Clone, Debug, Default)]
+pub struct List {
+    pub items: Vec<Value>,
+    depth: u32,
+}
+
+/// An object value: attributes in the order written, and how deeply it nests.
+#[derive(Clone, Debug, Default)]
+pub struct Object {
+    pub attrs: IndexMap<Arc<str>, Value>,
+    depth: u32,
+}
+
+/// A run-time value.
+#[derive(Clone, Debug, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Boolean(bool),
+    Integer(i64),
+    Decimal(Decimal),
+    Text(Arc<str>),
+    Date(Date),
+    DateTime(Timestamp),
+    Guid(Uuid),
+    List(Arc<List>),
+    Object(Arc<Object>),
+}
+
+/// A value nested deeper than [`MAX_VALUE_DEPTH`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooDeep;
+
+impl fmt::Display for TooDeep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "value nested more than {MAX_VALUE_DEPTH} levels deep")
+    }
+}
+
+impl Value {
+    pub fn text(s: impl Into<Arc<str>>) -> Value {
+        Value::Text(s.into())
+    }
+
+    /// A list of these items; fails when the result would nest too deeply.
+    pub fn list(items: Vec<Value>) -> Result<Value, TooDeep> {
+        let depth = 1 + items.iter().map(Value::depth).max().unwrap_or(0);
+        if depth > MAX_VALUE_DEPTH {
+            return Err(TooDeep);
+        }
+        Ok(Value::List(Arc::new(List { items, depth })))
+    }
+
+    /// An object with these attributes; fails when it would nest too deeply.
+    pub fn object(attrs: IndexMap<Arc<str>, Value>) -> Result<Value, TooDeep> {
+        let depth = 1 + attrs.values().map(Value::depth).max().unwrap_or(0);
+        if depth > MAX_VALUE_DEPTH {
+            return Err(TooDeep);
+        }
+        Ok(Value::Object(Arc::new(Object { attrs, depth })))
+    }
+
+    /// 0 for scalars, 1 + the deepest item for lists and objects.
+    pub fn depth(&self) -> u32 {
+        match self {
+            Value::List(l) => l.depth,
+            Value::Object(o) => o.depth,
+            _ => 0,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The name of this value's type, as `type_of` returns it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "Null",
+            Value::Boolean(_) => "Boolean",
+            Value::Integer(_) => "Integer",
+            Value::Decimal(_) => "Decimal",
+            Value::Text(_) => "Text",
+            Value::Date(_) => "Date",
+            Value::DateTime(_) => "DateTime",
+            Value::Guid(_) => "Guid",
+            Value::List(_) => "List",
+            Value::Object(_) => "Object",
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(l) => Some(&l.items),
+            _ => None,
+        }
+    }
+}
+
+impl List {
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// Replaces item `i`; fails when the list would nest too deeply.
+    pub fn set(&mut self, i: usize, value: Value) -> Result<(), TooDeep> {
+        self.depth = check_depth(self.depth, &value)?;
+        self.items[i] = value;
+        Ok(())
+    }
+
+    pub fn push(&mut self, value: Value) -> Result<(), TooDeep> {
+        self.depth = check_depth(self.depth, &value)?;
+        self.items.push(value);
+        Ok(())
+    }
+}
+
+impl Object {
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// Sets (or adds) an attribute; fails when the object would nest too deeply.
+    pub fn set(&mut self, name: Arc<str>, value: Value) -> Result<(), TooDeep> {
+        self.depth = check_depth(self.depth, &value)?;
+        self.attrs.insert(name, value);
+        Ok(())
+    }
+}
+
+fn check_depth(current: u32, child: &Value) -> Result<u32, TooDeep> {
+    let depth = current.max(1 + child.depth());
+    if depth > MAX_VALUE_DEPTH {
+        Err(TooDeep)
+    } else {
+        Ok(depth)
+    }
+}

@@ -1,0 +1,285 @@
+//! The typed syntax tree of a `.proc` file. Every node that can be blamed
+//! carries its [`Span`]; equality ignores spans.
+
+use crate::source::Span;
+use rust_decimal::Decimal;
+
+/// A name as written, with where it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A text literal without interpolation (captions, UIds, signal names, durations).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StrLit {
+    pub value: String,
+    pub span: Span,
+}
+
+/// One parsed `.proc` file.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct File {
+    pub imports: Vec<StrLit>,
+    pub processes: Vec<Process>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Process {
+    pub name: Ident,
+    /// Every `caption` item; the checker reports more than one.
+    pub captions: Vec<StrLit>,
+    pub uids: Vec<StrLit>,
+    pub params: Vec<Param>,
+    pub elements: Vec<Element>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Direction {
+    In,
+    Out,
+    InOut,
+    Var,
+}
+
+impl Direction {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+            Direction::InOut => "inout",
+            Direction::Var => "var",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub direction: Direction,
+    pub name: Ident,
+    pub ty: TypeExpr,
+    pub default: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeExpr {
+    pub kind: TypeExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeExprKind {
+    /// `Text`, `Integer`, … (resolved by the checker).
+    Named(Ident),
+    List(Box<TypeExpr>),
+    Object(Vec<(Ident, TypeExpr)>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Element {
+    pub name: Ident,
+    /// Span of the kind keyword.
+    pub keyword: Span,
+    pub uid: Option<StrLit>,
+    pub caption: Option<StrLit>,
+    pub kind: ElementKind,
+    pub flow: Flow,
+    pub span: Span,
+}
+
+/// The plain flows after an element: `-> A`, `-> A, B`, `on error -> H`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Flow {
+    pub targets: Vec<Ident>,
+    pub on_error: Option<Ident>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ElementKind {
+    Start,
+    End,
+    Terminate,
+    Script(Block),
+    /// `exclusive Name { when … }`; empty branches for the plain merge form.
+    Exclusive(Vec<Branch>),
+    Inclusive(Vec<Branch>),
+    Parallel,
+    User { fields: Vec<Field>, done: Option<Block> },
+    Timer(TimerKind),
+    /// `signal Name "SignalName"`: the element's string is the signal's name.
+    Signal(StrLit),
+    Call { process: Ident, inputs: Vec<(Ident, Expr)>, outputs: Vec<(Ident, Ident)> },
+}
+
+impl ElementKind {
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            ElementKind::Start => "start",
+            ElementKind::End => "end",
+            ElementKind::Terminate => "terminate",
+            ElementKind::Script(_) => "script",
+            ElementKind::Exclusive(_) => "exclusive",
+            ElementKind::Inclusive(_) => "inclusive",
+            ElementKind::Parallel => "parallel",
+            ElementKind::User { .. } => "user",
+            ElementKind::Timer(_) => "timer",
+            ElementKind::Signal(_) => "signal",
+            ElementKind::Call { .. } => "call",
+        }
+    }
+}
+
+/// `when cond -> Target`, or `else -> Target` when `condition` is `None`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Branch {
+    pub condition: Option<Expr>,
+    pub target: Ident,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TimerKind {
+    /// `after "PT2H"`: an ISO 8601 duration.
+    After(StrLit),
+    /// `at expr`: a DateTime.
+    At(Expr),
+}
+
+/// A user task's field: `in Field: Type [= default]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    pub name: Ident,
+    pub ty: TypeExpr,
+    pub default: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StmtKind {
+    /// `Code = expr`, `x.Field = expr`, `x[i] = expr`.
+    Assign { target: Place, value: Expr },
+    Let { name: Ident, value: Expr },
+    /// `if c {} else if c {} else {}`: each `(condition, block)` in order.
+    If { branches: Vec<(Expr, Block)>, otherwise: Option<Block> },
+    While { condition: Expr, body: Block },
+    For { var: Ident, iter: ForIter, body: Block },
+    Break,
+    Continue,
+    Return,
+    Fail(Expr),
+    Log(Expr),
+    Emit(Expr),
+    Expr(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ForIter {
+    /// `for x in list`
+    List(Expr),
+    /// `for i in a..b` (b excluded)
+    Range(Expr, Expr),
+}
+
+/// The left side of an assignment: a name and a path of accessors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Place {
+    pub root: Ident,
+    pub path: Vec<Accessor>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Accessor {
+    Field(Ident),
+    Index(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Null,
+    Boolean(bool),
+    Integer(i64),
+    Decimal(Decimal),
+    /// A text literal: literal pieces and `{expr}` interpolations.
+    Text(Vec<TextPart>),
+    List(Vec<Expr>),
+    Object(Vec<(Ident, Expr)>),
+    Var(Ident),
+    Field(Box<Expr>, Ident),
+    Index(Box<Expr>, Box<Expr>),
+    Call(Ident, Vec<Expr>),
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TextPart {
+    Literal(String),
+    Interpolation(Expr),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    Not,
+    Negate,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    Coalesce,
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Coalesce => "??",
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Rem => "%",
+        }
+    }
+}
