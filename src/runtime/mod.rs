@@ -1,2 +1,3 @@
 //! Runtime: values, the expression and statement interpreter, the element engine.
+pub mod convert;
 pub mod value;

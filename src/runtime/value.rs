@@ -15,6 +15,14 @@ use uuid::Uuid;
 /// dropping, comparing or printing one never exhausts the stack.
 pub const MAX_VALUE_DEPTH: u32 = 64;
 
+/// The longest text (in bytes of UTF-8) an operator or standard function may
+/// build. Longer results are an error, so a script cannot exhaust memory by
+/// doubling a text in a loop.
+pub const MAX_TEXT_LEN: usize = 16 * 1024 * 1024;
+
+/// The most items an operator or standard function may put in one list.
+pub const MAX_LIST_LEN: usize = 1_000_000;
+
 /// A declared type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Type {
