@@ -1,3 +1,4 @@
 //! Runtime: values, the expression and statement interpreter, the element engine.
 pub mod convert;
+pub mod ops;
 pub mod value;
