@@ -126,7 +126,11 @@ impl Report {
             let text = (!label.text.is_empty()).then(|| label.text.clone());
             if Some(label.span.file) == primary.map(|p| p.file) {
                 let span: miette::SourceSpan = label.span.into();
-                labels.push(if i == 0 { miette::LabeledSpan::new_primary_with_span(text, span) } else { miette::LabeledSpan::new_with_span(text, span) });
+                labels.push(if i == 0 {
+                    miette::LabeledSpan::new_primary_with_span(text, span)
+                } else {
+                    miette::LabeledSpan::new_with_span(text, span)
+                });
             } else {
                 related.push(Report {
                     severity: Severity::Warning,

@@ -7,8 +7,8 @@
 //! list beyond [`MAX_LIST_LEN`] items.
 
 use super::convert::{
-    from_json_untyped, kind, parse_date, parse_datetime, parse_decimal_text, parse_guid,
-    parse_integer_text, quote, text_too_long, to_display_text, to_json_text, LimitedString,
+    from_json_untyped, kind, parse_date, parse_datetime, parse_decimal_text, parse_guid, parse_integer_text, quote,
+    text_too_long, to_display_text, to_json_text, LimitedString,
 };
 use super::ops::{compare, equals, list_too_long};
 use super::value::{Value, MAX_LIST_LEN, MAX_TEXT_LEN};
@@ -322,10 +322,9 @@ impl Builtin {
             Builtin::Join => call.join(),
             Builtin::Substring => call.substring(),
             Builtin::Abs => match call.arg(0) {
-                Value::Integer(i) => i
-                    .checked_abs()
-                    .map(Value::Integer)
-                    .ok_or_else(|| format!("Integer overflow in abs({i})")),
+                Value::Integer(i) => {
+                    i.checked_abs().map(Value::Integer).ok_or_else(|| format!("Integer overflow in abs({i})"))
+                }
                 Value::Decimal(d) => Ok(Value::Decimal(d.abs())),
                 other => Err(call.wrong(0, "a number", other)),
             },
@@ -338,8 +337,7 @@ impl Builtin {
             Builtin::Push => push(args),
             Builtin::Keys => match call.arg(0) {
                 Value::Object(o) => {
-                    Value::list(o.attrs.keys().map(|k| Value::Text(k.clone())).collect())
-                        .map_err(|e| e.to_string())
+                    Value::list(o.attrs.keys().map(|k| Value::Text(k.clone())).collect()).map_err(|e| e.to_string())
                 }
                 other => Err(call.wrong(0, "an Object", other)),
             },
@@ -357,17 +355,11 @@ impl Builtin {
                     .ok_or_else(|| format!("add_hours: {t} plus {n} hours is out of range"))
             }
             Builtin::DaysBetween => match (call.arg(0), call.arg(1)) {
-                (Value::Date(a), Value::Date(b)) => {
-                    Ok(Value::Integer(b.duration_since(*a).as_secs() / 86_400))
+                (Value::Date(a), Value::Date(b)) => Ok(Value::Integer(b.duration_since(*a).as_secs() / 86_400)),
+                (Value::DateTime(a), Value::DateTime(b)) => Ok(Value::Integer(b.duration_since(*a).as_secs() / 86_400)),
+                (a, b) => {
+                    Err(format!("days_between expects two Dates or two DateTimes, got {} and {}", kind(a), kind(b)))
                 }
-                (Value::DateTime(a), Value::DateTime(b)) => {
-                    Ok(Value::Integer(b.duration_since(*a).as_secs() / 86_400))
-                }
-                (a, b) => Err(format!(
-                    "days_between expects two Dates or two DateTimes, got {} and {}",
-                    kind(a),
-                    kind(b)
-                )),
             },
             Builtin::Date => match call.arg(0) {
                 Value::Date(d) => Ok(Value::Date(*d)),
@@ -383,21 +375,16 @@ impl Builtin {
                     .to_timestamp(d.to_datetime(Time::midnight()))
                     .map(Value::DateTime)
                     .map_err(|_| format!("datetime: {d} at midnight UTC is out of range")),
-                Value::Text(s) => parse_datetime(s.trim())
-                    .map(Value::DateTime)
-                    .ok_or_else(|| {
-                        format!(
-                            "datetime: {} is not a DateTime (write e.g. 2026-11-28T15:00:00Z)",
-                            quote(s)
-                        )
-                    }),
+                Value::Text(s) => parse_datetime(s.trim()).map(Value::DateTime).ok_or_else(|| {
+                    format!("datetime: {} is not a DateTime (write e.g. 2026-11-28T15:00:00Z)", quote(s))
+                }),
                 other => Err(call.wrong(0, "a Text or a Date", other)),
             },
             Builtin::Guid => match call.arg(0) {
                 Value::Guid(g) => Ok(Value::Guid(*g)),
-                Value::Text(s) => parse_guid(s.trim())
-                    .map(Value::Guid)
-                    .ok_or_else(|| format!("guid: {} is not a Guid", quote(s))),
+                Value::Text(s) => {
+                    parse_guid(s.trim()).map(Value::Guid).ok_or_else(|| format!("guid: {} is not a Guid", quote(s)))
+                }
                 other => Err(call.wrong(0, "a Text", other)),
             },
             Builtin::NewGuid => Ok(Value::Guid(ctx.new_guid())),
@@ -412,33 +399,24 @@ impl Builtin {
                     .to_i64()
                     .map(Value::Integer)
                     .ok_or_else(|| format!("integer: {d} is out of range for an Integer")),
-                Value::Text(s) => parse_integer_text(s)
-                    .map(Value::Integer)
-                    .map_err(|e| format!("integer: {e}")),
+                Value::Text(s) => parse_integer_text(s).map(Value::Integer).map_err(|e| format!("integer: {e}")),
                 other => Err(call.wrong(0, "a Text or a number", other)),
             },
             Builtin::Decimal => match call.arg(0) {
                 Value::Decimal(d) => Ok(Value::Decimal(*d)),
                 Value::Integer(i) => Ok(Value::Decimal(Decimal::from(*i))),
-                Value::Text(s) => parse_decimal_text(s)
-                    .map(Value::Decimal)
-                    .map_err(|e| format!("decimal: {e}")),
+                Value::Text(s) => parse_decimal_text(s).map(Value::Decimal).map_err(|e| format!("decimal: {e}")),
                 other => Err(call.wrong(0, "a Text or a number", other)),
             },
             Builtin::ToJson => to_json_text(call.arg(0)).map(Value::text),
             Builtin::ParseJson => {
                 let s = call.text(0)?;
-                let json: serde_json::Value = serde_json::from_str(s)
-                    .map_err(|e| format!("parse_json: invalid JSON: {e}"))?;
+                let json: serde_json::Value =
+                    serde_json::from_str(s).map_err(|e| format!("parse_json: invalid JSON: {e}"))?;
                 from_json_untyped(&json).map_err(|e| format!("parse_json: {e}"))
             }
             Builtin::TypeOf => Ok(Value::text(call.arg(0).type_name())),
-            Builtin::Coalesce => Ok(call
-                .args
-                .iter()
-                .find(|v| !v.is_null())
-                .cloned()
-                .unwrap_or(Value::Null)),
+            Builtin::Coalesce => Ok(call.args.iter().find(|v| !v.is_null()).cloned().unwrap_or(Value::Null)),
             Builtin::LastError => Ok(ctx.last_error().map_or(Value::Null, Value::text)),
         }
     }
@@ -518,12 +496,7 @@ impl Call<'_> {
         if self.f.arity().1 == Some(1) {
             format!("{} expects {expected}, got {}", self.f.name(), kind(got))
         } else {
-            format!(
-                "{} expects {expected} as argument {}, got {}",
-                self.f.name(),
-                i + 1,
-                kind(got)
-            )
+            format!("{} expects {expected} as argument {}, got {}", self.f.name(), i + 1, kind(got))
         }
     }
 
@@ -633,9 +606,7 @@ impl Call<'_> {
         let s = self.text(0)?;
         let start = self.integer(1)?;
         if start < 0 {
-            return Err(format!(
-                "substring: start must not be negative, got {start}"
-            ));
+            return Err(format!("substring: start must not be negative, got {start}"));
         }
         let length = match self.args.get(2) {
             None => None,
@@ -694,22 +665,15 @@ impl Call<'_> {
                 let d = d.unwrap_or(0);
                 if d >= 0 {
                     let scale = u32::try_from(d).unwrap_or(0);
-                    let rounded =
-                        x.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
+                    let rounded = x.round_dp_with_strategy(scale, RoundingStrategy::MidpointAwayFromZero);
                     let mut padded = rounded;
                     padded.rescale(scale);
-                    Ok(Value::Decimal(if padded == rounded {
-                        padded
-                    } else {
-                        rounded
-                    }))
+                    Ok(Value::Decimal(if padded == rounded { padded } else { rounded }))
                 } else {
                     let power = u32::try_from(-d).unwrap_or(0);
                     let factor = Decimal::from_i128_with_scale(10i128.pow(power), 0);
                     x.checked_div(factor)
-                        .map(|q| {
-                            q.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
-                        })
+                        .map(|q| q.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero))
                         .and_then(|q| q.checked_mul(factor))
                         .map(Value::Decimal)
                         .ok_or_else(|| format!("Decimal overflow in round({x}, {d})"))
@@ -753,11 +717,7 @@ impl Call<'_> {
         let mut total = Value::Integer(0);
         for (i, item) in self.many().iter().enumerate() {
             if !matches!(item, Value::Integer(_) | Value::Decimal(_)) {
-                return Err(format!(
-                    "sum expects numbers, got {} as item {}",
-                    kind(item),
-                    i + 1
-                ));
+                return Err(format!("sum expects numbers, got {} as item {}", kind(item), i + 1));
             }
             total = super::ops::add(&total, item).map_err(|e| format!("sum: {e}"))?;
         }
@@ -769,34 +729,25 @@ impl Call<'_> {
             Value::Object(o) => Ok(Value::Boolean(o.attrs.contains_key(&**self.text(1)?))),
             Value::List(l) => {
                 let i = self.integer(1)?;
-                Ok(Value::Boolean(
-                    usize::try_from(i).is_ok_and(|i| i < l.items.len()),
-                ))
+                Ok(Value::Boolean(usize::try_from(i).is_ok_and(|i| i < l.items.len())))
             }
             other => Err(self.wrong(0, "an Object or a List", other)),
         }
     }
 
     fn range(&self) -> Result<Value, String> {
-        let (start, end) = if self.args.len() == 1 {
-            (0, self.integer(0)?)
-        } else {
-            (self.integer(0)?, self.integer(1)?)
-        };
+        let (start, end) =
+            if self.args.len() == 1 { (0, self.integer(0)?) } else { (self.integer(0)?, self.integer(1)?) };
         let len = (i128::from(end) - i128::from(start)).max(0);
         if len > MAX_LIST_LEN as i128 {
-            return Err(format!(
-                "range: {len} items would be more than the limit of {MAX_LIST_LEN}"
-            ));
+            return Err(format!("range: {len} items would be more than the limit of {MAX_LIST_LEN}"));
         }
         Value::list((start..end).map(Value::Integer).collect()).map_err(|e| e.to_string())
     }
 
     fn add_days(&self) -> Result<Value, String> {
         let n = self.integer(1)?;
-        let out_of_range = |what: &dyn std::fmt::Display| {
-            format!("add_days: {what} plus {n} days is out of range")
-        };
+        let out_of_range = |what: &dyn std::fmt::Display| format!("add_days: {what} plus {n} days is out of range");
         match self.arg(0) {
             Value::Date(d) => Span::new()
                 .try_days(n)
@@ -839,11 +790,7 @@ mod tests {
     }
 
     fn ctx() -> Ctx {
-        Ctx {
-            now: "2026-11-28T23:30:00-02:00".parse().unwrap(),
-            last_error: None,
-            guids: 0,
-        }
+        Ctx { now: "2026-11-28T23:30:00-02:00".parse().unwrap(), last_error: None, guids: 0 }
     }
 
     fn int(i: i64) -> Value {
@@ -889,119 +836,53 @@ mod tests {
     #[test]
     fn arity_is_checked() {
         assert_eq!(call("len", vec![]), "error: len takes 1 argument, got 0");
-        assert_eq!(
-            call("replace", vec![text("a")]),
-            "error: replace takes 3 arguments, got 1"
-        );
-        assert_eq!(
-            call("round", vec![int(1), int(1), int(1)]),
-            "error: round takes 1 to 2 arguments, got 3"
-        );
-        assert_eq!(
-            call("sum", vec![]),
-            "error: sum takes at least 1 argument, got 0"
-        );
-        assert_eq!(
-            call("now", vec![int(1)]),
-            "error: now takes 0 arguments, got 1"
-        );
+        assert_eq!(call("replace", vec![text("a")]), "error: replace takes 3 arguments, got 1");
+        assert_eq!(call("round", vec![int(1), int(1), int(1)]), "error: round takes 1 to 2 arguments, got 3");
+        assert_eq!(call("sum", vec![]), "error: sum takes at least 1 argument, got 0");
+        assert_eq!(call("now", vec![int(1)]), "error: now takes 0 arguments, got 1");
     }
 
     #[test]
     fn text_functions() {
         assert_eq!(call("len", vec![text("héllo")]), "Integer 5");
         assert_eq!(call("len", vec![list(vec![int(1), int(2)])]), "Integer 2");
-        assert_eq!(
-            call("len", vec![int(1)]),
-            "error: len expects a Text, List or Object, got Integer"
-        );
-        assert_eq!(
-            call("len", vec![Value::Null]),
-            "error: len expects a Text, List or Object, got null"
-        );
+        assert_eq!(call("len", vec![int(1)]), "error: len expects a Text, List or Object, got Integer");
+        assert_eq!(call("len", vec![Value::Null]), "error: len expects a Text, List or Object, got null");
         assert_eq!(call("upper", vec![text("straße")]), "Text \"STRASSE\"");
         assert_eq!(call("lower", vec![text("ÄB")]), "Text \"äb\"");
-        assert_eq!(
-            call("upper", vec![int(1)]),
-            "error: upper expects a Text, got Integer"
-        );
+        assert_eq!(call("upper", vec![int(1)]), "error: upper expects a Text, got Integer");
         assert_eq!(call("trim", vec![text("  a b\t\n")]), "Text \"a b\"");
-        assert_eq!(
-            call("contains", vec![text("abc"), text("bc")]),
-            "Boolean true"
-        );
+        assert_eq!(call("contains", vec![text("abc"), text("bc")]), "Boolean true");
         assert_eq!(
             call("contains", vec![text("abc"), int(1)]),
             "error: contains expects a Text as argument 2, got Integer"
         );
-        assert_eq!(
-            call("contains", vec![list(vec![int(1), text("x")]), dec("1.0")]),
-            "Boolean true"
-        );
-        assert_eq!(
-            call("contains", vec![list(vec![]), Value::Null]),
-            "Boolean false"
-        );
-        assert_eq!(
-            call("starts_with", vec![text("abc"), text("ab")]),
-            "Boolean true"
-        );
-        assert_eq!(
-            call("ends_with", vec![text("abc"), text("ab")]),
-            "Boolean false"
-        );
-        assert_eq!(
-            call("replace", vec![text("a-b-c"), text("-"), text("+")]),
-            "Text \"a+b+c\""
-        );
+        assert_eq!(call("contains", vec![list(vec![int(1), text("x")]), dec("1.0")]), "Boolean true");
+        assert_eq!(call("contains", vec![list(vec![]), Value::Null]), "Boolean false");
+        assert_eq!(call("starts_with", vec![text("abc"), text("ab")]), "Boolean true");
+        assert_eq!(call("ends_with", vec![text("abc"), text("ab")]), "Boolean false");
+        assert_eq!(call("replace", vec![text("a-b-c"), text("-"), text("+")]), "Text \"a+b+c\"");
         assert_eq!(
             call("replace", vec![text("abc"), text(""), text("x")]),
             "error: replace: the text to replace is empty"
         );
-        assert_eq!(
-            call("split", vec![text("a,b,,c"), text(",")]),
-            r#"List ["a","b","","c"]"#
-        );
-        assert_eq!(
-            call("split", vec![text("hé"), text("")]),
-            r#"List ["h","é"]"#
-        );
+        assert_eq!(call("split", vec![text("a,b,,c"), text(",")]), r#"List ["a","b","","c"]"#);
+        assert_eq!(call("split", vec![text("hé"), text("")]), r#"List ["h","é"]"#);
         assert_eq!(call("split", vec![text(""), text(",")]), r#"List [""]"#);
         assert_eq!(
-            call(
-                "join",
-                vec![
-                    list(vec![int(1), text("x"), Value::Null, dec("0.50")]),
-                    text(", ")
-                ]
-            ),
+            call("join", vec![list(vec![int(1), text("x"), Value::Null, dec("0.50")]), text(", ")]),
             r#"Text "1, x, null, 0.50""#
         );
-        assert_eq!(
-            call("join", vec![text("x"), text(",")]),
-            "error: join expects a List as argument 1, got Text"
-        );
+        assert_eq!(call("join", vec![text("x"), text(",")]), "error: join expects a List as argument 1, got Text");
     }
 
     #[test]
     fn substring_counts_characters_and_clamps() {
-        assert_eq!(
-            call("substring", vec![text("héllo"), int(1), int(3)]),
-            "Text \"éll\""
-        );
-        assert_eq!(
-            call("substring", vec![text("héllo"), int(2)]),
-            "Text \"llo\""
-        );
-        assert_eq!(
-            call("substring", vec![text("abc"), int(2), int(10)]),
-            "Text \"c\""
-        );
+        assert_eq!(call("substring", vec![text("héllo"), int(1), int(3)]), "Text \"éll\"");
+        assert_eq!(call("substring", vec![text("héllo"), int(2)]), "Text \"llo\"");
+        assert_eq!(call("substring", vec![text("abc"), int(2), int(10)]), "Text \"c\"");
         assert_eq!(call("substring", vec![text("abc"), int(5)]), "Text \"\"");
-        assert_eq!(
-            call("substring", vec![text("abc"), int(i64::MAX), int(i64::MAX)]),
-            "Text \"\""
-        );
+        assert_eq!(call("substring", vec![text("abc"), int(i64::MAX), int(i64::MAX)]), "Text \"\"");
         assert_eq!(
             call("substring", vec![text("abc"), int(-1)]),
             "error: substring: start must not be negative, got -1"
@@ -1028,14 +909,8 @@ mod tests {
     fn numbers() {
         assert_eq!(call("abs", vec![int(-3)]), "Integer 3");
         assert_eq!(call("abs", vec![dec("-1.50")]), "Decimal 1.50");
-        assert_eq!(
-            call("abs", vec![int(i64::MIN)]),
-            "error: Integer overflow in abs(-9223372036854775808)"
-        );
-        assert_eq!(
-            call("abs", vec![text("1")]),
-            "error: abs expects a number, got Text"
-        );
+        assert_eq!(call("abs", vec![int(i64::MIN)]), "error: Integer overflow in abs(-9223372036854775808)");
+        assert_eq!(call("abs", vec![text("1")]), "error: abs expects a number, got Text");
         assert_eq!(call("floor", vec![dec("2.7")]), "Decimal 2");
         assert_eq!(call("floor", vec![dec("-2.1")]), "Decimal -3");
         assert_eq!(call("ceil", vec![dec("2.1")]), "Decimal 3");
@@ -1059,74 +934,34 @@ mod tests {
         assert_eq!(call("round", vec![int(-1250), int(-2)]), "Integer -1300");
         assert_eq!(call("round", vec![int(1249), int(-2)]), "Integer 1200");
         assert_eq!(call("round", vec![int(5), int(-28)]), "Integer 0");
-        assert_eq!(
-            call("round", vec![int(i64::MAX), int(-18)]),
-            "Integer 9000000000000000000"
-        );
+        assert_eq!(call("round", vec![int(i64::MAX), int(-18)]), "Integer 9000000000000000000");
         assert_eq!(
             call("round", vec![int(i64::MAX), int(-19)]),
             "error: Integer overflow in round(9223372036854775807, -19)"
         );
-        assert_eq!(
-            call("round", vec![dec("1"), int(29)]),
-            "error: round: digits must be between -28 and 28, got 29"
-        );
-        assert_eq!(
-            call("round", vec![Value::Decimal(Decimal::MAX), int(28)]),
-            "Decimal 79228162514264337593543950335"
-        );
-        assert!(call("round", vec![Value::Decimal(Decimal::MAX), int(-28)])
-            .starts_with("error: Decimal overflow"));
-        assert_eq!(
-            call("round", vec![text("1")]),
-            "error: round expects a number as argument 1, got Text"
-        );
+        assert_eq!(call("round", vec![dec("1"), int(29)]), "error: round: digits must be between -28 and 28, got 29");
+        assert_eq!(call("round", vec![Value::Decimal(Decimal::MAX), int(28)]), "Decimal 79228162514264337593543950335");
+        assert!(call("round", vec![Value::Decimal(Decimal::MAX), int(-28)]).starts_with("error: Decimal overflow"));
+        assert_eq!(call("round", vec![text("1")]), "error: round expects a number as argument 1, got Text");
     }
 
     #[test]
     fn min_max_sum() {
         assert_eq!(call("min", vec![int(3), dec("1.5"), int(2)]), "Decimal 1.5");
-        assert_eq!(
-            call("max", vec![list(vec![int(3), dec("1.5"), int(2)])]),
-            "Integer 3"
-        );
+        assert_eq!(call("max", vec![list(vec![int(3), dec("1.5"), int(2)])]), "Integer 3");
         assert_eq!(call("max", vec![text("b"), text("a")]), "Text \"b\"");
-        assert_eq!(
-            call("min", vec![date("2026-01-02"), date("2025-12-31")]),
-            "Date \"2025-12-31\""
-        );
+        assert_eq!(call("min", vec![date("2026-01-02"), date("2025-12-31")]), "Date \"2025-12-31\"");
         assert_eq!(call("min", vec![list(vec![])]), "Null null");
         assert_eq!(call("min", vec![int(4)]), "Integer 4");
-        assert_eq!(
-            call("max", vec![int(1), text("a")]),
-            "error: max: cannot compare Text and Integer"
-        );
-        assert_eq!(
-            call("min", vec![list(vec![int(1), Value::Null])]),
-            "error: min: cannot compare null and Integer"
-        );
-        assert_eq!(
-            call("min", vec![Value::Boolean(true)]),
-            "error: min: cannot compare Boolean and Boolean"
-        );
+        assert_eq!(call("max", vec![int(1), text("a")]), "error: max: cannot compare Text and Integer");
+        assert_eq!(call("min", vec![list(vec![int(1), Value::Null])]), "error: min: cannot compare null and Integer");
+        assert_eq!(call("min", vec![Value::Boolean(true)]), "error: min: cannot compare Boolean and Boolean");
         assert_eq!(call("sum", vec![list(vec![])]), "Integer 0");
         assert_eq!(call("sum", vec![int(1), int(2), int(3)]), "Integer 6");
-        assert_eq!(
-            call("sum", vec![list(vec![int(1), dec("0.50")])]),
-            "Decimal 1.50"
-        );
-        assert_eq!(
-            call("sum", vec![list(vec![dec("0.1"), dec("0.1"), dec("0.1")])]),
-            "Decimal 0.3"
-        );
-        assert_eq!(
-            call("sum", vec![int(i64::MAX), int(1)]),
-            "error: sum: Integer overflow in 9223372036854775807 + 1"
-        );
-        assert_eq!(
-            call("sum", vec![int(1), Value::Null]),
-            "error: sum expects numbers, got null as item 2"
-        );
+        assert_eq!(call("sum", vec![list(vec![int(1), dec("0.50")])]), "Decimal 1.50");
+        assert_eq!(call("sum", vec![list(vec![dec("0.1"), dec("0.1"), dec("0.1")])]), "Decimal 0.3");
+        assert_eq!(call("sum", vec![int(i64::MAX), int(1)]), "error: sum: Integer overflow in 9223372036854775807 + 1");
+        assert_eq!(call("sum", vec![int(1), Value::Null]), "error: sum expects numbers, got null as item 2");
     }
 
     #[test]
@@ -1147,50 +982,32 @@ mod tests {
         let mut args = vec![shared.clone(), int(2)];
         let result = Builtin::Push.call(&mut args, &mut ctx()).unwrap();
         assert_eq!(to_json_text(&result).unwrap(), "[1,2]");
-        assert_eq!(
-            to_json_text(&shared).unwrap(),
-            "[1]",
-            "the argument is unchanged"
-        );
+        assert_eq!(to_json_text(&shared).unwrap(), "[1]", "the argument is unchanged");
 
-        assert_eq!(
-            call("push", vec![text("x"), int(1)]),
-            "error: push expects a List as argument 1, got Text"
-        );
+        assert_eq!(call("push", vec![text("x"), int(1)]), "error: push expects a List as argument 1, got Text");
         let mut deep = Value::Null;
         for _ in 0..super::super::value::MAX_VALUE_DEPTH {
             deep = list(vec![deep]);
         }
-        assert_eq!(
-            call("push", vec![list(vec![]), deep]),
-            "error: push: value nested more than 64 levels deep"
-        );
+        assert_eq!(call("push", vec![list(vec![]), deep]), "error: push: value nested more than 64 levels deep");
         let full = list(vec![Value::Null; MAX_LIST_LEN]);
         assert!(call("push", vec![full, int(1)]).contains("longer than the limit"));
     }
 
     #[test]
     fn objects() {
-        let o = crate::runtime::convert::from_json_untyped(
-            &serde_json::from_str(r#"{"b": 1, "a": 2}"#).unwrap(),
-        )
-        .unwrap();
+        let o =
+            crate::runtime::convert::from_json_untyped(&serde_json::from_str(r#"{"b": 1, "a": 2}"#).unwrap()).unwrap();
         assert_eq!(call("keys", vec![o.clone()]), r#"List ["b","a"]"#);
         assert_eq!(call("len", vec![o.clone()]), "Integer 2");
         assert_eq!(call("has", vec![o.clone(), text("a")]), "Boolean true");
         assert_eq!(call("has", vec![o.clone(), text("c")]), "Boolean false");
-        assert_eq!(
-            call("has", vec![o, int(1)]),
-            "error: has expects a Text as argument 2, got Integer"
-        );
+        assert_eq!(call("has", vec![o, int(1)]), "error: has expects a Text as argument 2, got Integer");
         let l = list(vec![int(1), int(2)]);
         assert_eq!(call("has", vec![l.clone(), int(1)]), "Boolean true");
         assert_eq!(call("has", vec![l.clone(), int(2)]), "Boolean false");
         assert_eq!(call("has", vec![l, int(-1)]), "Boolean false");
-        assert_eq!(
-            call("keys", vec![list(vec![])]),
-            "error: keys expects an Object, got List"
-        );
+        assert_eq!(call("keys", vec![list(vec![])]), "error: keys expects an Object, got List");
     }
 
     #[test]
@@ -1211,107 +1028,50 @@ mod tests {
     fn time() {
         assert_eq!(call("now", vec![]), "DateTime \"2026-11-29T01:30:00Z\"");
         assert_eq!(call("today", vec![]), "Date \"2026-11-29\"");
-        assert_eq!(
-            call("add_days", vec![date("2026-02-27"), int(2)]),
-            "Date \"2026-03-01\""
-        );
-        assert_eq!(
-            call("add_days", vec![date("2026-03-01"), int(-1)]),
-            "Date \"2026-02-28\""
-        );
-        assert_eq!(
-            call("add_days", vec![dt("2026-11-28T15:00:00Z"), int(1)]),
-            "DateTime \"2026-11-29T15:00:00Z\""
-        );
+        assert_eq!(call("add_days", vec![date("2026-02-27"), int(2)]), "Date \"2026-03-01\"");
+        assert_eq!(call("add_days", vec![date("2026-03-01"), int(-1)]), "Date \"2026-02-28\"");
+        assert_eq!(call("add_days", vec![dt("2026-11-28T15:00:00Z"), int(1)]), "DateTime \"2026-11-29T15:00:00Z\"");
         assert_eq!(
             call("add_days", vec![date("9999-12-31"), int(1)]),
             "error: add_days: 9999-12-31 plus 1 days is out of range"
         );
-        assert!(call("add_days", vec![date("2026-01-01"), int(i64::MAX)])
-            .starts_with("error: add_days"));
-        assert!(
-            call("add_days", vec![dt("2026-01-01T00:00:00Z"), int(i64::MIN)])
-                .starts_with("error: add_days")
-        );
-        assert_eq!(
-            call("add_hours", vec![dt("2026-11-28T15:00:00Z"), int(-16)]),
-            "DateTime \"2026-11-27T23:00:00Z\""
-        );
-        assert!(
-            call("add_hours", vec![dt("2026-11-28T15:00:00Z"), int(i64::MAX)])
-                .starts_with("error: add_hours")
-        );
+        assert!(call("add_days", vec![date("2026-01-01"), int(i64::MAX)]).starts_with("error: add_days"));
+        assert!(call("add_days", vec![dt("2026-01-01T00:00:00Z"), int(i64::MIN)]).starts_with("error: add_days"));
+        assert_eq!(call("add_hours", vec![dt("2026-11-28T15:00:00Z"), int(-16)]), "DateTime \"2026-11-27T23:00:00Z\"");
+        assert!(call("add_hours", vec![dt("2026-11-28T15:00:00Z"), int(i64::MAX)]).starts_with("error: add_hours"));
         assert_eq!(
             call("add_hours", vec![date("2026-11-28"), int(1)]),
             "error: add_hours expects a DateTime as argument 1, got Date"
         );
+        assert_eq!(call("days_between", vec![date("2026-01-01"), date("2026-03-01")]), "Integer 59");
+        assert_eq!(call("days_between", vec![date("2026-03-01"), date("2026-01-01")]), "Integer -59");
+        assert_eq!(call("days_between", vec![dt("2026-01-01T12:00:00Z"), dt("2026-01-03T11:59:59Z")]), "Integer 1");
+        assert_eq!(call("days_between", vec![dt("2026-01-03T11:59:59Z"), dt("2026-01-01T12:00:00Z")]), "Integer -1");
         assert_eq!(
-            call("days_between", vec![date("2026-01-01"), date("2026-03-01")]),
-            "Integer 59"
-        );
-        assert_eq!(
-            call("days_between", vec![date("2026-03-01"), date("2026-01-01")]),
-            "Integer -59"
-        );
-        assert_eq!(
-            call(
-                "days_between",
-                vec![dt("2026-01-01T12:00:00Z"), dt("2026-01-03T11:59:59Z")]
-            ),
-            "Integer 1"
-        );
-        assert_eq!(
-            call(
-                "days_between",
-                vec![dt("2026-01-03T11:59:59Z"), dt("2026-01-01T12:00:00Z")]
-            ),
-            "Integer -1"
-        );
-        assert_eq!(
-            call(
-                "days_between",
-                vec![date("2026-01-01"), dt("2026-01-01T12:00:00Z")]
-            ),
+            call("days_between", vec![date("2026-01-01"), dt("2026-01-01T12:00:00Z")]),
             "error: days_between expects two Dates or two DateTimes, got Date and DateTime"
         );
     }
 
     #[test]
     fn conversions() {
-        assert_eq!(
-            call("date", vec![text("2026-11-28")]),
-            "Date \"2026-11-28\""
-        );
-        assert_eq!(
-            call("date", vec![dt("2026-11-28T23:30:00-02:00")]),
-            "Date \"2026-11-29\""
-        );
+        assert_eq!(call("date", vec![text("2026-11-28")]), "Date \"2026-11-28\"");
+        assert_eq!(call("date", vec![dt("2026-11-28T23:30:00-02:00")]), "Date \"2026-11-29\"");
         assert_eq!(
             call("date", vec![text("28.11.2026")]),
             "error: date: \"28.11.2026\" is not a Date (write YYYY-MM-DD)"
         );
-        assert_eq!(
-            call("datetime", vec![text("2026-11-28T17:00:00+02:00")]),
-            "DateTime \"2026-11-28T15:00:00Z\""
+        assert_eq!(call("datetime", vec![text("2026-11-28T17:00:00+02:00")]), "DateTime \"2026-11-28T15:00:00Z\"");
+        assert_eq!(call("datetime", vec![date("2026-11-28")]), "DateTime \"2026-11-28T00:00:00Z\"");
+        assert!(
+            call("datetime", vec![text("2026-11-28")]).starts_with("error: datetime: \"2026-11-28\" is not a DateTime")
         );
-        assert_eq!(
-            call("datetime", vec![date("2026-11-28")]),
-            "DateTime \"2026-11-28T00:00:00Z\""
-        );
-        assert!(call("datetime", vec![text("2026-11-28")])
-            .starts_with("error: datetime: \"2026-11-28\" is not a DateTime"));
         assert_eq!(
             call("guid", vec![text("{8B4C2F3E-0D7A-4C1B-9C55-2F1E3A4B5C6D}")]),
             "Guid \"8b4c2f3e-0d7a-4c1b-9c55-2f1e3a4b5c6d\""
         );
-        assert_eq!(
-            call("guid", vec![text("x")]),
-            "error: guid: \"x\" is not a Guid"
-        );
-        assert_eq!(
-            call("guid", vec![int(1)]),
-            "error: guid expects a Text, got Integer"
-        );
+        assert_eq!(call("guid", vec![text("x")]), "error: guid: \"x\" is not a Guid");
+        assert_eq!(call("guid", vec![int(1)]), "error: guid expects a Text, got Integer");
         let mut c = ctx();
         let g1 = Builtin::NewGuid.call(&mut [], &mut c).unwrap();
         let g2 = Builtin::NewGuid.call(&mut [], &mut c).unwrap();
@@ -1319,10 +1079,7 @@ mod tests {
 
         assert_eq!(call("text", vec![dec("0.30")]), "Text \"0.30\"");
         assert_eq!(call("text", vec![Value::Null]), "Text \"null\"");
-        assert_eq!(
-            call("text", vec![list(vec![text("a")])]),
-            r#"Text "[\"a\"]""#
-        );
+        assert_eq!(call("text", vec![list(vec![text("a")])]), r#"Text "[\"a\"]""#);
         assert_eq!(call("integer", vec![text(" -12 ")]), "Integer -12");
         assert_eq!(call("integer", vec![dec("2.9")]), "Integer 2");
         assert_eq!(call("integer", vec![dec("-2.9")]), "Integer -2");
@@ -1330,20 +1087,11 @@ mod tests {
             call("integer", vec![dec("9223372036854775808")]),
             "error: integer: 9223372036854775808 is out of range for an Integer"
         );
-        assert_eq!(
-            call("integer", vec![text("1.5")]),
-            "error: integer: \"1.5\" is not an Integer"
-        );
-        assert_eq!(
-            call("integer", vec![Value::Null]),
-            "error: integer expects a Text or a number, got null"
-        );
+        assert_eq!(call("integer", vec![text("1.5")]), "error: integer: \"1.5\" is not an Integer");
+        assert_eq!(call("integer", vec![Value::Null]), "error: integer expects a Text or a number, got null");
         assert_eq!(call("decimal", vec![text("12.50")]), "Decimal 12.50");
         assert_eq!(call("decimal", vec![int(3)]), "Decimal 3");
-        assert_eq!(
-            call("decimal", vec![text("x")]),
-            "error: decimal: \"x\" is not a Decimal"
-        );
+        assert_eq!(call("decimal", vec![text("x")]), "error: decimal: \"x\" is not a Decimal");
     }
 
     #[test]
@@ -1356,21 +1104,14 @@ mod tests {
             call("parse_json", vec![text(r#"{"a": [1, 2.50, "x", null]}"#)]),
             r#"Object {"a":[1,2.50,"x",null]}"#
         );
-        assert!(
-            call("parse_json", vec![text("{")]).starts_with("error: parse_json: invalid JSON: ")
-        );
+        assert!(call("parse_json", vec![text("{")]).starts_with("error: parse_json: invalid JSON: "));
         let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
         assert_eq!(
             call("parse_json", vec![text(&deep)]),
-            format!(
-                "error: parse_json: at {}: value nested more than 64 levels deep",
-                "[0]".repeat(64)
-            )
+            format!("error: parse_json: at {}: value nested more than 64 levels deep", "[0]".repeat(64))
         );
         let deeper = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(
-            call("parse_json", vec![text(&deeper)]).starts_with("error: parse_json: invalid JSON")
-        );
+        assert!(call("parse_json", vec![text(&deeper)]).starts_with("error: parse_json: invalid JSON"));
         assert_eq!(
             call("parse_json", vec![text("1e999999")]),
             "error: parse_json: 1e+999999 cannot be held exactly by a Decimal (28 digits)"
@@ -1381,10 +1122,7 @@ mod tests {
     fn misc() {
         assert_eq!(call("type_of", vec![dec("1")]), "Text \"Decimal\"");
         assert_eq!(call("type_of", vec![Value::Null]), "Text \"Null\"");
-        assert_eq!(
-            call("coalesce", vec![Value::Null, int(2), int(3)]),
-            "Integer 2"
-        );
+        assert_eq!(call("coalesce", vec![Value::Null, int(2), int(3)]), "Integer 2");
         assert_eq!(call("coalesce", vec![Value::Null]), "Null null");
         assert_eq!(call("last_error", vec![]), "Null null");
         let mut c = ctx();

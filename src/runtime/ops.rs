@@ -30,10 +30,9 @@ fn overflow(ty: &str, a: impl std::fmt::Display, op: &str, b: impl std::fmt::Dis
 /// `a + b`: numbers, or joins two Texts or two Lists into a new one.
 pub fn add(a: &Value, b: &Value) -> Result<Value, String> {
     match (a, b) {
-        (Value::Integer(x), Value::Integer(y)) => x
-            .checked_add(*y)
-            .map(Value::Integer)
-            .ok_or_else(|| overflow("Integer", x, "+", y)),
+        (Value::Integer(x), Value::Integer(y)) => {
+            x.checked_add(*y).map(Value::Integer).ok_or_else(|| overflow("Integer", x, "+", y))
+        }
         (Value::Text(x), Value::Text(y)) => {
             if x.len().saturating_add(y.len()) > MAX_TEXT_LEN {
                 return Err(text_too_long());
@@ -54,10 +53,7 @@ pub fn add(a: &Value, b: &Value) -> Result<Value, String> {
             Value::list(items).map_err(|e| e.to_string())
         }
         _ => match decimals(a, b) {
-            Some((x, y)) => x
-                .checked_add(y)
-                .map(Value::Decimal)
-                .ok_or_else(|| overflow("Decimal", x, "+", y)),
+            Some((x, y)) => x.checked_add(y).map(Value::Decimal).ok_or_else(|| overflow("Decimal", x, "+", y)),
             None => Err(format!("cannot add {} and {}", kind(a), kind(b))),
         },
     }
@@ -66,15 +62,11 @@ pub fn add(a: &Value, b: &Value) -> Result<Value, String> {
 /// `a - b` on numbers.
 pub fn sub(a: &Value, b: &Value) -> Result<Value, String> {
     match (a, b) {
-        (Value::Integer(x), Value::Integer(y)) => x
-            .checked_sub(*y)
-            .map(Value::Integer)
-            .ok_or_else(|| overflow("Integer", x, "-", y)),
+        (Value::Integer(x), Value::Integer(y)) => {
+            x.checked_sub(*y).map(Value::Integer).ok_or_else(|| overflow("Integer", x, "-", y))
+        }
         _ => match decimals(a, b) {
-            Some((x, y)) => x
-                .checked_sub(y)
-                .map(Value::Decimal)
-                .ok_or_else(|| overflow("Decimal", x, "-", y)),
+            Some((x, y)) => x.checked_sub(y).map(Value::Decimal).ok_or_else(|| overflow("Decimal", x, "-", y)),
             None => Err(format!("cannot subtract {} from {}", kind(b), kind(a))),
         },
     }
@@ -83,15 +75,11 @@ pub fn sub(a: &Value, b: &Value) -> Result<Value, String> {
 /// `a * b` on numbers; Decimals multiply exactly (`0.1 * 3` is `0.3`).
 pub fn mul(a: &Value, b: &Value) -> Result<Value, String> {
     match (a, b) {
-        (Value::Integer(x), Value::Integer(y)) => x
-            .checked_mul(*y)
-            .map(Value::Integer)
-            .ok_or_else(|| overflow("Integer", x, "*", y)),
+        (Value::Integer(x), Value::Integer(y)) => {
+            x.checked_mul(*y).map(Value::Integer).ok_or_else(|| overflow("Integer", x, "*", y))
+        }
         _ => match decimals(a, b) {
-            Some((x, y)) => x
-                .checked_mul(y)
-                .map(Value::Decimal)
-                .ok_or_else(|| overflow("Decimal", x, "*", y)),
+            Some((x, y)) => x.checked_mul(y).map(Value::Decimal).ok_or_else(|| overflow("Decimal", x, "*", y)),
             None => Err(format!("cannot multiply {} by {}", kind(a), kind(b))),
         },
     }
@@ -102,16 +90,12 @@ pub fn mul(a: &Value, b: &Value) -> Result<Value, String> {
 pub fn div(a: &Value, b: &Value) -> Result<Value, String> {
     match (a, b) {
         (Value::Integer(_), Value::Integer(0)) => Err(DIVISION_BY_ZERO.to_string()),
-        (Value::Integer(x), Value::Integer(y)) => x
-            .checked_div(*y)
-            .map(Value::Integer)
-            .ok_or_else(|| overflow("Integer", x, "/", y)),
+        (Value::Integer(x), Value::Integer(y)) => {
+            x.checked_div(*y).map(Value::Integer).ok_or_else(|| overflow("Integer", x, "/", y))
+        }
         _ => match decimals(a, b) {
             Some((_, y)) if y.is_zero() => Err(DIVISION_BY_ZERO.to_string()),
-            Some((x, y)) => x
-                .checked_div(y)
-                .map(Value::Decimal)
-                .ok_or_else(|| overflow("Decimal", x, "/", y)),
+            Some((x, y)) => x.checked_div(y).map(Value::Decimal).ok_or_else(|| overflow("Decimal", x, "/", y)),
             None => Err(format!("cannot divide {} by {}", kind(a), kind(b))),
         },
     }
@@ -125,15 +109,8 @@ pub fn rem(a: &Value, b: &Value) -> Result<Value, String> {
         (Value::Integer(x), Value::Integer(y)) => Ok(Value::Integer(x.wrapping_rem(*y))),
         _ => match decimals(a, b) {
             Some((_, y)) if y.is_zero() => Err(DIVISION_BY_ZERO.to_string()),
-            Some((x, y)) => x
-                .checked_rem(y)
-                .map(Value::Decimal)
-                .ok_or_else(|| overflow("Decimal", x, "%", y)),
-            None => Err(format!(
-                "cannot take the remainder of {} by {}",
-                kind(a),
-                kind(b)
-            )),
+            Some((x, y)) => x.checked_rem(y).map(Value::Decimal).ok_or_else(|| overflow("Decimal", x, "%", y)),
+            None => Err(format!("cannot take the remainder of {} by {}", kind(a), kind(b))),
         },
     }
 }
@@ -141,10 +118,7 @@ pub fn rem(a: &Value, b: &Value) -> Result<Value, String> {
 /// Unary `-` on numbers.
 pub fn neg(a: &Value) -> Result<Value, String> {
     match a {
-        Value::Integer(x) => x
-            .checked_neg()
-            .map(Value::Integer)
-            .ok_or_else(|| format!("Integer overflow in -({x})")),
+        Value::Integer(x) => x.checked_neg().map(Value::Integer).ok_or_else(|| format!("Integer overflow in -({x})")),
         Value::Decimal(x) => Ok(Value::Decimal(-*x)),
         _ => Err(format!("cannot negate {}", kind(a))),
     }
@@ -181,23 +155,18 @@ pub fn equals(a: &Value, b: &Value) -> bool {
         (Value::Boolean(x), Value::Boolean(y)) => x == y,
         (Value::Text(x), Value::Text(y)) => x == y,
         (Value::Decimal(x), Value::Decimal(y)) => x == y,
-        (Value::Integer(x), Value::Decimal(y)) | (Value::Decimal(y), Value::Integer(x)) => {
-            Decimal::from(*x) == *y
-        }
+        (Value::Integer(x), Value::Decimal(y)) | (Value::Decimal(y), Value::Integer(x)) => Decimal::from(*x) == *y,
         (Value::Date(x), Value::Date(y)) => x == y,
         (Value::DateTime(x), Value::DateTime(y)) => x == y,
         (Value::Guid(x), Value::Guid(y)) => x == y,
         (Value::List(x), Value::List(y)) => {
             std::sync::Arc::ptr_eq(x, y)
-                || (x.items.len() == y.items.len()
-                    && x.items.iter().zip(&y.items).all(|(p, q)| equals(p, q)))
+                || (x.items.len() == y.items.len() && x.items.iter().zip(&y.items).all(|(p, q)| equals(p, q)))
         }
         (Value::Object(x), Value::Object(y)) => {
             std::sync::Arc::ptr_eq(x, y)
                 || (x.attrs.len() == y.attrs.len()
-                    && x.attrs
-                        .iter()
-                        .all(|(k, v)| y.attrs.get(k).is_some_and(|w| equals(v, w))))
+                    && x.attrs.iter().all(|(k, v)| y.attrs.get(k).is_some_and(|w| equals(v, w))))
         }
         _ => false,
     }
@@ -248,27 +217,12 @@ mod tests {
     #[test]
     fn integer_arithmetic_is_checked() {
         assert_eq!(shows(add(&int(2), &int(3))), "Integer 5");
-        assert_eq!(
-            shows(add(&int(i64::MAX), &int(1))),
-            "error: Integer overflow in 9223372036854775807 + 1"
-        );
-        assert_eq!(
-            shows(sub(&int(i64::MIN), &int(1))),
-            "error: Integer overflow in -9223372036854775808 - 1"
-        );
-        assert_eq!(
-            shows(mul(&int(i64::MAX), &int(2))),
-            "error: Integer overflow in 9223372036854775807 * 2"
-        );
-        assert_eq!(
-            shows(div(&int(i64::MIN), &int(-1))),
-            "error: Integer overflow in -9223372036854775808 / -1"
-        );
+        assert_eq!(shows(add(&int(i64::MAX), &int(1))), "error: Integer overflow in 9223372036854775807 + 1");
+        assert_eq!(shows(sub(&int(i64::MIN), &int(1))), "error: Integer overflow in -9223372036854775808 - 1");
+        assert_eq!(shows(mul(&int(i64::MAX), &int(2))), "error: Integer overflow in 9223372036854775807 * 2");
+        assert_eq!(shows(div(&int(i64::MIN), &int(-1))), "error: Integer overflow in -9223372036854775808 / -1");
         assert_eq!(shows(rem(&int(i64::MIN), &int(-1))), "Integer 0");
-        assert_eq!(
-            shows(neg(&int(i64::MIN))),
-            "error: Integer overflow in -(-9223372036854775808)"
-        );
+        assert_eq!(shows(neg(&int(i64::MIN))), "error: Integer overflow in -(-9223372036854775808)");
         assert_eq!(shows(neg(&int(5))), "Integer -5");
     }
 
@@ -284,12 +238,7 @@ mod tests {
 
     #[test]
     fn division_by_zero() {
-        for (a, b) in [
-            (int(1), int(0)),
-            (dec("1.5"), int(0)),
-            (int(1), dec("0.00")),
-            (dec("1"), dec("0")),
-        ] {
+        for (a, b) in [(int(1), int(0)), (dec("1.5"), int(0)), (int(1), dec("0.00")), (dec("1"), dec("0"))] {
             assert_eq!(shows(div(&a, &b)), "error: division by zero");
             assert_eq!(shows(rem(&a, &b)), "error: division by zero");
         }
@@ -298,18 +247,12 @@ mod tests {
     #[test]
     fn decimals_are_exact_and_contagious() {
         assert_eq!(shows(mul(&dec("0.1"), &int(3))), "Decimal 0.3");
-        assert_eq!(
-            shows(add(&add(&dec("0.1"), &dec("0.1")).unwrap(), &dec("0.1"))),
-            "Decimal 0.3"
-        );
+        assert_eq!(shows(add(&add(&dec("0.1"), &dec("0.1")).unwrap(), &dec("0.1"))), "Decimal 0.3");
         assert!(equals(&mul(&dec("0.1"), &int(3)).unwrap(), &dec("0.3")));
         assert_eq!(shows(add(&int(1), &dec("0.50"))), "Decimal 1.50");
         assert_eq!(shows(sub(&dec("10.00"), &int(3))), "Decimal 7.00");
         assert_eq!(shows(div(&int(1), &dec("4"))), "Decimal 0.25");
-        assert_eq!(
-            shows(div(&int(1), &dec("3"))),
-            "Decimal 0.3333333333333333333333333333"
-        );
+        assert_eq!(shows(div(&int(1), &dec("3"))), "Decimal 0.3333333333333333333333333333");
         assert_eq!(shows(rem(&dec("7.5"), &int(2))), "Decimal 1.5");
         assert_eq!(shows(rem(&dec("-7.5"), &int(2))), "Decimal -1.5");
         assert_eq!(shows(neg(&dec("1.50"))), "Decimal -1.50");
@@ -321,31 +264,13 @@ mod tests {
     #[test]
     fn add_joins_texts_and_lists() {
         assert_eq!(shows(add(&text("ab"), &text("cd"))), "Text abcd");
-        let l = add(
-            &Value::list(vec![int(1)]).unwrap(),
-            &Value::list(vec![text("x")]).unwrap(),
-        );
+        let l = add(&Value::list(vec![int(1)]).unwrap(), &Value::list(vec![text("x")]).unwrap());
         assert_eq!(shows(l), "List [1,\"x\"]");
-        assert_eq!(
-            shows(add(&text("a"), &int(1))),
-            "error: cannot add Text and Integer"
-        );
-        assert_eq!(
-            shows(add(&Value::Null, &int(1))),
-            "error: cannot add null and Integer"
-        );
-        assert_eq!(
-            shows(sub(&text("a"), &int(1))),
-            "error: cannot subtract Integer from Text"
-        );
-        assert_eq!(
-            shows(mul(&text("a"), &int(1))),
-            "error: cannot multiply Text by Integer"
-        );
-        assert_eq!(
-            shows(div(&Value::Boolean(true), &int(1))),
-            "error: cannot divide Boolean by Integer"
-        );
+        assert_eq!(shows(add(&text("a"), &int(1))), "error: cannot add Text and Integer");
+        assert_eq!(shows(add(&Value::Null, &int(1))), "error: cannot add null and Integer");
+        assert_eq!(shows(sub(&text("a"), &int(1))), "error: cannot subtract Integer from Text");
+        assert_eq!(shows(mul(&text("a"), &int(1))), "error: cannot multiply Text by Integer");
+        assert_eq!(shows(div(&Value::Boolean(true), &int(1))), "error: cannot divide Boolean by Integer");
         assert_eq!(shows(neg(&text("a"))), "error: cannot negate Text");
     }
 
@@ -368,19 +293,10 @@ mod tests {
     #[test]
     fn not_and_truthy() {
         assert_eq!(shows(not(&Value::Boolean(true))), "Boolean false");
-        assert_eq!(
-            shows(not(&int(1))),
-            "error: `not` needs a Boolean, got Integer"
-        );
+        assert_eq!(shows(not(&int(1))), "error: `not` needs a Boolean, got Integer");
         assert_eq!(truthy(&Value::Boolean(true)), Ok(true));
-        assert_eq!(
-            truthy(&Value::Null),
-            Err("condition is null, not a Boolean".to_string())
-        );
-        assert_eq!(
-            truthy(&text("yes")),
-            Err("condition is Text, not a Boolean".to_string())
-        );
+        assert_eq!(truthy(&Value::Null), Err("condition is null, not a Boolean".to_string()));
+        assert_eq!(truthy(&text("yes")), Err("condition is Text, not a Boolean".to_string()));
     }
 
     #[test]
@@ -424,14 +340,8 @@ mod tests {
         let t1 = Value::DateTime("2026-01-01T00:00:00Z".parse().unwrap());
         let t2 = Value::DateTime("2026-01-01T01:00:00+02:00".parse().unwrap());
         assert_eq!(compare(&t1, &t2), Ok(Ordering::Greater));
-        assert_eq!(
-            compare(&text("a"), &int(1)),
-            Err("cannot compare Text and Integer".to_string())
-        );
-        assert_eq!(
-            compare(&Value::Null, &int(1)),
-            Err("cannot compare null and Integer".to_string())
-        );
+        assert_eq!(compare(&text("a"), &int(1)), Err("cannot compare Text and Integer".to_string()));
+        assert_eq!(compare(&Value::Null, &int(1)), Err("cannot compare null and Integer".to_string()));
         assert_eq!(
             compare(&Value::Boolean(true), &Value::Boolean(false)),
             Err("cannot compare Boolean and Boolean".to_string())

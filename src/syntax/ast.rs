@@ -107,11 +107,18 @@ pub enum ElementKind {
     Exclusive(Vec<Branch>),
     Inclusive(Vec<Branch>),
     Parallel,
-    User { fields: Vec<Field>, done: Option<Block> },
+    User {
+        fields: Vec<Field>,
+        done: Option<Block>,
+    },
     Timer(TimerKind),
     /// `signal Name "SignalName"`: the element's string is the signal's name.
     Signal(StrLit),
-    Call { process: Ident, inputs: Vec<(Ident, Expr)>, outputs: Vec<(Ident, Ident)> },
+    Call {
+        process: Ident,
+        inputs: Vec<(Ident, Expr)>,
+        outputs: Vec<(Ident, Ident)>,
+    },
 }
 
 impl ElementKind {
@@ -172,12 +179,28 @@ pub struct Stmt {
 #[derive(Clone, Debug, PartialEq)]
 pub enum StmtKind {
     /// `Code = expr`, `x.Field = expr`, `x[i] = expr`.
-    Assign { target: Place, value: Expr },
-    Let { name: Ident, value: Expr },
+    Assign {
+        target: Place,
+        value: Expr,
+    },
+    Let {
+        name: Ident,
+        value: Expr,
+    },
     /// `if c {} else if c {} else {}`: each `(condition, block)` in order.
-    If { branches: Vec<(Expr, Block)>, otherwise: Option<Block> },
-    While { condition: Expr, body: Block },
-    For { var: Ident, iter: ForIter, body: Block },
+    If {
+        branches: Vec<(Expr, Block)>,
+        otherwise: Option<Block>,
+    },
+    While {
+        condition: Expr,
+        body: Block,
+    },
+    For {
+        var: Ident,
+        iter: ForIter,
+        body: Block,
+    },
     Break,
     Continue,
     Return,

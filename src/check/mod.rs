@@ -1,0 +1,408 @@
+//! The checker: loads `.proc` files with their imports, reports every
+//! problem at once, and turns the AST into immutable [`ProcessSpec`]s.
+
+pub mod ir;
+mod script;
+pub mod spec;
+
+use crate::diagnostic::{nearest, Diagnostic};
+use crate::runtime::convert;
+use crate::runtime::value::Type;
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::{self, ast};
+use ir::CExprKind;
+use script::Scope;
+use sha2::{Digest, Sha256};
+use spec::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Loading failed: the files read so far and every diagnostic (errors and warnings).
+#[derive(Debug)]
+pub struct LoadError {
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl LoadError {
+    /// Every diagnostic rendered, for a terminal or a test.
+    pub fn render(&self, color: bool) -> String {
+        self.diagnostics.iter().map(|d| d.render(&self.sources, color)).collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let errors = self.diagnostics.iter().filter(|d| d.is_error()).count();
+        match self.diagnostics.iter().find(|d| d.is_error()) {
+            Some(first) if errors == 1 => write!(f, "{first}"),
+            Some(first) => write!(f, "{first} (and {} more errors)", errors - 1),
+            None => f.write_str("the process definitions could not be loaded"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl miette::Diagnostic for LoadError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new("procdsl::load"))
+    }
+}
+
+/// A checked program and the warnings found on the way.
+#[derive(Debug)]
+pub struct Loaded {
+    pub program: Program,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Loads `.proc` files and everything they import, and checks them.
+pub fn load_files<P: AsRef<Path>>(paths: &[P]) -> Result<Loaded, LoadError> {
+    let mut loader = Loader::default();
+    for path in paths {
+        loader.load_path(path.as_ref(), None);
+    }
+    loader.finish()
+}
+
+/// Loads one in-memory source (imports are resolved against the current directory).
+pub fn load_str(name: &str, text: &str) -> Result<Loaded, LoadError> {
+    let mut loader = Loader::default();
+    let file = loader.sources.add(name, None, text);
+    loader.parse_file(file, Path::new("."));
+    loader.finish()
+}
+
+/// Loads stored sources (name and text), as a store keeps them.
+pub fn load_sources(files: &[(String, String)]) -> Result<Loaded, LoadError> {
+    let mut loader = Loader { resolve_imports: false, ..Loader::default() };
+    for (name, text) in files {
+        let file = loader.sources.add(name.as_str(), Some(Path::new(name)), text.as_str());
+        loader.parse_file(file, Path::new("."));
+    }
+    loader.finish()
+}
+
+struct Loader {
+    sources: SourceMap,
+    files: Vec<(FileId, ast::File)>,
+    diagnostics: Vec<Diagnostic>,
+    /// Canonical paths of the files being loaded, to find import cycles.
+    stack: Vec<PathBuf>,
+    resolve_imports: bool,
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Loader {
+            sources: SourceMap::new(),
+            files: Vec::new(),
+            diagnostics: Vec::new(),
+            stack: Vec::new(),
+            resolve_imports: true,
+        }
+    }
+}
+
+impl Loader {
+    fn load_path(&mut self, path: &Path, imported_at: Option<Span>) {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if let Some(at) = imported_at {
+            if let Some(i) = self.stack.iter().position(|p| *p == canonical) {
+                let cycle: Vec<String> =
+                    self.stack[i..].iter().chain([&canonical]).map(|p| p.display().to_string()).collect();
+                self.diagnostics.push(
+                    Diagnostic::error("procdsl::check::import_cycle", format!("import cycle: {}", cycle.join(" → ")))
+                        .with_label(at, "this import leads back to a file that imports it"),
+                );
+                return;
+            }
+        }
+        if self.sources.find_path(&canonical).is_some() {
+            return;
+        }
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                let mut d =
+                    Diagnostic::error("procdsl::check::unreadable", format!("cannot read `{}`: {e}", path.display()));
+                if let Some(at) = imported_at {
+                    d = d.with_label(at, "imported here");
+                }
+                self.diagnostics.push(d);
+                return;
+            }
+        };
+        let name = path.display().to_string();
+        let file = self.sources.add(name, Some(&canonical), text);
+        let dir = canonical.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.stack.push(canonical);
+        self.parse_file(file, &dir);
+        self.stack.pop();
+    }
+
+    fn parse_file(&mut self, file: FileId, dir: &Path) {
+        let text = self.sources.file(file).text.clone();
+        match syntax::parse(file, &text) {
+            Ok(ast) => {
+                if self.resolve_imports {
+                    for import in &ast.imports {
+                        self.load_path(&dir.join(&import.value), Some(import.span));
+                    }
+                }
+                self.files.push((file, ast));
+            }
+            Err(d) => self.diagnostics.push(d),
+        }
+    }
+
+    fn finish(mut self) -> Result<Loaded, LoadError> {
+        let processes: Vec<&ast::Process> = self.files.iter().flat_map(|(_, f)| &f.processes).collect();
+        let mut checker = Checker { diagnostics: std::mem::take(&mut self.diagnostics) };
+        let specs = checker.check_program(&processes);
+        let mut diagnostics = checker.diagnostics;
+        diagnostics.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.span().map(|s| (s.file, s.start))));
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(LoadError { sources: self.sources, diagnostics });
+        }
+        let mut hasher = Sha256::new();
+        for (_, file) in self.sources.files() {
+            hasher.update(file.name.as_bytes());
+            hasher.update([0]);
+            hasher.update(file.text.as_bytes());
+            hasher.update([0]);
+        }
+        let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Loaded { program: Program::new(self.sources, specs, hash), warnings: diagnostics })
+    }
+}
+
+pub(crate) struct Checker {
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Default UIds are UUID v5 values, so they are stable across runs.
+pub fn default_process_uid(code: &str) -> Uuid {
+    Uuid::new_v5(&Uuid::nil(), code.as_bytes())
+}
+
+pub fn default_element_uid(process_uid: Uuid, name: &str) -> Uuid {
+    Uuid::new_v5(&process_uid, name.as_bytes())
+}
+
+fn duplicate(code: &'static str, what: &str, name: &str, again: Span, first: Span) -> Diagnostic {
+    Diagnostic::error(code, format!("{what} `{name}` is defined twice"))
+        .with_label(again, "defined again here")
+        .with_label(first, "first defined here")
+}
+
+impl Checker {
+    pub(crate) fn error(&mut self, d: Diagnostic) {
+        self.diagnostics.push(d);
+    }
+
+    fn check_program(&mut self, processes: &[&ast::Process]) -> Vec<ProcessSpec> {
+        let mut codes: HashMap<&str, Span> = HashMap::new();
+        let mut uids: HashMap<Uuid, Span> = HashMap::new();
+        let mut unique = Vec::new();
+        for p in processes {
+            if let Some(first) = codes.get(p.name.name.as_str()) {
+                self.error(duplicate(
+                    "procdsl::check::duplicate_process",
+                    "process",
+                    &p.name.name,
+                    p.name.span,
+                    *first,
+                ));
+                continue;
+            }
+            codes.insert(&p.name.name, p.name.span);
+            unique.push(*p);
+        }
+        let process_ids: HashMap<&str, ProcessId> =
+            unique.iter().enumerate().map(|(i, p)| (p.name.name.as_str(), ProcessId(i as u32))).collect();
+        let mut specs = Vec::with_capacity(unique.len());
+        // Parameters of every process first: a call's mappings need the callee's.
+        let params: Vec<Vec<ParamSpec>> = unique.iter().map(|p| self.check_params(p)).collect();
+        let mut param_info: Vec<Vec<(Arc<str>, Type, ast::Direction)>> = Vec::new();
+        for ps in &params {
+            param_info.push(ps.iter().map(|p| (p.code.clone(), p.ty.clone(), p.direction)).collect());
+        }
+        for (p, params) in unique.iter().zip(params) {
+            let uid = self.process_uid(p);
+            if let Some(first) = uids.get(&uid) {
+                let at = p.uids.first().map_or(p.name.span, |u| u.span);
+                self.error(
+                    Diagnostic::error("procdsl::check::duplicate_uid", format!("process UId {uid} is used twice"))
+                        .with_label(at, "used again here")
+                        .with_label(*first, "first used here"),
+                );
+            }
+            uids.insert(uid, p.uids.first().map_or(p.name.span, |u| u.span));
+            let ctx = ProgramContext { process_ids: &process_ids, params: &param_info };
+            specs.push(self.check_process(p, uid, params, &ctx));
+        }
+        specs
+    }
+
+    fn process_uid(&mut self, p: &ast::Process) -> Uuid {
+        if let Some(caption) = p.captions.get(1) {
+            self.error(duplicate(
+                "procdsl::check::duplicate_caption",
+                "caption of process",
+                &p.name.name,
+                caption.span,
+                p.captions[0].span,
+            ));
+        }
+        if let Some(uid) = p.uids.get(1) {
+            self.error(duplicate(
+                "procdsl::check::duplicate_uid",
+                "uid of process",
+                &p.name.name,
+                uid.span,
+                p.uids[0].span,
+            ));
+        }
+        match p.uids.first() {
+            Some(lit) => self.parse_uid(lit).unwrap_or_else(|| default_process_uid(&p.name.name)),
+            None => default_process_uid(&p.name.name),
+        }
+    }
+
+    fn parse_uid(&mut self, lit: &ast::StrLit) -> Option<Uuid> {
+        match Uuid::parse_str(lit.value.trim()) {
+            Ok(u) => Some(u),
+            Err(_) => {
+                self.error(
+                    Diagnostic::error("procdsl::check::bad_uid", format!("`{}` is not a UId", lit.value))
+                        .with_label(lit.span, "expected a GUID such as 8b4c2f3e-0d7a-4c1b-9c55-2f1e3a4b5c6d"),
+                );
+                None
+            }
+        }
+    }
+
+    pub(crate) fn resolve_type(&mut self, ty: &ast::TypeExpr) -> Type {
+        match &ty.kind {
+            ast::TypeExprKind::Named(name) => match name.name.as_str() {
+                "Text" => Type::Text,
+                "Integer" => Type::Integer,
+                "Decimal" => Type::Decimal,
+                "Boolean" => Type::Boolean,
+                "Date" => Type::Date,
+                "DateTime" => Type::DateTime,
+                "Guid" => Type::Guid,
+                other => {
+                    const NAMES: [&str; 8] =
+                        ["Text", "Integer", "Decimal", "Boolean", "Date", "DateTime", "Guid", "List"];
+                    let mut d = Diagnostic::error("procdsl::check::unknown_type", format!("unknown type `{other}`"))
+                        .with_label(name.span, "not a type");
+                    d = match nearest(other, NAMES) {
+                        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                        None => d.with_help("types are Text, Integer, Decimal, Boolean, Date, DateTime, Guid, List<T> and { Attr: T, … }"),
+                    };
+                    self.error(d);
+                    Type::Text
+                }
+            },
+            ast::TypeExprKind::List(item) => Type::List(Box::new(self.resolve_type(item))),
+            ast::TypeExprKind::Object(attrs) => {
+                let mut out: Vec<(Arc<str>, Type)> = Vec::new();
+                let mut seen: HashMap<&str, Span> = HashMap::new();
+                for (name, t) in attrs {
+                    if let Some(first) = seen.get(name.name.as_str()) {
+                        self.error(duplicate(
+                            "procdsl::check::duplicate_attribute",
+                            "attribute",
+                            &name.name,
+                            name.span,
+                            *first,
+                        ));
+                        continue;
+                    }
+                    seen.insert(&name.name, name.span);
+                    out.push((name.name.as_str().into(), self.resolve_type(t)));
+                }
+                Type::Object(Arc::new(out))
+            }
+        }
+    }
+
+    /// A default: a constant expression that fits the declared type.
+    fn constant(&mut self, expr: &ast::Expr, ty: &Type, what: &str) -> Option<crate::runtime::value::Value> {
+        let mut no_read = Vec::new();
+        let mut scope = Scope::new(&[], &mut no_read);
+        scope.names_allowed = false;
+        let before = self.diagnostics.len();
+        let compiled = self.compile_expr(expr, &mut scope);
+        if self.diagnostics.len() > before {
+            return None;
+        }
+        match compiled.kind {
+            CExprKind::Const(v) => match convert::conform(v, ty) {
+                Ok(v) => Some(v),
+                Err(why) => {
+                    self.error(
+                        Diagnostic::error(
+                            "procdsl::check::wrong_type",
+                            format!("the default of {what} is not a {ty}: {why}"),
+                        )
+                        .with_label(expr.span, format!("not a {ty}")),
+                    );
+                    None
+                }
+            },
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        "procdsl::check::not_constant",
+                        format!("the default of {what} must be a constant"),
+                    )
+                    .with_label(expr.span, "cannot be computed before the process runs"),
+                );
+                None
+            }
+        }
+    }
+
+    fn check_params(&mut self, p: &ast::Process) -> Vec<ParamSpec> {
+        let mut out: Vec<ParamSpec> = Vec::new();
+        for param in &p.params {
+            if let Some(first) = out.iter().find(|q| *q.code == *param.name.name) {
+                self.error(duplicate(
+                    "procdsl::check::duplicate_parameter",
+                    "parameter",
+                    &param.name.name,
+                    param.name.span,
+                    first.span,
+                ));
+                continue;
+            }
+            let ty = self.resolve_type(&param.ty);
+            let default = match &param.default {
+                Some(e) => self.constant(e, &ty, &format!("`{}`", param.name.name)).unwrap_or_default(),
+                None => Default::default(),
+            };
+            out.push(ParamSpec {
+                code: param.name.name.as_str().into(),
+                direction: param.direction,
+                ty,
+                default,
+                span: param.name.span,
+            });
+        }
+        out
+    }
+}
+
+/// What checking one process needs to know about the others.
+struct ProgramContext<'a> {
+    process_ids: &'a HashMap<&'a str, ProcessId>,
+    params: &'a [Vec<(Arc<str>, Type, ast::Direction)>],
+}
+
+mod process;

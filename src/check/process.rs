@@ -1,0 +1,478 @@
+//! Checks one process: elements, flows, scripts and mappings.
+
+use super::ir::Script;
+use super::script::Scope;
+use super::spec::*;
+use super::{default_element_uid, duplicate, Checker, ProgramContext};
+use crate::diagnostic::{nearest, Diagnostic};
+use crate::runtime::value::Type;
+use crate::source::Span;
+use crate::syntax::ast::{self, Direction};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use uuid::Uuid;
+
+impl Checker {
+    pub(super) fn check_process(
+        &mut self,
+        p: &ast::Process,
+        uid: Uuid,
+        params: Vec<ParamSpec>,
+        ctx: &ProgramContext,
+    ) -> ProcessSpec {
+        // Names first, so that flows can point forward.
+        let mut ids: HashMap<&str, ElementId> = HashMap::new();
+        let mut elements: Vec<&ast::Element> = Vec::new();
+        for e in &p.elements {
+            if let Some(first) = ids.get(e.name.name.as_str()) {
+                let first_span = elements[first.0 as usize].name.span;
+                self.error(duplicate(
+                    "procdsl::check::duplicate_element",
+                    "element",
+                    &e.name.name,
+                    e.name.span,
+                    first_span,
+                ));
+                continue;
+            }
+            ids.insert(&e.name.name, ElementId(elements.len() as u32));
+            elements.push(e);
+        }
+        let names: Vec<&str> = elements.iter().map(|e| e.name.name.as_str()).collect();
+
+        let starts: Vec<&&ast::Element> =
+            elements.iter().filter(|e| matches!(e.kind, ast::ElementKind::Start)).collect();
+        if starts.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    "procdsl::check::no_start",
+                    format!("process `{}` has no `start` element", p.name.name),
+                )
+                .with_label(p.name.span, "this process has no start")
+                .with_help("add `start Begin -> FirstElement`"),
+            );
+        }
+        for extra in starts.iter().skip(1) {
+            self.error(
+                Diagnostic::error(
+                    "procdsl::check::several_starts",
+                    format!("process `{}` has more than one `start` element", p.name.name),
+                )
+                .with_label(extra.name.span, "another start")
+                .with_label(starts[0].name.span, "first start"),
+            );
+        }
+        let start = starts.first().and_then(|s| ids.get(s.name.name.as_str()).copied()).unwrap_or(ElementId(0));
+
+        let mut uids: HashMap<Uuid, Span> = HashMap::new();
+        let mut incoming = vec![0u32; elements.len()];
+        let mut flow_to = |this: &mut Checker, target: &ast::Ident| -> Option<Flow> {
+            match ids.get(target.name.as_str()) {
+                Some(id) => {
+                    let slot = incoming[id.0 as usize];
+                    incoming[id.0 as usize] += 1;
+                    Some(Flow { target: *id, slot })
+                }
+                None => {
+                    let mut d = Diagnostic::error(
+                        "procdsl::check::unknown_element",
+                        format!("flow to an unknown element `{}`", target.name),
+                    )
+                    .with_label(target.span, "no element has this name");
+                    if let Some(s) = nearest(&target.name, names.iter().copied()) {
+                        d = d.with_help(format!("did you mean `{s}`?"));
+                    }
+                    this.error(d);
+                    None
+                }
+            }
+        };
+
+        let param_types: Vec<(Arc<str>, Type)> = params.iter().map(|p| (p.code.clone(), p.ty.clone())).collect();
+        let mut params_read = vec![false; params.len()];
+        let mut specs = Vec::with_capacity(elements.len());
+        for e in &elements {
+            let element_uid = match &e.uid {
+                Some(lit) => self.parse_uid(lit).unwrap_or_else(|| default_element_uid(uid, &e.name.name)),
+                None => default_element_uid(uid, &e.name.name),
+            };
+            let uid_span = e.uid.as_ref().map_or(e.name.span, |u| u.span);
+            if let Some(first) = uids.insert(element_uid, uid_span) {
+                self.error(
+                    Diagnostic::error(
+                        "procdsl::check::duplicate_uid",
+                        format!("element UId {element_uid} is used twice"),
+                    )
+                    .with_label(uid_span, "used again here")
+                    .with_label(first, "first used here"),
+                );
+            }
+            let kind_word = e.kind.keyword();
+            let is_end = matches!(e.kind, ast::ElementKind::End | ast::ElementKind::Terminate);
+            let has_branches =
+                matches!(&e.kind, ast::ElementKind::Exclusive(b) | ast::ElementKind::Inclusive(b) if !b.is_empty());
+            if is_end {
+                if let Some(t) = e.flow.targets.first().or(e.flow.on_error.as_ref()) {
+                    self.error(
+                        Diagnostic::error(
+                            "procdsl::check::flow_from_end",
+                            format!("`{kind_word}` element `{}` cannot have an outgoing flow", e.name.name),
+                        )
+                        .with_label(t.span, "flow from an end")
+                        .with_label(e.name.span, format!("this path ends at `{}`", e.name.name)),
+                    );
+                }
+            } else if e.flow.targets.is_empty() && !has_branches {
+                self.error(
+                    Diagnostic::error(
+                        "procdsl::check::no_outgoing_flow",
+                        format!("element `{}` has no outgoing flow", e.name.name),
+                    )
+                    .with_label(e.name.span, "nothing follows this element")
+                    .with_help("add `-> Next`, or end the path with an `end` element"),
+                );
+            }
+            if has_branches {
+                if let Some(t) = e.flow.targets.first() {
+                    self.error(
+                        Diagnostic::error(
+                            "procdsl::check::flow_beside_branches",
+                            format!("gateway `{}` has `when` branches and a plain flow", e.name.name),
+                        )
+                        .with_label(t.span, "plain flow here")
+                        .with_help("write the default flow as `else -> Target` inside the braces"),
+                    );
+                }
+            }
+            if e.flow.targets.len() > 1 && !matches!(e.kind, ast::ElementKind::Parallel) {
+                self.error(
+                    Diagnostic::error(
+                        "procdsl::check::several_targets",
+                        format!(
+                            "only `parallel` may have several targets, but `{kind_word}` element `{}` has {}",
+                            e.name.name,
+                            e.flow.targets.len()
+                        ),
+                    )
+                    .with_label(e.flow.targets[1].span, "second target")
+                    .with_help("fork with a `parallel` gateway, or choose with `exclusive`"),
+                );
+            }
+            let next: Vec<Flow> =
+                if is_end { Vec::new() } else { e.flow.targets.iter().filter_map(|t| flow_to(self, t)).collect() };
+            let on_error = if is_end { None } else { e.flow.on_error.as_ref().and_then(|t| flow_to(self, t)) };
+
+            let kind = match &e.kind {
+                ast::ElementKind::Start => ElementKind::Start,
+                ast::ElementKind::End => ElementKind::End,
+                ast::ElementKind::Terminate => ElementKind::Terminate,
+                ast::ElementKind::Parallel => ElementKind::Parallel,
+                ast::ElementKind::Script(block) => {
+                    let mut scope = Scope::new(&param_types, &mut params_read);
+                    ElementKind::Script(self.compile_script(block, &mut scope))
+                }
+                ast::ElementKind::Exclusive(branches) | ast::ElementKind::Inclusive(branches) => {
+                    let inclusive = matches!(e.kind, ast::ElementKind::Inclusive(_));
+                    let mut scope = Scope::new(&param_types, &mut params_read);
+                    let mut compiled = Vec::new();
+                    let mut otherwise = None;
+                    for (i, b) in branches.iter().enumerate() {
+                        let flow = flow_to(self, &b.target);
+                        match &b.condition {
+                            Some(c) => {
+                                let c = self.compile_expr(c, &mut scope);
+                                if let Some(f) = flow {
+                                    compiled.push((c, f));
+                                }
+                            }
+                            None if i + 1 < branches.len() => {
+                                self.error(
+                                    Diagnostic::error(
+                                        "procdsl::check::else_not_last",
+                                        format!("`else` must be the last branch of `{}`", e.name.name),
+                                    )
+                                    .with_label(b.span, "branches after this one could never be taken"),
+                                );
+                            }
+                            None => otherwise = flow,
+                        }
+                    }
+                    if !branches.is_empty() && branches.last().is_some_and(|b| b.condition.is_some()) {
+                        self.diagnostics.push(
+                            Diagnostic::warning(
+                                "procdsl::check::no_else",
+                                format!("{kind_word} gateway `{}` has no `else` branch", e.name.name),
+                            )
+                            .with_label(e.name.span, "when no condition holds, the instance fails here")
+                            .with_help("add `else -> Target`"),
+                        );
+                    }
+                    ElementKind::Gateway { inclusive, branches: compiled, otherwise }
+                }
+                ast::ElementKind::User { fields, done } => {
+                    let mut specs: Vec<FieldSpec> = Vec::new();
+                    for f in fields {
+                        if let Some(first) = specs.iter().find(|s| *s.name == *f.name.name) {
+                            self.error(duplicate(
+                                "procdsl::check::duplicate_field",
+                                "field",
+                                &f.name.name,
+                                f.name.span,
+                                first.span,
+                            ));
+                            continue;
+                        }
+                        if let Some(param) = params.iter().find(|p| *p.code == *f.name.name) {
+                            self.error(
+                                Diagnostic::error(
+                                    "procdsl::check::field_hides_parameter",
+                                    format!("field `{}` has the name of a parameter", f.name.name),
+                                )
+                                .with_label(f.name.span, "field")
+                                .with_label(param.span, "parameter")
+                                .with_help("fields are read by name in `done`; give the field another name"),
+                            );
+                        }
+                        let ty = self.resolve_type(&f.ty);
+                        let default =
+                            f.default.as_ref().and_then(|d| self.constant(d, &ty, &format!("field `{}`", f.name.name)));
+                        specs.push(FieldSpec { name: f.name.name.as_str().into(), ty, default, span: f.name.span });
+                    }
+                    let done = done.as_ref().map(|block| {
+                        let mut scope = Scope::new(&param_types, &mut params_read);
+                        for f in &specs {
+                            scope.declare(&f.name);
+                        }
+                        self.compile_script(block, &mut scope)
+                    });
+                    let done = done.or_else(|| {
+                        (!specs.is_empty()).then(|| Script { body: Vec::new(), locals: specs.len() as u32 })
+                    });
+                    ElementKind::User { fields: specs, done }
+                }
+                ast::ElementKind::Timer(ast::TimerKind::After(lit)) => match lit.value.trim().parse::<jiff::Span>() {
+                    Ok(span) if !span.is_negative() => ElementKind::Timer(TimerSpec::After(span)),
+                    _ => {
+                        self.error(
+                            Diagnostic::error(
+                                "procdsl::check::bad_duration",
+                                format!("`{}` is not a duration", lit.value),
+                            )
+                            .with_label(lit.span, "expected an ISO 8601 duration such as PT2H, P1D or PT30M"),
+                        );
+                        ElementKind::Timer(TimerSpec::After(jiff::Span::new()))
+                    }
+                },
+                ast::ElementKind::Timer(ast::TimerKind::At(expr)) => {
+                    let mut scope = Scope::new(&param_types, &mut params_read);
+                    ElementKind::Timer(TimerSpec::At(self.compile_expr(expr, &mut scope)))
+                }
+                ast::ElementKind::Signal(name) => {
+                    if name.value.is_empty() {
+                        self.error(
+                            Diagnostic::error("procdsl::check::empty_signal", "a signal needs a name")
+                                .with_label(name.span, "empty signal name"),
+                        );
+                    }
+                    ElementKind::Signal(name.value.as_str().into())
+                }
+                ast::ElementKind::Call { process, inputs, outputs } => {
+                    let mut scope = Scope::new(&param_types, &mut params_read);
+                    self.check_call(process, inputs, outputs, &mut scope, &param_types, ctx)
+                }
+            };
+            specs.push(ElementSpec {
+                name: e.name.name.as_str().into(),
+                uid: element_uid,
+                caption: e.caption.as_ref().map(|c| c.value.as_str().into()),
+                span: e.name.span,
+                kind,
+                next,
+                on_error,
+                incoming: 0,
+                reached_from: None,
+            });
+        }
+        for (spec, count) in specs.iter_mut().zip(&incoming) {
+            spec.incoming = *count;
+        }
+        if let Some(s) = specs.get(start.0 as usize) {
+            if s.incoming > 0 && matches!(s.kind, ElementKind::Start) {
+                self.error(
+                    Diagnostic::error(
+                        "procdsl::check::flow_to_start",
+                        format!("`start` element `{}` cannot be the target of a flow", s.name),
+                    )
+                    .with_label(s.span, "flows lead here")
+                    .with_help("loop back to the element after the start instead"),
+                );
+            }
+        }
+        self.warn_unreachable(&specs, start, &elements);
+        add_join_reachability(&mut specs);
+        for (i, param) in params.iter().enumerate() {
+            if param.direction == Direction::Var && !params_read[i] {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "procdsl::check::unused_var",
+                        format!("`var` parameter `{}` is never read", param.code),
+                    )
+                    .with_label(param.span, "written, perhaps, but never read")
+                    .with_help("remove it, or read it in a script or a condition"),
+                );
+            }
+        }
+        let caption = p.captions.first().map(|c| c.value.as_str().into());
+        ProcessSpec::new(p.name.name.as_str().into(), uid, caption, p.name.span, params, specs, start)
+    }
+
+    fn check_call(
+        &mut self,
+        process: &ast::Ident,
+        inputs: &[(ast::Ident, ast::Expr)],
+        outputs: &[(ast::Ident, ast::Ident)],
+        scope: &mut Scope,
+        parent: &[(Arc<str>, Type)],
+        ctx: &ProgramContext,
+    ) -> ElementKind {
+        let Some(&callee) = ctx.process_ids.get(process.name.as_str()) else {
+            let mut d =
+                Diagnostic::error("procdsl::check::unknown_process", format!("unknown process `{}`", process.name))
+                    .with_label(process.span, "no process has this Code");
+            if let Some(s) = nearest(&process.name, ctx.process_ids.keys().copied()) {
+                d = d.with_help(format!("did you mean `{s}`?"));
+            } else {
+                d = d.with_help("define it in this file, or `import` the file that does");
+            }
+            self.error(d);
+            return ElementKind::Call { process: ProcessId(0), inputs: Vec::new(), outputs: Vec::new() };
+        };
+        let child = &ctx.params[callee.0 as usize];
+        let find = |this: &mut Checker, name: &ast::Ident, wanted: &[Direction], role: &str| -> Option<u32> {
+            match child.iter().position(|(c, _, _)| **c == *name.name) {
+                Some(i) if wanted.contains(&child[i].2) => Some(i as u32),
+                Some(i) => {
+                    this.error(
+                        Diagnostic::error(
+                            "procdsl::check::wrong_direction",
+                            format!(
+                                "`{}` of `{}` is `{}`, not an {role}",
+                                name.name,
+                                process.name,
+                                child[i].2.keyword()
+                            ),
+                        )
+                        .with_label(name.span, format!("not an {role} of the sub-process")),
+                    );
+                    None
+                }
+                None => {
+                    let mut d = Diagnostic::error(
+                        "procdsl::check::unknown_parameter",
+                        format!("process `{}` has no parameter `{}`", process.name, name.name),
+                    )
+                    .with_label(name.span, "unknown parameter");
+                    if let Some(s) = nearest(&name.name, child.iter().map(|(c, _, _)| &**c)) {
+                        d = d.with_help(format!("did you mean `{s}`?"));
+                    }
+                    this.error(d);
+                    None
+                }
+            }
+        };
+        let mut compiled_inputs = Vec::new();
+        for (name, expr) in inputs {
+            let value = self.compile_expr(expr, scope);
+            if let Some(slot) = find(self, name, &[Direction::In, Direction::InOut], "input") {
+                let (code, ty, _) = &child[slot as usize];
+                self.check_literal_fits(&value, &(code.clone(), ty.clone()), name.span);
+                compiled_inputs.push((slot, value));
+            }
+        }
+        let mut compiled_outputs = Vec::new();
+        for (from, to) in outputs {
+            let child_slot = find(self, from, &[Direction::Out, Direction::InOut], "output");
+            let parent_slot = parent.iter().position(|(c, _)| **c == *to.name);
+            if parent_slot.is_none() {
+                let mut d =
+                    Diagnostic::error("procdsl::check::unknown_variable", format!("unknown parameter `{}`", to.name))
+                        .with_label(to.span, "not a parameter of this process");
+                if let Some(s) = nearest(&to.name, parent.iter().map(|(c, _)| &**c)) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                self.error(d);
+            }
+            if let (Some(c), Some(p)) = (child_slot, parent_slot) {
+                compiled_outputs.push((c, p as u32));
+            }
+        }
+        ElementKind::Call { process: callee, inputs: compiled_inputs, outputs: compiled_outputs }
+    }
+
+    fn warn_unreachable(&mut self, specs: &[ElementSpec], start: ElementId, ast: &[&ast::Element]) {
+        if specs.is_empty() {
+            return;
+        }
+        let mut seen = vec![false; specs.len()];
+        let mut queue = VecDeque::from([start]);
+        while let Some(id) = queue.pop_front() {
+            if std::mem::replace(&mut seen[id.0 as usize], true) {
+                continue;
+            }
+            queue.extend(successors(&specs[id.0 as usize]));
+        }
+        for (i, s) in specs.iter().enumerate() {
+            if !seen[i] {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "procdsl::check::unreachable",
+                        format!("element `{}` is unreachable from start", s.name),
+                    )
+                    .with_label(ast[i].name.span, "no path from `start` leads here"),
+                );
+            }
+        }
+    }
+}
+
+/// Every element a token can move to from `e`.
+pub(crate) fn successors(e: &ElementSpec) -> impl Iterator<Item = ElementId> + '_ {
+    let (branches, otherwise): (&[(super::ir::CExpr, Flow)], &Option<Flow>) = match &e.kind {
+        ElementKind::Gateway { branches, otherwise, .. } => (branches, otherwise),
+        _ => (&[], &None),
+    };
+    e.next
+        .iter()
+        .chain(branches.iter().map(|(_, f)| f))
+        .chain(otherwise.iter())
+        .chain(e.on_error.iter())
+        .map(|f| f.target)
+}
+
+/// For every inclusive join, the set of elements from which a token can
+/// still reach it without passing through it.
+fn add_join_reachability(specs: &mut [ElementSpec]) {
+    let n = specs.len();
+    let mut preds: Vec<Vec<ElementId>> = vec![Vec::new(); n];
+    for (i, e) in specs.iter().enumerate() {
+        for t in successors(e) {
+            preds[t.0 as usize].push(ElementId(i as u32));
+        }
+    }
+    for j in 0..n {
+        if !(specs[j].is_join() && matches!(specs[j].kind, ElementKind::Gateway { inclusive: true, .. })) {
+            continue;
+        }
+        let mut bits = vec![0u64; n.div_ceil(64)];
+        let mut queue: VecDeque<ElementId> = preds[j].iter().copied().collect();
+        while let Some(id) = queue.pop_front() {
+            let i = id.0 as usize;
+            if i == j || bits[i / 64] & (1 << (i % 64)) != 0 {
+                continue;
+            }
+            bits[i / 64] |= 1 << (i % 64);
+            queue.extend(preds[i].iter().copied());
+        }
+        specs[j].reached_from = Some(bits);
+    }
+}

@@ -1,0 +1,225 @@
+//! Checked process definitions: the immutable specs the runtime executes.
+//! Names are resolved to slots here, once, when a process is loaded.
+
+use crate::check::ir::{CExpr, Script};
+use crate::runtime::value::{Type, Value};
+use crate::source::{SourceMap, Span};
+use crate::syntax::ast::Direction;
+use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Index of an element in its process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ElementId(pub u32);
+
+/// Index of a process in its program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProcessId(pub u32);
+
+/// Every process loaded together, with the source files they came from.
+#[derive(Debug)]
+pub struct Program {
+    pub sources: SourceMap,
+    pub processes: Vec<ProcessSpec>,
+    by_code: HashMap<Arc<str>, ProcessId>,
+    /// SHA-256 of every file's name and text: the identity a stored instance
+    /// keeps, so that it always runs on the definition it started with.
+    pub hash: String,
+}
+
+impl Program {
+    pub(crate) fn new(sources: SourceMap, processes: Vec<ProcessSpec>, hash: String) -> Program {
+        let by_code = processes.iter().enumerate().map(|(i, p)| (p.code.clone(), ProcessId(i as u32))).collect();
+        Program { sources, processes, by_code, hash }
+    }
+
+    pub fn process(&self, id: ProcessId) -> &ProcessSpec {
+        &self.processes[id.0 as usize]
+    }
+
+    pub fn find(&self, code: &str) -> Option<ProcessId> {
+        self.by_code.get(code).copied()
+    }
+
+    pub fn find_by_uid(&self, uid: Uuid) -> Option<ProcessId> {
+        self.processes.iter().position(|p| p.uid == uid).map(|i| ProcessId(i as u32))
+    }
+
+    pub fn codes(&self) -> impl Iterator<Item = &str> {
+        self.processes.iter().map(|p| &*p.code)
+    }
+}
+
+/// One checked process.
+#[derive(Debug)]
+pub struct ProcessSpec {
+    pub code: Arc<str>,
+    pub uid: Uuid,
+    pub caption: Option<Arc<str>>,
+    pub span: Span,
+    pub params: Vec<ParamSpec>,
+    pub elements: Vec<ElementSpec>,
+    pub start: ElementId,
+    params_by_code: HashMap<Arc<str>, u32>,
+    elements_by_name: HashMap<Arc<str>, ElementId>,
+}
+
+impl ProcessSpec {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        code: Arc<str>,
+        uid: Uuid,
+        caption: Option<Arc<str>>,
+        span: Span,
+        params: Vec<ParamSpec>,
+        elements: Vec<ElementSpec>,
+        start: ElementId,
+    ) -> ProcessSpec {
+        let params_by_code = params.iter().enumerate().map(|(i, p)| (p.code.clone(), i as u32)).collect();
+        let elements_by_name =
+            elements.iter().enumerate().map(|(i, e)| (e.name.clone(), ElementId(i as u32))).collect();
+        ProcessSpec { code, uid, caption, span, params, elements, start, params_by_code, elements_by_name }
+    }
+
+    pub fn element(&self, id: ElementId) -> &ElementSpec {
+        &self.elements[id.0 as usize]
+    }
+
+    pub fn param_slot(&self, code: &str) -> Option<u32> {
+        self.params_by_code.get(code).copied()
+    }
+
+    pub fn find_element(&self, name: &str) -> Option<ElementId> {
+        self.elements_by_name.get(name).copied()
+    }
+
+    /// The `out` and `inout` parameters: the default result set.
+    pub fn outputs(&self) -> impl Iterator<Item = &ParamSpec> {
+        self.params.iter().filter(|p| matches!(p.direction, Direction::Out | Direction::InOut))
+    }
+}
+
+#[derive(Debug)]
+pub struct ParamSpec {
+    pub code: Arc<str>,
+    pub direction: Direction,
+    pub ty: Type,
+    /// The default, or null.
+    pub default: Value,
+    pub span: Span,
+}
+
+/// A flow into an element: the target and which of its incoming flows this
+/// is, so a parallel join can count one token per incoming flow.
+#[derive(Clone, Copy, Debug)]
+pub struct Flow {
+    pub target: ElementId,
+    pub slot: u32,
+}
+
+#[derive(Debug)]
+pub struct ElementSpec {
+    pub name: Arc<str>,
+    pub uid: Uuid,
+    pub caption: Option<Arc<str>>,
+    /// Where the element's name is written: what errors point at.
+    pub span: Span,
+    pub kind: ElementKind,
+    /// Plain outgoing flows (`-> A, B`).
+    pub next: Vec<Flow>,
+    pub on_error: Option<Flow>,
+    /// Number of incoming flows.
+    pub incoming: u32,
+    /// For an inclusive join: which elements can still reach it (a bitset
+    /// over element indexes), so it can tell when no token can arrive.
+    pub reached_from: Option<Vec<u64>>,
+}
+
+impl ElementSpec {
+    /// A parallel or inclusive gateway with several incoming flows waits for tokens.
+    pub fn is_join(&self) -> bool {
+        self.incoming > 1 && matches!(self.kind, ElementKind::Parallel | ElementKind::Gateway { inclusive: true, .. })
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    /// Whether a token at element `from` can still reach this element.
+    pub fn can_be_reached_from(&self, from: ElementId) -> bool {
+        let i = from.0 as usize;
+        self.reached_from.as_ref().is_some_and(|bits| bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0))
+    }
+}
+
+#[derive(Debug)]
+pub enum ElementKind {
+    Start,
+    End,
+    Terminate,
+    Script(Script),
+    /// Exclusive or inclusive gateway. With no branches it only merges or
+    /// joins and follows its plain flow.
+    Gateway {
+        inclusive: bool,
+        branches: Vec<(CExpr, Flow)>,
+        otherwise: Option<Flow>,
+    },
+    Parallel,
+    User {
+        fields: Vec<FieldSpec>,
+        done: Option<Script>,
+    },
+    Timer(TimerSpec),
+    Signal(Arc<str>),
+    Call {
+        process: ProcessId,
+        inputs: Vec<(u32, CExpr)>,
+        outputs: Vec<(u32, u32)>,
+    },
+}
+
+impl ElementKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ElementKind::Start => "start",
+            ElementKind::End => "end",
+            ElementKind::Terminate => "terminate",
+            ElementKind::Script(_) => "script",
+            ElementKind::Gateway { inclusive: false, .. } => "exclusive",
+            ElementKind::Gateway { inclusive: true, .. } => "inclusive",
+            ElementKind::Parallel => "parallel",
+            ElementKind::User { .. } => "user",
+            ElementKind::Timer(_) => "timer",
+            ElementKind::Signal(_) => "signal",
+            ElementKind::Call { .. } => "call",
+        }
+    }
+
+    /// Elements at which an instance waits for the outside world.
+    pub fn is_wait_state(&self) -> bool {
+        matches!(
+            self,
+            ElementKind::User { .. } | ElementKind::Timer(_) | ElementKind::Signal(_) | ElementKind::Call { .. }
+        )
+    }
+}
+
+/// A user task's field.
+#[derive(Debug)]
+pub struct FieldSpec {
+    pub name: Arc<str>,
+    pub ty: Type,
+    /// None: the field is required.
+    pub default: Option<Value>,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub enum TimerSpec {
+    /// `after "PT2H"`
+    After(jiff::Span),
+    /// `at expr`
+    At(CExpr),
+}

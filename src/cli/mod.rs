@@ -1,0 +1,72 @@
+//! The command line: argument definitions and one function per command.
+
+mod check;
+mod output;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// The process completed or is waiting.
+pub const EXIT_OK: i32 = 0;
+/// The process failed.
+pub const EXIT_FAILED: i32 = 1;
+/// The input was invalid: usage, a file that does not parse or check, a value that does not convert.
+pub const EXIT_INVALID: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "procdsl", version, about = "Runs business processes written as .proc files", max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a process until it waits or ends.
+    Run(run::RunArgs),
+    /// Parse and check .proc files; print every diagnostic.
+    Check {
+        /// The files to check, together.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_INVALID } else { EXIT_OK };
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Check { files } => check::check(&files),
+    }
+}
+
+/// Colours only on a terminal, and never with `NO_COLOR`.
+pub fn color_stderr() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// Splits `CODE=VALUE`.
+pub fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected CODE=VALUE, got `{s}`")),
+    }
+}
+
+/// Prints an error with its help to stderr, the same way for every command.
+pub fn report(error: &dyn miette::Diagnostic) {
+    let mut text = format!("error: {error}");
+    if let Some(help) = error.help() {
+        text.push_str(&format!("\n  help: {help}"));
+    }
+    eprintln!("{text}");
+}

@@ -1,0 +1,85 @@
+//! Human-readable output: descriptors and traces.
+
+use procdsl::runtime::descriptor::Descriptor;
+use procdsl::runtime::engine::{Outcome, TraceEvent};
+use std::fmt::Write;
+
+/// A descriptor for a person: status, results, waiting elements, error, log.
+pub fn descriptor(d: &Descriptor) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {} (instance {})", d.process_name, d.status, d.process_id);
+    let width = d.result_parameter_values.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+    for (code, value) in &d.result_parameter_values {
+        let _ = writeln!(out, "  {code:width$} = {value}");
+    }
+    if !d.waiting.is_empty() {
+        let _ = writeln!(out, "waiting:");
+        for w in &d.waiting {
+            let _ = write!(out, "  {} {}", w.kind, w.element);
+            if let Some(c) = &w.caption {
+                let _ = write!(out, " \"{c}\"");
+            }
+            if let Some(p) = &w.process {
+                let _ = write!(out, " in {p}");
+            }
+            let _ = write!(out, "  uid {}", w.uid);
+            if !w.fields.is_empty() {
+                let fields: Vec<String> = w.fields.iter().map(|(k, t)| format!("{k}: {t}")).collect();
+                let _ = write!(out, "  fields {}", fields.join(", "));
+            }
+            if let Some(due) = &w.due {
+                let _ = write!(out, "  due {due}");
+            }
+            if let Some(s) = &w.signal {
+                let _ = write!(out, "  signal \"{s}\"");
+            }
+            out.push('\n');
+        }
+    }
+    if let Some(e) = &d.error {
+        let _ = writeln!(out, "error: {e}");
+    }
+    if !d.log.is_empty() {
+        let _ = writeln!(out, "log:");
+        for line in &d.log {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}
+
+/// One line per element executed, with the parameters it changed.
+pub fn trace(events: &[TraceEvent]) -> String {
+    let mut out = String::new();
+    for e in events {
+        let indent = "  ".repeat(e.depth as usize);
+        let _ = write!(out, "{indent}{} {}.{}", e.kind, e.process, e.element);
+        match &e.outcome {
+            Outcome::Moved(next) if next.is_empty() => {}
+            Outcome::Moved(next) => {
+                let names: Vec<&str> = next.iter().map(|n| &**n).collect();
+                let _ = write!(out, " -> {}", names.join(", "));
+            }
+            Outcome::Waits => out.push_str(" waits"),
+            Outcome::Ended => out.push_str(" ends its path"),
+            Outcome::Terminated => out.push_str(" terminates the instance"),
+            Outcome::Handled { message, handler } => {
+                let _ = write!(out, " failed: {message}; on error -> {handler}");
+            }
+            Outcome::Failed { message } => {
+                let _ = write!(out, " failed: {message}");
+            }
+        }
+        out.push('\n');
+        for c in &e.changes {
+            let _ = writeln!(
+                out,
+                "{indent}    {}: {} -> {}",
+                c.code,
+                procdsl::runtime::convert::to_json(&c.old),
+                procdsl::runtime::convert::to_json(&c.new)
+            );
+        }
+    }
+    out
+}

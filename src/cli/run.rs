@@ -1,0 +1,134 @@
+//! `procdsl run FILE [--process CODE] [-p CODE=VALUE]… [-r CODE]… [--json] [--trace] [--now TIME]`
+
+use super::{color_stderr, output, parse_pair, report, EXIT_FAILED, EXIT_INVALID, EXIT_OK};
+use procdsl::check::{self, spec::ProcessId};
+use procdsl::runtime::engine::{self, ClockMode, Run, RunOptions, DEFAULT_MAX_STEPS};
+use procdsl::runtime::instance::{Instance, Status};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The .proc file.
+    pub file: PathBuf,
+    /// The process to run, when the file holds several.
+    #[arg(long, value_name = "CODE")]
+    pub process: Option<String>,
+    /// An input parameter, as a string converted to its type.
+    #[arg(short = 'p', long = "param", value_name = "CODE=VALUE", value_parser = parse_pair)]
+    pub params: Vec<(String, String)>,
+    /// A result parameter to report (default: every `out` and `inout`).
+    #[arg(short = 'r', long = "result", value_name = "CODE")]
+    pub results: Vec<String>,
+    /// Print the descriptor as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print each element as it runs and what it changed.
+    #[arg(long)]
+    pub trace: bool,
+    /// Start the virtual clock at this time (RFC 3339), instead of now.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Stop a run after this many steps (elements, statements, loop turns).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STEPS)]
+    pub max_steps: u64,
+}
+
+pub fn run(args: RunArgs) -> i32 {
+    let loaded = match check::load_files(&[&args.file]) {
+        Ok(loaded) => loaded,
+        Err(failure) => {
+            eprint!("{}", failure.render(color_stderr()));
+            return EXIT_INVALID;
+        }
+    };
+    let program = Arc::new(loaded.program);
+    let process = match choose_process(&program, args.process.as_deref()) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let spec = program.process(process);
+    if let Err(e) = engine::check_results(spec, &args.results) {
+        report(&e);
+        return EXIT_INVALID;
+    }
+    let clock = match args.now.as_deref().map(parse_time).transpose() {
+        Ok(t) => t.unwrap_or_else(jiff::Timestamp::now),
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_INVALID;
+        }
+    };
+    let mut instance = Instance::new(program.clone(), process, clock);
+    if let Err(e) = instance.set_inputs(args.params.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        report(&e);
+        return EXIT_INVALID;
+    }
+    let mut run = Run::new(RunOptions { max_steps: args.max_steps, clock: ClockMode::Virtual, trace: args.trace });
+    instance.run(&mut run);
+
+    let results = (!args.results.is_empty()).then_some(args.results.as_slice());
+    let descriptor = instance.descriptor(results);
+    let single = args.results.len() == 1 && !args.json;
+    if args.trace {
+        let text = output::trace(&run.trace);
+        if args.json || single {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&descriptor).unwrap_or_default());
+    } else if single {
+        let value = descriptor.result_parameter_values.values().next().cloned().unwrap_or_default();
+        println!("{value}");
+        if let Some(err) = &descriptor.error {
+            eprintln!("error: {err}");
+        }
+    } else {
+        print!("{}", output::descriptor(&descriptor));
+    }
+    if descriptor.status == Status::Waiting {
+        eprintln!("note: the instance was not kept; run with --store PATH to keep it, then continue it with `procdsl exec UID --store PATH`");
+    }
+    if descriptor.status == Status::Failed {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+/// The process named by `--process`, or the only one defined in the file.
+pub fn choose_process(program: &procdsl::check::spec::Program, wanted: Option<&str>) -> Result<ProcessId, i32> {
+    if let Some(code) = wanted {
+        return engine::find_process(program, code).map_err(|e| {
+            report(&e);
+            EXIT_INVALID
+        });
+    }
+    let first_file = procdsl::source::FileId(0);
+    let own: Vec<&str> = program.processes.iter().filter(|p| p.span.file == first_file).map(|p| &*p.code).collect();
+    match own.as_slice() {
+        [one] => program.find(one).ok_or(EXIT_INVALID),
+        [] => {
+            eprintln!("error: the file defines no process");
+            Err(EXIT_INVALID)
+        }
+        many => {
+            eprintln!(
+                "error: the file defines {} processes; choose one with --process CODE: {}",
+                many.len(),
+                many.join(", ")
+            );
+            Err(EXIT_INVALID)
+        }
+    }
+}
+
+/// An RFC 3339 time such as `2026-11-28T15:00:00Z`.
+pub fn parse_time(s: &str) -> Result<jiff::Timestamp, String> {
+    s.trim()
+        .parse::<jiff::Timestamp>()
+        .map_err(|_| format!("`{s}` is not a time; write it as RFC 3339, e.g. 2026-11-28T15:00:00Z"))
+}

@@ -1,0 +1,117 @@
+//! The descriptor: what every way of running a process returns
+//! (INTERFACES.md), as JSON and as plain data.
+
+use crate::check::spec::ElementKind;
+use crate::runtime::convert;
+use crate::runtime::instance::{ErrorInfo, Instance, Status, Wait};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    pub process_id: Uuid,
+    pub process_name: String,
+    #[serde(rename = "processSchemaUId")]
+    pub process_schema_uid: Uuid,
+    pub status: Status,
+    pub result_parameter_values: IndexMap<String, serde_json::Value>,
+    pub waiting: Vec<WaitingElement>,
+    pub error: Option<ErrorInfo>,
+    pub log: Vec<String>,
+}
+
+/// An element-instance that can be executed by its UId.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitingElement {
+    pub uid: Uuid,
+    pub element: String,
+    #[serde(rename = "elementUId")]
+    pub element_uid: Uuid,
+    pub kind: String,
+    pub caption: Option<String>,
+    /// Field name → type, for a user task.
+    pub fields: IndexMap<String, String>,
+    /// The process the element belongs to, when it is a sub-process's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+    /// A timer's due time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    /// The signal a signal element waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+}
+
+impl Instance {
+    /// The descriptor with these result parameters (all `out` and `inout`
+    /// when `None`). A name the process lacks gets `null`, as Creatio does;
+    /// callers that must refuse it check first with `check_results`.
+    pub fn descriptor(&self, results: Option<&[String]>) -> Descriptor {
+        let spec = self.spec();
+        let mut values = IndexMap::new();
+        match results {
+            Some(names) => {
+                for name in names {
+                    let v = self.param(name).map_or(serde_json::Value::Null, convert::to_json);
+                    values.insert(name.clone(), v);
+                }
+            }
+            None => {
+                for p in spec.outputs() {
+                    let v = self.param(&p.code).map_or(serde_json::Value::Null, convert::to_json);
+                    values.insert(p.code.to_string(), v);
+                }
+            }
+        }
+        let mut waiting = Vec::new();
+        self.collect_waiting(&mut waiting, false);
+        Descriptor {
+            process_id: self.id,
+            process_name: spec.code.to_string(),
+            process_schema_uid: spec.uid,
+            status: self.status,
+            result_parameter_values: values,
+            waiting,
+            error: self.error.clone(),
+            log: self.log.clone(),
+        }
+    }
+
+    /// The executable element-instances: this instance's wait states, and
+    /// for a waiting sub-process, the sub-process's.
+    pub fn collect_waiting(&self, out: &mut Vec<WaitingElement>, nested: bool) {
+        let spec = self.spec();
+        for w in &self.waiting {
+            let e = spec.element(w.element);
+            let (due, signal) = match &w.wait {
+                Wait::Call { child } => {
+                    child.collect_waiting(out, true);
+                    continue;
+                }
+                Wait::Timer { due } => (Some(due.to_string()), None),
+                Wait::Signal { name } => (None, Some(name.to_string())),
+                Wait::User => (None, None),
+            };
+            let fields = match &e.kind {
+                ElementKind::User { fields, .. } => {
+                    fields.iter().map(|f| (f.name.to_string(), f.ty.to_string())).collect()
+                }
+                _ => IndexMap::new(),
+            };
+            out.push(WaitingElement {
+                uid: w.uid,
+                element: e.name.to_string(),
+                element_uid: e.uid,
+                kind: e.kind_name().to_string(),
+                caption: e.caption.as_ref().map(|c| c.to_string()),
+                fields,
+                process: nested.then(|| spec.code.to_string()),
+                due,
+                signal,
+            });
+        }
+    }
+}

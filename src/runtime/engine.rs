@@ -1,0 +1,1022 @@
+//! The element engine: moves an instance forward element by element with
+//! tokens, waits at user tasks, timers, signals and sub-processes, and
+//! executes one waiting element-instance by its UId.
+
+use crate::check::ir::Script;
+use crate::check::spec::{ElementKind, ElementSpec, Flow, ProcessId, TimerSpec};
+use crate::diagnostic::nearest;
+use crate::runtime::convert;
+use crate::runtime::eval::{Budget, ErrorKind, Eval, RunError, Undo};
+use crate::runtime::instance::*;
+use crate::runtime::ops;
+use crate::runtime::value::Value;
+use jiff::Timestamp;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// How deeply sub-processes may call sub-processes.
+pub const MAX_CALL_DEPTH: u32 = 64;
+
+/// The default step budget of one run: generous, but an endless loop ends.
+pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
+
+/// Which clock a run uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockMode {
+    /// `procdsl run` and the REPL: timers fire as soon as nothing else can
+    /// run, advancing the clock to their due time.
+    Virtual,
+    /// The service and the store: timers wait for real time (`tick`).
+    Real,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub max_steps: u64,
+    pub clock: ClockMode,
+    /// Record a [`TraceEvent`] for every element executed.
+    pub trace: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { max_steps: DEFAULT_MAX_STEPS, clock: ClockMode::Virtual, trace: false }
+    }
+}
+
+/// One parameter changed by an element.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub code: Arc<str>,
+    pub old: Value,
+    pub new: Value,
+}
+
+/// What became of an executed element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The flow moved on to these elements.
+    Moved(Vec<Arc<str>>),
+    Waits,
+    Ended,
+    Terminated,
+    /// Failed, and the `on error` handler took over.
+    Handled {
+        message: String,
+        handler: Arc<str>,
+    },
+    Failed {
+        message: String,
+    },
+}
+
+/// One element executed, for `--trace` and the REPL.
+#[derive(Clone, Debug)]
+pub struct TraceEvent {
+    /// 0 for the instance itself, 1 for its sub-process, …
+    pub depth: u32,
+    pub process: Arc<str>,
+    pub element: Arc<str>,
+    pub kind: &'static str,
+    pub uid: Uuid,
+    pub changes: Vec<Change>,
+    pub outcome: Outcome,
+}
+
+/// The state of one run call: budget, clock, trace, signals thrown.
+#[derive(Debug)]
+pub struct Run {
+    pub options: RunOptions,
+    pub budget: Budget,
+    pub now: Timestamp,
+    pub trace: Vec<TraceEvent>,
+    /// Every signal thrown during the run, for a store to deliver to other instances.
+    pub emitted: Vec<Arc<str>>,
+    pub elements_executed: u64,
+    element_signals: Vec<Arc<str>>,
+    pending_signals: Vec<Arc<str>>,
+    undo: Undo,
+    locals: Vec<Value>,
+}
+
+impl Run {
+    pub fn new(options: RunOptions) -> Run {
+        Run {
+            budget: Budget::new(options.max_steps),
+            options,
+            now: Timestamp::UNIX_EPOCH,
+            trace: Vec::new(),
+            emitted: Vec::new(),
+            elements_executed: 0,
+            element_signals: Vec::new(),
+            pending_signals: Vec::new(),
+            undo: Undo::default(),
+            locals: Vec::new(),
+        }
+    }
+}
+
+/// A process input that cannot be used; nothing runs after one.
+#[derive(Debug, Clone, thiserror::Error, miette::Diagnostic)]
+pub enum InputError {
+    /// `unknown process `UsrOrdr``, with the nearest Code as help.
+    #[error("unknown process `{code}`")]
+    #[diagnostic(code(procdsl::input::unknown_process))]
+    UnknownProcess {
+        code: String,
+        #[help]
+        help: Option<String>,
+    },
+    /// `process `UsrOrder` has no parameter `Amont``, with the nearest Code.
+    #[error("process `{process}` has no parameter `{code}`")]
+    #[diagnostic(code(procdsl::input::unknown_parameter))]
+    UnknownParameter {
+        process: String,
+        code: String,
+        #[help]
+        help: Option<String>,
+    },
+    /// `parameter `Big` of `UsrOrder` is `out`: a caller may not pass a value for it`.
+    #[error("parameter `{code}` of `{process}` is `{direction}`: a caller may not pass a value for it")]
+    #[diagnostic(
+        code(procdsl::input::not_an_input),
+        help("only `in` and `inout` parameters take values from a caller")
+    )]
+    NotAnInput { process: String, code: String, direction: &'static str },
+    /// `parameter `X` (Integer): "abc" is not an Integer`.
+    #[error("parameter `{code}` ({ty}): {message}")]
+    #[diagnostic(code(procdsl::input::bad_value))]
+    BadValue { code: String, ty: String, message: String },
+    /// `process `UsrAnswer` has no result parameter `Nope``.
+    #[error("process `{process}` has no result parameter `{name}`")]
+    #[diagnostic(code(procdsl::input::unknown_result))]
+    UnknownResult {
+        process: String,
+        name: String,
+        #[help]
+        help: Option<String>,
+    },
+}
+
+/// Executing an element-instance by UId was refused; the instance is unchanged.
+#[derive(Debug, Clone, thiserror::Error, miette::Diagnostic)]
+pub enum ExecError {
+    /// `no waiting element-instance has UId …`
+    #[error("no waiting element-instance has UId {uid}")]
+    #[diagnostic(
+        code(procdsl::exec::unknown_uid),
+        help("list the waiting element-instances with `procdsl show ID` or `pending` in the REPL")
+    )]
+    UnknownUid { uid: Uuid },
+    /// `instance … is Completed: its elements can no longer be executed`
+    #[error("instance {instance} is {status}: its elements can no longer be executed")]
+    #[diagnostic(code(procdsl::exec::finished))]
+    Finished { instance: Uuid, status: Status },
+    /// `element `Ship` waits for its sub-process: execute one of the sub-process's waiting elements`
+    #[error(
+        "element `{element}` waits for its sub-process: execute one of the sub-process's waiting elements instead"
+    )]
+    #[diagnostic(code(procdsl::exec::not_executable))]
+    NotExecutable { element: String },
+    /// `element `Approve`: field `Decision` (Boolean) is required`, and other field problems.
+    #[error("element `{element}`: {message}")]
+    #[diagnostic(
+        code(procdsl::exec::bad_field),
+        help("the element still waits; execute it again with correct values")
+    )]
+    BadField { element: String, message: String },
+}
+
+/// What executing by UId did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecOutcome {
+    Executed,
+    /// The element-instance had been executed before: nothing was done.
+    AlreadyExecuted,
+}
+
+/// What an element asks the engine to do next.
+enum Act {
+    Next,
+    One(Flow),
+    Many(Vec<Flow>),
+    Wait(Wait),
+    End,
+    Terminate,
+}
+
+impl Instance {
+    /// Sets `in` and `inout` parameters from strings, as a caller sends
+    /// them (`-p Code=value`, a query string, a key-value collection).
+    pub fn set_inputs<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        inputs: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<(), InputError> {
+        let program = self.program.clone();
+        let spec = program.process(self.process);
+        for (code, text) in inputs {
+            let code = code.as_ref();
+            let slot = input_slot(spec, code)?;
+            let param = &spec.params[slot];
+            self.params[slot] = convert::from_input(text.as_ref(), &param.ty).map_err(|message| {
+                InputError::BadValue { code: code.to_string(), ty: param.ty.to_string(), message }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Sets one `in` or `inout` parameter to a typed value.
+    pub fn set_input_value(&mut self, code: &str, value: Value) -> Result<(), InputError> {
+        let program = self.program.clone();
+        let spec = program.process(self.process);
+        let slot = input_slot(spec, code)?;
+        let param = &spec.params[slot];
+        self.params[slot] = convert::conform(value, &param.ty).map_err(|message| InputError::BadValue {
+            code: code.to_string(),
+            ty: param.ty.to_string(),
+            message,
+        })?;
+        Ok(())
+    }
+
+    /// Runs until the instance waits or ends.
+    pub fn run(&mut self, run: &mut Run) {
+        self.begin(run);
+        while self.advance(run) {
+            self.deliver_signals(run);
+        }
+        self.finish_run(run);
+    }
+
+    /// Executes the next pending element (or fires the next due timer in
+    /// virtual time). Returns false when nothing could move.
+    pub fn step(&mut self, run: &mut Run) -> bool {
+        self.begin(run);
+        let moved = self.advance(run);
+        self.deliver_signals(run);
+        self.finish_run(run);
+        moved
+    }
+
+    /// Executes one element-instance by its UId (a waiting user task, timer
+    /// or signal, or a pending element), with field values for a user task,
+    /// then runs on until the instance waits again or ends.
+    pub fn exec<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        uid: Uuid,
+        fields: &[(K, V)],
+        run: &mut Run,
+    ) -> Result<ExecOutcome, ExecError> {
+        self.exec_only(uid, fields, run)?;
+        self.run(run);
+        Ok(ExecOutcome::Executed)
+    }
+
+    /// Like [`Instance::exec`], but stops right after that element (the REPL steps this way).
+    pub fn exec_only<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        uid: Uuid,
+        fields: &[(K, V)],
+        run: &mut Run,
+    ) -> Result<ExecOutcome, ExecError> {
+        if self.was_executed(uid) {
+            return Ok(ExecOutcome::AlreadyExecuted);
+        }
+        if self.status.is_finished() {
+            return Err(if self.holds_uid(uid) {
+                ExecError::Finished { instance: self.id, status: self.status }
+            } else {
+                ExecError::UnknownUid { uid }
+            });
+        }
+        self.begin(run);
+        let found = self.exec_in_tree(uid, fields, run);
+        self.deliver_signals(run);
+        self.finish_run(run);
+        match found? {
+            true => Ok(ExecOutcome::Executed),
+            false => Err(ExecError::UnknownUid { uid }),
+        }
+    }
+
+    /// Cancels the instance: nothing of it runs again.
+    pub fn cancel(&mut self) {
+        if self.status.is_finished() {
+            return;
+        }
+        self.stop();
+        self.status = Status::Cancelled;
+    }
+
+    /// Moves every element waiting for this signal (here and in
+    /// sub-processes) on; returns how many. Run the instance afterwards.
+    pub fn deliver_signal(&mut self, name: &str) -> usize {
+        let mut count = 0;
+        let mut i = 0;
+        while i < self.waiting.len() {
+            match &mut self.waiting[i].wait {
+                Wait::Signal { name: n } if &**n == name => {
+                    let w = self.waiting.remove(i);
+                    self.queue.push_back(Token { uid: w.uid, element: w.element, resumed: true });
+                    count += 1;
+                    continue;
+                }
+                Wait::Call { child } => count += child.deliver_signal(name),
+                _ => {}
+            }
+            i += 1;
+        }
+        if count > 0 && !self.status.is_finished() {
+            self.status = Status::Running;
+        }
+        count
+    }
+
+    /// Fires every timer due at `now` (here and in sub-processes); returns how many.
+    pub fn fire_due_timers(&mut self, now: Timestamp) -> usize {
+        let mut count = 0;
+        let mut i = 0;
+        while i < self.waiting.len() {
+            match &mut self.waiting[i].wait {
+                Wait::Timer { due } if *due <= now => {
+                    let w = self.waiting.remove(i);
+                    self.queue.push_back(Token { uid: w.uid, element: w.element, resumed: true });
+                    count += 1;
+                    continue;
+                }
+                Wait::Call { child } => count += child.fire_due_timers(now),
+                _ => {}
+            }
+            i += 1;
+        }
+        if count > 0 && !self.status.is_finished() {
+            self.status = Status::Running;
+        }
+        count
+    }
+
+    /// The earliest due timer here or in sub-processes.
+    pub fn next_due(&self) -> Option<Timestamp> {
+        self.waiting
+            .iter()
+            .filter_map(|w| match &w.wait {
+                Wait::Timer { due } => Some(*due),
+                Wait::Call { child } => child.next_due(),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Whether this element-instance UId was executed before, here or in a sub-process.
+    pub fn was_executed(&self, uid: Uuid) -> bool {
+        self.executed.contains(&uid)
+            || self.waiting.iter().any(|w| matches!(&w.wait, Wait::Call { child } if child.was_executed(uid)))
+    }
+
+    /// Whether the UId belongs to this instance's pending or waiting element-instances.
+    pub fn holds_uid(&self, uid: Uuid) -> bool {
+        self.queue.iter().any(|t| t.uid == uid)
+            || self
+                .waiting
+                .iter()
+                .any(|w| w.uid == uid || matches!(&w.wait, Wait::Call { child } if child.holds_uid(uid)))
+    }
+
+    fn begin(&mut self, run: &mut Run) {
+        run.now = match run.options.clock {
+            ClockMode::Virtual => self.clock.max(run.now),
+            ClockMode::Real => Timestamp::now(),
+        };
+    }
+
+    fn finish_run(&mut self, run: &mut Run) {
+        self.clock = run.now;
+        self.settle();
+    }
+
+    /// One unit of work. False when nothing can move.
+    fn advance(&mut self, run: &mut Run) -> bool {
+        if self.status.is_finished() {
+            return false;
+        }
+        if let Some(token) = self.queue.pop_front() {
+            self.status = Status::Running;
+            self.execute(token, run);
+            return true;
+        }
+        for i in 0..self.waiting.len() {
+            if let Wait::Call { child } = &mut self.waiting[i].wait {
+                if child.can_advance() {
+                    child.advance(run);
+                    child.settle();
+                    if child.status.is_finished() {
+                        self.finish_call(i, run);
+                    }
+                    return true;
+                }
+            }
+        }
+        if self.fire_inclusive_join() {
+            return true;
+        }
+        if run.options.clock == ClockMode::Virtual {
+            if let Some(due) = self.next_due() {
+                run.now = run.now.max(due);
+                self.fire_due_timers(run.now);
+                return true;
+            }
+        }
+        false
+    }
+
+    fn can_advance(&self) -> bool {
+        !self.status.is_finished()
+            && (!self.queue.is_empty()
+                || self.fireable_inclusive_join().is_some()
+                || self.waiting.iter().any(|w| matches!(&w.wait, Wait::Call { child } if child.can_advance())))
+    }
+
+    /// Sets the status from what is left: waiting, completed, or stuck.
+    fn settle(&mut self) {
+        if self.status.is_finished() || !self.queue.is_empty() {
+            return;
+        }
+        if !self.waiting.is_empty() {
+            self.status = if self.can_advance() { Status::Running } else { Status::Waiting };
+            return;
+        }
+        if self.fireable_inclusive_join().is_some() {
+            self.status = Status::Running;
+            return;
+        }
+        if let Some(stuck) = self.joins.iter().find(|j| j.arrived.iter().any(|c| *c > 0)) {
+            let program = self.program.clone();
+            let e = program.process(self.process).element(stuck.element);
+            let got = stuck.arrived.iter().filter(|c| **c > 0).count();
+            let message = format!(
+                "parallel join `{}` received tokens on {got} of its {} incoming flows, and no path can bring the others",
+                e.name,
+                stuck.arrived.len()
+            );
+            self.fail_with(RunError::new(message).at(e.span), e);
+            return;
+        }
+        self.status = Status::Completed;
+    }
+
+    fn deliver_signals(&mut self, run: &mut Run) {
+        while !run.pending_signals.is_empty() {
+            let signals = std::mem::take(&mut run.pending_signals);
+            for name in signals {
+                self.deliver_signal(&name);
+                run.emitted.push(name);
+            }
+        }
+    }
+
+    fn execute(&mut self, token: Token, run: &mut Run) {
+        let program = self.program.clone();
+        let spec = program.process(self.process);
+        let e = spec.element(token.element);
+        if let Err(err) = run.budget.spend(e.span) {
+            self.fail_with(err, e);
+            return;
+        }
+        run.elements_executed += 1;
+        run.undo.begin(self.params.len());
+        run.element_signals.clear();
+        let result = if token.resumed { Ok(Act::Next) } else { self.act(e, run) };
+        match result {
+            Ok(act) => self.complete(token.uid, e, act, run),
+            Err(err) => self.fail_element(token.uid, e, err, run),
+        }
+    }
+
+    /// Does what the element does, and says where the flow goes.
+    fn act(&mut self, e: &ElementSpec, run: &mut Run) -> Result<Act, RunError> {
+        match &e.kind {
+            ElementKind::Start | ElementKind::Parallel => Ok(Act::Next),
+            ElementKind::End => Ok(Act::End),
+            ElementKind::Terminate => Ok(Act::Terminate),
+            ElementKind::Script(script) => {
+                self.run_script(script, Vec::new(), run)?;
+                Ok(Act::Next)
+            }
+            ElementKind::Gateway { branches, otherwise, inclusive } => {
+                if branches.is_empty() && otherwise.is_none() {
+                    return Ok(Act::Next);
+                }
+                let mut taken = Vec::new();
+                for (condition, flow) in branches {
+                    let v = self.eval(condition, run)?;
+                    if ops::truthy(&v).map_err(|m| RunError::new(m).at(condition.span))? {
+                        if !inclusive {
+                            return Ok(Act::One(*flow));
+                        }
+                        taken.push(*flow);
+                    }
+                }
+                if !taken.is_empty() {
+                    return Ok(Act::Many(taken));
+                }
+                match otherwise {
+                    Some(flow) => Ok(Act::One(*flow)),
+                    None => {
+                        Err(RunError::new(format!("no condition of gateway `{}` holds, and it has no `else`", e.name))
+                            .at(e.span))
+                    }
+                }
+            }
+            ElementKind::User { .. } => Ok(Act::Wait(Wait::User)),
+            ElementKind::Signal(name) => Ok(Act::Wait(Wait::Signal { name: name.clone() })),
+            ElementKind::Timer(TimerSpec::After(span)) => {
+                let due = run
+                    .now
+                    .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                    .checked_add(*span)
+                    .map(|z| z.timestamp())
+                    .map_err(|err| RunError::new(format!("timer due time out of range: {err}")).at(e.span))?;
+                Ok(Act::Wait(Wait::Timer { due }))
+            }
+            ElementKind::Timer(TimerSpec::At(expr)) => {
+                match self.eval(expr, run)? {
+                    Value::DateTime(due) => Ok(Act::Wait(Wait::Timer { due })),
+                    Value::Date(date) => {
+                        let due = jiff::tz::TimeZone::UTC
+                            .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+                            .map_err(|err| RunError::new(err.to_string()).at(expr.span))?;
+                        Ok(Act::Wait(Wait::Timer { due }))
+                    }
+                    other => Err(RunError::new(format!("a timer's `at` needs a DateTime, got {}", other.type_name()))
+                        .at(expr.span)),
+                }
+            }
+            ElementKind::Call { process, inputs, outputs } => {
+                if self.depth + 1 > MAX_CALL_DEPTH {
+                    return Err(
+                        RunError::new(format!("sub-processes nested more than {MAX_CALL_DEPTH} deep")).at(e.span)
+                    );
+                }
+                let mut child = Instance::new(self.program.clone(), *process, run.now);
+                child.depth = self.depth + 1;
+                let program = self.program.clone();
+                let callee = program.process(*process);
+                for (slot, expr) in inputs {
+                    let v = self.eval(expr, run)?;
+                    let param = &callee.params[*slot as usize];
+                    child.params[*slot as usize] = convert::conform(v, &param.ty).map_err(|why| {
+                        RunError::new(format!("input `{}` of `{}`: {why}", param.code, callee.code)).at(expr.span)
+                    })?;
+                }
+                while child.advance(run) {}
+                child.settle();
+                if child.status.is_finished() {
+                    self.take_call_result(e, &child, outputs, run)?;
+                    self.executed.extend(child.executed);
+                    Ok(Act::Next)
+                } else {
+                    Ok(Act::Wait(Wait::Call { child: Box::new(child) }))
+                }
+            }
+        }
+    }
+
+    /// A finished sub-process: its outputs flow back, or its failure becomes the call's.
+    fn take_call_result(
+        &mut self,
+        e: &ElementSpec,
+        child: &Instance,
+        outputs: &[(u32, u32)],
+        run: &mut Run,
+    ) -> Result<(), RunError> {
+        match child.status {
+            Status::Completed => {
+                let program = self.program.clone();
+                let spec = program.process(self.process);
+                for (from, to) in outputs {
+                    let param = &spec.params[*to as usize];
+                    let v = convert::conform(child.params[*from as usize].clone(), &param.ty)
+                        .map_err(|why| RunError::new(format!("output to `{}`: {why}", param.code)).at(e.span))?;
+                    run.undo_record(*to, &self.params[*to as usize]);
+                    self.params[*to as usize] = v;
+                }
+                Ok(())
+            }
+            Status::Failed => {
+                let why = child.error.as_ref().map_or_else(|| "it failed".to_string(), |err| err.to_string());
+                Err(RunError::new(format!("sub-process `{}` failed: {why}", child.spec().code)).at(e.span))
+            }
+            other => Err(RunError::new(format!("sub-process `{}` ended {other}", child.spec().code)).at(e.span)),
+        }
+    }
+
+    /// A waiting sub-process finished: the call element completes or fails.
+    fn finish_call(&mut self, i: usize, run: &mut Run) {
+        let w = self.waiting.remove(i);
+        let Wait::Call { child } = w.wait else {
+            return;
+        };
+        let program = self.program.clone();
+        let e = program.process(self.process).element(w.element);
+        let ElementKind::Call { outputs, .. } = &e.kind else {
+            return;
+        };
+        run.undo.begin(self.params.len());
+        run.element_signals.clear();
+        self.executed.extend(child.executed.iter().copied());
+        match self.take_call_result(e, &child, outputs, run) {
+            Ok(()) => self.complete(w.uid, e, Act::Next, run),
+            Err(err) => self.fail_element(w.uid, e, err, run),
+        }
+    }
+
+    fn run_script(&mut self, script: &Script, preset: Vec<Value>, run: &mut Run) -> Result<(), RunError> {
+        let program = self.program.clone();
+        let specs = &program.process(self.process).params;
+        let mut eval = Eval {
+            params: &mut self.params,
+            specs,
+            locals: &mut run.locals,
+            undo: &mut run.undo,
+            log: &mut self.log,
+            signals: &mut run.element_signals,
+            budget: &mut run.budget,
+            now: run.now,
+            last_error: self.last_error.as_deref(),
+        };
+        eval.run_script(script, preset)
+    }
+
+    fn eval(&mut self, expr: &crate::check::ir::CExpr, run: &mut Run) -> Result<Value, RunError> {
+        let program = self.program.clone();
+        let specs = &program.process(self.process).params;
+        let mut eval = Eval {
+            params: &mut self.params,
+            specs,
+            locals: &mut run.locals,
+            undo: &mut run.undo,
+            log: &mut self.log,
+            signals: &mut run.element_signals,
+            budget: &mut run.budget,
+            now: run.now,
+            last_error: self.last_error.as_deref(),
+        };
+        eval.expr(expr)
+    }
+
+    /// The element succeeded: record the trace, pass its signals on, move the flow.
+    fn complete(&mut self, uid: Uuid, e: &ElementSpec, act: Act, run: &mut Run) {
+        run.pending_signals.append(&mut run.element_signals);
+        let outcome = run.options.trace.then(|| self.outcome_of(e, &act));
+        match act {
+            Act::Next => {
+                for flow in &e.next {
+                    self.arrive(*flow);
+                }
+            }
+            Act::One(flow) => self.arrive(flow),
+            Act::Many(flows) => {
+                for flow in flows {
+                    self.arrive(flow);
+                }
+            }
+            Act::Wait(wait) => self.waiting.push(Waiting { uid, element: self.element_id(e), wait }),
+            Act::End => {}
+            Act::Terminate => {
+                self.stop();
+                self.status = Status::Completed;
+            }
+        }
+        if let Some(outcome) = outcome {
+            self.record_trace(uid, e, outcome, run);
+        }
+    }
+
+    fn outcome_of(&self, e: &ElementSpec, act: &Act) -> Outcome {
+        let program = self.program.clone();
+        let spec = program.process(self.process);
+        let name = |f: &Flow| spec.element(f.target).name.clone();
+        match act {
+            Act::Next => Outcome::Moved(e.next.iter().map(name).collect()),
+            Act::One(f) => Outcome::Moved(vec![name(f)]),
+            Act::Many(fs) => Outcome::Moved(fs.iter().map(name).collect()),
+            Act::Wait(_) => Outcome::Waits,
+            Act::End => Outcome::Ended,
+            Act::Terminate => Outcome::Terminated,
+        }
+    }
+
+    fn record_trace(&mut self, uid: Uuid, e: &ElementSpec, outcome: Outcome, run: &mut Run) {
+        let program = self.program.clone();
+        let spec = program.process(self.process);
+        let changes = run
+            .undo
+            .changes()
+            .iter()
+            .map(|(slot, old)| Change {
+                code: spec.params[*slot as usize].code.clone(),
+                old: old.clone(),
+                new: self.params[*slot as usize].clone(),
+            })
+            .collect();
+        run.trace.push(TraceEvent {
+            depth: self.depth,
+            process: spec.code.clone(),
+            element: e.name.clone(),
+            kind: e.kind_name(),
+            uid,
+            changes,
+            outcome,
+        });
+    }
+
+    fn element_id(&self, e: &ElementSpec) -> crate::check::spec::ElementId {
+        self.spec().find_element(&e.name).unwrap_or(self.spec().start)
+    }
+
+    /// A token arrives over a flow: joins count it, other elements are activated.
+    fn arrive(&mut self, flow: Flow) {
+        let program = self.program.clone();
+        let target = program.process(self.process).element(flow.target);
+        if !target.is_join() {
+            self.queue.push_back(Token { uid: Uuid::new_v4(), element: flow.target, resumed: false });
+            return;
+        }
+        let parallel = matches!(target.kind, ElementKind::Parallel);
+        let i = match self.joins.iter().position(|j| j.element == flow.target) {
+            Some(i) => i,
+            None => {
+                let slots = if parallel { target.incoming as usize } else { 1 };
+                self.joins.push(JoinState { element: flow.target, arrived: vec![0; slots] });
+                self.joins.len() - 1
+            }
+        };
+        let join = &mut self.joins[i];
+        if !parallel {
+            join.arrived[0] += 1;
+            return;
+        }
+        if let Some(c) = join.arrived.get_mut(flow.slot as usize) {
+            *c += 1;
+        }
+        if join.arrived.iter().all(|c| *c > 0) {
+            join.arrived.iter_mut().for_each(|c| *c -= 1);
+            if join.arrived.iter().all(|c| *c == 0) {
+                self.joins.remove(i);
+            }
+            self.queue.push_back(Token { uid: Uuid::new_v4(), element: flow.target, resumed: false });
+        }
+    }
+
+    /// An inclusive join whose tokens can all have arrived: no waiting
+    /// element and no token parked at another join can still reach it.
+    fn fireable_inclusive_join(&self) -> Option<usize> {
+        if self.joins.is_empty() || !self.queue.is_empty() {
+            return None;
+        }
+        let spec = self.spec();
+        let mut first = None;
+        for (i, join) in self.joins.iter().enumerate() {
+            let e = spec.element(join.element);
+            if matches!(e.kind, ElementKind::Parallel) || join.arrived[0] == 0 {
+                continue;
+            }
+            first.get_or_insert(i);
+            let blocked = self.waiting.iter().any(|w| e.can_be_reached_from(w.element))
+                || self
+                    .joins
+                    .iter()
+                    .enumerate()
+                    .any(|(k, o)| k != i && o.arrived.iter().any(|c| *c > 0) && e.can_be_reached_from(o.element));
+            if !blocked {
+                return Some(i);
+            }
+        }
+        // Joins that wait for each other with nothing else left: the first goes.
+        if self.waiting.is_empty() {
+            first
+        } else {
+            None
+        }
+    }
+
+    fn fire_inclusive_join(&mut self) -> bool {
+        match self.fireable_inclusive_join() {
+            Some(i) => {
+                let join = self.joins.remove(i);
+                self.queue.push_back(Token { uid: Uuid::new_v4(), element: join.element, resumed: false });
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The element failed: undo its changes, then its handler takes over or the instance fails.
+    fn fail_element(&mut self, uid: Uuid, e: &ElementSpec, err: RunError, run: &mut Run) {
+        run.undo.rollback(&mut self.params);
+        run.element_signals.clear();
+        let handler = e.on_error.filter(|_| err.kind != ErrorKind::Budget);
+        if run.options.trace {
+            let program = self.program.clone();
+            let outcome = match handler {
+                Some(h) => Outcome::Handled {
+                    message: err.message.clone(),
+                    handler: program.process(self.process).element(h.target).name.clone(),
+                },
+                None => Outcome::Failed { message: err.message.clone() },
+            };
+            self.record_trace(uid, e, outcome, run);
+        }
+        match handler {
+            Some(flow) => {
+                self.last_error = Some(err.message.into());
+                self.arrive(flow);
+            }
+            None => self.fail_with(err, e),
+        }
+    }
+
+    /// The instance fails with this error; everything else stops.
+    fn fail_with(&mut self, err: RunError, e: &ElementSpec) {
+        let program = self.program.clone();
+        let place = err
+            .span
+            .or(Some(e.span))
+            .filter(|s| (s.file.0 as usize) < program.sources.len())
+            .map(|s| program.sources.locate(s));
+        self.error = Some(ErrorInfo {
+            message: err.message,
+            element: Some(e.name.to_string()),
+            file: place.as_ref().map(|p| p.file.clone()),
+            line: place.as_ref().map(|p| p.line),
+            column: place.as_ref().map(|p| p.column),
+        });
+        self.stop();
+        self.status = Status::Failed;
+    }
+
+    fn stop(&mut self) {
+        self.queue.clear();
+        for w in &mut self.waiting {
+            if let Wait::Call { child } = &mut w.wait {
+                child.cancel();
+            }
+        }
+        self.waiting.clear();
+        self.joins.clear();
+    }
+
+    fn exec_in_tree<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        uid: Uuid,
+        fields: &[(K, V)],
+        run: &mut Run,
+    ) -> Result<bool, ExecError> {
+        let program = self.program.clone();
+        let spec = program.process(self.process);
+        if let Some(i) = self.waiting.iter().position(|w| w.uid == uid) {
+            let e = spec.element(self.waiting[i].element);
+            let preset = match (&self.waiting[i].wait, &e.kind) {
+                (Wait::User, ElementKind::User { fields: specs, .. }) => field_values(e, specs, fields)?,
+                (Wait::Call { .. }, _) => return Err(ExecError::NotExecutable { element: e.name.to_string() }),
+                _ => {
+                    if let Some((name, _)) = fields.first() {
+                        return Err(ExecError::BadField {
+                            element: e.name.to_string(),
+                            message: format!(
+                                "a {} element has no fields, but `{}` was given",
+                                e.kind_name(),
+                                name.as_ref()
+                            ),
+                        });
+                    }
+                    Vec::new()
+                }
+            };
+            let w = self.waiting.remove(i);
+            self.executed.push(uid);
+            if let Err(err) = run.budget.spend(e.span) {
+                self.fail_with(err, e);
+                return Ok(true);
+            }
+            run.elements_executed += 1;
+            run.undo.begin(self.params.len());
+            run.element_signals.clear();
+            let result = match &e.kind {
+                ElementKind::User { done: Some(script), .. } => self.run_script(script, preset, run),
+                _ => Ok(()),
+            };
+            match result {
+                Ok(()) => self.complete(w.uid, e, Act::Next, run),
+                Err(err) => self.fail_element(w.uid, e, err, run),
+            }
+            return Ok(true);
+        }
+        if let Some(i) = self.queue.iter().position(|t| t.uid == uid) {
+            if let Some(token) = self.queue.remove(i) {
+                self.execute(token, run);
+            }
+            return Ok(true);
+        }
+        for i in 0..self.waiting.len() {
+            if let Wait::Call { child } = &mut self.waiting[i].wait {
+                if child.exec_in_tree(uid, fields, run)? {
+                    child.settle();
+                    if child.status.is_finished() {
+                        self.finish_call(i, run);
+                    }
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+}
+
+impl Run {
+    fn undo_record(&mut self, slot: u32, old: &Value) {
+        self.undo.record_public(slot, old);
+    }
+}
+
+fn input_slot(spec: &crate::check::spec::ProcessSpec, code: &str) -> Result<usize, InputError> {
+    let Some(slot) = spec.param_slot(code) else {
+        let inputs = spec.params.iter().filter(|p| {
+            matches!(p.direction, crate::syntax::ast::Direction::In | crate::syntax::ast::Direction::InOut)
+        });
+        let help = nearest(code, inputs.map(|p| &*p.code)).map(|s| format!("did you mean `{s}`?"));
+        return Err(InputError::UnknownParameter { process: spec.code.to_string(), code: code.to_string(), help });
+    };
+    let param = &spec.params[slot as usize];
+    match param.direction {
+        crate::syntax::ast::Direction::In | crate::syntax::ast::Direction::InOut => Ok(slot as usize),
+        d => Err(InputError::NotAnInput {
+            process: spec.code.to_string(),
+            code: code.to_string(),
+            direction: d.keyword(),
+        }),
+    }
+}
+
+/// A user task's field values: given ones converted, defaults for the rest,
+/// and every required one present.
+fn field_values<K: AsRef<str>, V: AsRef<str>>(
+    e: &ElementSpec,
+    specs: &[crate::check::spec::FieldSpec],
+    given: &[(K, V)],
+) -> Result<Vec<Value>, ExecError> {
+    let bad = |message: String| ExecError::BadField { element: e.name.to_string(), message };
+    let mut values: Vec<Option<Value>> = vec![None; specs.len()];
+    for (name, text) in given {
+        let name = name.as_ref();
+        let Some(i) = specs.iter().position(|f| &*f.name == name) else {
+            let mut m = format!("it has no field `{name}`");
+            match nearest(name, specs.iter().map(|f| &*f.name)) {
+                Some(s) => m.push_str(&format!("; did you mean `{s}`?")),
+                None if specs.is_empty() => m.push_str("; it takes no fields"),
+                None => m.push_str(&format!(
+                    "; its fields are {}",
+                    specs.iter().map(|f| format!("`{}`", f.name)).collect::<Vec<_>>().join(", ")
+                )),
+            }
+            return Err(bad(m));
+        };
+        let f = &specs[i];
+        let v = convert::from_input(text.as_ref(), &f.ty)
+            .map_err(|m| bad(format!("field `{}` ({}): {m}", f.name, f.ty)))?;
+        values[i] = Some(v);
+    }
+    let missing: Vec<String> = specs
+        .iter()
+        .zip(&values)
+        .filter(|(f, v)| v.is_none() && f.default.is_none())
+        .map(|(f, _)| format!("`{}` ({})", f.name, f.ty))
+        .collect();
+    if !missing.is_empty() {
+        let plural = if missing.len() == 1 { "field" } else { "fields" };
+        return Err(bad(format!(
+            "{plural} {} required",
+            missing.join(", ") + if missing.len() == 1 { " is" } else { " are" }
+        )));
+    }
+    Ok(specs.iter().zip(values).map(|(f, v)| v.or_else(|| f.default.clone()).unwrap_or_default()).collect())
+}
+
+/// Checks result parameter names against a process before running it.
+pub fn check_results(spec: &crate::check::spec::ProcessSpec, names: &[String]) -> Result<(), InputError> {
+    for name in names {
+        if spec.param_slot(name).is_none() {
+            let help = nearest(name, spec.params.iter().map(|p| &*p.code)).map(|s| format!("did you mean `{s}`?"));
+            return Err(InputError::UnknownResult { process: spec.code.to_string(), name: name.clone(), help });
+        }
+    }
+    Ok(())
+}
+
+/// Finds a process by Code, suggesting the nearest one.
+pub fn find_process(program: &crate::check::spec::Program, code: &str) -> Result<ProcessId, InputError> {
+    program.find(code).ok_or_else(|| InputError::UnknownProcess {
+        code: code.to_string(),
+        help: nearest(code, program.codes()).map(|s| format!("did you mean `{s}`?")),
+    })
+}

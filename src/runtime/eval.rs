@@ -1,0 +1,532 @@
+//! The statement and expression interpreter: walks the slot-resolved IR.
+
+use crate::check::ir::*;
+use crate::check::spec::ParamSpec;
+use crate::runtime::builtins::BuiltinContext;
+use crate::runtime::value::{Type, Value};
+use crate::runtime::{convert, ops};
+use crate::source::Span;
+use crate::syntax::ast::{BinaryOp, UnaryOp};
+use jiff::Timestamp;
+use std::fmt::Write;
+use std::sync::Arc;
+
+/// Longest text a script may build.
+pub const MAX_TEXT_BYTES: usize = 16 << 20;
+
+/// Why a script or element stopped with an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A run-time error or `fail`: an `on error` handler may take it.
+    Failure,
+    /// The step budget ran out: the instance fails, handlers or not.
+    Budget,
+}
+
+/// A run-time error and where it happened.
+#[derive(Clone, Debug)]
+pub struct RunError {
+    pub message: String,
+    pub span: Option<Span>,
+    pub kind: ErrorKind,
+}
+
+impl RunError {
+    pub fn new(message: impl Into<String>) -> RunError {
+        RunError { message: message.into(), span: None, kind: ErrorKind::Failure }
+    }
+
+    /// Sets the place only if none is set yet: the innermost place wins.
+    pub fn at(mut self, span: Span) -> RunError {
+        self.span.get_or_insert(span);
+        self
+    }
+}
+
+/// How a block ended, when it did not fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Next,
+    Break,
+    Continue,
+    Return,
+}
+
+/// The step budget of one run: every element, statement and loop turn
+/// spends one step, so an endless loop ends with a clear error.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    pub limit: u64,
+    pub used: u64,
+}
+
+impl Budget {
+    pub fn new(limit: u64) -> Budget {
+        Budget { limit, used: 0 }
+    }
+
+    #[inline]
+    pub fn spend(&mut self, span: Span) -> Result<(), RunError> {
+        self.used += 1;
+        if self.used > self.limit {
+            return Err(RunError {
+                message: format!(
+                    "step budget of {} steps exceeded (an endless loop?); raise it with --max-steps",
+                    self.limit
+                ),
+                span: Some(span),
+                kind: ErrorKind::Budget,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Records each parameter's value before an element first changes it, so
+/// that a failing element can be undone without copying all state up front.
+#[derive(Debug, Default)]
+pub struct Undo {
+    saved: Vec<(u32, Value)>,
+    touched: Vec<bool>,
+}
+
+impl Undo {
+    pub fn begin(&mut self, params: usize) {
+        self.saved.clear();
+        self.touched.clear();
+        self.touched.resize(params, false);
+    }
+
+    #[inline]
+    fn record(&mut self, slot: u32, old: &Value) {
+        if let Some(t) = self.touched.get_mut(slot as usize) {
+            if !*t {
+                *t = true;
+                self.saved.push((slot, old.clone()));
+            }
+        }
+    }
+
+    /// Records a change made outside a script (a sub-process's outputs).
+    pub fn record_public(&mut self, slot: u32, old: &Value) {
+        self.record(slot, old);
+    }
+
+    /// Puts every changed parameter back.
+    pub fn rollback(&mut self, params: &mut [Value]) {
+        for (slot, old) in self.saved.drain(..).rev() {
+            params[slot as usize] = old;
+        }
+    }
+
+    /// The parameters changed since `begin`, with their old values.
+    pub fn changes(&self) -> &[(u32, Value)] {
+        &self.saved
+    }
+}
+
+/// Everything a script can touch while it runs.
+pub struct Eval<'a> {
+    pub params: &'a mut [Value],
+    pub specs: &'a [ParamSpec],
+    pub locals: &'a mut Vec<Value>,
+    pub undo: &'a mut Undo,
+    pub log: &'a mut Vec<String>,
+    pub signals: &'a mut Vec<Arc<str>>,
+    pub budget: &'a mut Budget,
+    pub now: Timestamp,
+    pub last_error: Option<&'a str>,
+}
+
+impl BuiltinContext for Eval<'_> {
+    fn now(&self) -> Timestamp {
+        self.now
+    }
+    fn last_error(&self) -> Option<&str> {
+        self.last_error
+    }
+    fn new_guid(&mut self) -> uuid::Uuid {
+        uuid::Uuid::new_v4()
+    }
+}
+
+impl Eval<'_> {
+    /// Runs a script's statements with fresh locals (the first ones preset,
+    /// e.g. a user task's fields).
+    pub fn run_script(&mut self, script: &Script, preset: Vec<Value>) -> Result<(), RunError> {
+        self.locals.clear();
+        self.locals.extend(preset);
+        self.locals.resize(script.locals as usize, Value::Null);
+        self.block(&script.body).map(|_| ())
+    }
+
+    fn block(&mut self, stmts: &[CStmt]) -> Result<Control, RunError> {
+        for stmt in stmts {
+            let control = self.stmt(stmt)?;
+            if control != Control::Next {
+                return Ok(control);
+            }
+        }
+        Ok(Control::Next)
+    }
+
+    fn stmt(&mut self, stmt: &CStmt) -> Result<Control, RunError> {
+        self.budget.spend(stmt.span)?;
+        match &stmt.kind {
+            CStmtKind::Assign { target, value } => {
+                let value = self.expr(value)?;
+                self.assign(target, value).map_err(|e| e.at(stmt.span))?;
+            }
+            CStmtKind::If { branches, otherwise } => {
+                for (condition, body) in branches {
+                    if self.condition(condition)? {
+                        return self.block(body);
+                    }
+                }
+                return self.block(otherwise);
+            }
+            CStmtKind::While { condition, body } => {
+                while self.condition(condition)? {
+                    self.budget.spend(stmt.span)?;
+                    match self.block(body)? {
+                        Control::Break => break,
+                        Control::Return => return Ok(Control::Return),
+                        Control::Next | Control::Continue => {}
+                    }
+                }
+            }
+            CStmtKind::ForList { var, list, body } => {
+                let list_value = self.expr(list)?;
+                let items = match &list_value {
+                    Value::List(l) => l.clone(),
+                    Value::Null => return Ok(Control::Next),
+                    other => {
+                        return Err(
+                            RunError::new(format!("`for … in` needs a List, got {}", other.type_name())).at(list.span)
+                        )
+                    }
+                };
+                for item in &items.items {
+                    self.budget.spend(stmt.span)?;
+                    self.locals[*var as usize] = item.clone();
+                    match self.block(body)? {
+                        Control::Break => break,
+                        Control::Return => return Ok(Control::Return),
+                        Control::Next | Control::Continue => {}
+                    }
+                }
+            }
+            CStmtKind::ForRange { var, from, to, body } => {
+                let from_value = self.integer(from)?;
+                let to_value = self.integer(to)?;
+                let mut i = from_value;
+                while i < to_value {
+                    self.budget.spend(stmt.span)?;
+                    self.locals[*var as usize] = Value::Integer(i);
+                    match self.block(body)? {
+                        Control::Break => break,
+                        Control::Return => return Ok(Control::Return),
+                        Control::Next | Control::Continue => {}
+                    }
+                    i += 1;
+                }
+            }
+            CStmtKind::Break => return Ok(Control::Break),
+            CStmtKind::Continue => return Ok(Control::Continue),
+            CStmtKind::Return => return Ok(Control::Return),
+            CStmtKind::Fail(message) => {
+                let message = self.expr(message)?;
+                return Err(RunError::new(message.to_string()).at(stmt.span));
+            }
+            CStmtKind::Log(line) => {
+                let value = self.expr(line)?;
+                let text = convert::to_display_text(&value).map_err(|m| RunError::new(m).at(line.span))?;
+                push_log(self.log, text);
+            }
+            CStmtKind::Emit(name) => match self.expr(name)? {
+                Value::Text(name) => self.signals.push(name),
+                other => {
+                    return Err(RunError::new(format!(
+                        "`emit` needs the signal's name as Text, got {}",
+                        other.type_name()
+                    ))
+                    .at(name.span))
+                }
+            },
+            CStmtKind::Expr(e) => {
+                self.expr(e)?;
+            }
+        }
+        Ok(Control::Next)
+    }
+
+    fn condition(&mut self, e: &CExpr) -> Result<bool, RunError> {
+        let v = self.expr(e)?;
+        ops::truthy(&v).map_err(|m| RunError::new(m).at(e.span))
+    }
+
+    fn integer(&mut self, e: &CExpr) -> Result<i64, RunError> {
+        match self.expr(e)? {
+            Value::Integer(i) => Ok(i),
+            other => Err(RunError::new(format!("expected an Integer, got {}", other.type_name())).at(e.span)),
+        }
+    }
+
+    fn assign(&mut self, place: &CPlace, value: Value) -> Result<(), RunError> {
+        let mut keys = Vec::with_capacity(place.path.len());
+        for access in &place.path {
+            keys.push(match access {
+                CAccess::Field(name) => Key::Field(name.clone()),
+                CAccess::Index(e) => Key::Index(self.integer(e)?, e.span),
+            });
+        }
+        match place.root {
+            Root::Local(slot) => set_path(&mut self.locals[slot as usize], &keys, value),
+            Root::Param(slot) => {
+                let spec = &self.specs[slot as usize];
+                let value = match type_at(&spec.ty, &keys) {
+                    Some(ty) => convert::conform(value, ty)
+                        .map_err(|why| RunError::new(format!("`{}`: {why}", describe_place(&spec.code, &keys))))?,
+                    None if keys.is_empty() => value,
+                    None => {
+                        return Err(RunError::new(format!(
+                            "`{}` has no such attribute or item",
+                            describe_place(&spec.code, &keys)
+                        )))
+                    }
+                };
+                self.undo.record(slot, &self.params[slot as usize]);
+                set_path(&mut self.params[slot as usize], &keys, value)
+            }
+        }
+    }
+
+    /// Evaluates an expression to a value.
+    pub fn expr(&mut self, e: &CExpr) -> Result<Value, RunError> {
+        match &e.kind {
+            CExprKind::Const(v) => Ok(v.clone()),
+            CExprKind::Param(slot) => Ok(self.params[*slot as usize].clone()),
+            CExprKind::Local(slot) => Ok(self.locals[*slot as usize].clone()),
+            CExprKind::Binary(op, a, b) => self.binary(*op, a, b).map_err(|err| err.at(e.span)),
+            CExprKind::Unary(op, a) => {
+                let v = self.expr(a)?;
+                match op {
+                    UnaryOp::Negate => ops::neg(&v),
+                    UnaryOp::Not => ops::not(&v),
+                }
+                .map_err(|m| RunError::new(m).at(e.span))
+            }
+            CExprKind::Text(parts) => {
+                let mut out = String::new();
+                for part in parts {
+                    match part {
+                        CTextPart::Literal(s) => out.push_str(s),
+                        CTextPart::Expr(x) => {
+                            let v = self.expr(x)?;
+                            match &v {
+                                Value::Text(t) => out.push_str(t),
+                                other => out.push_str(
+                                    &convert::to_display_text(other).map_err(|m| RunError::new(m).at(x.span))?,
+                                ),
+                            }
+                        }
+                    }
+                    if out.len() > MAX_TEXT_BYTES {
+                        return Err(RunError::new(format!("text longer than {MAX_TEXT_BYTES} bytes")).at(e.span));
+                    }
+                }
+                Ok(Value::text(out))
+            }
+            CExprKind::List(items) => {
+                let values = items.iter().map(|x| self.expr(x)).collect::<Result<Vec<_>, _>>()?;
+                Value::list(values).map_err(|d| RunError::new(d.to_string()).at(e.span))
+            }
+            CExprKind::Object(attrs) => {
+                let mut map = indexmap::IndexMap::with_capacity(attrs.len());
+                for (name, x) in attrs {
+                    map.insert(name.clone(), self.expr(x)?);
+                }
+                Value::object(map).map_err(|d| RunError::new(d.to_string()).at(e.span))
+            }
+            CExprKind::Field(base, name) => {
+                let v = self.expr(base)?;
+                field(&v, name).map_err(|m| RunError::new(m).at(e.span))
+            }
+            CExprKind::Index(base, index) => {
+                let v = self.expr(base)?;
+                let i = self.expr(index)?;
+                item(&v, &i).map_err(|m| RunError::new(m).at(e.span))
+            }
+            CExprKind::Call(f, args) => {
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    values.push(self.expr(a)?);
+                }
+                f.call(&mut values, self).map_err(|m| RunError::new(m).at(e.span))
+            }
+        }
+    }
+
+    fn binary(&mut self, op: BinaryOp, a: &CExpr, b: &CExpr) -> Result<Value, RunError> {
+        let x = self.expr(a)?;
+        match op {
+            BinaryOp::Coalesce => {
+                return if x.is_null() { self.expr(b) } else { Ok(x) };
+            }
+            BinaryOp::And | BinaryOp::Or => {
+                let left = ops::truthy(&x).map_err(|m| RunError::new(format!("`{}`: {m}", op.symbol())).at(a.span))?;
+                if left == (op == BinaryOp::Or) {
+                    return Ok(Value::Boolean(left));
+                }
+                let y = self.expr(b)?;
+                return ops::truthy(&y)
+                    .map(Value::Boolean)
+                    .map_err(|m| RunError::new(format!("`{}`: {m}", op.symbol())).at(b.span));
+            }
+            _ => {}
+        }
+        let y = self.expr(b)?;
+        let result = match op {
+            BinaryOp::Add => ops::add(&x, &y),
+            BinaryOp::Sub => ops::sub(&x, &y),
+            BinaryOp::Mul => ops::mul(&x, &y),
+            BinaryOp::Div => ops::div(&x, &y),
+            BinaryOp::Rem => ops::rem(&x, &y),
+            BinaryOp::Eq => Ok(Value::Boolean(ops::equals(&x, &y))),
+            BinaryOp::Ne => Ok(Value::Boolean(!ops::equals(&x, &y))),
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => ops::compare(&x, &y).map(|ord| {
+                Value::Boolean(match op {
+                    BinaryOp::Lt => ord.is_lt(),
+                    BinaryOp::Le => ord.is_le(),
+                    BinaryOp::Gt => ord.is_gt(),
+                    _ => ord.is_ge(),
+                })
+            }),
+            BinaryOp::Coalesce | BinaryOp::And | BinaryOp::Or => unreachable_op(op),
+        };
+        result.map_err(RunError::new)
+    }
+}
+
+/// Appends a log line, keeping at most [`MAX_LOG_LINES`] per instance.
+pub fn push_log(log: &mut Vec<String>, line: String) {
+    use crate::runtime::instance::MAX_LOG_LINES;
+    if log.len() < MAX_LOG_LINES {
+        log.push(line);
+    } else if log.len() == MAX_LOG_LINES {
+        log.push(format!("… log truncated after {MAX_LOG_LINES} lines"));
+    }
+}
+
+fn unreachable_op(op: BinaryOp) -> Result<Value, String> {
+    Err(format!("operator `{}` evaluated out of order", op.symbol()))
+}
+
+enum Key {
+    Field(Arc<str>),
+    Index(i64, Span),
+}
+
+fn describe_place(root: &str, keys: &[Key]) -> String {
+    let mut s = root.to_string();
+    for k in keys {
+        match k {
+            Key::Field(f) => {
+                let _ = write!(s, ".{f}");
+            }
+            Key::Index(i, _) => {
+                let _ = write!(s, "[{i}]");
+            }
+        }
+    }
+    s
+}
+
+/// The declared type at a path inside a parameter's type.
+fn type_at<'t>(ty: &'t Type, keys: &[Key]) -> Option<&'t Type> {
+    let mut ty = ty;
+    for k in keys {
+        ty = match (ty, k) {
+            (Type::Object(attrs), Key::Field(f)) => attrs.iter().find(|(n, _)| n == f).map(|(_, t)| t)?,
+            (Type::List(item), Key::Index(..)) => item,
+            _ => return None,
+        };
+    }
+    Some(ty)
+}
+
+fn set_path(target: &mut Value, keys: &[Key], value: Value) -> Result<(), RunError> {
+    let Some((first, rest)) = keys.split_first() else {
+        *target = value;
+        return Ok(());
+    };
+    let too_deep = |d: crate::runtime::value::TooDeep| RunError::new(d.to_string());
+    match (target, first) {
+        (Value::Object(obj), Key::Field(name)) => {
+            let obj = Arc::make_mut(obj);
+            if rest.is_empty() {
+                return obj.set(name.clone(), value).map_err(too_deep);
+            }
+            let mut child = match obj.attrs.get_mut(name) {
+                Some(child) => std::mem::take(child),
+                None => return Err(RunError::new(format!("the object has no attribute `{name}`"))),
+            };
+            let result = set_path(&mut child, rest, value);
+            obj.set(name.clone(), child).map_err(too_deep)?;
+            result
+        }
+        (Value::List(list), Key::Index(i, span)) => {
+            let len = list.items.len();
+            let index = usize::try_from(*i).ok().filter(|i| *i < len).ok_or_else(|| {
+                RunError::new(format!(
+                    "index {i} is out of range for a list of {len} item{}",
+                    if len == 1 { "" } else { "s" }
+                ))
+                .at(*span)
+            })?;
+            let list = Arc::make_mut(list);
+            if rest.is_empty() {
+                return list.set(index, value).map_err(too_deep);
+            }
+            let mut child = std::mem::take(&mut list.items[index]);
+            let result = set_path(&mut child, rest, value);
+            list.set(index, child).map_err(too_deep)?;
+            result
+        }
+        (Value::Null, Key::Field(name)) => Err(RunError::new(format!("cannot set attribute `{name}` of null"))),
+        (Value::Null, Key::Index(i, _)) => Err(RunError::new(format!("cannot set item [{i}] of null"))),
+        (other, Key::Field(name)) => {
+            Err(RunError::new(format!("cannot set attribute `{name}` of a {}", other.type_name())))
+        }
+        (other, Key::Index(i, _)) => Err(RunError::new(format!("cannot set item [{i}] of a {}", other.type_name()))),
+    }
+}
+
+fn field(v: &Value, name: &str) -> Result<Value, String> {
+    match v {
+        Value::Object(o) => o.attrs.get(name).cloned().ok_or_else(|| {
+            let mut m = format!("the object has no attribute `{name}`");
+            if let Some(s) = crate::diagnostic::nearest(name, o.attrs.keys().map(|k| &**k)) {
+                let _ = write!(m, "; did you mean `{s}`?");
+            }
+            m
+        }),
+        Value::Null => Err(format!("cannot read attribute `{name}` of null")),
+        other => Err(format!("cannot read attribute `{name}` of a {}", other.type_name())),
+    }
+}
+
+fn item(v: &Value, index: &Value) -> Result<Value, String> {
+    match (v, index) {
+        (Value::List(l), Value::Integer(i)) => {
+            let len = l.items.len();
+            usize::try_from(*i).ok().and_then(|i| l.items.get(i)).cloned().ok_or_else(|| {
+                format!("index {i} is out of range for a list of {len} item{}", if len == 1 { "" } else { "s" })
+            })
+        }
+        (Value::Object(_), Value::Text(name)) => field(v, name),
+        (Value::Null, _) => Err("cannot index null".to_string()),
+        (Value::List(_), other) => Err(format!("a list index must be an Integer, got {}", other.type_name())),
+        (other, _) => Err(format!("cannot index a {}", other.type_name())),
+    }
+}

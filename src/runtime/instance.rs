@@ -1,0 +1,192 @@
+//! A live instance: plain data that the engine moves forward and a store
+//! can save. It holds its definition by `Arc`, never a copy of it.
+
+use crate::check::spec::{ElementId, ProcessId, ProcessSpec, Program};
+use crate::runtime::value::Value;
+use jiff::Timestamp;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Where an instance stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Status {
+    Running,
+    Waiting,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    /// Completed, failed and cancelled instances never move again.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Status::Completed | Status::Failed | Status::Cancelled)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "Running",
+            Status::Waiting => "Waiting",
+            Status::Completed => "Completed",
+            Status::Failed => "Failed",
+            Status::Cancelled => "Cancelled",
+        }
+    }
+
+    /// Creatio's `processStatus` number.
+    pub fn creatio_code(self) -> u8 {
+        match self {
+            Status::Running | Status::Waiting => 1,
+            Status::Completed => 2,
+            Status::Failed => 3,
+            Status::Cancelled => 4,
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Status::Running, Status::Waiting, Status::Completed, Status::Failed, Status::Cancelled]
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("`{s}` is not a status (Running, Waiting, Completed, Failed, Cancelled)"))
+    }
+}
+
+/// One activation of an element, ready to run.
+#[derive(Clone, Debug)]
+pub struct Token {
+    /// The element-instance UId.
+    pub uid: Uuid,
+    pub element: ElementId,
+    /// The activation already waited (a fired timer, a received signal):
+    /// running it now only moves the flow on.
+    pub resumed: bool,
+}
+
+/// An element-instance at a wait state.
+#[derive(Debug)]
+pub struct Waiting {
+    pub uid: Uuid,
+    pub element: ElementId,
+    pub wait: Wait,
+}
+
+#[derive(Debug)]
+pub enum Wait {
+    /// A user task: executed by UId with field values.
+    User,
+    Timer {
+        due: Timestamp,
+    },
+    Signal {
+        name: Arc<str>,
+    },
+    /// A sub-process that waits: its caller waits with it.
+    Call {
+        child: Box<Instance>,
+    },
+}
+
+/// Tokens that reached a join and wait there for the others.
+#[derive(Clone, Debug)]
+pub struct JoinState {
+    pub element: ElementId,
+    /// Parallel join: tokens per incoming flow. Inclusive join: one counter.
+    pub arrived: Vec<u32>,
+}
+
+/// Why an instance failed, in the descriptor's words.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorInfo {
+    pub message: String,
+    pub element: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl std::fmt::Display for ErrorInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(element) = &self.element {
+            write!(f, "element `{element}`: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let (Some(file), Some(line), Some(column)) = (&self.file, self.line, self.column) {
+            write!(f, " (at {file}:{line}:{column})")?;
+        }
+        Ok(())
+    }
+}
+
+/// At most this many log lines are kept per instance; later ones are counted.
+pub const MAX_LOG_LINES: usize = 10_000;
+
+/// A live execution of one process.
+#[derive(Debug)]
+pub struct Instance {
+    pub id: Uuid,
+    pub program: Arc<Program>,
+    pub process: ProcessId,
+    pub status: Status,
+    /// Parameter values by slot.
+    pub params: Vec<Value>,
+    /// Activations ready to run, first in, first out.
+    pub queue: VecDeque<Token>,
+    pub waiting: Vec<Waiting>,
+    pub joins: Vec<JoinState>,
+    /// Element-instances already executed by UId, so a second execution is
+    /// recognised and refused without running anything.
+    pub executed: Vec<Uuid>,
+    pub log: Vec<String>,
+    pub error: Option<ErrorInfo>,
+    /// The message of the failure that sent the flow to an `on error` handler.
+    pub last_error: Option<Arc<str>>,
+    /// The instance's clock (virtual time advances it to due timers).
+    pub clock: Timestamp,
+    /// How many sub-processes deep this instance runs.
+    pub depth: u32,
+}
+
+impl Instance {
+    /// A new instance, paused before its first element, with every
+    /// parameter at its default.
+    pub fn new(program: Arc<Program>, process: ProcessId, clock: Timestamp) -> Instance {
+        let spec = program.process(process);
+        let params = spec.params.iter().map(|p| p.default.clone()).collect();
+        let start = Token { uid: Uuid::new_v4(), element: spec.start, resumed: false };
+        Instance {
+            id: Uuid::new_v4(),
+            process,
+            status: Status::Running,
+            params,
+            queue: VecDeque::from([start]),
+            waiting: Vec::new(),
+            joins: Vec::new(),
+            executed: Vec::new(),
+            log: Vec::new(),
+            error: None,
+            last_error: None,
+            clock,
+            depth: 0,
+            program,
+        }
+    }
+
+    pub fn spec(&self) -> &ProcessSpec {
+        self.program.process(self.process)
+    }
+
+    /// A parameter's value by Code.
+    pub fn param(&self, code: &str) -> Option<&Value> {
+        self.spec().param_slot(code).and_then(|slot| self.params.get(slot as usize))
+    }
+}

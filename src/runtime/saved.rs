@@ -1,0 +1,195 @@
+//! The saved form of an instance: plain data with a format version, that a
+//! store writes and reads back. It names its definition (process Code; the
+//! store keeps the program's sources by hash) and never holds AST nodes.
+
+use crate::check::spec::{ElementId, Program};
+use crate::runtime::convert;
+use crate::runtime::instance::*;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The version of the saved form this build writes. Older versions are
+/// read or refused by [`SavedInstance::restore`], never misread.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SavedInstance {
+    #[serde(rename = "v")]
+    pub format: u32,
+    pub id: Uuid,
+    pub process: String,
+    pub status: Status,
+    /// Parameter values in slot order, as JSON of their declared types.
+    pub params: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queue: Vec<SavedToken>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<SavedWaiting>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub joins: Vec<(u32, Vec<u32>)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub executed: Vec<Uuid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    pub clock: Timestamp,
+    #[serde(default)]
+    pub depth: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SavedToken {
+    pub uid: Uuid,
+    pub element: u32,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SavedWaiting {
+    pub uid: Uuid,
+    pub element: u32,
+    pub wait: SavedWait,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum SavedWait {
+    User,
+    Timer { due: Timestamp },
+    Signal { name: String },
+    Call { child: Box<SavedInstance> },
+}
+
+impl SavedInstance {
+    /// The saved form of an instance.
+    pub fn of(instance: &Instance) -> SavedInstance {
+        SavedInstance {
+            format: FORMAT_VERSION,
+            id: instance.id,
+            process: instance.spec().code.to_string(),
+            status: instance.status,
+            params: instance.params.iter().map(convert::to_json).collect(),
+            queue: instance
+                .queue
+                .iter()
+                .map(|t| SavedToken { uid: t.uid, element: t.element.0, resumed: t.resumed })
+                .collect(),
+            waiting: instance
+                .waiting
+                .iter()
+                .map(|w| SavedWaiting {
+                    uid: w.uid,
+                    element: w.element.0,
+                    wait: match &w.wait {
+                        Wait::User => SavedWait::User,
+                        Wait::Timer { due } => SavedWait::Timer { due: *due },
+                        Wait::Signal { name } => SavedWait::Signal { name: name.to_string() },
+                        Wait::Call { child } => SavedWait::Call { child: Box::new(SavedInstance::of(child)) },
+                    },
+                })
+                .collect(),
+            joins: instance.joins.iter().map(|j| (j.element.0, j.arrived.clone())).collect(),
+            executed: instance.executed.clone(),
+            log: instance.log.clone(),
+            error: instance.error.clone(),
+            last_error: instance.last_error.as_ref().map(|s| s.to_string()),
+            clock: instance.clock,
+            depth: instance.depth,
+        }
+    }
+
+    /// Rebuilds the live instance on its program. Anything that does not fit
+    /// the definition is refused with a message, never guessed at.
+    pub fn restore(&self, program: Arc<Program>) -> Result<Instance, String> {
+        if self.format != FORMAT_VERSION {
+            return Err(format!(
+                "saved instance {} has format version {}, but this procdsl reads version {FORMAT_VERSION}",
+                self.id, self.format
+            ));
+        }
+        let process = program
+            .find(&self.process)
+            .ok_or_else(|| format!("saved instance {}: its program has no process `{}`", self.id, self.process))?;
+        let spec = program.process(process);
+        if self.params.len() != spec.params.len() {
+            return Err(format!(
+                "saved instance {}: {} parameter values for {} parameters of `{}`",
+                self.id,
+                self.params.len(),
+                spec.params.len(),
+                spec.code
+            ));
+        }
+        let params = self
+            .params
+            .iter()
+            .zip(&spec.params)
+            .map(|(json, p)| {
+                convert::from_json(json, &p.ty)
+                    .map_err(|e| format!("saved instance {}: parameter `{}`: {e}", self.id, p.code))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let element = |i: u32| -> Result<ElementId, String> {
+            if (i as usize) < spec.elements.len() {
+                Ok(ElementId(i))
+            } else {
+                Err(format!("saved instance {}: element #{i} does not exist in `{}`", self.id, spec.code))
+            }
+        };
+        let queue = self
+            .queue
+            .iter()
+            .map(|t| Ok(Token { uid: t.uid, element: element(t.element)?, resumed: t.resumed }))
+            .collect::<Result<VecDeque<_>, String>>()?;
+        let mut waiting = Vec::with_capacity(self.waiting.len());
+        for w in &self.waiting {
+            let wait = match &w.wait {
+                SavedWait::User => Wait::User,
+                SavedWait::Timer { due } => Wait::Timer { due: *due },
+                SavedWait::Signal { name } => Wait::Signal { name: name.as_str().into() },
+                SavedWait::Call { child } => Wait::Call { child: Box::new(child.restore(program.clone())?) },
+            };
+            waiting.push(Waiting { uid: w.uid, element: element(w.element)?, wait });
+        }
+        let mut joins = Vec::with_capacity(self.joins.len());
+        for (e, arrived) in &self.joins {
+            let id = element(*e)?;
+            let expected = if matches!(spec.element(id).kind, crate::check::spec::ElementKind::Parallel) {
+                spec.element(id).incoming as usize
+            } else {
+                1
+            };
+            if arrived.len() != expected {
+                return Err(format!(
+                    "saved instance {}: join state of `{}` does not fit its definition",
+                    self.id,
+                    spec.element(id).name
+                ));
+            }
+            joins.push(JoinState { element: id, arrived: arrived.clone() });
+        }
+        Ok(Instance {
+            id: self.id,
+            process,
+            status: self.status,
+            params,
+            queue,
+            waiting,
+            joins,
+            executed: self.executed.clone(),
+            log: self.log.clone(),
+            error: self.error.clone(),
+            last_error: self.last_error.as_deref().map(Into::into),
+            clock: self.clock,
+            depth: self.depth,
+            program,
+        })
+    }
+}

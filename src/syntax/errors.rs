@@ -1,0 +1,418 @@
+//! Syntax errors: pest's failures turned into diagnostics in the user's words,
+//! the human name of every grammar rule, and the nesting guard run before pest.
+
+use super::parser::Rule;
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Span};
+use pest::error::{ErrorVariant, InputLocation};
+
+const CODE: &str = "procdsl::syntax";
+
+/// Brackets (`(`, `[`, `{`, `List<`) and text interpolations nested deeper
+/// than this are refused before pest runs, so that its recursion stays
+/// well inside the stack.
+const MAX_BRACKETS: usize = 128;
+
+const RESERVED: [&str; 18] = [
+    "let", "if", "else", "while", "for", "in", "break", "continue", "return", "fail", "log", "emit", "true", "false",
+    "null", "and", "or", "not",
+];
+
+/// Refuses text whose brackets nest deeper than [`MAX_BRACKETS`]. Skips
+/// comments and escapes; a `{` inside a text opens an interpolation, which
+/// counts as nesting too.
+pub(super) fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Frame {
+        Bracket,
+        Angle,
+        Interpolation,
+        Text,
+    }
+    let bytes = text.as_bytes();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if stack.last() == Some(&Frame::Text) {
+            match byte {
+                b'\\' => i += 1,
+                b'"' | b'\n' => {
+                    stack.pop();
+                }
+                b'{' => {
+                    stack.push(Frame::Interpolation);
+                    depth += 1;
+                }
+                _ => {}
+            }
+        } else {
+            match byte {
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                    continue;
+                }
+                b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                    i = text[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2);
+                    continue;
+                }
+                b'"' => stack.push(Frame::Text),
+                b'(' | b'[' | b'{' => {
+                    stack.push(Frame::Bracket);
+                    depth += 1;
+                }
+                b'<' if text[..i].trim_end().ends_with("List") => {
+                    stack.push(Frame::Angle);
+                    depth += 1;
+                }
+                b'>' if stack.last() == Some(&Frame::Angle) => {
+                    stack.pop();
+                    depth -= 1;
+                }
+                b')' | b']' | b'}' => {
+                    // Unbalanced closers are pest's to report.
+                    while let Some(frame) = stack.pop() {
+                        if frame != Frame::Text {
+                            depth -= 1;
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if depth > MAX_BRACKETS {
+            let span = Span::new(file, i, i + 1);
+            return Err(Diagnostic::error(CODE, "too deeply nested")
+                .with_label(span, format!("more than {MAX_BRACKETS} brackets are open here"))
+                .with_help("split the expression or the type into smaller parts"));
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// An expression whose tree would be deeper than the parser allows.
+pub(super) fn too_deep(span: Span) -> Diagnostic {
+    Diagnostic::error(CODE, "expression nested too deeply")
+        .with_label(span, "this expression nests too deeply")
+        .with_help("split it into several statements with `let`")
+}
+
+pub(super) fn integer_too_large(span: Span, digits: &str, negative: bool) -> Diagnostic {
+    let sign = if negative { "-" } else { "" };
+    Diagnostic::error(CODE, format!("integer literal `{sign}{digits}` is too large"))
+        .with_label(span, "does not fit in a 64-bit Integer")
+        .with_help("Integers range from -9223372036854775808 to 9223372036854775807; write a decimal such as `1.0` for larger numbers")
+}
+
+pub(super) fn bad_decimal(span: Span, digits: &str) -> Diagnostic {
+    Diagnostic::error(CODE, format!("decimal literal `{digits}` cannot be represented exactly"))
+        .with_label(span, "too many digits")
+        .with_help("a Decimal holds at most 28 significant digits")
+}
+
+pub(super) fn bad_escape(span: Span, escape: &str) -> Diagnostic {
+    Diagnostic::error(CODE, format!("unknown escape `{escape}` in a text"))
+        .with_label(span, "unknown escape")
+        .with_help(r#"the escapes are \n \t \r \" \\ \{ \} and \u{XXXX}"#)
+}
+
+pub(super) fn interpolation_not_allowed(span: Span) -> Diagnostic {
+    Diagnostic::error(CODE, "this text must be plain: `{…}` interpolation is not allowed here")
+        .with_label(span, "interpolation")
+        .with_help(r"captions, UIds, import paths, signal names and durations are fixed texts; write `\{` for a brace")
+}
+
+/// A pair the grammar guarantees was missing: a bug in the parser, reported
+/// rather than panicking.
+pub(super) fn internal(span: Span, rule: Rule) -> Diagnostic {
+    Diagnostic::error(CODE, format!("internal parser error: {} missing", rule_name(rule)))
+        .with_label(span, "while reading this")
+}
+
+/// Turns pest's failure into a diagnostic: what was expected at the furthest
+/// position pest reached, and what was found there.
+pub(super) fn from_pest(file: FileId, text: &str, error: pest::error::Error<Rule>) -> Diagnostic {
+    let pos = match error.location {
+        InputLocation::Pos(pos) => pos,
+        InputLocation::Span((start, _)) => start,
+    };
+    let pos = pos.min(text.len());
+    let rest = text.get(pos..).unwrap_or("");
+    let token = token_at(rest);
+    let span = Span::new(file, pos, pos + token.len());
+    let found = describe(rest, token);
+
+    if rest.starts_with("/*") {
+        return Diagnostic::error(CODE, "unterminated comment: `/*` has no matching `*/`")
+            .with_label(Span::new(file, pos, pos + 2), "comment starts here");
+    }
+    let (positives, negatives) = match error.variant {
+        ErrorVariant::ParsingError { positives, negatives } => (positives, negatives),
+        ErrorVariant::CustomError { message } => {
+            return Diagnostic::error(CODE, message).with_label(span, "here");
+        }
+    };
+    if positives.iter().all(|r| matches!(r, Rule::text_chars | Rule::escape | Rule::interpolation))
+        && !positives.is_empty()
+    {
+        return Diagnostic::error(CODE, format!("unterminated text: expected the closing `\"`, found {found}"))
+            .with_label(span, "the text needs a closing `\"` before this")
+            .with_help(r#"a text ends on the line where it starts; write `\n` for a line break and `\"` for a quote"#);
+    }
+    if positives.contains(&Rule::ident) && RESERVED.contains(&token) {
+        return Diagnostic::error(CODE, format!("`{token}` is a reserved word and cannot be a name"))
+            .with_label(span, "reserved word")
+            .with_help(format!("choose another name; reserved words are: {}", RESERVED.join(", ")));
+    }
+
+    let mut expected: Vec<&str> = Vec::new();
+    let mut operator = false;
+    for &rule in &positives {
+        if is_operator(rule) {
+            operator = true;
+        } else {
+            let name = rule_name(rule);
+            if !expected.contains(&name) {
+                expected.push(name);
+            }
+        }
+    }
+    if operator {
+        expected.push("an operator");
+    }
+    let message = if !expected.is_empty() {
+        format!("expected {}, found {found}", join(&expected))
+    } else if !negatives.is_empty() {
+        let unexpected: Vec<&str> = negatives.iter().map(|&r| rule_name(r)).collect();
+        format!("unexpected {}: {found}", join(&unexpected))
+    } else {
+        format!("unexpected {found}")
+    };
+    let label =
+        if expected.is_empty() { "unexpected here".to_owned() } else { format!("expected {}", join(&expected)) };
+    Diagnostic::error(CODE, message).with_label(span, label)
+}
+
+/// The token starting `rest`: a word, a number, an operator or one character.
+fn token_at(rest: &str) -> &str {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let is_operator = |c: char| "+-*/%=<>!?.&|".contains(c);
+    let Some(first) = rest.chars().next() else { return "" };
+    let end = if is_word(first) {
+        rest.find(|c: char| !is_word(c)).unwrap_or(rest.len())
+    } else if is_operator(first) {
+        rest.char_indices()
+            .take(3)
+            .take_while(|&(_, c)| is_operator(c))
+            .map(|(i, c)| i + c.len_utf8())
+            .last()
+            .unwrap_or(1)
+    } else if first == '\r' && rest[1..].starts_with('\n') {
+        2
+    } else {
+        first.len_utf8()
+    };
+    &rest[..end]
+}
+
+fn describe(rest: &str, token: &str) -> String {
+    match token {
+        "" => "the end of the file".to_owned(),
+        "\n" | "\r\n" => "the end of the line".to_owned(),
+        _ if rest.starts_with('"') => "a text".to_owned(),
+        _ => format!("`{token}`"),
+    }
+}
+
+/// `a`, `a or b`, `a, b, or c`.
+fn join(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [first, second] => format!("{first} or {second}"),
+        [init @ .., last] => format!("{}, or {last}", init.join(", ")),
+    }
+}
+
+fn is_operator(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::op_coalesce
+            | Rule::op_or
+            | Rule::op_and
+            | Rule::op_eq
+            | Rule::op_ne
+            | Rule::op_le
+            | Rule::op_lt
+            | Rule::op_ge
+            | Rule::op_gt
+            | Rule::op_add
+            | Rule::op_sub
+            | Rule::op_mul
+            | Rule::op_div
+            | Rule::op_rem
+            | Rule::field_access
+            | Rule::index
+            | Rule::call_args
+    )
+}
+
+/// What a user calls each rule. Every rule is named here, so no raw rule
+/// name reaches a message.
+pub(super) fn rule_name(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "the end of the file",
+        Rule::WHITESPACE => "a space",
+        Rule::COMMENT => "a comment",
+        Rule::NL => "a new line",
+        Rule::sep | Rule::seps | Rule::item_end => "a new line or `;`",
+        Rule::ident_char => "a letter, digit or `_`",
+        Rule::ident => "a name",
+        Rule::reserved => "a reserved word",
+        Rule::kw_import => "`import`",
+        Rule::kw_process => "`process`",
+        Rule::kw_caption => "`caption`",
+        Rule::kw_uid => "`uid`",
+        Rule::kw_in => "`in`",
+        Rule::kw_out => "`out`",
+        Rule::kw_inout => "`inout`",
+        Rule::kw_var => "`var`",
+        Rule::kw_start => "`start`",
+        Rule::kw_end => "`end`",
+        Rule::kw_terminate => "`terminate`",
+        Rule::kw_script => "`script`",
+        Rule::kw_exclusive => "`exclusive`",
+        Rule::kw_inclusive => "`inclusive`",
+        Rule::kw_parallel => "`parallel`",
+        Rule::kw_user => "`user`",
+        Rule::kw_timer => "`timer`",
+        Rule::kw_signal => "`signal`",
+        Rule::kw_call => "`call`",
+        Rule::kw_when => "`when`",
+        Rule::kw_else => "`else`",
+        Rule::kw_done => "`done`",
+        Rule::kw_after => "`after`",
+        Rule::kw_at => "`at`",
+        Rule::kw_on => "`on error`",
+        Rule::kw_error => "`error`",
+        Rule::kw_let => "`let`",
+        Rule::kw_if => "`if`",
+        Rule::kw_while => "`while`",
+        Rule::kw_for => "`for`",
+        Rule::kw_break => "`break`",
+        Rule::kw_continue => "`continue`",
+        Rule::kw_return => "`return`",
+        Rule::kw_fail => "`fail`",
+        Rule::kw_log => "`log`",
+        Rule::kw_emit => "`emit`",
+        Rule::kw_true => "`true`",
+        Rule::kw_false => "`false`",
+        Rule::kw_null => "`null`",
+        Rule::kw_list => "`List`",
+        Rule::lbrace => "`{`",
+        Rule::rbrace => "`}`",
+        Rule::lparen => "`(`",
+        Rule::rparen => "`)`",
+        Rule::lbracket => "`[`",
+        Rule::rbracket => "`]`",
+        Rule::langle => "`<`",
+        Rule::rangle => "`>`",
+        Rule::comma => "`,`",
+        Rule::colon => "`:`",
+        Rule::arrow => "`->`",
+        Rule::assign_eq => "`=`",
+        Rule::range_op => "`..`",
+        Rule::file => "a process or an import",
+        Rule::file_item => "`process` or `import`",
+        Rule::import => "`import \"path\"`",
+        Rule::process => "`process`",
+        Rule::process_item => "a parameter, an element, `caption` or `uid`",
+        Rule::caption_item => "`caption \"…\"`",
+        Rule::uid_item => "`uid \"…\"`",
+        Rule::param => "a parameter",
+        Rule::direction => "`in`, `out`, `inout` or `var`",
+        Rule::type_expr => "a type",
+        Rule::type_list => "`List<…>`",
+        Rule::type_object => "an object type `{ Name: Type, … }`",
+        Rule::type_field => "an attribute `Name: Type`",
+        Rule::element => "an element",
+        Rule::el_head => "the element's name",
+        Rule::el_uid => "`uid \"…\"`",
+        Rule::flow_tail | Rule::flow => "`->` and the next element",
+        Rule::on_error => "`on error -> Handler`",
+        Rule::start_el => "`start`",
+        Rule::end_el => "`end`",
+        Rule::terminate_el => "`terminate`",
+        Rule::script_el => "`script`",
+        Rule::exclusive_el => "`exclusive`",
+        Rule::inclusive_el => "`inclusive`",
+        Rule::parallel_el => "`parallel`",
+        Rule::user_el => "`user`",
+        Rule::timer_el => "`timer`",
+        Rule::signal_el => "`signal`",
+        Rule::call_el => "`call`",
+        Rule::branches => "the branches `{ when … -> … }`",
+        Rule::branch => "`when condition -> Target` or `else -> Target`",
+        Rule::user_body => "the fields `{ in Field: Type … }`",
+        Rule::user_item => "a field `in Name: Type` or `done { … }`",
+        Rule::field => "a field `in Name: Type`",
+        Rule::done => "`done { … }`",
+        Rule::timer_after => "`after \"duration\"`",
+        Rule::timer_at => "`at` and a date-time",
+        Rule::call_body => "the mappings `{ Input = … Output -> … }`",
+        Rule::mapping => "`Input = expression` or `Output -> Parameter`",
+        Rule::output_map => "`Output -> Parameter`",
+        Rule::input_map => "`Input = expression`",
+        Rule::block => "a block `{ … }`",
+        Rule::stmt => "a statement",
+        Rule::let_stmt => "`let`",
+        Rule::if_stmt => "`if`",
+        Rule::while_stmt => "`while`",
+        Rule::for_stmt => "`for`",
+        Rule::break_stmt => "`break`",
+        Rule::continue_stmt => "`continue`",
+        Rule::return_stmt => "`return`",
+        Rule::fail_stmt => "`fail`",
+        Rule::log_stmt => "`log`",
+        Rule::emit_stmt => "`emit`",
+        Rule::assign_stmt => "an assignment",
+        Rule::place => "a name to assign to",
+        Rule::expr_stmt => "a statement",
+        Rule::expr | Rule::expr_nl | Rule::operand | Rule::operand_nl | Rule::primary => "an expression",
+        Rule::prefix => "`not` or `-`",
+        Rule::op_not => "`not`",
+        Rule::op_neg => "`-`",
+        Rule::infix => "an operator",
+        Rule::op_coalesce => "`??`",
+        Rule::op_or => "`or`",
+        Rule::op_and => "`and`",
+        Rule::op_eq => "`==`",
+        Rule::op_ne => "`!=`",
+        Rule::op_le => "`<=`",
+        Rule::op_lt => "`<`",
+        Rule::op_ge => "`>=`",
+        Rule::op_gt => "`>`",
+        Rule::op_add => "`+`",
+        Rule::op_sub => "`-`",
+        Rule::op_mul => "`*`",
+        Rule::op_div => "`/`",
+        Rule::op_rem => "`%`",
+        Rule::postfix => "`.`, `[` or `(`",
+        Rule::field_access => "`.name`",
+        Rule::index => "`[index]`",
+        Rule::paren => "`(`",
+        Rule::ident_expr => "a name",
+        Rule::call_args => "`(arguments)`",
+        Rule::list => "a list `[…]`",
+        Rule::object => "an object `{ Name: value, … }`",
+        Rule::obj_entry => "an attribute `Name: value`",
+        Rule::number => "a number",
+        Rule::text => "a text `\"…\"`",
+        Rule::text_chars => "more text",
+        Rule::escape => "an escape",
+        Rule::interpolation => "an interpolation `{…}`",
+    }
+}

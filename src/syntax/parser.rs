@@ -1,0 +1,375 @@
+//! Pest pairs → AST: files, processes, parameters, types, elements and
+//! statements. Expressions are built in `precedence.rs`, errors in `errors.rs`.
+
+use super::ast::*;
+use super::errors;
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Span};
+use pest::Parser as _;
+use pest_derive::Parser;
+
+#[derive(Parser)]
+#[grammar = "grammar/procdsl.pest"]
+pub(super) struct Grammar;
+
+pub(super) type Pair<'i> = pest::iterators::Pair<'i, Rule>;
+pub(super) type Pairs<'i> = pest::iterators::Pairs<'i, Rule>;
+pub(super) type Result<T> = std::result::Result<T, Diagnostic>;
+
+/// Parses one `.proc` file. Spans are byte offsets into `text`, in `file`.
+///
+/// A syntax error comes back as one diagnostic with the code
+/// `procdsl::syntax`, e.g. "expected `->`, found `}`", labelled at the
+/// offending token.
+pub fn parse(file: FileId, text: &str) -> Result<File> {
+    errors::check_nesting(file, text)?;
+    let mut pairs = Grammar::parse(Rule::file, text).map_err(|e| errors::from_pest(file, text, e))?;
+    let builder = Builder { file };
+    match pairs.next() {
+        Some(pair) => builder.file(pair),
+        None => Ok(File::default()),
+    }
+}
+
+/// Turns pairs into AST nodes; knows only which file the spans belong to.
+pub(super) struct Builder {
+    pub(super) file: FileId,
+}
+
+impl Builder {
+    pub(super) fn span(&self, pair: &Pair) -> Span {
+        let span = pair.as_span();
+        Span::new(self.file, span.start(), span.end())
+    }
+
+    pub(super) fn ident(&self, pair: &Pair) -> Ident {
+        Ident { name: pair.as_str().to_owned(), span: self.span(pair) }
+    }
+
+    /// The next child with `rule`, skipping punctuation and keywords.
+    pub(super) fn child<'i>(&self, pairs: &mut Pairs<'i>, rule: Rule, parent: Span) -> Result<Pair<'i>> {
+        pairs.find(|p| p.as_rule() == rule).ok_or_else(|| errors::internal(parent, rule))
+    }
+
+    fn file(&self, pair: Pair) -> Result<File> {
+        let mut file = File::default();
+        for item in pair.into_inner() {
+            match item.as_rule() {
+                Rule::import => file.imports.push(self.str_child(item)?),
+                Rule::process => file.processes.push(self.process(item)?),
+                _ => {}
+            }
+        }
+        Ok(file)
+    }
+
+    /// The plain text inside `caption "…"`, `import "…"` and the like.
+    fn str_child(&self, pair: Pair) -> Result<StrLit> {
+        let span = self.span(&pair);
+        let text = self.child(&mut pair.into_inner(), Rule::text, span)?;
+        self.str_lit(text)
+    }
+
+    fn process(&self, pair: Pair) -> Result<Process> {
+        let span = self.span(&pair);
+        let mut name = None;
+        let (mut captions, mut uids, mut params, mut elements) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for item in pair.into_inner() {
+            match item.as_rule() {
+                Rule::ident => name = Some(self.ident(&item)),
+                Rule::caption_item => captions.push(self.str_child(item)?),
+                Rule::uid_item => uids.push(self.str_child(item)?),
+                Rule::param => params.push(self.param(item)?),
+                Rule::kw_process | Rule::lbrace | Rule::rbrace => {}
+                _ => elements.push(self.element(item)?),
+            }
+        }
+        let name = name.ok_or_else(|| errors::internal(span, Rule::ident))?;
+        Ok(Process { name, captions, uids, params, elements, span })
+    }
+
+    fn param(&self, pair: Pair) -> Result<Param> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let direction = match inner.next().map(|p| p.as_rule()) {
+            Some(Rule::kw_in) => Direction::In,
+            Some(Rule::kw_out) => Direction::Out,
+            Some(Rule::kw_inout) => Direction::InOut,
+            Some(Rule::kw_var) => Direction::Var,
+            _ => return Err(errors::internal(span, Rule::param)),
+        };
+        let (name, ty, default) = self.typed_name(inner, span)?;
+        Ok(Param { direction, name, ty, default, span })
+    }
+
+    /// `Name: Type [= default]`, shared by parameters and user-task fields.
+    fn typed_name(&self, mut inner: Pairs, span: Span) -> Result<(Ident, TypeExpr, Option<Expr>)> {
+        let name = self.ident(&self.child(&mut inner, Rule::ident, span)?);
+        let ty = self.type_expr(self.child(&mut inner, Rule::type_expr, span)?)?;
+        let default = match inner.find(|p| p.as_rule() == Rule::expr) {
+            Some(expr) => Some(self.expr(expr, 0)?),
+            None => None,
+        };
+        Ok((name, ty, default))
+    }
+
+    fn type_expr(&self, pair: Pair) -> Result<TypeExpr> {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().next().ok_or_else(|| errors::internal(span, Rule::type_expr))?;
+        let kind = match inner.as_rule() {
+            Rule::ident => TypeExprKind::Named(self.ident(&inner)),
+            Rule::type_list => {
+                let item = self.child(&mut inner.into_inner(), Rule::type_expr, span)?;
+                TypeExprKind::List(Box::new(self.type_expr(item)?))
+            }
+            Rule::type_object => {
+                let mut fields = Vec::new();
+                for field in inner.into_inner().filter(|p| p.as_rule() == Rule::type_field) {
+                    let mut parts = field.into_inner();
+                    let name = self.ident(&self.child(&mut parts, Rule::ident, span)?);
+                    let ty = self.type_expr(self.child(&mut parts, Rule::type_expr, span)?)?;
+                    fields.push((name, ty));
+                }
+                TypeExprKind::Object(fields)
+            }
+            _ => return Err(errors::internal(span, Rule::type_expr)),
+        };
+        Ok(TypeExpr { kind, span })
+    }
+
+    fn element(&self, pair: Pair) -> Result<Element> {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut keyword = None;
+        let mut name = None;
+        let mut process = None;
+        let mut uid = None;
+        let mut text = None;
+        let mut block = None;
+        let mut branches = Vec::new();
+        let mut user = (Vec::new(), None);
+        let mut timer = None;
+        let mut mappings = (Vec::new(), Vec::new());
+        let mut flow = Flow::default();
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::ident if name.is_none() => name = Some(self.ident(&part)),
+                Rule::ident => process = Some(self.ident(&part)),
+                Rule::el_uid => uid = Some(self.str_child(part)?),
+                Rule::text => text = Some(self.str_lit(part)?),
+                Rule::block => block = Some(self.block(part)?),
+                Rule::branches => branches = self.branches(part)?,
+                Rule::user_body => user = self.user_body(part)?,
+                Rule::timer_after => timer = Some(TimerKind::After(self.str_child(part)?)),
+                Rule::timer_at => {
+                    let at = self.child(&mut part.into_inner(), Rule::expr, span)?;
+                    timer = Some(TimerKind::At(self.expr(at, 0)?));
+                }
+                Rule::call_body => mappings = self.call_body(part)?,
+                Rule::flow => {
+                    flow.targets =
+                        part.into_inner().filter(|p| p.as_rule() == Rule::ident).map(|p| self.ident(&p)).collect()
+                }
+                Rule::on_error => {
+                    flow.on_error = part.into_inner().find(|p| p.as_rule() == Rule::ident).map(|p| self.ident(&p))
+                }
+                _ if keyword.is_none() => keyword = Some(self.span(&part)),
+                _ => {}
+            }
+        }
+        let missing = |rule| errors::internal(span, rule);
+        let (kind, caption) = match rule {
+            Rule::start_el => (ElementKind::Start, text),
+            Rule::end_el => (ElementKind::End, text),
+            Rule::terminate_el => (ElementKind::Terminate, text),
+            Rule::script_el => (ElementKind::Script(block.ok_or_else(|| missing(Rule::block))?), text),
+            Rule::exclusive_el => (ElementKind::Exclusive(branches), text),
+            Rule::inclusive_el => (ElementKind::Inclusive(branches), text),
+            Rule::parallel_el => (ElementKind::Parallel, text),
+            Rule::user_el => (ElementKind::User { fields: user.0, done: user.1 }, text),
+            Rule::timer_el => (ElementKind::Timer(timer.ok_or_else(|| missing(Rule::timer_el))?), text),
+            Rule::signal_el => (ElementKind::Signal(text.ok_or_else(|| missing(Rule::text))?), None),
+            Rule::call_el => {
+                let process = process.ok_or_else(|| missing(Rule::ident))?;
+                (ElementKind::Call { process, inputs: mappings.0, outputs: mappings.1 }, text)
+            }
+            _ => return Err(missing(rule)),
+        };
+        Ok(Element {
+            name: name.ok_or_else(|| missing(Rule::ident))?,
+            keyword: keyword.unwrap_or(span),
+            uid,
+            caption,
+            kind,
+            flow,
+            span,
+        })
+    }
+
+    fn branches(&self, pair: Pair) -> Result<Vec<Branch>> {
+        let mut branches = Vec::new();
+        for branch in pair.into_inner().filter(|p| p.as_rule() == Rule::branch) {
+            let span = self.span(&branch);
+            let mut condition = None;
+            let mut target = None;
+            for part in branch.into_inner() {
+                match part.as_rule() {
+                    Rule::expr => condition = Some(self.expr(part, 0)?),
+                    Rule::ident => target = Some(self.ident(&part)),
+                    _ => {}
+                }
+            }
+            let target = target.ok_or_else(|| errors::internal(span, Rule::ident))?;
+            branches.push(Branch { condition, target, span });
+        }
+        Ok(branches)
+    }
+
+    fn user_body(&self, pair: Pair) -> Result<(Vec<Field>, Option<Block>)> {
+        let mut fields = Vec::new();
+        let mut done = None;
+        for item in pair.into_inner() {
+            let span = self.span(&item);
+            match item.as_rule() {
+                Rule::field => {
+                    let (name, ty, default) = self.typed_name(item.into_inner(), span)?;
+                    fields.push(Field { name, ty, default, span });
+                }
+                Rule::done => done = Some(self.block(self.child(&mut item.into_inner(), Rule::block, span)?)?),
+                _ => {}
+            }
+        }
+        Ok((fields, done))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn call_body(&self, pair: Pair) -> Result<(Vec<(Ident, Expr)>, Vec<(Ident, Ident)>)> {
+        let mut inputs = Vec::new();
+        let mut outputs = Vec::new();
+        for mapping in pair.into_inner() {
+            let span = self.span(&mapping);
+            match mapping.as_rule() {
+                Rule::input_map => {
+                    let mut parts = mapping.into_inner();
+                    let name = self.ident(&self.child(&mut parts, Rule::ident, span)?);
+                    let value = self.expr(self.child(&mut parts, Rule::expr, span)?, 0)?;
+                    inputs.push((name, value));
+                }
+                Rule::output_map => {
+                    let mut names = mapping.into_inner().filter(|p| p.as_rule() == Rule::ident);
+                    match (names.next(), names.next()) {
+                        (Some(from), Some(to)) => outputs.push((self.ident(&from), self.ident(&to))),
+                        _ => return Err(errors::internal(span, Rule::output_map)),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok((inputs, outputs))
+    }
+
+    pub(super) fn block(&self, pair: Pair) -> Result<Block> {
+        let span = self.span(&pair);
+        let mut stmts = Vec::new();
+        for stmt in pair.into_inner() {
+            match stmt.as_rule() {
+                Rule::lbrace | Rule::rbrace => {}
+                _ => stmts.push(self.stmt(stmt)?),
+            }
+        }
+        Ok(Block { stmts, span })
+    }
+
+    fn stmt(&self, pair: Pair) -> Result<Stmt> {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let kind = match rule {
+            Rule::assign_stmt => {
+                let target = self.place(self.child(&mut inner, Rule::place, span)?)?;
+                let value = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
+                StmtKind::Assign { target, value }
+            }
+            Rule::let_stmt => {
+                let name = self.ident(&self.child(&mut inner, Rule::ident, span)?);
+                let value = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
+                StmtKind::Let { name, value }
+            }
+            Rule::if_stmt => {
+                let mut branches = Vec::new();
+                let mut otherwise = None;
+                let mut condition = None;
+                for part in inner {
+                    match part.as_rule() {
+                        Rule::expr => condition = Some(self.expr(part, 0)?),
+                        Rule::block => match condition.take() {
+                            Some(condition) => branches.push((condition, self.block(part)?)),
+                            None => otherwise = Some(self.block(part)?),
+                        },
+                        _ => {}
+                    }
+                }
+                StmtKind::If { branches, otherwise }
+            }
+            Rule::while_stmt => {
+                let condition = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
+                let body = self.block(self.child(&mut inner, Rule::block, span)?)?;
+                StmtKind::While { condition, body }
+            }
+            Rule::for_stmt => {
+                let var = self.ident(&self.child(&mut inner, Rule::ident, span)?);
+                let first = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
+                let mut iter = ForIter::List(first);
+                let mut body = None;
+                for part in inner {
+                    match part.as_rule() {
+                        Rule::expr => {
+                            let end = self.expr(part, 0)?;
+                            if let ForIter::List(start) = iter {
+                                iter = ForIter::Range(start, end);
+                            } else {
+                                return Err(errors::internal(span, Rule::for_stmt));
+                            }
+                        }
+                        Rule::block => body = Some(self.block(part)?),
+                        _ => {}
+                    }
+                }
+                let body = body.ok_or_else(|| errors::internal(span, Rule::block))?;
+                StmtKind::For { var, iter, body }
+            }
+            Rule::break_stmt => StmtKind::Break,
+            Rule::continue_stmt => StmtKind::Continue,
+            Rule::return_stmt => StmtKind::Return,
+            Rule::fail_stmt => StmtKind::Fail(self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?),
+            Rule::log_stmt => StmtKind::Log(self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?),
+            Rule::emit_stmt => StmtKind::Emit(self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?),
+            Rule::expr_stmt => StmtKind::Expr(self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?),
+            _ => return Err(errors::internal(span, rule)),
+        };
+        Ok(Stmt { kind, span })
+    }
+
+    /// `a.b[0].c`: the root name and its accessors, left to right.
+    fn place(&self, pair: Pair) -> Result<Place> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let root = self.ident(&self.child(&mut inner, Rule::ident, span)?);
+        let mut path = Vec::new();
+        for accessor in inner {
+            let accessor_span = self.span(&accessor);
+            match accessor.as_rule() {
+                Rule::field_access => {
+                    let name = self.child(&mut accessor.into_inner(), Rule::ident, accessor_span)?;
+                    path.push(Accessor::Field(self.ident(&name)));
+                }
+                Rule::index => {
+                    let index = self.child(&mut accessor.into_inner(), Rule::expr_nl, accessor_span)?;
+                    path.push(Accessor::Index(self.expr(index, 1)?));
+                }
+                _ => return Err(errors::internal(span, Rule::place)),
+            }
+        }
+        Ok(Place { root, path, span })
+    }
+}

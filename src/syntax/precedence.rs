@@ -1,0 +1,304 @@
+//! Expressions: precedence climbing over the flat pair sequence that the
+//! grammar's `expr` and `expr_nl` rules produce, and the literals.
+//!
+//! Hand-written rather than pest's `PrattParser`, so that nesting is counted
+//! and hostile input (`- - - - …`, `not not …`, `1+1+…`) ends in a syntax
+//! error instead of a stack overflow.
+
+use super::ast::*;
+use super::errors;
+use super::parser::{Builder, Pair, Pairs, Result, Rule};
+use rust_decimal::Decimal;
+use std::iter::Peekable;
+
+/// How deeply prefix operators, brackets and interpolations may nest.
+const MAX_NESTING: usize = 256;
+/// How deep the built tree may be (a long `a + b + c …` chain is deep too);
+/// beyond this, dropping or walking it would risk the stack.
+const MAX_TREE_DEPTH: u32 = 1000;
+
+/// The binding power of `not`: its operand is a comparison or anything tighter.
+const NOT_OPERAND: u8 = 5;
+
+fn binary_op(rule: Rule) -> Option<(BinaryOp, u8)> {
+    Some(match rule {
+        Rule::op_coalesce => (BinaryOp::Coalesce, 1),
+        Rule::op_or => (BinaryOp::Or, 2),
+        Rule::op_and => (BinaryOp::And, 3),
+        Rule::op_eq => (BinaryOp::Eq, 5),
+        Rule::op_ne => (BinaryOp::Ne, 5),
+        Rule::op_lt => (BinaryOp::Lt, 5),
+        Rule::op_le => (BinaryOp::Le, 5),
+        Rule::op_gt => (BinaryOp::Gt, 5),
+        Rule::op_ge => (BinaryOp::Ge, 5),
+        Rule::op_add => (BinaryOp::Add, 6),
+        Rule::op_sub => (BinaryOp::Sub, 6),
+        Rule::op_mul => (BinaryOp::Mul, 7),
+        Rule::op_div => (BinaryOp::Div, 7),
+        Rule::op_rem => (BinaryOp::Rem, 7),
+        _ => return None,
+    })
+}
+
+fn is_postfix(pair: &Pair) -> bool {
+    matches!(pair.as_rule(), Rule::field_access | Rule::index)
+}
+
+type Items<'i> = Peekable<Pairs<'i>>;
+
+/// An expression with the depth of its tree.
+type Deep = (Expr, u32);
+
+impl Builder {
+    /// Builds an `expr` or `expr_nl` pair; `nest` counts the enclosing
+    /// brackets and prefix operators.
+    pub(super) fn expr(&self, pair: Pair, nest: usize) -> Result<Expr> {
+        Ok(self.deep_expr(pair, nest)?.0)
+    }
+
+    fn deep_expr(&self, pair: Pair, nest: usize) -> Result<Deep> {
+        let span = self.span(&pair);
+        if nest > MAX_NESTING {
+            return Err(errors::too_deep(span));
+        }
+        let mut items = pair.into_inner().peekable();
+        self.climb(&mut items, 0, nest, span)
+    }
+
+    /// Operands joined by infix operators binding at least `min_power`.
+    fn climb(&self, items: &mut Items, min_power: u8, nest: usize, whole: crate::source::Span) -> Result<Deep> {
+        let (mut lhs, mut depth) = self.operand(items, nest, whole)?;
+        while let Some((op, power)) = items.peek().and_then(|p| binary_op(p.as_rule())) {
+            if power < min_power {
+                break;
+            }
+            items.next();
+            let (rhs, rhs_depth) = self.climb(items, power + 1, nest, whole)?;
+            depth = depth.max(rhs_depth) + 1;
+            let span = lhs.span.to(rhs.span);
+            if depth > MAX_TREE_DEPTH {
+                return Err(errors::too_deep(span));
+            }
+            lhs = Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span };
+        }
+        Ok((lhs, depth))
+    }
+
+    /// Prefix operators, a primary, postfix accessors.
+    fn operand(&self, items: &mut Items, nest: usize, whole: crate::source::Span) -> Result<Deep> {
+        let first = items.next().ok_or_else(|| errors::internal(whole, Rule::expr))?;
+        let first_span = self.span(&first);
+        match first.as_rule() {
+            Rule::op_not => {
+                if nest >= MAX_NESTING {
+                    return Err(errors::too_deep(first_span));
+                }
+                let (operand, depth) = self.climb(items, NOT_OPERAND, nest + 1, whole)?;
+                Ok(unary(UnaryOp::Not, first_span, operand, depth))
+            }
+            Rule::op_neg => {
+                if nest >= MAX_NESTING {
+                    return Err(errors::too_deep(first_span));
+                }
+                if let Some(number) = items.next_if(|p| p.as_rule() == Rule::number) {
+                    if !items.peek().is_some_and(is_postfix) {
+                        let literal = self.number(&number, Some(first_span.start as usize))?;
+                        return Ok((literal, 1));
+                    }
+                    let literal = self.number(&number, None)?;
+                    let (operand, depth) = self.postfixes(literal, 1, items, nest)?;
+                    return Ok(unary(UnaryOp::Negate, first_span, operand, depth));
+                }
+                let (operand, depth) = self.operand(items, nest + 1, whole)?;
+                Ok(unary(UnaryOp::Negate, first_span, operand, depth))
+            }
+            _ => {
+                let (primary, depth) = self.primary(first, nest)?;
+                self.postfixes(primary, depth, items, nest)
+            }
+        }
+    }
+
+    fn postfixes(&self, mut expr: Expr, mut depth: u32, items: &mut Items, nest: usize) -> Result<Deep> {
+        while let Some(postfix) = items.next_if(is_postfix) {
+            let span = expr.span.to(self.span(&postfix));
+            let kind = match postfix.as_rule() {
+                Rule::field_access => {
+                    let name = self.child(&mut postfix.into_inner(), Rule::ident, span)?;
+                    depth += 1;
+                    ExprKind::Field(Box::new(expr), self.ident(&name))
+                }
+                _ => {
+                    let index = self.child(&mut postfix.into_inner(), Rule::expr_nl, span)?;
+                    let (index, index_depth) = self.deep_expr(index, nest + 1)?;
+                    depth = depth.max(index_depth) + 1;
+                    ExprKind::Index(Box::new(expr), Box::new(index))
+                }
+            };
+            if depth > MAX_TREE_DEPTH {
+                return Err(errors::too_deep(span));
+            }
+            expr = Expr { kind, span };
+        }
+        Ok((expr, depth))
+    }
+
+    fn primary(&self, pair: Pair, nest: usize) -> Result<Deep> {
+        let span = self.span(&pair);
+        let leaf = |kind| Ok((Expr { kind, span }, 1));
+        match pair.as_rule() {
+            Rule::number => Ok((self.number(&pair, None)?, 1)),
+            Rule::kw_true => leaf(ExprKind::Boolean(true)),
+            Rule::kw_false => leaf(ExprKind::Boolean(false)),
+            Rule::kw_null => leaf(ExprKind::Null),
+            Rule::text => {
+                let (parts, depth) = self.text(pair, nest)?;
+                Ok((Expr { kind: ExprKind::Text(parts), span }, depth + 1))
+            }
+            Rule::paren => {
+                let inner = self.child(&mut pair.into_inner(), Rule::expr_nl, span)?;
+                let (mut expr, depth) = self.deep_expr(inner, nest + 1)?;
+                expr.span = span;
+                Ok((expr, depth))
+            }
+            Rule::list => {
+                let (items, depth) = self.expr_list(pair, nest)?;
+                Ok((Expr { kind: ExprKind::List(items), span }, depth + 1))
+            }
+            Rule::object => {
+                let mut entries = Vec::new();
+                let mut depth = 0;
+                for entry in pair.into_inner().filter(|p| p.as_rule() == Rule::obj_entry) {
+                    let mut parts = entry.into_inner();
+                    let name = self.ident(&self.child(&mut parts, Rule::ident, span)?);
+                    let (value, value_depth) =
+                        self.deep_expr(self.child(&mut parts, Rule::expr_nl, span)?, nest + 1)?;
+                    depth = depth.max(value_depth);
+                    entries.push((name, value));
+                }
+                Ok((Expr { kind: ExprKind::Object(entries), span }, depth + 1))
+            }
+            Rule::ident_expr => {
+                let mut parts = pair.into_inner();
+                let name = self.ident(&self.child(&mut parts, Rule::ident, span)?);
+                match parts.find(|p| p.as_rule() == Rule::call_args) {
+                    Some(args) => {
+                        let (args, depth) = self.expr_list(args, nest)?;
+                        Ok((Expr { kind: ExprKind::Call(name, args), span }, depth + 1))
+                    }
+                    None => leaf(ExprKind::Var(name)),
+                }
+            }
+            rule => Err(errors::internal(span, rule)),
+        }
+    }
+
+    /// The `expr_nl` children of a list literal or of call arguments.
+    fn expr_list(&self, pair: Pair, nest: usize) -> Result<(Vec<Expr>, u32)> {
+        let mut exprs = Vec::new();
+        let mut depth = 0;
+        for item in pair.into_inner().filter(|p| p.as_rule() == Rule::expr_nl) {
+            let (expr, item_depth) = self.deep_expr(item, nest + 1)?;
+            depth = depth.max(item_depth);
+            exprs.push(expr);
+        }
+        Ok((exprs, depth))
+    }
+
+    /// An integer or decimal literal; `negative_from` is the offset of a `-`
+    /// folded into it.
+    fn number(&self, pair: &Pair, negative_from: Option<usize>) -> Result<Expr> {
+        let digits = pair.as_str();
+        let mut span = self.span(pair);
+        let negative = negative_from.is_some();
+        if let Some(start) = negative_from {
+            span.start = start as u32;
+        }
+        let kind = if digits.contains('.') {
+            match Decimal::from_str_exact(digits) {
+                Ok(value) => ExprKind::Decimal(if negative { -value } else { value }),
+                Err(_) => return Err(errors::bad_decimal(span, digits)),
+            }
+        } else {
+            // Parsed as magnitude so that `-9223372036854775808` fits.
+            let magnitude: Option<u64> = digits.parse().ok();
+            let value =
+                magnitude.and_then(|m| if negative { 0i64.checked_sub_unsigned(m) } else { i64::try_from(m).ok() });
+            match value {
+                Some(value) => ExprKind::Integer(value),
+                None => return Err(errors::integer_too_large(span, digits, negative)),
+            }
+        };
+        Ok(Expr { kind, span })
+    }
+
+    /// The parts of a text literal, and the depth of its deepest interpolation.
+    fn text(&self, pair: Pair, nest: usize) -> Result<(Vec<TextPart>, u32)> {
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut depth = 0;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::text_chars => literal.push_str(part.as_str()),
+                Rule::escape => literal.push(self.escape(&part)?),
+                Rule::interpolation => {
+                    if !literal.is_empty() {
+                        parts.push(TextPart::Literal(std::mem::take(&mut literal)));
+                    }
+                    let span = self.span(&part);
+                    let inner = self.child(&mut part.into_inner(), Rule::expr_nl, span)?;
+                    let (expr, expr_depth) = self.deep_expr(inner, nest + 1)?;
+                    depth = depth.max(expr_depth);
+                    parts.push(TextPart::Interpolation(expr));
+                }
+                _ => {}
+            }
+        }
+        if !literal.is_empty() {
+            parts.push(TextPart::Literal(literal));
+        }
+        Ok((parts, depth))
+    }
+
+    /// A text that must be plain: a caption, a UId, an import path, a
+    /// signal name, a timer duration.
+    pub(super) fn str_lit(&self, pair: Pair) -> Result<StrLit> {
+        let span = self.span(&pair);
+        let mut value = String::new();
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::text_chars => value.push_str(part.as_str()),
+                Rule::escape => value.push(self.escape(&part)?),
+                Rule::interpolation => return Err(errors::interpolation_not_allowed(self.span(&part))),
+                _ => {}
+            }
+        }
+        Ok(StrLit { value, span })
+    }
+
+    fn escape(&self, pair: &Pair) -> Result<char> {
+        let escape = pair.as_str();
+        let decoded = match escape.strip_prefix('\\') {
+            Some("n") => Some('\n'),
+            Some("t") => Some('\t'),
+            Some("r") => Some('\r'),
+            Some("\"") => Some('"'),
+            Some("\\") => Some('\\'),
+            Some("{") => Some('{'),
+            Some("}") => Some('}'),
+            Some(rest) => rest
+                .strip_prefix("u{")
+                .and_then(|hex| hex.strip_suffix('}'))
+                .filter(|hex| (1..=6).contains(&hex.len()))
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .and_then(char::from_u32),
+            None => None,
+        };
+        decoded.ok_or_else(|| errors::bad_escape(self.span(pair), escape))
+    }
+}
+
+fn unary(op: UnaryOp, op_span: crate::source::Span, operand: Expr, depth: u32) -> Deep {
+    let span = op_span.to(operand.span);
+    (Expr { kind: ExprKind::Unary(op, Box::new(operand)), span }, depth + 1)
+}
