@@ -36,11 +36,14 @@ pub struct RunOptions {
     pub clock: ClockMode,
     /// Record a [`TraceEvent`] for every element executed.
     pub trace: bool,
+    /// With the real clock: take this as the current time instead of the
+    /// system clock (`tick --now`, tests).
+    pub now: Option<Timestamp>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { max_steps: DEFAULT_MAX_STEPS, clock: ClockMode::Virtual, trace: false }
+        RunOptions { max_steps: DEFAULT_MAX_STEPS, clock: ClockMode::Virtual, trace: false, now: None }
     }
 }
 
@@ -385,7 +388,7 @@ impl Instance {
     fn begin(&mut self, run: &mut Run) {
         run.now = match run.options.clock {
             ClockMode::Virtual => self.clock.max(run.now),
-            ClockMode::Real => Timestamp::now(),
+            ClockMode::Real => run.options.now.unwrap_or_else(Timestamp::now),
         };
     }
 
