@@ -17,21 +17,27 @@ fn norm(v: &Json) -> Json {
     match v {
         Json::Object(m) => Json::Object(m.iter().map(|(k, x)| (k.clone(), norm(x))).collect()),
         Json::Array(a) => Json::Array(a.iter().map(norm).collect()),
-        Json::Number(n) => match Decimal::from_str(&n.to_string()).or_else(|_| Decimal::from_scientific(&n.to_string())) {
-            Ok(d) => Json::String(format!("#{}", d.normalize())),
-            Err(_) => v.clone(),
-        },
+        Json::Number(n) => {
+            match Decimal::from_str(&n.to_string()).or_else(|_| Decimal::from_scientific(&n.to_string())) {
+                Ok(d) => Json::String(format!("#{}", d.normalize())),
+                Err(_) => v.clone(),
+            }
+        }
         _ => v.clone(),
     }
 }
 
 fn strings(step: &Json, key: &str) -> Vec<String> {
-    step.get(key).and_then(Json::as_array).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    step.get(key)
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 fn run_case(folder: &Path) -> Result<(), String> {
-    let spec: Json = serde_json::from_str(&std::fs::read_to_string(folder.join("case.json")).map_err(|e| e.to_string())?)
-        .map_err(|e| format!("case.json: {e}"))?;
+    let spec: Json =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("case.json")).map_err(|e| e.to_string())?)
+            .map_err(|e| format!("case.json: {e}"))?;
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let store = tmp.path().join("store.db");
     let mut last: Option<Json> = None;
@@ -107,7 +113,8 @@ fn run_case(folder: &Path) -> Result<(), String> {
         }
         let keys = ["status", "results", "waiting", "error_contains", "log_contains"];
         if keys.iter().any(|k| step.get(*k).is_some()) || cmd.iter().any(|a| a == "--json") {
-            let d: Json = serde_json::from_str(&stdout).map_err(|_| format!("{at}: stdout is not a JSON descriptor: {stdout}"))?;
+            let d: Json = serde_json::from_str(&stdout)
+                .map_err(|_| format!("{at}: stdout is not a JSON descriptor: {stdout}"))?;
             if let Some(status) = step.get("status") {
                 if d.get("status") != Some(status) {
                     return Err(format!("{at}: status {}, expected {status}; error: {}", d["status"], d["error"]));
@@ -122,8 +129,12 @@ fn run_case(folder: &Path) -> Result<(), String> {
                 }
             }
             if let Some(waiting) = step.get("waiting").and_then(Json::as_array) {
-                let mut names: Vec<String> =
-                    d["waiting"].as_array().into_iter().flatten().filter_map(|w| w["element"].as_str().map(str::to_string)).collect();
+                let mut names: Vec<String> = d["waiting"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|w| w["element"].as_str().map(str::to_string))
+                    .collect();
                 let mut want: Vec<String> = waiting.iter().filter_map(|w| w.as_str().map(str::to_string)).collect();
                 names.sort();
                 want.sort();
