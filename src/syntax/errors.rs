@@ -18,6 +18,16 @@ const RESERVED: [&str; 18] = [
     "null", "and", "or", "not",
 ];
 
+pub(super) fn is_reserved(name: &str) -> bool {
+    RESERVED.contains(&name)
+}
+
+pub(super) fn reserved_word(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error(CODE, format!("`{name}` is a reserved word and cannot be a name"))
+        .with_label(span, "reserved word")
+        .with_help(format!("choose another name; the reserved words are: {}", RESERVED.join(", ")))
+}
+
 /// Refuses text whose brackets nest deeper than [`MAX_BRACKETS`]. Skips
 /// comments and escapes; a `{` inside a text opens an interpolation, which
 /// counts as nesting too.
@@ -155,33 +165,31 @@ pub(super) fn from_pest(file: FileId, text: &str, error: pest::error::Error<Rule
             return Diagnostic::error(CODE, message).with_label(span, "here");
         }
     };
-    if positives.iter().all(|r| matches!(r, Rule::text_chars | Rule::escape | Rule::interpolation))
-        && !positives.is_empty()
-    {
+    if positives.iter().any(|r| matches!(r, Rule::text_chars | Rule::escape)) {
         return Diagnostic::error(CODE, format!("unterminated text: expected the closing `\"`, found {found}"))
             .with_label(span, "the text needs a closing `\"` before this")
             .with_help(r#"a text ends on the line where it starts; write `\n` for a line break and `\"` for a quote"#);
     }
-    if positives.contains(&Rule::ident) && RESERVED.contains(&token) {
-        return Diagnostic::error(CODE, format!("`{token}` is a reserved word and cannot be a name"))
-            .with_label(span, "reserved word")
-            .with_help(format!("choose another name; reserved words are: {}", RESERVED.join(", ")));
+    if positives.contains(&Rule::ident) && is_reserved(token) {
+        return reserved_word(span, token);
     }
 
-    let mut expected: Vec<&str> = Vec::new();
-    let mut operator = false;
+    // Where an operand may start pest lists every kind of operand; say
+    // "an expression" instead.
+    let operand = positives.iter().filter(|&&r| starts_operand(r)).count() >= 3;
+    let mut expected: Vec<(u8, &str)> = Vec::new();
     for &rule in &positives {
-        if is_operator(rule) {
-            operator = true;
-        } else {
-            let name = rule_name(rule);
-            if !expected.contains(&name) {
-                expected.push(name);
-            }
+        let name = if operand && starts_operand(rule) { "an expression" } else { expected_name(rule) };
+        let name = (rank(rule), name);
+        if !expected.contains(&name) {
+            expected.push(name);
         }
     }
-    if operator {
-        expected.push("an operator");
+    expected.sort_by_key(|&(rank, _)| rank);
+    let mut expected: Vec<&str> = expected.into_iter().map(|(_, name)| name).collect();
+    if rest.is_empty() && positives.contains(&Rule::rbrace) {
+        // At the end of the file, the missing `}` is what matters.
+        expected = vec![rule_name(Rule::rbrace)];
     }
     let message = if !expected.is_empty() {
         format!("expected {}, found {found}", join(&expected))
@@ -200,7 +208,9 @@ pub(super) fn from_pest(file: FileId, text: &str, error: pest::error::Error<Rule
 fn token_at(rest: &str) -> &str {
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
     let is_operator = |c: char| "+-*/%=<>!?.&|".contains(c);
-    let Some(first) = rest.chars().next() else { return "" };
+    let Some(first) = rest.chars().next() else {
+        return "";
+    };
     let end = if is_word(first) {
         rest.find(|c: char| !is_word(c)).unwrap_or(rest.len())
     } else if is_operator(first) {
@@ -232,32 +242,74 @@ fn join(names: &[&str]) -> String {
     match names {
         [] => String::new(),
         [one] => (*one).to_owned(),
+        [first, second] if first.contains(" or ") || second.contains(" or ") => {
+            format!("{first}, or {second}")
+        }
         [first, second] => format!("{first} or {second}"),
         [init @ .., last] => format!("{}, or {last}", init.join(", ")),
     }
 }
 
-fn is_operator(rule: Rule) -> bool {
+/// The name of an expected rule, with the many ways to continue an
+/// expression said as "an operator" and every element kind as "an element".
+fn expected_name(rule: Rule) -> &'static str {
+    if is_operator(rule) {
+        "an operator"
+    } else if is_element_keyword(rule) {
+        "an element"
+    } else {
+        rule_name(rule)
+    }
+}
+
+/// Where an expected thing goes in the message: what most likely was
+/// missed first, operators after, and the ends of lines and blocks last.
+fn rank(rule: Rule) -> u8 {
+    match rule {
+        Rule::arrow | Rule::flow => 0,
+        _ if is_operator(rule) => 2,
+        Rule::item_end | Rule::rbrace | Rule::EOI => 3,
+        _ => 1,
+    }
+}
+
+fn starts_operand(rule: Rule) -> bool {
     matches!(
         rule,
-        Rule::op_coalesce
-            | Rule::op_or
-            | Rule::op_and
-            | Rule::op_eq
-            | Rule::op_ne
-            | Rule::op_le
-            | Rule::op_lt
-            | Rule::op_ge
-            | Rule::op_gt
-            | Rule::op_add
-            | Rule::op_sub
-            | Rule::op_mul
-            | Rule::op_div
-            | Rule::op_rem
-            | Rule::field_access
-            | Rule::index
-            | Rule::call_args
+        Rule::ident
+            | Rule::ident_expr
+            | Rule::number
+            | Rule::text
+            | Rule::word_literal
+            | Rule::lbrace
+            | Rule::lparen
+            | Rule::lbracket
+            | Rule::list
+            | Rule::object
+            | Rule::paren
+            | Rule::prefix
     )
+}
+
+fn is_element_keyword(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_start
+            | Rule::kw_end
+            | Rule::kw_terminate
+            | Rule::kw_script
+            | Rule::kw_exclusive
+            | Rule::kw_inclusive
+            | Rule::kw_parallel
+            | Rule::kw_user
+            | Rule::kw_timer
+            | Rule::kw_signal
+            | Rule::kw_call
+    )
+}
+
+fn is_operator(rule: Rule) -> bool {
+    matches!(rule, Rule::infix | Rule::field_access | Rule::index | Rule::call_args)
 }
 
 /// What a user calls each rule. Every rule is named here, so no raw rule
@@ -269,9 +321,7 @@ pub(super) fn rule_name(rule: Rule) -> &'static str {
         Rule::COMMENT => "a comment",
         Rule::NL => "a new line",
         Rule::sep | Rule::seps | Rule::item_end => "a new line or `;`",
-        Rule::ident_char => "a letter, digit or `_`",
         Rule::ident => "a name",
-        Rule::reserved => "a reserved word",
         Rule::kw_import => "`import`",
         Rule::kw_process => "`process`",
         Rule::kw_caption => "`caption`",
@@ -308,9 +358,6 @@ pub(super) fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_fail => "`fail`",
         Rule::kw_log => "`log`",
         Rule::kw_emit => "`emit`",
-        Rule::kw_true => "`true`",
-        Rule::kw_false => "`false`",
-        Rule::kw_null => "`null`",
         Rule::kw_list => "`List`",
         Rule::lbrace => "`{`",
         Rule::rbrace => "`}`",
@@ -383,23 +430,8 @@ pub(super) fn rule_name(rule: Rule) -> &'static str {
         Rule::expr_stmt => "a statement",
         Rule::expr | Rule::expr_nl | Rule::operand | Rule::operand_nl | Rule::primary => "an expression",
         Rule::prefix => "`not` or `-`",
-        Rule::op_not => "`not`",
-        Rule::op_neg => "`-`",
+        Rule::word_literal => "`true`, `false` or `null`",
         Rule::infix => "an operator",
-        Rule::op_coalesce => "`??`",
-        Rule::op_or => "`or`",
-        Rule::op_and => "`and`",
-        Rule::op_eq => "`==`",
-        Rule::op_ne => "`!=`",
-        Rule::op_le => "`<=`",
-        Rule::op_lt => "`<`",
-        Rule::op_ge => "`>=`",
-        Rule::op_gt => "`>`",
-        Rule::op_add => "`+`",
-        Rule::op_sub => "`-`",
-        Rule::op_mul => "`*`",
-        Rule::op_div => "`/`",
-        Rule::op_rem => "`%`",
         Rule::postfix => "`.`, `[` or `(`",
         Rule::field_access => "`.name`",
         Rule::index => "`[index]`",

@@ -3,5 +3,7 @@ pub mod ast;
 mod errors;
 pub mod parser;
 mod precedence;
+#[cfg(test)]
+mod tests;
 
 pub use parser::parse;

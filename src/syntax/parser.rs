@@ -42,8 +42,29 @@ impl Builder {
         Span::new(self.file, span.start(), span.end())
     }
 
-    pub(super) fn ident(&self, pair: &Pair) -> Ident {
-        Ident { name: pair.as_str().to_owned(), span: self.span(pair) }
+    /// The span of a pair without the whitespace or comment that pest may
+    /// have skipped after its last token (a rule ending in `x*` or `x?`
+    /// consumes the skip before trying `x`): it ends where its last
+    /// descendant ends.
+    pub(super) fn trimmed_span(&self, pair: &Pair) -> Span {
+        let span = pair.as_span();
+        let mut end = span.end();
+        let mut last = pair.clone().into_inner().next_back();
+        while let Some(pair) = last {
+            end = pair.as_span().end();
+            // A text ends with its quote, after its last part.
+            last = if pair.as_rule() == Rule::text { None } else { pair.into_inner().next_back() };
+        }
+        Span::new(self.file, span.start(), end)
+    }
+
+    /// A name; a reserved word is refused here rather than in the grammar.
+    pub(super) fn ident(&self, pair: &Pair) -> Result<Ident> {
+        let name = pair.as_str();
+        if errors::is_reserved(name) {
+            return Err(errors::reserved_word(self.span(pair), name));
+        }
+        Ok(Ident { name: name.to_owned(), span: self.span(pair) })
     }
 
     /// The next child with `rule`, skipping punctuation and keywords.
@@ -76,7 +97,7 @@ impl Builder {
         let (mut captions, mut uids, mut params, mut elements) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for item in pair.into_inner() {
             match item.as_rule() {
-                Rule::ident => name = Some(self.ident(&item)),
+                Rule::ident => name = Some(self.ident(&item)?),
                 Rule::caption_item => captions.push(self.str_child(item)?),
                 Rule::uid_item => uids.push(self.str_child(item)?),
                 Rule::param => params.push(self.param(item)?),
@@ -89,7 +110,7 @@ impl Builder {
     }
 
     fn param(&self, pair: Pair) -> Result<Param> {
-        let span = self.span(&pair);
+        let span = self.trimmed_span(&pair);
         let mut inner = pair.into_inner();
         let direction = match inner.next().map(|p| p.as_rule()) {
             Some(Rule::kw_in) => Direction::In,
@@ -104,7 +125,7 @@ impl Builder {
 
     /// `Name: Type [= default]`, shared by parameters and user-task fields.
     fn typed_name(&self, mut inner: Pairs, span: Span) -> Result<(Ident, TypeExpr, Option<Expr>)> {
-        let name = self.ident(&self.child(&mut inner, Rule::ident, span)?);
+        let name = self.ident(&self.child(&mut inner, Rule::ident, span)?)?;
         let ty = self.type_expr(self.child(&mut inner, Rule::type_expr, span)?)?;
         let default = match inner.find(|p| p.as_rule() == Rule::expr) {
             Some(expr) => Some(self.expr(expr, 0)?),
@@ -117,7 +138,7 @@ impl Builder {
         let span = self.span(&pair);
         let inner = pair.into_inner().next().ok_or_else(|| errors::internal(span, Rule::type_expr))?;
         let kind = match inner.as_rule() {
-            Rule::ident => TypeExprKind::Named(self.ident(&inner)),
+            Rule::ident => TypeExprKind::Named(self.ident(&inner)?),
             Rule::type_list => {
                 let item = self.child(&mut inner.into_inner(), Rule::type_expr, span)?;
                 TypeExprKind::List(Box::new(self.type_expr(item)?))
@@ -126,7 +147,7 @@ impl Builder {
                 let mut fields = Vec::new();
                 for field in inner.into_inner().filter(|p| p.as_rule() == Rule::type_field) {
                     let mut parts = field.into_inner();
-                    let name = self.ident(&self.child(&mut parts, Rule::ident, span)?);
+                    let name = self.ident(&self.child(&mut parts, Rule::ident, span)?)?;
                     let ty = self.type_expr(self.child(&mut parts, Rule::type_expr, span)?)?;
                     fields.push((name, ty));
                 }
@@ -138,7 +159,7 @@ impl Builder {
     }
 
     fn element(&self, pair: Pair) -> Result<Element> {
-        let span = self.span(&pair);
+        let span = self.trimmed_span(&pair);
         let rule = pair.as_rule();
         let mut keyword = None;
         let mut name = None;
@@ -153,8 +174,8 @@ impl Builder {
         let mut flow = Flow::default();
         for part in pair.into_inner() {
             match part.as_rule() {
-                Rule::ident if name.is_none() => name = Some(self.ident(&part)),
-                Rule::ident => process = Some(self.ident(&part)),
+                Rule::ident if name.is_none() => name = Some(self.ident(&part)?),
+                Rule::ident => process = Some(self.ident(&part)?),
                 Rule::el_uid => uid = Some(self.str_child(part)?),
                 Rule::text => text = Some(self.str_lit(part)?),
                 Rule::block => block = Some(self.block(part)?),
@@ -167,11 +188,15 @@ impl Builder {
                 }
                 Rule::call_body => mappings = self.call_body(part)?,
                 Rule::flow => {
-                    flow.targets =
-                        part.into_inner().filter(|p| p.as_rule() == Rule::ident).map(|p| self.ident(&p)).collect()
+                    flow.targets = part
+                        .into_inner()
+                        .filter(|p| p.as_rule() == Rule::ident)
+                        .map(|p| self.ident(&p))
+                        .collect::<Result<_>>()?
                 }
                 Rule::on_error => {
-                    flow.on_error = part.into_inner().find(|p| p.as_rule() == Rule::ident).map(|p| self.ident(&p))
+                    flow.on_error =
+                        part.into_inner().find(|p| p.as_rule() == Rule::ident).map(|p| self.ident(&p)).transpose()?
                 }
                 _ if keyword.is_none() => keyword = Some(self.span(&part)),
                 _ => {}
@@ -215,7 +240,7 @@ impl Builder {
             for part in branch.into_inner() {
                 match part.as_rule() {
                     Rule::expr => condition = Some(self.expr(part, 0)?),
-                    Rule::ident => target = Some(self.ident(&part)),
+                    Rule::ident => target = Some(self.ident(&part)?),
                     _ => {}
                 }
             }
@@ -229,7 +254,7 @@ impl Builder {
         let mut fields = Vec::new();
         let mut done = None;
         for item in pair.into_inner() {
-            let span = self.span(&item);
+            let span = self.trimmed_span(&item);
             match item.as_rule() {
                 Rule::field => {
                     let (name, ty, default) = self.typed_name(item.into_inner(), span)?;
@@ -251,14 +276,14 @@ impl Builder {
             match mapping.as_rule() {
                 Rule::input_map => {
                     let mut parts = mapping.into_inner();
-                    let name = self.ident(&self.child(&mut parts, Rule::ident, span)?);
+                    let name = self.ident(&self.child(&mut parts, Rule::ident, span)?)?;
                     let value = self.expr(self.child(&mut parts, Rule::expr, span)?, 0)?;
                     inputs.push((name, value));
                 }
                 Rule::output_map => {
                     let mut names = mapping.into_inner().filter(|p| p.as_rule() == Rule::ident);
                     match (names.next(), names.next()) {
-                        (Some(from), Some(to)) => outputs.push((self.ident(&from), self.ident(&to))),
+                        (Some(from), Some(to)) => outputs.push((self.ident(&from)?, self.ident(&to)?)),
                         _ => return Err(errors::internal(span, Rule::output_map)),
                     }
                 }
@@ -281,87 +306,107 @@ impl Builder {
     }
 
     fn stmt(&self, pair: Pair) -> Result<Stmt> {
-        let span = self.span(&pair);
+        let span = self.trimmed_span(&pair);
         let rule = pair.as_rule();
-        let mut inner = pair.into_inner();
+        // One small function per statement: in a debug build one big match
+        // would make a frame large enough to matter for nested blocks.
         let kind = match rule {
-            Rule::assign_stmt => {
-                let target = self.place(self.child(&mut inner, Rule::place, span)?)?;
-                let value = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
-                StmtKind::Assign { target, value }
-            }
-            Rule::let_stmt => {
-                let name = self.ident(&self.child(&mut inner, Rule::ident, span)?);
-                let value = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
-                StmtKind::Let { name, value }
-            }
-            Rule::if_stmt => {
-                let mut branches = Vec::new();
-                let mut otherwise = None;
-                let mut condition = None;
-                for part in inner {
-                    match part.as_rule() {
-                        Rule::expr => condition = Some(self.expr(part, 0)?),
-                        Rule::block => match condition.take() {
-                            Some(condition) => branches.push((condition, self.block(part)?)),
-                            None => otherwise = Some(self.block(part)?),
-                        },
-                        _ => {}
-                    }
-                }
-                StmtKind::If { branches, otherwise }
-            }
-            Rule::while_stmt => {
-                let condition = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
-                let body = self.block(self.child(&mut inner, Rule::block, span)?)?;
-                StmtKind::While { condition, body }
-            }
-            Rule::for_stmt => {
-                let var = self.ident(&self.child(&mut inner, Rule::ident, span)?);
-                let first = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
-                let mut iter = ForIter::List(first);
-                let mut body = None;
-                for part in inner {
-                    match part.as_rule() {
-                        Rule::expr => {
-                            let end = self.expr(part, 0)?;
-                            if let ForIter::List(start) = iter {
-                                iter = ForIter::Range(start, end);
-                            } else {
-                                return Err(errors::internal(span, Rule::for_stmt));
-                            }
-                        }
-                        Rule::block => body = Some(self.block(part)?),
-                        _ => {}
-                    }
-                }
-                let body = body.ok_or_else(|| errors::internal(span, Rule::block))?;
-                StmtKind::For { var, iter, body }
-            }
+            Rule::assign_stmt => self.assign_stmt(pair, span)?,
+            Rule::let_stmt => self.let_stmt(pair, span)?,
+            Rule::if_stmt => self.if_stmt(pair)?,
+            Rule::while_stmt => self.while_stmt(pair, span)?,
+            Rule::for_stmt => self.for_stmt(pair, span)?,
             Rule::break_stmt => StmtKind::Break,
             Rule::continue_stmt => StmtKind::Continue,
             Rule::return_stmt => StmtKind::Return,
-            Rule::fail_stmt => StmtKind::Fail(self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?),
-            Rule::log_stmt => StmtKind::Log(self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?),
-            Rule::emit_stmt => StmtKind::Emit(self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?),
-            Rule::expr_stmt => StmtKind::Expr(self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?),
+            Rule::fail_stmt => StmtKind::Fail(self.expr_child(pair, span)?),
+            Rule::log_stmt => StmtKind::Log(self.expr_child(pair, span)?),
+            Rule::emit_stmt => StmtKind::Emit(self.expr_child(pair, span)?),
+            Rule::expr_stmt => StmtKind::Expr(self.expr_child(pair, span)?),
             _ => return Err(errors::internal(span, rule)),
         };
         Ok(Stmt { kind, span })
     }
 
+    /// The statement's one `expr` child.
+    fn expr_child(&self, pair: Pair, span: Span) -> Result<Expr> {
+        self.expr(self.child(&mut pair.into_inner(), Rule::expr, span)?, 0)
+    }
+
+    fn assign_stmt(&self, pair: Pair, span: Span) -> Result<StmtKind> {
+        let mut inner = pair.into_inner();
+        let target = self.place(self.child(&mut inner, Rule::place, span)?)?;
+        let value = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
+        Ok(StmtKind::Assign { target, value })
+    }
+
+    fn let_stmt(&self, pair: Pair, span: Span) -> Result<StmtKind> {
+        let mut inner = pair.into_inner();
+        let name = self.ident(&self.child(&mut inner, Rule::ident, span)?)?;
+        let value = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
+        Ok(StmtKind::Let { name, value })
+    }
+
+    /// `if c {} else if c {} else {}`: a block after a condition is its
+    /// branch, a block without one is the `else`.
+    fn if_stmt(&self, pair: Pair) -> Result<StmtKind> {
+        let mut branches = Vec::new();
+        let mut otherwise = None;
+        let mut condition = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::expr => condition = Some(self.expr(part, 0)?),
+                Rule::block => match condition.take() {
+                    Some(condition) => branches.push((condition, self.block(part)?)),
+                    None => otherwise = Some(self.block(part)?),
+                },
+                _ => {}
+            }
+        }
+        Ok(StmtKind::If { branches, otherwise })
+    }
+
+    fn while_stmt(&self, pair: Pair, span: Span) -> Result<StmtKind> {
+        let mut inner = pair.into_inner();
+        let condition = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
+        let body = self.block(self.child(&mut inner, Rule::block, span)?)?;
+        Ok(StmtKind::While { condition, body })
+    }
+
+    /// `for x in list {}` or, with a second expression, `for i in a..b {}`.
+    fn for_stmt(&self, pair: Pair, span: Span) -> Result<StmtKind> {
+        let mut inner = pair.into_inner();
+        let var = self.ident(&self.child(&mut inner, Rule::ident, span)?)?;
+        let first = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
+        let mut end = None;
+        let mut body = None;
+        for part in inner {
+            match part.as_rule() {
+                Rule::expr => end = Some(self.expr(part, 0)?),
+                Rule::block => body = Some(self.block(part)?),
+                _ => {}
+            }
+        }
+        let iter = match end {
+            Some(end) => ForIter::Range(first, end),
+            None => ForIter::List(first),
+        };
+        let body = body.ok_or_else(|| errors::internal(span, Rule::block))?;
+        Ok(StmtKind::For { var, iter, body })
+    }
+
     /// `a.b[0].c`: the root name and its accessors, left to right.
     fn place(&self, pair: Pair) -> Result<Place> {
-        let span = self.span(&pair);
+        let span = self.trimmed_span(&pair);
         let mut inner = pair.into_inner();
-        let root = self.ident(&self.child(&mut inner, Rule::ident, span)?);
+        let root = self.ident(&self.child(&mut inner, Rule::ident, span)?)?;
         let mut path = Vec::new();
         for accessor in inner {
             let accessor_span = self.span(&accessor);
             match accessor.as_rule() {
                 Rule::field_access => {
                     let name = self.child(&mut accessor.into_inner(), Rule::ident, accessor_span)?;
-                    path.push(Accessor::Field(self.ident(&name)));
+                    path.push(Accessor::Field(self.ident(&name)?));
                 }
                 Rule::index => {
                     let index = self.child(&mut accessor.into_inner(), Rule::expr_nl, accessor_span)?;

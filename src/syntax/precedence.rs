@@ -8,6 +8,7 @@
 use super::ast::*;
 use super::errors;
 use super::parser::{Builder, Pair, Pairs, Result, Rule};
+use crate::source::Span;
 use rust_decimal::Decimal;
 use std::iter::Peekable;
 
@@ -20,22 +21,25 @@ const MAX_TREE_DEPTH: u32 = 1000;
 /// The binding power of `not`: its operand is a comparison or anything tighter.
 const NOT_OPERAND: u8 = 5;
 
-fn binary_op(rule: Rule) -> Option<(BinaryOp, u8)> {
-    Some(match rule {
-        Rule::op_coalesce => (BinaryOp::Coalesce, 1),
-        Rule::op_or => (BinaryOp::Or, 2),
-        Rule::op_and => (BinaryOp::And, 3),
-        Rule::op_eq => (BinaryOp::Eq, 5),
-        Rule::op_ne => (BinaryOp::Ne, 5),
-        Rule::op_lt => (BinaryOp::Lt, 5),
-        Rule::op_le => (BinaryOp::Le, 5),
-        Rule::op_gt => (BinaryOp::Gt, 5),
-        Rule::op_ge => (BinaryOp::Ge, 5),
-        Rule::op_add => (BinaryOp::Add, 6),
-        Rule::op_sub => (BinaryOp::Sub, 6),
-        Rule::op_mul => (BinaryOp::Mul, 7),
-        Rule::op_div => (BinaryOp::Div, 7),
-        Rule::op_rem => (BinaryOp::Rem, 7),
+fn binary_op(pair: &Pair) -> Option<(BinaryOp, u8)> {
+    if pair.as_rule() != Rule::infix {
+        return None;
+    }
+    Some(match pair.as_str() {
+        "??" => (BinaryOp::Coalesce, 1),
+        "or" => (BinaryOp::Or, 2),
+        "and" => (BinaryOp::And, 3),
+        "==" => (BinaryOp::Eq, 5),
+        "!=" => (BinaryOp::Ne, 5),
+        "<" => (BinaryOp::Lt, 5),
+        "<=" => (BinaryOp::Le, 5),
+        ">" => (BinaryOp::Gt, 5),
+        ">=" => (BinaryOp::Ge, 5),
+        "+" => (BinaryOp::Add, 6),
+        "-" => (BinaryOp::Sub, 6),
+        "*" => (BinaryOp::Mul, 7),
+        "/" => (BinaryOp::Div, 7),
+        "%" => (BinaryOp::Rem, 7),
         _ => return None,
     })
 }
@@ -66,9 +70,9 @@ impl Builder {
     }
 
     /// Operands joined by infix operators binding at least `min_power`.
-    fn climb(&self, items: &mut Items, min_power: u8, nest: usize, whole: crate::source::Span) -> Result<Deep> {
+    fn climb(&self, items: &mut Items, min_power: u8, nest: usize, whole: Span) -> Result<Deep> {
         let (mut lhs, mut depth) = self.operand(items, nest, whole)?;
-        while let Some((op, power)) = items.peek().and_then(|p| binary_op(p.as_rule())) {
+        while let Some((op, power)) = items.peek().and_then(binary_op) {
             if power < min_power {
                 break;
             }
@@ -85,38 +89,46 @@ impl Builder {
     }
 
     /// Prefix operators, a primary, postfix accessors.
-    fn operand(&self, items: &mut Items, nest: usize, whole: crate::source::Span) -> Result<Deep> {
+    ///
+    /// Each case is its own small function: nested expressions recurse
+    /// through here, and a debug build gives one big function a big frame.
+    fn operand(&self, items: &mut Items, nest: usize, whole: Span) -> Result<Deep> {
         let first = items.next().ok_or_else(|| errors::internal(whole, Rule::expr))?;
-        let first_span = self.span(&first);
-        match first.as_rule() {
-            Rule::op_not => {
-                if nest >= MAX_NESTING {
-                    return Err(errors::too_deep(first_span));
-                }
-                let (operand, depth) = self.climb(items, NOT_OPERAND, nest + 1, whole)?;
-                Ok(unary(UnaryOp::Not, first_span, operand, depth))
-            }
-            Rule::op_neg => {
-                if nest >= MAX_NESTING {
-                    return Err(errors::too_deep(first_span));
-                }
-                if let Some(number) = items.next_if(|p| p.as_rule() == Rule::number) {
-                    if !items.peek().is_some_and(is_postfix) {
-                        let literal = self.number(&number, Some(first_span.start as usize))?;
-                        return Ok((literal, 1));
-                    }
-                    let literal = self.number(&number, None)?;
-                    let (operand, depth) = self.postfixes(literal, 1, items, nest)?;
-                    return Ok(unary(UnaryOp::Negate, first_span, operand, depth));
-                }
-                let (operand, depth) = self.operand(items, nest + 1, whole)?;
-                Ok(unary(UnaryOp::Negate, first_span, operand, depth))
-            }
+        match (first.as_rule(), first.as_str()) {
+            (Rule::prefix, "not") => self.not_operand(&first, items, nest, whole),
+            (Rule::prefix, _) => self.negated_operand(&first, items, nest, whole),
             _ => {
                 let (primary, depth) = self.primary(first, nest)?;
                 self.postfixes(primary, depth, items, nest)
             }
         }
+    }
+
+    /// `not x`: its operand is a comparison or anything binding tighter.
+    fn not_operand(&self, op: &Pair, items: &mut Items, nest: usize, whole: Span) -> Result<Deep> {
+        let op_span = self.span(op);
+        if nest >= MAX_NESTING {
+            return Err(errors::too_deep(op_span));
+        }
+        let (operand, depth) = self.climb(items, NOT_OPERAND, nest + 1, whole)?;
+        Ok(unary(UnaryOp::Not, op_span, operand, depth))
+    }
+
+    /// `-x`; `-` directly before a number literal is folded into it, so
+    /// `-9223372036854775808` is an Integer and `= -1` a literal default.
+    fn negated_operand(&self, op: &Pair, items: &mut Items, nest: usize, whole: Span) -> Result<Deep> {
+        let op_span = self.span(op);
+        if nest >= MAX_NESTING {
+            return Err(errors::too_deep(op_span));
+        }
+        let (operand, depth) = match items.next_if(|p| p.as_rule() == Rule::number) {
+            Some(number) if !items.peek().is_some_and(is_postfix) => {
+                return Ok((self.number(&number, Some(op_span.start as usize))?, 1));
+            }
+            Some(number) => self.postfixes(self.number(&number, None)?, 1, items, nest)?,
+            None => self.operand(items, nest + 1, whole)?,
+        };
+        Ok(unary(UnaryOp::Negate, op_span, operand, depth))
     }
 
     fn postfixes(&self, mut expr: Expr, mut depth: u32, items: &mut Items, nest: usize) -> Result<Deep> {
@@ -126,7 +138,7 @@ impl Builder {
                 Rule::field_access => {
                     let name = self.child(&mut postfix.into_inner(), Rule::ident, span)?;
                     depth += 1;
-                    ExprKind::Field(Box::new(expr), self.ident(&name))
+                    ExprKind::Field(Box::new(expr), self.ident(&name)?)
                 }
                 _ => {
                     let index = self.child(&mut postfix.into_inner(), Rule::expr_nl, span)?;
@@ -148,48 +160,62 @@ impl Builder {
         let leaf = |kind| Ok((Expr { kind, span }, 1));
         match pair.as_rule() {
             Rule::number => Ok((self.number(&pair, None)?, 1)),
-            Rule::kw_true => leaf(ExprKind::Boolean(true)),
-            Rule::kw_false => leaf(ExprKind::Boolean(false)),
-            Rule::kw_null => leaf(ExprKind::Null),
-            Rule::text => {
-                let (parts, depth) = self.text(pair, nest)?;
-                Ok((Expr { kind: ExprKind::Text(parts), span }, depth + 1))
-            }
-            Rule::paren => {
-                let inner = self.child(&mut pair.into_inner(), Rule::expr_nl, span)?;
-                let (mut expr, depth) = self.deep_expr(inner, nest + 1)?;
-                expr.span = span;
-                Ok((expr, depth))
-            }
-            Rule::list => {
-                let (items, depth) = self.expr_list(pair, nest)?;
-                Ok((Expr { kind: ExprKind::List(items), span }, depth + 1))
-            }
-            Rule::object => {
-                let mut entries = Vec::new();
-                let mut depth = 0;
-                for entry in pair.into_inner().filter(|p| p.as_rule() == Rule::obj_entry) {
-                    let mut parts = entry.into_inner();
-                    let name = self.ident(&self.child(&mut parts, Rule::ident, span)?);
-                    let (value, value_depth) =
-                        self.deep_expr(self.child(&mut parts, Rule::expr_nl, span)?, nest + 1)?;
-                    depth = depth.max(value_depth);
-                    entries.push((name, value));
-                }
-                Ok((Expr { kind: ExprKind::Object(entries), span }, depth + 1))
-            }
-            Rule::ident_expr => {
-                let mut parts = pair.into_inner();
-                let name = self.ident(&self.child(&mut parts, Rule::ident, span)?);
-                match parts.find(|p| p.as_rule() == Rule::call_args) {
-                    Some(args) => {
-                        let (args, depth) = self.expr_list(args, nest)?;
-                        Ok((Expr { kind: ExprKind::Call(name, args), span }, depth + 1))
-                    }
-                    None => leaf(ExprKind::Var(name)),
-                }
-            }
+            Rule::word_literal => match pair.as_str() {
+                "true" => leaf(ExprKind::Boolean(true)),
+                "false" => leaf(ExprKind::Boolean(false)),
+                _ => leaf(ExprKind::Null),
+            },
+            Rule::text => self.text_expr(pair, span, nest),
+            Rule::paren => self.paren_expr(pair, span, nest),
+            Rule::list => self.list_expr(pair, span, nest),
+            Rule::object => self.object_expr(pair, span, nest),
+            Rule::ident_expr => self.ident_expr(pair, span, nest),
             rule => Err(errors::internal(span, rule)),
+        }
+    }
+
+    fn text_expr(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
+        let (parts, depth) = self.text(pair, nest)?;
+        Ok((Expr { kind: ExprKind::Text(parts), span }, depth + 1))
+    }
+
+    /// `(expr)`: the inner expression, spanning the parentheses.
+    fn paren_expr(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
+        let inner = self.child(&mut pair.into_inner(), Rule::expr_nl, span)?;
+        let (mut expr, depth) = self.deep_expr(inner, nest + 1)?;
+        expr.span = span;
+        Ok((expr, depth))
+    }
+
+    fn list_expr(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
+        let (items, depth) = self.expr_list(pair, nest)?;
+        Ok((Expr { kind: ExprKind::List(items), span }, depth + 1))
+    }
+
+    fn object_expr(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
+        let mut entries = Vec::new();
+        let mut depth = 0;
+        for entry in pair.into_inner().filter(|p| p.as_rule() == Rule::obj_entry) {
+            let mut parts = entry.into_inner();
+            let name = self.ident(&self.child(&mut parts, Rule::ident, span)?)?;
+            let (value, value_depth) = self.deep_expr(self.child(&mut parts, Rule::expr_nl, span)?, nest + 1)?;
+            depth = depth.max(value_depth);
+            entries.push((name, value));
+        }
+        Ok((Expr { kind: ExprKind::Object(entries), span }, depth + 1))
+    }
+
+    /// A variable, or a call when arguments follow the name.
+    fn ident_expr(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
+        let mut parts = pair.into_inner();
+        let name = self.ident(&self.child(&mut parts, Rule::ident, span)?)?;
+        match parts.find(|p| p.as_rule() == Rule::call_args) {
+            Some(args) => {
+                let span = name.span.to(self.span(&args));
+                let (args, depth) = self.expr_list(args, nest)?;
+                Ok((Expr { kind: ExprKind::Call(name, args), span }, depth + 1))
+            }
+            None => Ok((Expr { span: name.span, kind: ExprKind::Var(name) }, 1)),
         }
     }
 
@@ -298,7 +324,7 @@ impl Builder {
     }
 }
 
-fn unary(op: UnaryOp, op_span: crate::source::Span, operand: Expr, depth: u32) -> Deep {
+fn unary(op: UnaryOp, op_span: Span, operand: Expr, depth: u32) -> Deep {
     let span = op_span.to(operand.span);
     (Expr { kind: ExprKind::Unary(op, Box::new(operand)), span }, depth + 1)
 }
