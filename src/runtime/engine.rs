@@ -270,9 +270,11 @@ impl Instance {
         fields: &[(K, V)],
         run: &mut Run,
     ) -> Result<ExecOutcome, ExecError> {
-        self.exec_only(uid, fields, run)?;
-        self.run(run);
-        Ok(ExecOutcome::Executed)
+        let outcome = self.exec_only(uid, fields, run)?;
+        if outcome == ExecOutcome::Executed {
+            self.run(run);
+        }
+        Ok(outcome)
     }
 
     /// Like [`Instance::exec`], but stops right after that element (the REPL steps this way).
