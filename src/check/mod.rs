@@ -63,7 +63,7 @@ pub struct Loaded {
 pub fn load_files<P: AsRef<Path>>(paths: &[P]) -> Result<Loaded, LoadError> {
     let mut loader = Loader::default();
     for path in paths {
-        loader.load_path(path.as_ref(), None);
+        loader.load_path(path.as_ref(), path.as_ref().display().to_string(), None);
     }
     loader.finish()
 }
@@ -90,8 +90,9 @@ struct Loader {
     sources: SourceMap,
     files: Vec<(FileId, ast::File)>,
     diagnostics: Vec<Diagnostic>,
-    /// Canonical paths of the files being loaded, to find import cycles.
-    stack: Vec<PathBuf>,
+    /// Canonical paths of the files being loaded, to find import cycles,
+    /// with the names diagnostics show for them.
+    stack: Vec<(PathBuf, String)>,
     resolve_imports: bool,
 }
 
@@ -108,12 +109,14 @@ impl Default for Loader {
 }
 
 impl Loader {
-    fn load_path(&mut self, path: &Path, imported_at: Option<Span>) {
+    /// Loads one file; `name` is how diagnostics show it: as given on the
+    /// command line, or for an import, relative to the importing file's name,
+    /// so that output does not depend on where the files live.
+    fn load_path(&mut self, path: &Path, name: String, imported_at: Option<Span>) {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if let Some(at) = imported_at {
-            if let Some(i) = self.stack.iter().position(|p| *p == canonical) {
-                let cycle: Vec<String> =
-                    self.stack[i..].iter().chain([&canonical]).map(|p| p.display().to_string()).collect();
+            if let Some(i) = self.stack.iter().position(|(p, _)| *p == canonical) {
+                let cycle: Vec<&str> = self.stack[i..].iter().map(|(_, n)| n.as_str()).chain([name.as_str()]).collect();
                 self.diagnostics.push(
                     Diagnostic::error("procdsl::check::import_cycle", format!("import cycle: {}", cycle.join(" → ")))
                         .with_label(at, "this import leads back to a file that imports it"),
@@ -127,8 +130,7 @@ impl Loader {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) => {
-                let mut d =
-                    Diagnostic::error("procdsl::check::unreadable", format!("cannot read `{}`: {e}", path.display()));
+                let mut d = Diagnostic::error("procdsl::check::unreadable", format!("cannot read `{name}`: {e}"));
                 if let Some(at) = imported_at {
                     d = d.with_label(at, "imported here");
                 }
@@ -136,10 +138,9 @@ impl Loader {
                 return;
             }
         };
-        let name = path.display().to_string();
-        let file = self.sources.add(name, Some(&canonical), text);
+        let file = self.sources.add(name.clone(), Some(&canonical), text);
         let dir = canonical.parent().map(Path::to_path_buf).unwrap_or_default();
-        self.stack.push(canonical);
+        self.stack.push((canonical, name));
         self.parse_file(file, &dir);
         self.stack.pop();
     }
@@ -149,8 +150,10 @@ impl Loader {
         match syntax::parse(file, &text) {
             Ok(ast) => {
                 if self.resolve_imports {
+                    let shown_dir = Path::new(&self.sources.file(file).name).parent().map(Path::to_path_buf);
                     for import in &ast.imports {
-                        self.load_path(&dir.join(&import.value), Some(import.span));
+                        let name = lexical_normal(&shown_dir.clone().unwrap_or_default().join(&import.value));
+                        self.load_path(&dir.join(&import.value), name, Some(import.span));
                     }
                 }
                 self.files.push((file, ast));
@@ -178,6 +181,22 @@ impl Loader {
         let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         Ok(Loaded { program: Program::new(self.sources, specs, hash), warnings: diagnostics })
     }
+}
+
+/// `lib/../a.proc` → `a.proc`, without touching the file system.
+fn lexical_normal(path: &Path) -> String {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.display().to_string()
 }
 
 pub(crate) struct Checker {
