@@ -14,6 +14,7 @@ use std::process::Command;
 type Expectation = (&'static str, usize, i32, &'static str, fn() -> Value);
 
 const EXPECTED: &[Expectation] = &[
+    ("hello.proc", 0, 0, "Completed", || json!({"Greeting": "Hello, Ada!"})),
     (
         "order_approval.proc",
         0,
