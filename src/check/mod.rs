@@ -368,9 +368,9 @@ impl Checker {
                     self.error(
                         Diagnostic::error(
                             "procdsl::check::wrong_type",
-                            format!("the default of {what} is not a {ty}: {why}"),
+                            format!("the default of {what} is not {}: {why}", ty.with_article()),
                         )
-                        .with_label(expr.span, format!("not a {ty}")),
+                        .with_label(expr.span, format!("not {}", ty.with_article())),
                     );
                     None
                 }

@@ -197,7 +197,7 @@ impl Checker {
                             None => otherwise = flow,
                         }
                     }
-                    if !branches.is_empty() && branches.last().is_some_and(|b| b.condition.is_some()) {
+                    if !branches.is_empty() && branches.iter().all(|b| b.condition.is_some()) {
                         self.diagnostics.push(
                             Diagnostic::warning(
                                 "procdsl::check::no_else",
@@ -250,8 +250,9 @@ impl Checker {
                     });
                     ElementKind::User { fields: specs, done }
                 }
-                ast::ElementKind::Timer(ast::TimerKind::After(lit)) => match lit.value.trim().parse::<jiff::Span>() {
-                    Ok(span) if !span.is_negative() => ElementKind::Timer(TimerSpec::After(span)),
+                // ISO 8601 only: jiff also reads "2 hours", which the language does not promise.
+                ast::ElementKind::Timer(ast::TimerKind::After(lit)) => match iso_duration(&lit.value) {
+                    Some(span) => ElementKind::Timer(TimerSpec::After(span)),
                     _ => {
                         self.error(
                             Diagnostic::error(
@@ -475,4 +476,13 @@ fn add_join_reachability(specs: &mut [ElementSpec]) {
         }
         specs[j].reached_from = Some(bits);
     }
+}
+
+/// An ISO 8601 duration (`PT2H`, `P1DT12H`, `P2W`), not negative.
+fn iso_duration(text: &str) -> Option<jiff::Span> {
+    let text = text.trim();
+    if !text.starts_with(['P', 'p']) {
+        return None;
+    }
+    text.parse::<jiff::Span>().ok().filter(|s| !s.is_negative())
 }

@@ -176,9 +176,12 @@ impl Checker {
         if let CExprKind::Const(v) = &value.kind {
             if let Err(why) = convert::conform(v.clone(), ty) {
                 self.error(
-                    Diagnostic::error("procdsl::check::wrong_type", format!("`{code}` is a {ty}; {why}"))
-                        .with_label(value.span, format!("not a {ty}"))
-                        .with_label(at, "assigned here"),
+                    Diagnostic::error(
+                        "procdsl::check::wrong_type",
+                        format!("`{code}` is {}; {why}", ty.with_article()),
+                    )
+                    .with_label(value.span, format!("not {}", ty.with_article()))
+                    .with_label(at, "assigned here"),
                 );
             }
         }

@@ -6,7 +6,7 @@ use crate::check::ir::Script;
 use crate::check::spec::{ElementKind, ElementSpec, Flow, ProcessId, TimerSpec};
 use crate::diagnostic::nearest;
 use crate::runtime::convert;
-use crate::runtime::eval::{Budget, ErrorKind, Eval, RunError, Undo};
+use crate::runtime::eval::{push_log, Budget, ErrorKind, Eval, RunError, Undo};
 use crate::runtime::instance::*;
 use crate::runtime::ops;
 use crate::runtime::value::Value;
@@ -594,6 +594,10 @@ impl Instance {
         outputs: &[(u32, u32)],
         run: &mut Run,
     ) -> Result<(), RunError> {
+        // The caller's log tells the whole story, sub-processes included.
+        for line in &child.log {
+            push_log(&mut self.log, line.clone());
+        }
         match child.status {
             Status::Completed => {
                 let program = self.program.clone();
@@ -608,8 +612,20 @@ impl Instance {
                 Ok(())
             }
             Status::Failed => {
-                let why = child.error.as_ref().map_or_else(|| "it failed".to_string(), |err| err.to_string());
-                Err(RunError::new(format!("sub-process `{}` failed: {why}", child.spec().code)).at(e.span))
+                let message = match &child.error {
+                    Some(err) => {
+                        let mut m = format!("sub-process `{}` failed", child.spec().code);
+                        if let Some(element) = &err.element {
+                            m.push_str(&format!(" at element `{element}`"));
+                        }
+                        if let (Some(file), Some(line), Some(column)) = (&err.file, err.line, err.column) {
+                            m.push_str(&format!(" ({file}:{line}:{column})"));
+                        }
+                        format!("{m}: {}", err.message)
+                    }
+                    None => format!("sub-process `{}` failed", child.spec().code),
+                };
+                Err(RunError::new(message).at(e.span))
             }
             other => Err(RunError::new(format!("sub-process `{}` ended {other}", child.spec().code)).at(e.span)),
         }
@@ -718,6 +734,10 @@ impl Instance {
             .undo
             .changes()
             .iter()
+            .filter(|(slot, old)| {
+                let new = &self.params[*slot as usize];
+                !(old.type_name() == new.type_name() && ops::equals(old, new))
+            })
             .map(|(slot, old)| Change {
                 code: spec.params[*slot as usize].code.clone(),
                 old: old.clone(),

@@ -38,6 +38,15 @@ pub enum Type {
     Object(Arc<Vec<(Arc<str>, Type)>>),
 }
 
+impl Type {
+    /// "a Text", "an Integer": for messages.
+    pub fn with_article(&self) -> String {
+        let name = self.to_string();
+        let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+        format!("{article} {name}")
+    }
+}
+
 impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
