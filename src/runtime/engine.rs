@@ -270,7 +270,9 @@ impl Instance {
         fields: &[(K, V)],
         run: &mut Run,
     ) -> Result<ExecOutcome, ExecError> {
-        self.exec_only(uid, fields, run)?;
+        if self.exec_only(uid, fields, run)? == ExecOutcome::AlreadyExecuted {
+            return Ok(ExecOutcome::AlreadyExecuted);
+        }
         self.run(run);
         Ok(ExecOutcome::Executed)
     }
