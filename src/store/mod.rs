@@ -129,6 +129,7 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
         let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(open_error)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(open_error)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(open_error)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(open_error)?;
         if version > schema::SCHEMA_VERSION {
             return Err(StoreError::NewerSchema {
