@@ -116,7 +116,7 @@ fn the_saved_json_of_format_version_1_still_restores_and_finishes() {
     let fixture = fixture_dir();
     let text = std::fs::read_to_string(fixture.join("state.json")).unwrap();
     let saved =
-        store::decode_state(&serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"].as_str().unwrap(), &text)
+        store::decode_state(serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"].as_str().unwrap(), &text)
             .unwrap();
     let source = std::fs::read_to_string(fixture.join("fixture.proc")).unwrap();
     let program = Arc::new(check::load_sources(&[("fixture.proc".to_string(), source)]).unwrap().program);
