@@ -24,9 +24,11 @@ pub mod check;
 pub mod diagnostic;
 pub mod runtime;
 pub mod source;
+pub mod store;
 pub mod syntax;
 
 pub use api::{Engine, Error};
 pub use runtime::descriptor::Descriptor;
 pub use runtime::instance::{Instance, Status};
 pub use runtime::value::{Type, Value};
+pub use store::{Store, StoreError};

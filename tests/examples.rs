@@ -15,6 +15,8 @@ type Expectation = (&'static str, usize, i32, &'static str, fn() -> Value);
 
 const EXPECTED: &[Expectation] = &[
     ("hello.proc", 0, 0, "Completed", || json!({"Greeting": "Hello, Ada!"})),
+    ("approval.proc", 0, 0, "Completed", || json!({"Approved": true, "Note": "under the limit"})),
+    ("approval.proc", 1, 0, "Waiting", || json!({"Approved": false, "Note": null})),
     (
         "order_approval.proc",
         0,

@@ -3,6 +3,7 @@
 mod check;
 mod output;
 mod run;
+mod store_commands;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -32,6 +33,18 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Execute a waiting element-instance of a stored instance by its UId, and run on.
+    Exec(store_commands::ExecArgs),
+    /// List the stored instances.
+    Instances(store_commands::InstancesArgs),
+    /// Show a stored instance's descriptor, with its log.
+    Show(store_commands::InstanceArgs),
+    /// Cancel a stored instance.
+    Cancel(store_commands::InstanceArgs),
+    /// Throw a signal to every stored instance waiting for it.
+    Signal(store_commands::SignalArgs),
+    /// Fire every due timer of the stored instances.
+    Tick(store_commands::TickArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -46,6 +59,12 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Check { files } => check::check(&files),
+        Command::Exec(args) => store_commands::exec(args),
+        Command::Instances(args) => store_commands::instances(args),
+        Command::Show(args) => store_commands::show(args),
+        Command::Cancel(args) => store_commands::cancel(args),
+        Command::Signal(args) => store_commands::signal(args),
+        Command::Tick(args) => store_commands::tick(args),
     }
 }
 

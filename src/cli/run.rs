@@ -1,9 +1,14 @@
-//! `procdsl run FILE [--process CODE] [-p CODE=VALUE]… [-r CODE]… [--json] [--trace] [--now TIME]`
+//! `procdsl run FILE [--process CODE] [-p CODE=VALUE]… [-r CODE]… [--json] [--trace] [--now TIME] [--store PATH]`
+//!
+//! Without a store the run uses virtual time (timers fire at once). With a
+//! store it uses the real clock (pinned by `--now`), so that a timer waits
+//! and is saved with its due time until `procdsl tick` fires it.
 
 use super::{color_stderr, output, parse_pair, report, EXIT_FAILED, EXIT_INVALID, EXIT_OK};
 use procdsl::check::{self, spec::ProcessId};
 use procdsl::runtime::engine::{self, ClockMode, Run, RunOptions, DEFAULT_MAX_STEPS};
 use procdsl::runtime::instance::{Instance, Status};
+use procdsl::store::Store;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -26,9 +31,12 @@ pub struct RunArgs {
     /// Print each element as it runs and what it changed.
     #[arg(long)]
     pub trace: bool,
-    /// Start the virtual clock at this time (RFC 3339), instead of now.
+    /// Start the clock at this time (RFC 3339), instead of now. With --store it pins the real clock.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
+    /// Keep the instance in this store (created when missing), so that later commands continue it.
+    #[arg(long, env = "PROCDSL_STORE", value_name = "PATH")]
+    pub store: Option<PathBuf>,
     /// Stop a run after this many steps (elements, statements, loop turns).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STEPS)]
     pub max_steps: u64,
@@ -52,10 +60,18 @@ pub fn run(args: RunArgs) -> i32 {
         report(&e);
         return EXIT_INVALID;
     }
-    let clock = match args.now.as_deref().map(parse_time).transpose() {
-        Ok(t) => t.unwrap_or_else(jiff::Timestamp::now),
+    let pinned = match args.now.as_deref().map(parse_time).transpose() {
+        Ok(t) => t,
         Err(message) => {
             eprintln!("error: {message}");
+            return EXIT_INVALID;
+        }
+    };
+    let clock = pinned.unwrap_or_else(jiff::Timestamp::now);
+    let mut store = match args.store.as_deref().map(Store::open).transpose() {
+        Ok(store) => store,
+        Err(e) => {
+            report(&e);
             return EXIT_INVALID;
         }
     };
@@ -64,9 +80,26 @@ pub fn run(args: RunArgs) -> i32 {
         report(&e);
         return EXIT_INVALID;
     }
-    let mut run =
-        Run::new(RunOptions { max_steps: args.max_steps, clock: ClockMode::Virtual, trace: args.trace, now: None });
-    instance.run(&mut run);
+    let run = match store.as_mut() {
+        Some(store) => {
+            let options =
+                RunOptions { max_steps: args.max_steps, clock: ClockMode::Real, trace: args.trace, now: pinned };
+            match store.run(&mut instance, options) {
+                Ok(run) => run,
+                Err(e) => {
+                    report(&e);
+                    return EXIT_INVALID;
+                }
+            }
+        }
+        None => {
+            let options =
+                RunOptions { max_steps: args.max_steps, clock: ClockMode::Virtual, trace: args.trace, now: None };
+            let mut run = Run::new(options);
+            instance.run(&mut run);
+            run
+        }
+    };
 
     let results = (!args.results.is_empty()).then_some(args.results.as_slice());
     let descriptor = instance.descriptor(results);
@@ -90,8 +123,15 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         print!("{}", output::descriptor(&descriptor));
     }
-    if descriptor.status == Status::Waiting {
-        eprintln!("note: the instance was not kept; run with --store PATH to keep it, then continue it with `procdsl exec UID --store PATH`");
+    match (&store, descriptor.status) {
+        (Some(store), Status::Waiting) => eprintln!(
+            "note: instance {} was saved in {}; continue it with `procdsl exec UID --store {}`",
+            descriptor.process_id,
+            store.path().display(),
+            store.path().display()
+        ),
+        (None, Status::Waiting) => eprintln!("note: the instance was not kept; run with --store PATH to keep it, then continue it with `procdsl exec UID --store PATH`"),
+        _ => {}
     }
     if descriptor.status == Status::Failed {
         EXIT_FAILED

@@ -1,0 +1,78 @@
+//! The store's one error type.
+
+use crate::runtime::engine::{ExecError, InputError};
+use crate::runtime::instance::Status;
+use std::path::PathBuf;
+use uuid::Uuid;
+
+/// Anything a store operation can refuse or fail with. Nothing is written
+/// when one is returned: the transaction is rolled back.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum StoreError {
+    /// `no store at `orders.db``
+    #[error("no store at `{}`", path.display())]
+    #[diagnostic(
+        code(procdsl::store::missing),
+        help("a store is created by `procdsl run FILE --store PATH`; check the path")
+    )]
+    Missing { path: PathBuf },
+    /// `cannot open the store `orders.db`: file is not a database`
+    #[error("cannot open the store `{}`: {message}", path.display())]
+    #[diagnostic(code(procdsl::store::open))]
+    Open { path: PathBuf, message: String },
+    /// ``data.db` is a database, but not a procdsl store`
+    #[error("`{}` is a database, but not a procdsl store", path.display())]
+    #[diagnostic(code(procdsl::store::foreign), help("give a new path, or the path of a store procdsl created"))]
+    Foreign { path: PathBuf },
+    /// `the store `orders.db` has schema version 3, but this procdsl reads up to version 1`
+    #[error("the store `{}` has schema version {found}, but this procdsl reads up to version {supported}", path.display())]
+    #[diagnostic(code(procdsl::store::newer_schema), help("a newer procdsl wrote this store; use that version"))]
+    NewerSchema { path: PathBuf, found: i64, supported: i64 },
+    /// `store: database is locked`, and other database failures.
+    #[error("store: {0}")]
+    #[diagnostic(code(procdsl::store::database))]
+    Database(#[from] rusqlite::Error),
+    /// `no instance … in the store`
+    #[error("no instance {id} in the store")]
+    #[diagnostic(code(procdsl::store::unknown_instance), help("list the instances with `procdsl instances`"))]
+    UnknownInstance { id: String },
+    /// `instance … was saved in format version 9, but this procdsl reads up to version 1`
+    #[error(
+        "instance {instance} was saved in format version {found}, but this procdsl reads up to version {supported}"
+    )]
+    #[diagnostic(
+        code(procdsl::store::newer_format),
+        help("a newer procdsl saved it; use that version to continue it")
+    )]
+    NewerFormat { instance: String, found: u64, supported: u32 },
+    /// `the saved state of instance … cannot be read: …`
+    #[error("the saved state of instance {instance} cannot be read: {message}")]
+    #[diagnostic(code(procdsl::store::corrupt_state))]
+    CorruptState { instance: String, message: String },
+    /// `the definition … that instances run on is not in the store`
+    #[error("the definition {hash} that instances run on is not in the store")]
+    #[diagnostic(code(procdsl::store::missing_program))]
+    MissingProgram { hash: String },
+    /// `the stored definition … cannot be loaded: …`
+    #[error("the stored definition {hash} cannot be loaded: {message}")]
+    #[diagnostic(code(procdsl::store::bad_program))]
+    BadProgram { hash: String, message: String },
+    /// `instance … is Completed; it cannot be cancelled`
+    #[error("instance {id} is {status}; it cannot be cancelled")]
+    #[diagnostic(code(procdsl::store::finished))]
+    Finished { id: Uuid, status: Status },
+    /// `signal `Ping` was delivered 10000 times in one command: …`
+    #[error(
+        "signal `{signal}` was delivered {limit} times in one command: instances keep throwing signals to each other"
+    )]
+    #[diagnostic(code(procdsl::store::signal_loop), help("nothing was saved; break the cycle of `emit`s"))]
+    SignalLoop { signal: String, limit: usize },
+    /// A process input is wrong; nothing ran.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Input(#[from] InputError),
+    /// Executing an element-instance by UId was refused.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Exec(#[from] ExecError),
+}
