@@ -3,5 +3,7 @@ pub mod ast;
 mod errors;
 pub mod parser;
 mod precedence;
+pub mod snippet;
 
 pub use parser::parse;
+pub use snippet::parse_snippet;
