@@ -2,6 +2,7 @@
 
 mod check;
 mod output;
+mod repl;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// An interactive session: load, start, step, inspect and change instances.
+    Repl(repl::ReplArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -46,6 +49,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Check { files } => check::check(&files),
+        Command::Repl(args) => repl::repl(args),
     }
 }
 
