@@ -22,6 +22,7 @@
 pub mod api;
 pub mod check;
 pub mod diagnostic;
+pub mod repl;
 pub mod runtime;
 pub mod source;
 pub mod store;

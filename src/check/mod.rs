@@ -3,6 +3,7 @@
 
 pub mod ir;
 mod script;
+mod snippet;
 pub mod spec;
 
 use crate::diagnostic::{nearest, Diagnostic};
@@ -18,6 +19,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use uuid::Uuid;
+
+pub use snippet::{compile_snippet, Snippet};
 
 /// Loading failed: the files read so far and every diagnostic (errors and warnings).
 #[derive(Debug)]

@@ -2,6 +2,7 @@
 
 mod check;
 mod output;
+mod repl;
 mod run;
 mod store_commands;
 
@@ -45,6 +46,8 @@ enum Command {
     Signal(store_commands::SignalArgs),
     /// Fire every due timer of the stored instances.
     Tick(store_commands::TickArgs),
+    /// An interactive session: load, start, step, inspect and change instances.
+    Repl(repl::ReplArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -65,6 +68,7 @@ pub fn main() -> i32 {
         Command::Cancel(args) => store_commands::cancel(args),
         Command::Signal(args) => store_commands::signal(args),
         Command::Tick(args) => store_commands::tick(args),
+        Command::Repl(args) => repl::repl(args),
     }
 }
 

@@ -8,4 +8,5 @@ pub mod eval;
 pub mod instance;
 pub mod ops;
 pub mod saved;
+pub mod snippet;
 pub mod value;

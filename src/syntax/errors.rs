@@ -446,5 +446,6 @@ pub(super) fn rule_name(rule: Rule) -> &'static str {
         Rule::text_chars => "more text",
         Rule::escape => "an escape",
         Rule::interpolation => "an interpolation `{…}`",
+        Rule::snippet | Rule::snippet_body => "a statement or an expression",
     }
 }

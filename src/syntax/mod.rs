@@ -3,7 +3,9 @@ pub mod ast;
 mod errors;
 pub mod parser;
 mod precedence;
+pub mod snippet;
 #[cfg(test)]
 mod tests;
 
 pub use parser::parse;
+pub use snippet::parse_snippet;
