@@ -26,16 +26,11 @@ pub struct ReplArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STEPS)]
     pub max_steps: u64,
     /// Work on the instances kept in this store.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = "PROCDSL_STORE")]
     pub store: Option<PathBuf>,
 }
 
 pub fn repl(args: ReplArgs) -> i32 {
-    if args.store.is_some() {
-        eprintln!("error: the REPL cannot use a store yet; it keeps its instances in memory");
-        eprintln!("  help: run `procdsl repl` without --store");
-        return EXIT_INVALID;
-    }
     let now = match args.now.as_deref().map(parse_time).transpose() {
         Ok(now) => now,
         Err(message) => {
@@ -46,6 +41,15 @@ pub fn repl(args: ReplArgs) -> i32 {
     let terminal = std::io::stdin().is_terminal();
     let color = std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
     let mut session = Session::new(SessionOptions { color, now, max_steps: args.max_steps });
+    if let Some(path) = &args.store {
+        match procdsl::store::Store::open(path) {
+            Ok(store) => session = session.with_backing(Box::new(procdsl::repl::Stored::new(store))),
+            Err(e) => {
+                super::report(&e);
+                return EXIT_INVALID;
+            }
+        }
+    }
     let mut failed = false;
     if !args.files.is_empty() {
         let out = session.load_files(&args.files);

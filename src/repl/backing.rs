@@ -49,3 +49,45 @@ impl Backing for Memory {
         "in memory; they end with the session".to_string()
     }
 }
+
+/// A store (`procdsl repl --store PATH`): the session works on the stored
+/// instances, so `procdsl run --store` and the REPL can take turns on one.
+/// Saves are optimistic: an instance changed by another command since the
+/// session opened it is not overwritten, and the session says so.
+pub struct Stored {
+    store: crate::store::Store,
+    versions: std::collections::HashMap<Uuid, i64>,
+}
+
+impl Stored {
+    pub fn new(store: crate::store::Store) -> Stored {
+        Stored { store, versions: std::collections::HashMap::new() }
+    }
+}
+
+impl Backing for Stored {
+    fn list(&self) -> Result<Vec<Kept>, String> {
+        let all = self.store.list(&crate::store::ListFilter::default()).map_err(|e| e.to_string())?;
+        Ok(all.into_iter().map(|s| Kept { id: s.id, process: s.process, status: s.status }).collect())
+    }
+
+    fn open(&mut self, id: Uuid) -> Result<Instance, String> {
+        let version = self.store.version(id).map_err(|e| e.to_string())?;
+        let instance = self.store.load(id).map_err(|e| e.to_string())?;
+        if let Some(v) = version {
+            self.versions.insert(id, v);
+        }
+        Ok(instance)
+    }
+
+    fn save(&mut self, instance: &Instance) -> Result<(), String> {
+        let expected = self.versions.get(&instance.id).copied();
+        let version = self.store.save_if_unchanged(instance, expected).map_err(|e| e.to_string())?;
+        self.versions.insert(instance.id, version);
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("in the store {}", self.store.path().display())
+    }
+}

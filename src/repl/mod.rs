@@ -16,7 +16,7 @@ mod help;
 mod input;
 mod show;
 
-pub use backing::{Backing, Kept, Memory};
+pub use backing::{Backing, Kept, Memory, Stored};
 pub use complete::{Completions, PendingName};
 pub use input::is_incomplete;
 
@@ -195,13 +195,14 @@ impl Session {
     }
 
     fn finish(&mut self, result: Result<String, Failure>) -> Output {
-        let (mut text, failed) = match result {
+        let (mut text, mut failed) = match result {
             Ok(text) => (text, false),
             Err(text) => (text, true),
         };
         if let Some(entry) = self.current.map(|i| &self.instances[i]) {
             if let Err(why) = self.backing.save(&entry.instance) {
                 text.push_str(&self.failure(format!("the instance could not be kept: {why}"), None));
+                failed = true;
             }
         }
         Output { text, failed, quit: false }

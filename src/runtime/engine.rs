@@ -443,7 +443,11 @@ impl Instance {
 
     /// Sets the status from what is left: waiting, completed, or stuck.
     fn settle(&mut self) {
-        if self.status.is_finished() || !self.queue.is_empty() {
+        if self.status.is_finished() {
+            return;
+        }
+        if !self.queue.is_empty() {
+            self.status = Status::Running;
             return;
         }
         if !self.waiting.is_empty() {

@@ -67,6 +67,13 @@ pub enum StoreError {
     )]
     #[diagnostic(code(procdsl::store::signal_loop), help("nothing was saved; break the cycle of `emit`s"))]
     SignalLoop { signal: String, limit: usize },
+    /// `instance … was changed by another command since it was loaded; nothing was saved`
+    #[error("instance {id} was changed by another command since it was loaded; nothing was saved")]
+    #[diagnostic(
+        code(procdsl::store::conflict),
+        help("open it again (`use ID` in the REPL) to see its current state")
+    )]
+    Conflict { id: Uuid },
     /// A process input is wrong; nothing ran.
     #[error(transparent)]
     #[diagnostic(transparent)]

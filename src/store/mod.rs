@@ -185,6 +185,32 @@ impl Store {
         Ok(())
     }
 
+    /// How many times the instance was saved (None: it is not in the store).
+    pub fn version(&self, id: Uuid) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT version FROM instances WHERE id = ?1", [id.to_string()], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Saves an instance only if nobody saved it since version `expected`
+    /// (None: it must be new), and returns the new version. A REPL that
+    /// holds an instance for a while saves this way, so it never overwrites
+    /// what a concurrent `exec` did.
+    pub fn save_if_unchanged(&mut self, instance: &Instance, expected: Option<i64>) -> Result<i64> {
+        let (tx, _) = self.begin()?;
+        let current: Option<i64> = tx
+            .query_row("SELECT version FROM instances WHERE id = ?1", [instance.id.to_string()], |r| r.get(0))
+            .optional()?;
+        if current != expected {
+            return Err(StoreError::Conflict { id: instance.id });
+        }
+        save_program(&tx, &instance.program)?;
+        save_instance(&tx, instance)?;
+        tx.commit()?;
+        Ok(expected.unwrap_or(0) + 1)
+    }
+
     /// The instance with this id, restored on the definition it runs on.
     pub fn load(&mut self, id: Uuid) -> Result<Instance> {
         load_instance(&self.conn, &mut self.programs, &id.to_string())
