@@ -1,5 +1,6 @@
 //! The command line: argument definitions and one function per command.
 
+mod bench;
 mod check;
 mod output;
 mod run;
@@ -32,6 +33,8 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run N instances of a process in this process: speed and memory.
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -46,6 +49,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Check { files } => check::check(&files),
+        Command::Bench(args) => bench::bench(args),
     }
 }
 
