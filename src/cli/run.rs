@@ -64,7 +64,8 @@ pub fn run(args: RunArgs) -> i32 {
         report(&e);
         return EXIT_INVALID;
     }
-    let mut run = Run::new(RunOptions { max_steps: args.max_steps, clock: ClockMode::Virtual, trace: args.trace, now: None });
+    let mut run =
+        Run::new(RunOptions { max_steps: args.max_steps, clock: ClockMode::Virtual, trace: args.trace, now: None });
     instance.run(&mut run);
 
     let results = (!args.results.is_empty()).then_some(args.results.as_slice());
