@@ -83,6 +83,9 @@ fn parse(c: &mut Criterion) {
     let (path, w5) = workload("w5.proc");
     group.throughput(Throughput::Bytes(w5.len() as u64));
     group.bench_function("w5_chain_1002_elements", |b| b.iter(|| check::load_str(&path, black_box(&w5)).unwrap()));
+    // The syntax alone (pest → AST), without the checker.
+    let file = procdsl::source::FileId(0);
+    group.bench_function("w5_syntax_only", |b| b.iter(|| procdsl::syntax::parse(file, black_box(&w5)).unwrap()));
     group.finish();
 }
 
