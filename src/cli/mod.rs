@@ -1,5 +1,6 @@
 //! The command line: argument definitions and one function per command.
 
+mod bench;
 mod check;
 mod output;
 mod repl;
@@ -48,6 +49,8 @@ enum Command {
     Tick(store_commands::TickArgs),
     /// An interactive session: load, start, step, inspect and change instances.
     Repl(repl::ReplArgs),
+    /// Run N instances of a process in this process: speed and memory.
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -69,6 +72,7 @@ pub fn main() -> i32 {
         Command::Signal(args) => store_commands::signal(args),
         Command::Tick(args) => store_commands::tick(args),
         Command::Repl(args) => repl::repl(args),
+        Command::Bench(args) => bench::bench(args),
     }
 }
 

@@ -3,7 +3,7 @@
 //! executes one waiting element-instance by its UId.
 
 use crate::check::ir::Script;
-use crate::check::spec::{ElementKind, ElementSpec, Flow, ProcessId, TimerSpec};
+use crate::check::spec::{ElementId, ElementKind, ElementSpec, Flow, ProcessId, ProcessSpec, Program, TimerSpec};
 use crate::diagnostic::nearest;
 use crate::runtime::convert;
 use crate::runtime::eval::{push_log, Budget, ErrorKind, Eval, RunError, Undo};
@@ -245,7 +245,8 @@ impl Instance {
     /// Runs until the instance waits or ends.
     pub fn run(&mut self, run: &mut Run) {
         self.begin(run);
-        while self.advance(run) {
+        let program = self.program.clone();
+        while self.advance(&program, run) {
             self.deliver_signals(run);
         }
         self.finish_run(run);
@@ -255,7 +256,8 @@ impl Instance {
     /// virtual time). Returns false when nothing could move.
     pub fn step(&mut self, run: &mut Run) -> bool {
         self.begin(run);
-        let moved = self.advance(run);
+        let program = self.program.clone();
+        let moved = self.advance(&program, run);
         self.deliver_signals(run);
         self.finish_run(run);
         moved
@@ -400,19 +402,23 @@ impl Instance {
     }
 
     /// One unit of work. False when nothing can move.
-    fn advance(&mut self, run: &mut Run) -> bool {
+    ///
+    /// `program` is this instance's own: the caller holds a clone of the
+    /// `Arc` for the whole run, so that no element pays for one.
+    fn advance(&mut self, program: &Program, run: &mut Run) -> bool {
         if self.status.is_finished() {
             return false;
         }
         if let Some(token) = self.queue.pop_front() {
             self.status = Status::Running;
-            self.execute(token, run);
+            self.execute(program, token, run);
             return true;
         }
         for i in 0..self.waiting.len() {
             if let Wait::Call { child } = &mut self.waiting[i].wait {
                 if child.can_advance() {
-                    child.advance(run);
+                    let child_program = child.program.clone();
+                    child.advance(&child_program, run);
                     child.settle();
                     if child.status.is_finished() {
                         self.finish_call(i, run);
@@ -473,7 +479,16 @@ impl Instance {
         self.status = Status::Completed;
     }
 
+    /// Called after every element; inlined so that the usual case, no
+    /// signal thrown, costs one comparison.
+    #[inline]
     fn deliver_signals(&mut self, run: &mut Run) {
+        if !run.pending_signals.is_empty() {
+            self.deliver_pending_signals(run);
+        }
+    }
+
+    fn deliver_pending_signals(&mut self, run: &mut Run) {
         while !run.pending_signals.is_empty() {
             let signals = std::mem::take(&mut run.pending_signals);
             for name in signals {
@@ -483,8 +498,7 @@ impl Instance {
         }
     }
 
-    fn execute(&mut self, token: Token, run: &mut Run) {
-        let program = self.program.clone();
+    fn execute(&mut self, program: &Program, token: Token, run: &mut Run) {
         let spec = program.process(self.process);
         let e = spec.element(token.element);
         if let Err(err) = run.budget.spend(e.span) {
@@ -494,21 +508,22 @@ impl Instance {
         run.elements_executed += 1;
         run.undo.begin(self.params.len());
         run.element_signals.clear();
-        let result = if token.resumed { Ok(Act::Next) } else { self.act(e, run) };
+        let result = if token.resumed { Ok(Act::Next) } else { self.act(program, e, run) };
         match result {
-            Ok(act) => self.complete(token.uid, e, act, run),
+            Ok(act) => self.complete(spec, token.uid, token.element, act, run),
             Err(err) => self.fail_element(token.uid, e, err, run),
         }
     }
 
     /// Does what the element does, and says where the flow goes.
-    fn act(&mut self, e: &ElementSpec, run: &mut Run) -> Result<Act, RunError> {
+    fn act(&mut self, program: &Program, e: &ElementSpec, run: &mut Run) -> Result<Act, RunError> {
+        let spec = program.process(self.process);
         match &e.kind {
             ElementKind::Start | ElementKind::Parallel => Ok(Act::Next),
             ElementKind::End => Ok(Act::End),
             ElementKind::Terminate => Ok(Act::Terminate),
             ElementKind::Script(script) => {
-                self.run_script(script, Vec::new(), run)?;
+                self.run_script(spec, script, Vec::new(), run)?;
                 Ok(Act::Next)
             }
             ElementKind::Gateway { branches, otherwise, inclusive } => {
@@ -517,7 +532,7 @@ impl Instance {
                 }
                 let mut taken = Vec::new();
                 for (condition, flow) in branches {
-                    let v = self.eval(condition, run)?;
+                    let v = self.eval(spec, condition, run)?;
                     if ops::truthy(&v).map_err(|m| RunError::new(m).at(condition.span))? {
                         if !inclusive {
                             return Ok(Act::One(*flow));
@@ -548,7 +563,7 @@ impl Instance {
                 Ok(Act::Wait(Wait::Timer { due }))
             }
             ElementKind::Timer(TimerSpec::At(expr)) => {
-                match self.eval(expr, run)? {
+                match self.eval(spec, expr, run)? {
                     Value::DateTime(due) => Ok(Act::Wait(Wait::Timer { due })),
                     Value::Date(date) => {
                         let due = jiff::tz::TimeZone::UTC
@@ -568,16 +583,16 @@ impl Instance {
                 }
                 let mut child = Instance::new(self.program.clone(), *process, run.now);
                 child.depth = self.depth + 1;
-                let program = self.program.clone();
                 let callee = program.process(*process);
                 for (slot, expr) in inputs {
-                    let v = self.eval(expr, run)?;
+                    let v = self.eval(spec, expr, run)?;
                     let param = &callee.params[*slot as usize];
                     child.params[*slot as usize] = convert::conform(v, &param.ty).map_err(|why| {
                         RunError::new(format!("input `{}` of `{}`: {why}", param.code, callee.code)).at(expr.span)
                     })?;
                 }
-                while child.advance(run) {}
+                let child_program = child.program.clone();
+                while child.advance(&child_program, run) {}
                 child.settle();
                 if child.status.is_finished() {
                     self.take_call_result(e, &child, outputs, run)?;
@@ -650,14 +665,19 @@ impl Instance {
         run.element_signals.clear();
         self.executed.extend(child.executed.iter().copied());
         match self.take_call_result(e, &child, outputs, run) {
-            Ok(()) => self.complete(w.uid, e, Act::Next, run),
+            Ok(()) => self.complete(program.process(self.process), w.uid, w.element, Act::Next, run),
             Err(err) => self.fail_element(w.uid, e, err, run),
         }
     }
 
-    fn run_script(&mut self, script: &Script, preset: Vec<Value>, run: &mut Run) -> Result<(), RunError> {
-        let program = self.program.clone();
-        let specs = &program.process(self.process).params;
+    fn run_script(
+        &mut self,
+        spec: &ProcessSpec,
+        script: &Script,
+        preset: Vec<Value>,
+        run: &mut Run,
+    ) -> Result<(), RunError> {
+        let specs = &spec.params;
         let mut eval = Eval {
             params: &mut self.params,
             specs,
@@ -672,9 +692,8 @@ impl Instance {
         eval.run_script(script, preset)
     }
 
-    fn eval(&mut self, expr: &crate::check::ir::CExpr, run: &mut Run) -> Result<Value, RunError> {
-        let program = self.program.clone();
-        let specs = &program.process(self.process).params;
+    fn eval(&mut self, spec: &ProcessSpec, expr: &crate::check::ir::CExpr, run: &mut Run) -> Result<Value, RunError> {
+        let specs = &spec.params;
         let mut eval = Eval {
             params: &mut self.params,
             specs,
@@ -690,22 +709,25 @@ impl Instance {
     }
 
     /// The element succeeded: record the trace, pass its signals on, move the flow.
-    fn complete(&mut self, uid: Uuid, e: &ElementSpec, act: Act, run: &mut Run) {
-        run.pending_signals.append(&mut run.element_signals);
+    fn complete(&mut self, spec: &ProcessSpec, uid: Uuid, element: ElementId, act: Act, run: &mut Run) {
+        let e = spec.element(element);
+        if !run.element_signals.is_empty() {
+            run.pending_signals.append(&mut run.element_signals);
+        }
         let outcome = run.options.trace.then(|| self.outcome_of(e, &act));
         match act {
             Act::Next => {
                 for flow in &e.next {
-                    self.arrive(*flow);
+                    self.arrive(spec, *flow);
                 }
             }
-            Act::One(flow) => self.arrive(flow),
+            Act::One(flow) => self.arrive(spec, flow),
             Act::Many(flows) => {
                 for flow in flows {
-                    self.arrive(flow);
+                    self.arrive(spec, flow);
                 }
             }
-            Act::Wait(wait) => self.waiting.push(Waiting { uid, element: self.element_id(e), wait }),
+            Act::Wait(wait) => self.waiting.push(Waiting { uid, element, wait }),
             Act::End => {}
             Act::Terminate => {
                 self.stop();
@@ -759,14 +781,9 @@ impl Instance {
         });
     }
 
-    fn element_id(&self, e: &ElementSpec) -> crate::check::spec::ElementId {
-        self.spec().find_element(&e.name).unwrap_or(self.spec().start)
-    }
-
     /// A token arrives over a flow: joins count it, other elements are activated.
-    fn arrive(&mut self, flow: Flow) {
-        let program = self.program.clone();
-        let target = program.process(self.process).element(flow.target);
+    fn arrive(&mut self, spec: &ProcessSpec, flow: Flow) {
+        let target = spec.element(flow.target);
         if !target.is_join() {
             self.queue.push_back(Token { uid: Uuid::new_v4(), element: flow.target, resumed: false });
             return;
@@ -845,8 +862,8 @@ impl Instance {
         run.undo.rollback(&mut self.params);
         run.element_signals.clear();
         let handler = e.on_error.filter(|_| err.kind != ErrorKind::Budget);
+        let program = self.program.clone();
         if run.options.trace {
-            let program = self.program.clone();
             let outcome = match handler {
                 Some(h) => Outcome::Handled {
                     message: err.message.clone(),
@@ -859,7 +876,7 @@ impl Instance {
         match handler {
             Some(flow) => {
                 self.last_error = Some(err.message.into());
-                self.arrive(flow);
+                self.arrive(program.process(self.process), flow);
             }
             None => self.fail_with(err, e),
         }
@@ -932,18 +949,18 @@ impl Instance {
             run.undo.begin(self.params.len());
             run.element_signals.clear();
             let result = match &e.kind {
-                ElementKind::User { done: Some(script), .. } => self.run_script(script, preset, run),
+                ElementKind::User { done: Some(script), .. } => self.run_script(spec, script, preset, run),
                 _ => Ok(()),
             };
             match result {
-                Ok(()) => self.complete(w.uid, e, Act::Next, run),
+                Ok(()) => self.complete(spec, w.uid, w.element, Act::Next, run),
                 Err(err) => self.fail_element(w.uid, e, err, run),
             }
             return Ok(true);
         }
         if let Some(i) = self.queue.iter().position(|t| t.uid == uid) {
             if let Some(token) = self.queue.remove(i) {
-                self.execute(token, run);
+                self.execute(&program, token, run);
             }
             return Ok(true);
         }

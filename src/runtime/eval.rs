@@ -155,8 +155,13 @@ impl Eval<'_> {
     /// e.g. a user task's fields).
     pub fn run_script(&mut self, script: &Script, preset: Vec<Value>) -> Result<(), RunError> {
         self.locals.clear();
-        self.locals.extend(preset);
-        self.locals.resize(script.locals as usize, Value::Null);
+        // Most scripts have neither fields nor locals: skip the calls then.
+        if !preset.is_empty() {
+            self.locals.extend(preset);
+        }
+        if self.locals.len() != script.locals as usize {
+            self.locals.resize(script.locals as usize, Value::Null);
+        }
         self.block(&script.body).map(|_| ())
     }
 
