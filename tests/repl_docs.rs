@@ -1,13 +1,29 @@
-//! docs/REPL.md's transcript, replayed: the inputs after each prompt piped
-//! into `procdsl repl`, the output compared with the rest (UIds masked).
+//! The REPL transcripts in docs/REPL.md and README.md, replayed: the inputs
+//! after each prompt piped into `procdsl repl`, the output compared with the
+//! rest (UIds masked).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 #[test]
 fn the_transcript_in_docs_repl_md_is_what_the_repl_prints() {
-    let doc = std::fs::read_to_string("docs/REPL.md").unwrap();
-    let block = doc.split("```text\n").nth(1).and_then(|b| b.split("```").next()).expect("a ```text block");
+    replay("docs/REPL.md");
+}
+
+#[test]
+fn the_transcript_in_the_readme_is_what_the_repl_prints() {
+    replay("README.md");
+}
+
+/// Replays the first ```text block that runs `procdsl repl`.
+fn replay(path: &str) {
+    let doc = std::fs::read_to_string(path).unwrap();
+    let block = doc
+        .split("```text\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.starts_with("$ procdsl repl"))
+        .expect("a ```text block with a REPL session");
     let mut lines = block.lines();
     let command = lines.next().unwrap().strip_prefix("$ procdsl ").expect("the first line runs procdsl");
     let (mut inputs, mut expected) = (String::new(), String::new());
