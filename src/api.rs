@@ -87,6 +87,7 @@ impl Engine {
         self
     }
 
+    /// The checked processes this engine runs.
     pub fn program(&self) -> &Arc<Program> {
         &self.program
     }

@@ -4,6 +4,7 @@
 use crate::source::{SourceMap, Span};
 use std::fmt;
 
+/// Whether a diagnostic stops a file from running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -34,24 +35,29 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// An error with a stable code.
     pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
         Diagnostic { severity: Severity::Error, code, message: message.into(), labels: Vec::new(), help: None }
     }
 
+    /// A warning: reported, but the process still runs.
     pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
         Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
     }
 
+    /// Adds a labelled place; the first label is the primary one.
     pub fn with_label(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
         self.labels.push(Label { span, text: text.into() });
         self
     }
 
+    /// Adds a hint: what to do about it.
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
     }
 
+    /// Errors stop a file from running; warnings do not.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

@@ -31,6 +31,7 @@ impl std::hash::Hash for Span {
 }
 
 impl Span {
+    /// The span of bytes `start..end` of a file.
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
         Span { file, start: start as u32, end: end as u32 }
     }
@@ -40,14 +41,17 @@ impl Span {
         Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 
+    /// Its length in bytes.
     pub fn len(self) -> usize {
         (self.end - self.start) as usize
     }
 
+    /// Whether it covers no bytes.
     pub fn is_empty(self) -> bool {
         self.end == self.start
     }
 
+    /// The byte range, to slice the source text.
     pub fn range(self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
     }
@@ -80,6 +84,7 @@ impl SourceFile {
         (line, column)
     }
 
+    /// The file as miette draws excerpts from it.
     pub fn named_source(&self) -> miette::NamedSource<Arc<str>> {
         miette::NamedSource::new(&self.name, self.text.clone())
     }
@@ -99,32 +104,39 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
+    /// No files yet.
     pub fn new() -> SourceMap {
         SourceMap::default()
     }
 
+    /// Adds a file's text; returns its id.
     pub fn add(&mut self, name: impl Into<String>, path: Option<&Path>, text: impl Into<Arc<str>>) -> FileId {
         let id = FileId(self.files.len() as u32);
         self.files.push(SourceFile { name: name.into(), path: path.map(Path::to_path_buf), text: text.into() });
         id
     }
 
+    /// The file with this id.
     pub fn file(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
 
+    /// Every file with its id, in load order.
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
     }
 
+    /// The file read from this (canonical) path, if loaded.
     pub fn find_path(&self, path: &Path) -> Option<FileId> {
         self.files.iter().position(|f| f.path.as_deref() == Some(path)).map(|i| FileId(i as u32))
     }
 
+    /// How many files are loaded.
     pub fn len(&self) -> usize {
         self.files.len()
     }
 
+    /// Whether no file is loaded.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }

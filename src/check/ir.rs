@@ -14,12 +14,14 @@ pub struct Script {
     pub locals: u32,
 }
 
+/// A checked expression and where it was written.
 #[derive(Debug)]
 pub struct CExpr {
     pub kind: CExprKind,
     pub span: Span,
 }
 
+/// What an expression computes; names are already slots.
 #[derive(Debug)]
 pub enum CExprKind {
     Const(Value),
@@ -35,18 +37,21 @@ pub enum CExprKind {
     Binary(BinaryOp, Box<CExpr>, Box<CExpr>),
 }
 
+/// A piece of an interpolated text.
 #[derive(Debug)]
 pub enum CTextPart {
     Literal(Arc<str>),
     Expr(CExpr),
 }
 
+/// A checked statement and where it was written.
 #[derive(Debug)]
 pub struct CStmt {
     pub kind: CStmtKind,
     pub span: Span,
 }
 
+/// What a statement does; `let` became an assignment to a local slot.
 #[derive(Debug)]
 pub enum CStmtKind {
     Assign { target: CPlace, value: CExpr },
@@ -63,6 +68,7 @@ pub enum CStmtKind {
     Expr(CExpr),
 }
 
+/// Where an assignment starts: a parameter slot or a local slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Root {
     Param(u32),
@@ -76,6 +82,7 @@ pub struct CPlace {
     pub path: Vec<CAccess>,
 }
 
+/// One step of an assignment path: `.Field` or `[index]`.
 #[derive(Debug)]
 pub enum CAccess {
     Field(Arc<str>),

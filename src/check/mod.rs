@@ -211,6 +211,7 @@ pub fn default_process_uid(code: &str) -> Uuid {
     Uuid::new_v5(&Uuid::nil(), code.as_bytes())
 }
 
+/// An element's default UId: UUID v5 of its name in its process UId's namespace.
 pub fn default_element_uid(process_uid: Uuid, name: &str) -> Uuid {
     Uuid::new_v5(&process_uid, name.as_bytes())
 }

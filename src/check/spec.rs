@@ -34,18 +34,22 @@ impl Program {
         Program { sources, processes, by_code, hash }
     }
 
+    /// The process with this id.
     pub fn process(&self, id: ProcessId) -> &ProcessSpec {
         &self.processes[id.0 as usize]
     }
 
+    /// The process with this Code.
     pub fn find(&self, code: &str) -> Option<ProcessId> {
         self.by_code.get(code).copied()
     }
 
+    /// The process with this schema UId.
     pub fn find_by_uid(&self, uid: Uuid) -> Option<ProcessId> {
         self.processes.iter().position(|p| p.uid == uid).map(|i| ProcessId(i as u32))
     }
 
+    /// Every process Code, in load order.
     pub fn codes(&self) -> impl Iterator<Item = &str> {
         self.processes.iter().map(|p| &*p.code)
     }
@@ -82,14 +86,17 @@ impl ProcessSpec {
         ProcessSpec { code, uid, caption, span, params, elements, start, params_by_code, elements_by_name }
     }
 
+    /// The element with this id.
     pub fn element(&self, id: ElementId) -> &ElementSpec {
         &self.elements[id.0 as usize]
     }
 
+    /// A parameter's slot by Code.
     pub fn param_slot(&self, code: &str) -> Option<u32> {
         self.params_by_code.get(code).copied()
     }
 
+    /// An element by name.
     pub fn find_element(&self, name: &str) -> Option<ElementId> {
         self.elements_by_name.get(name).copied()
     }
@@ -100,6 +107,7 @@ impl ProcessSpec {
     }
 }
 
+/// A checked parameter: Code, direction, type and default.
 #[derive(Debug)]
 pub struct ParamSpec {
     pub code: Arc<str>,
@@ -118,6 +126,7 @@ pub struct Flow {
     pub slot: u32,
 }
 
+/// A checked element: what it does and where its flows go.
 #[derive(Debug)]
 pub struct ElementSpec {
     pub name: Arc<str>,
@@ -142,6 +151,7 @@ impl ElementSpec {
         self.incoming > 1 && matches!(self.kind, ElementKind::Parallel | ElementKind::Gateway { inclusive: true, .. })
     }
 
+    /// The element's keyword, as written in `.proc` files.
     pub fn kind_name(&self) -> &'static str {
         self.kind.name()
     }
@@ -153,6 +163,7 @@ impl ElementSpec {
     }
 }
 
+/// What an element does.
 #[derive(Debug)]
 pub enum ElementKind {
     Start,
@@ -181,6 +192,7 @@ pub enum ElementKind {
 }
 
 impl ElementKind {
+    /// The keyword of this kind of element.
     pub fn name(&self) -> &'static str {
         match self {
             ElementKind::Start => "start",
@@ -216,6 +228,7 @@ pub struct FieldSpec {
     pub span: Span,
 }
 
+/// When a timer is due.
 #[derive(Debug)]
 pub enum TimerSpec {
     /// `after "PT2H"`

@@ -60,6 +60,7 @@ pub struct Stored {
 }
 
 impl Stored {
+    /// Works on the instances this store keeps.
     pub fn new(store: crate::store::Store) -> Stored {
         Stored { store, versions: std::collections::HashMap::new() }
     }

@@ -95,6 +95,7 @@ pub struct Session {
 type Failure = String;
 
 impl Session {
+    /// An empty session: no files, no instances, instances kept in memory.
     pub fn new(options: SessionOptions) -> Session {
         Session {
             options,

@@ -30,6 +30,7 @@ pub enum ClockMode {
     Real,
 }
 
+/// How a run behaves: step budget, clock, trace.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     pub max_steps: u64,
@@ -103,6 +104,7 @@ pub struct Run {
 }
 
 impl Run {
+    /// A run with these options and a full step budget.
     pub fn new(options: RunOptions) -> Run {
         Run {
             budget: Budget::new(options.max_steps),

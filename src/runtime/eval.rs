@@ -32,6 +32,7 @@ pub struct RunError {
 }
 
 impl RunError {
+    /// An error without a place yet; the place is added while unwinding.
     pub fn new(message: impl Into<String>) -> RunError {
         RunError { message: message.into(), span: None, kind: ErrorKind::Failure }
     }
@@ -61,10 +62,12 @@ pub struct Budget {
 }
 
 impl Budget {
+    /// A budget of `limit` steps, none spent.
     pub fn new(limit: u64) -> Budget {
         Budget { limit, used: 0 }
     }
 
+    /// Spends one step; fails when the budget is exhausted.
     #[inline]
     pub fn spend(&mut self, span: Span) -> Result<(), RunError> {
         self.used += 1;
@@ -91,6 +94,7 @@ pub struct Undo {
 }
 
 impl Undo {
+    /// Starts recording for one element of an instance with `params` parameters.
     pub fn begin(&mut self, params: usize) {
         self.saved.clear();
         self.touched.clear();

@@ -24,6 +24,7 @@ impl Status {
         matches!(self, Status::Completed | Status::Failed | Status::Cancelled)
     }
 
+    /// The status as the descriptor writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Running => "Running",
@@ -80,6 +81,7 @@ pub struct Waiting {
     pub wait: Wait,
 }
 
+/// What a waiting element-instance waits for.
 #[derive(Debug)]
 pub enum Wait {
     /// A user task: executed by UId with field values.
@@ -181,6 +183,7 @@ impl Instance {
         }
     }
 
+    /// The definition this instance runs on.
     pub fn spec(&self) -> &ProcessSpec {
         self.program.process(self.process)
     }

@@ -15,6 +15,7 @@ use uuid::Uuid;
 /// read or refused by [`SavedInstance::restore`], never misread.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// An instance as a store keeps it: plain data, versioned.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SavedInstance {
     #[serde(rename = "v")]
@@ -43,6 +44,7 @@ pub struct SavedInstance {
     pub depth: u32,
 }
 
+/// A pending element-instance, saved.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SavedToken {
     pub uid: Uuid,
@@ -51,6 +53,7 @@ pub struct SavedToken {
     pub resumed: bool,
 }
 
+/// A waiting element-instance, saved.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SavedWaiting {
     pub uid: Uuid,
@@ -58,6 +61,7 @@ pub struct SavedWaiting {
     pub wait: SavedWait,
 }
 
+/// What a saved element-instance waits for.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "lowercase")]
 pub enum SavedWait {

@@ -113,6 +113,7 @@ impl fmt::Display for TooDeep {
 }
 
 impl Value {
+    /// A Text value.
     pub fn text(s: impl Into<Arc<str>>) -> Value {
         Value::Text(s.into())
     }
@@ -144,6 +145,7 @@ impl Value {
         }
     }
 
+    /// Whether this is null.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
@@ -164,6 +166,7 @@ impl Value {
         }
     }
 
+    /// The items, if this is a list.
     pub fn as_list(&self) -> Option<&[Value]> {
         match self {
             Value::List(l) => Some(&l.items),
@@ -173,6 +176,7 @@ impl Value {
 }
 
 impl List {
+    /// 1 + the depth of the deepest item.
     pub fn depth(&self) -> u32 {
         self.depth
     }
@@ -184,6 +188,7 @@ impl List {
         Ok(())
     }
 
+    /// Appends an item; fails when the list would nest too deeply.
     pub fn push(&mut self, value: Value) -> Result<(), TooDeep> {
         self.depth = check_depth(self.depth, &value)?;
         self.items.push(value);
@@ -192,6 +197,7 @@ impl List {
 }
 
 impl Object {
+    /// 1 + the depth of the deepest attribute value.
     pub fn depth(&self) -> u32 {
         self.depth
     }

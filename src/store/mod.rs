@@ -154,6 +154,7 @@ impl Store {
         Ok(Store { conn, path: path.to_path_buf(), programs: HashMap::new() })
     }
 
+    /// Where the store file is.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -25,6 +25,7 @@ pub struct File {
     pub processes: Vec<Process>,
 }
 
+/// `process Code { … }`: its items in the order written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Process {
     pub name: Ident,
@@ -36,6 +37,7 @@ pub struct Process {
     pub span: Span,
 }
 
+/// A parameter's direction: who may set and read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Direction {
     In,
@@ -45,6 +47,7 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// The keyword as written.
     pub fn keyword(self) -> &'static str {
         match self {
             Direction::In => "in",
@@ -55,6 +58,7 @@ impl Direction {
     }
 }
 
+/// `DIRECTION Code: Type [= default]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
     pub direction: Direction,
@@ -64,12 +68,14 @@ pub struct Param {
     pub span: Span,
 }
 
+/// A type as written, resolved by the checker.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TypeExpr {
     pub kind: TypeExprKind,
     pub span: Span,
 }
 
+/// The shapes a written type can take.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TypeExprKind {
     /// `Text`, `Integer`, … (resolved by the checker).
@@ -78,6 +84,7 @@ pub enum TypeExprKind {
     Object(Vec<(Ident, TypeExpr)>),
 }
 
+/// `KIND Name [uid "GUID"] ["caption"] [body] [flows]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Element {
     pub name: Ident,
@@ -97,6 +104,7 @@ pub struct Flow {
     pub on_error: Option<Ident>,
 }
 
+/// What kind of element, with its body.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ElementKind {
     Start,
@@ -122,6 +130,7 @@ pub enum ElementKind {
 }
 
 impl ElementKind {
+    /// The keyword as written.
     pub fn keyword(&self) -> &'static str {
         match self {
             ElementKind::Start => "start",
@@ -147,6 +156,7 @@ pub struct Branch {
     pub span: Span,
 }
 
+/// When a timer fires.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TimerKind {
     /// `after "PT2H"`: an ISO 8601 duration.
@@ -164,18 +174,21 @@ pub struct Field {
     pub span: Span,
 }
 
+/// `{ statements }`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Block {
     pub stmts: Vec<Stmt>,
     pub span: Span,
 }
 
+/// A statement and where it was written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stmt {
     pub kind: StmtKind,
     pub span: Span,
 }
 
+/// The statements of the script language.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StmtKind {
     /// `Code = expr`, `x.Field = expr`, `x[i] = expr`.
@@ -210,6 +223,7 @@ pub enum StmtKind {
     Expr(Expr),
 }
 
+/// What a `for` loop walks over.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ForIter {
     /// `for x in list`
@@ -226,18 +240,21 @@ pub struct Place {
     pub span: Span,
 }
 
+/// One step of an assignment path.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Accessor {
     Field(Ident),
     Index(Expr),
 }
 
+/// An expression and where it was written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
 }
 
+/// The expressions of the script language.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     Null,
@@ -256,18 +273,21 @@ pub enum ExprKind {
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
 }
 
+/// A piece of a text literal.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TextPart {
     Literal(String),
     Interpolation(Expr),
 }
 
+/// `not` and unary `-`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnaryOp {
     Not,
     Negate,
 }
 
+/// The binary operators, loosest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinaryOp {
     Coalesce,
@@ -287,6 +307,7 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// The operator as written.
     pub fn symbol(self) -> &'static str {
         match self {
             BinaryOp::Coalesce => "??",
