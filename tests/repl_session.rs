@@ -210,6 +210,7 @@ fn signals_and_switching_between_instances() {
     let out = ok(&mut s, &format!("use {}", &second[..8]));
     assert!(out.starts_with("UsrOrder #2"), "{out}");
     assert!(fails(&mut s, "use 7").contains("`instances` lists them"));
+    assert!(fails(&mut s, "use #7").contains("`instances` lists them"));
 }
 
 #[test]

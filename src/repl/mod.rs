@@ -393,7 +393,15 @@ impl Session {
             return Err(self.usage("use"));
         }
         let wanted = rest.trim_start_matches('#');
-        let by_number = wanted.parse::<usize>().ok().and_then(|n| self.instances.iter().position(|e| e.number == n));
+        let number = wanted.parse::<usize>().ok();
+        let by_number = number.and_then(|n| self.instances.iter().position(|e| e.number == n));
+        // `#7` and short numbers are instance numbers only, never id prefixes
+        // (a random id may well start with `7`).
+        if let (Some(n), None) = (number, by_number) {
+            if rest.starts_with('#') || wanted.len() < 4 {
+                return Err(self.failure(format!("no instance #{n}"), Some("`instances` lists them".into())));
+            }
+        }
         let index = match by_number {
             Some(i) => i,
             None => {
