@@ -320,41 +320,28 @@ impl Instance {
     /// Moves every element waiting for this signal (here and in
     /// sub-processes) on; returns how many. Run the instance afterwards.
     pub fn deliver_signal(&mut self, name: &str) -> usize {
-        let mut count = 0;
-        let mut i = 0;
-        while i < self.waiting.len() {
-            match &mut self.waiting[i].wait {
-                Wait::Signal { name: n } if &**n == name => {
-                    let w = self.waiting.remove(i);
-                    self.queue.push_back(Token { uid: w.uid, element: w.element, resumed: true });
-                    count += 1;
-                    continue;
-                }
-                Wait::Call { child } => count += child.deliver_signal(name),
-                _ => {}
-            }
-            i += 1;
-        }
-        if count > 0 && !self.status.is_finished() {
-            self.status = Status::Running;
-        }
-        count
+        self.resume_where(&|wait| matches!(wait, Wait::Signal { name: n } if &**n == name))
     }
 
     /// Fires every timer due at `now` (here and in sub-processes); returns how many.
     pub fn fire_due_timers(&mut self, now: Timestamp) -> usize {
+        self.resume_where(&|wait| matches!(wait, Wait::Timer { due } if *due <= now))
+    }
+
+    /// Moves the waiting element-instances whose wait is over back to the
+    /// queue, in the order they started waiting, here and in sub-processes.
+    fn resume_where(&mut self, is_over: &impl Fn(&Wait) -> bool) -> usize {
         let mut count = 0;
         let mut i = 0;
         while i < self.waiting.len() {
-            match &mut self.waiting[i].wait {
-                Wait::Timer { due } if *due <= now => {
-                    let w = self.waiting.remove(i);
-                    self.queue.push_back(Token { uid: w.uid, element: w.element, resumed: true });
-                    count += 1;
-                    continue;
-                }
-                Wait::Call { child } => count += child.fire_due_timers(now),
-                _ => {}
+            if is_over(&self.waiting[i].wait) {
+                let w = self.waiting.remove(i);
+                self.queue.push_back(Token { uid: w.uid, element: w.element, resumed: true });
+                count += 1;
+                continue;
+            }
+            if let Wait::Call { child } = &mut self.waiting[i].wait {
+                count += child.resume_where(is_over);
             }
             i += 1;
         }
