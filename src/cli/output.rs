@@ -1,7 +1,7 @@
 //! Human-readable output: descriptors and traces.
 
 use procdsl::runtime::descriptor::Descriptor;
-use procdsl::runtime::engine::{Outcome, TraceEvent};
+use procdsl::runtime::engine::TraceEvent;
 use std::fmt::Write;
 
 /// A descriptor for a person: status, results, waiting elements, error, log.
@@ -54,22 +54,7 @@ pub fn trace(events: &[TraceEvent]) -> String {
     for e in events {
         let indent = "  ".repeat(e.depth as usize);
         let _ = write!(out, "{indent}{} {}.{}", e.kind, e.process, e.element);
-        match &e.outcome {
-            Outcome::Moved(next) if next.is_empty() => {}
-            Outcome::Moved(next) => {
-                let names: Vec<&str> = next.iter().map(|n| &**n).collect();
-                let _ = write!(out, " -> {}", names.join(", "));
-            }
-            Outcome::Waits => out.push_str(" waits"),
-            Outcome::Ended => out.push_str(" ends its path"),
-            Outcome::Terminated => out.push_str(" terminates the instance"),
-            Outcome::Handled { message, handler } => {
-                let _ = write!(out, " failed: {message}; on error -> {handler}");
-            }
-            Outcome::Failed { message } => {
-                let _ = write!(out, " failed: {message}");
-            }
-        }
+        let _ = write!(out, "{}", e.outcome);
         out.push('\n');
         for c in &e.changes {
             let _ = writeln!(

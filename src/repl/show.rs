@@ -3,7 +3,7 @@
 
 use crate::check::spec::ElementKind;
 use crate::runtime::convert;
-use crate::runtime::engine::{Change, Outcome, TraceEvent};
+use crate::runtime::engine::{Change, TraceEvent};
 use crate::runtime::instance::{Instance, Wait};
 use crate::runtime::value::Value;
 use std::fmt::Write;
@@ -123,22 +123,7 @@ pub fn event(e: &TraceEvent, out: &mut String) {
         let _ = write!(out, "{}.", e.process);
     }
     out.push_str(&e.element);
-    match &e.outcome {
-        Outcome::Moved(next) if next.is_empty() => {}
-        Outcome::Moved(next) => {
-            let names: Vec<&str> = next.iter().map(|n| &**n).collect();
-            let _ = write!(out, " -> {}", names.join(", "));
-        }
-        Outcome::Waits => out.push_str(" waits"),
-        Outcome::Ended => out.push_str(" ends its path"),
-        Outcome::Terminated => out.push_str(" terminates the instance"),
-        Outcome::Handled { message, handler } => {
-            let _ = write!(out, " failed: {message}; on error -> {handler}");
-        }
-        Outcome::Failed { message } => {
-            let _ = write!(out, " failed: {message}");
-        }
-    }
+    let _ = write!(out, "{}", e.outcome);
     out.push('\n');
     changes(&e.changes, &format!("{indent}    "), out);
 }

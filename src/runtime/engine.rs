@@ -74,6 +74,24 @@ pub enum Outcome {
     },
 }
 
+/// How a trace line ends: ` -> Next`, ` waits`, ` failed: …`.
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Moved(next) if next.is_empty() => Ok(()),
+            Outcome::Moved(next) => {
+                let names: Vec<&str> = next.iter().map(|n| &**n).collect();
+                write!(f, " -> {}", names.join(", "))
+            }
+            Outcome::Waits => f.write_str(" waits"),
+            Outcome::Ended => f.write_str(" ends its path"),
+            Outcome::Terminated => f.write_str(" terminates the instance"),
+            Outcome::Handled { message, handler } => write!(f, " failed: {message}; on error -> {handler}"),
+            Outcome::Failed { message } => write!(f, " failed: {message}"),
+        }
+    }
+}
+
 /// One element executed, for `--trace` and the REPL.
 #[derive(Clone, Debug)]
 pub struct TraceEvent {
