@@ -10,9 +10,8 @@
 //! Runs use the virtual clock from a fixed start time and record no trace,
 //! so two runs of the same file do the same work.
 
-use super::run::choose_process;
-use super::{color_stderr, parse_pair, report, EXIT_FAILED, EXIT_INVALID, EXIT_OK};
-use procdsl::check;
+use super::run::load_process;
+use super::{parse_pair, report, EXIT_FAILED, EXIT_INVALID, EXIT_OK};
 use procdsl::runtime::engine::{ClockMode, Run, RunOptions, DEFAULT_MAX_STEPS};
 use procdsl::runtime::instance::{ErrorInfo, Instance, Status, Wait};
 use procdsl::runtime::value::Value;
@@ -98,16 +97,8 @@ impl Figures {
 }
 
 pub fn bench(args: BenchArgs) -> i32 {
-    let loaded = match check::load_files(&[&args.file]) {
+    let (program, process) = match load_process(&args.file, args.process.as_deref()) {
         Ok(loaded) => loaded,
-        Err(failure) => {
-            eprint!("{}", failure.render(color_stderr()));
-            return EXIT_INVALID;
-        }
-    };
-    let program = Arc::new(loaded.program);
-    let process = match choose_process(&program, args.process.as_deref()) {
-        Ok(p) => p,
         Err(code) => return code,
     };
     let start: jiff::Timestamp = START_TIME.parse().expect("START_TIME is RFC 3339");

@@ -43,16 +43,8 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> i32 {
-    let loaded = match check::load_files(&[&args.file]) {
+    let (program, process) = match load_process(&args.file, args.process.as_deref()) {
         Ok(loaded) => loaded,
-        Err(failure) => {
-            eprint!("{}", failure.render(color_stderr()));
-            return EXIT_INVALID;
-        }
-    };
-    let program = Arc::new(loaded.program);
-    let process = match choose_process(&program, args.process.as_deref()) {
-        Ok(p) => p,
         Err(code) => return code,
     };
     let spec = program.process(process);
@@ -138,6 +130,20 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         EXIT_OK
     }
+}
+
+/// Loads a file (printing its diagnostics) and picks the process to run.
+pub fn load_process(
+    file: &std::path::Path,
+    wanted: Option<&str>,
+) -> Result<(Arc<procdsl::check::spec::Program>, ProcessId), i32> {
+    let loaded = check::load_files(&[file]).map_err(|failure| {
+        eprint!("{}", failure.render(color_stderr()));
+        EXIT_INVALID
+    })?;
+    let program = Arc::new(loaded.program);
+    let process = choose_process(&program, wanted)?;
+    Ok((program, process))
 }
 
 /// The process named by `--process`, or the only one defined in the file.
