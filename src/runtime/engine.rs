@@ -5,11 +5,11 @@
 use crate::check::ir::Script;
 use crate::check::spec::{ElementId, ElementKind, ElementSpec, Flow, ProcessId, ProcessSpec, Program, TimerSpec};
 use crate::diagnostic::nearest;
-use crate::runtime::convert;
 use crate::runtime::eval::{push_log, Budget, ErrorKind, Eval, RunError, Undo};
 use crate::runtime::instance::*;
 use crate::runtime::ops;
 use crate::runtime::value::Value;
+use crate::runtime::{convert, ids};
 use jiff::Timestamp;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -792,7 +792,7 @@ impl Instance {
     fn arrive(&mut self, spec: &ProcessSpec, flow: Flow) {
         let target = spec.element(flow.target);
         if !target.is_join() {
-            self.queue.push_back(Token { uid: Uuid::new_v4(), element: flow.target, resumed: false });
+            self.queue.push_back(Token { uid: ids::new_uid(), element: flow.target, resumed: false });
             return;
         }
         let parallel = matches!(target.kind, ElementKind::Parallel);
@@ -817,7 +817,7 @@ impl Instance {
             if join.arrived.iter().all(|c| *c == 0) {
                 self.joins.remove(i);
             }
-            self.queue.push_back(Token { uid: Uuid::new_v4(), element: flow.target, resumed: false });
+            self.queue.push_back(Token { uid: ids::new_uid(), element: flow.target, resumed: false });
         }
     }
 
@@ -857,7 +857,7 @@ impl Instance {
         match self.fireable_inclusive_join() {
             Some(i) => {
                 let join = self.joins.remove(i);
-                self.queue.push_back(Token { uid: Uuid::new_v4(), element: join.element, resumed: false });
+                self.queue.push_back(Token { uid: ids::new_uid(), element: join.element, resumed: false });
                 true
             }
             None => false,

@@ -150,7 +150,7 @@ impl BuiltinContext for Eval<'_> {
         self.last_error
     }
     fn new_guid(&mut self) -> uuid::Uuid {
-        uuid::Uuid::new_v4()
+        crate::runtime::ids::new_uid()
     }
 }
 

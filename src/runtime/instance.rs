@@ -2,6 +2,7 @@
 //! can save. It holds its definition by `Arc`, never a copy of it.
 
 use crate::check::spec::{ElementId, ProcessId, ProcessSpec, Program};
+use crate::runtime::ids;
 use crate::runtime::value::Value;
 use jiff::Timestamp;
 use std::collections::VecDeque;
@@ -164,9 +165,9 @@ impl Instance {
     pub fn new(program: Arc<Program>, process: ProcessId, clock: Timestamp) -> Instance {
         let spec = program.process(process);
         let params = spec.params.iter().map(|p| p.default.clone()).collect();
-        let start = Token { uid: Uuid::new_v4(), element: spec.start, resumed: false };
+        let start = Token { uid: ids::new_uid(), element: spec.start, resumed: false };
         Instance {
-            id: Uuid::new_v4(),
+            id: ids::new_uid(),
             process,
             status: Status::Running,
             params,

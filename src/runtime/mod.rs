@@ -5,6 +5,7 @@ pub mod convert;
 pub mod descriptor;
 pub mod engine;
 pub mod eval;
+pub mod ids;
 pub mod instance;
 pub mod ops;
 pub mod saved;
