@@ -215,11 +215,17 @@ impl miette::Diagnostic for Report {
 /// "Did you mean …?": the candidate nearest to `name`, if it is near enough.
 pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = name.to_lowercase();
+    let first = lower.chars().next();
     candidates
         .into_iter()
         .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
-        .filter(|(d, c)| *d <= (c.chars().count().max(name.chars().count()) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
+        .filter(|(d, c)| {
+            let longest = c.chars().count().max(name.chars().count());
+            // Replacing every letter is no suggestion (`E` is not a typo of `S`).
+            *d < longest && *d <= (longest / 3).max(1)
+        })
+        // Among equally near names, one that starts like the typed name reads best.
+        .min_by_key(|(d, c)| (*d, c.to_lowercase().chars().next() != first))
         .map(|(_, c)| c)
 }
 
@@ -247,5 +253,7 @@ mod tests {
         assert_eq!(nearest("Amont", ["Amount", "Big"]), Some("Amount"));
         assert_eq!(nearest("Finnish", ["Finish", "Begin"]), Some("Finish"));
         assert_eq!(nearest("zzz", ["Amount"]), None);
+        assert_eq!(nearest("E", ["S", "E2"]), Some("E2"));
+        assert_eq!(nearest("E", ["S"]), None);
     }
 }

@@ -9,7 +9,7 @@ pub fn check(files: &[PathBuf]) -> i32 {
     match check::load_files(files) {
         Ok(loaded) => {
             for w in &loaded.warnings {
-                eprint!("{}", w.render(&loaded.program.sources, color));
+                eprintln!("{}", w.render(&loaded.program.sources, color));
             }
             let n = loaded.program.processes.len();
             let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
@@ -28,7 +28,7 @@ pub fn check(files: &[PathBuf]) -> i32 {
         }
         Err(failure) => {
             for d in &failure.diagnostics {
-                eprint!("{}", d.render(&failure.sources, color));
+                eprintln!("{}", d.render(&failure.sources, color));
             }
             let errors = failure.diagnostics.iter().filter(|d| d.is_error()).count();
             let warnings = failure.diagnostics.len() - errors;
