@@ -4,6 +4,8 @@ mod check;
 mod output;
 mod repl;
 mod run;
+#[cfg(feature = "service")]
+mod serve;
 mod store_commands;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +50,9 @@ enum Command {
     Tick(store_commands::TickArgs),
     /// An interactive session: load, start, step, inspect and change instances.
     Repl(repl::ReplArgs),
+    /// Serve the processes over HTTP: Creatio's ProcessEngineService routes and a JSON API.
+    #[cfg(feature = "service")]
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -69,6 +74,8 @@ pub fn main() -> i32 {
         Command::Signal(args) => store_commands::signal(args),
         Command::Tick(args) => store_commands::tick(args),
         Command::Repl(args) => repl::repl(args),
+        #[cfg(feature = "service")]
+        Command::Serve(args) => serve::serve(args),
     }
 }
 

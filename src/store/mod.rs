@@ -10,9 +10,11 @@
 //! state. Commits are durable (`journal_mode=WAL`, `synchronous=FULL`).
 //! docs/STORE.md describes the design.
 
+mod backend;
 mod error;
 pub mod schema;
 
+pub use backend::ProcessStore;
 pub use error::StoreError;
 
 use crate::check::spec::Program;
@@ -201,12 +203,20 @@ impl Store {
     pub fn run(&mut self, instance: &mut Instance, options: RunOptions) -> Result<Run> {
         let mut run = Run::new(options);
         run_on(instance, &mut run);
+        self.save_run(instance, &run)?;
+        Ok(run)
+    }
+
+    /// Saves an instance that `run` moved (outside the store), with its
+    /// program, and delivers the signals the run threw to the stored
+    /// instances waiting for them, in one transaction.
+    pub fn save_run(&mut self, instance: &Instance, run: &Run) -> Result<()> {
         let (tx, programs) = self.begin()?;
         save_program(&tx, &instance.program)?;
         save_instance(&tx, instance)?;
         deliver(&tx, programs, &run.emitted, instance.id, &run.options)?;
         tx.commit()?;
-        Ok(run)
+        Ok(())
     }
 
     /// Starts a process by Code with string inputs, runs it until it waits
@@ -236,6 +246,16 @@ impl Store {
         fields: &[(K, V)],
         options: RunOptions,
     ) -> Result<(ExecOutcome, Descriptor)> {
+        self.exec_counted(uid, fields, options).map(|(outcome, descriptor, _)| (outcome, descriptor))
+    }
+
+    /// [`Store::exec`], also returning how many elements ran.
+    pub fn exec_counted<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        uid: Uuid,
+        fields: &[(K, V)],
+        options: RunOptions,
+    ) -> Result<(ExecOutcome, Descriptor, u64)> {
         let (tx, programs) = self.begin()?;
         let id: Option<String> = tx
             .query_row("SELECT instance FROM element_instances WHERE uid = ?1", [uid.to_string()], |r| r.get(0))
@@ -245,7 +265,7 @@ impl Store {
         };
         let mut instance = load_instance(&tx, programs, &id)?;
         if instance.was_executed(uid) {
-            return Ok((ExecOutcome::AlreadyExecuted, instance.descriptor(None)));
+            return Ok((ExecOutcome::AlreadyExecuted, instance.descriptor(None), 0));
         }
         if instance.status.is_finished() {
             return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
@@ -256,7 +276,7 @@ impl Store {
         save_instance(&tx, &instance)?;
         deliver(&tx, programs, &run.emitted, instance.id, &run.options)?;
         tx.commit()?;
-        Ok((ExecOutcome::Executed, instance.descriptor(None)))
+        Ok((ExecOutcome::Executed, instance.descriptor(None), run.elements_executed))
     }
 
     /// The stored instances, oldest first.
