@@ -182,14 +182,15 @@ pub async fn login(State(state): State<AppState>, body: Result<Bytes, BytesRejec
 
 /// Runs a new instance until it waits or ends; commits it when it waits
 /// or when it threw signals (a run that ends in this request is not kept).
-fn run_foreground(state: &AppState, instance: &mut Instance) -> Result<u64, ApiError> {
+fn run_foreground(state: &AppState, mut instance: Instance) -> Result<(Instance, u64), ApiError> {
     let mut run = Run::new(state.options());
-    store::run_on(instance, &mut run);
-    if !instance.status.is_finished() || !run.emitted.is_empty() {
-        state.store().save_run(instance, &run)?;
-    }
+    store::run_on(&mut instance, &mut run);
+    let elements = run.elements_executed;
     state.metrics.started.fetch_add(1, Ordering::Relaxed);
-    Ok(run.elements_executed)
+    if !instance.status.is_finished() || !run.emitted.is_empty() {
+        instance = state.save_run(instance, run)?;
+    }
+    Ok((instance, elements))
 }
 
 fn new_instance(state: &AppState, code: &str, inputs: &[(String, String)]) -> Result<Instance, ApiError> {
@@ -224,8 +225,8 @@ pub async fn execute(
     match result {
         Some(result) => {
             let value = blocking(move || {
-                let mut instance = new_instance(&s, &code, &inputs)?;
-                let elements = run_foreground(&s, &mut instance)?;
+                let instance = new_instance(&s, &code, &inputs)?;
+                let (instance, elements) = run_foreground(&s, instance)?;
                 let d = instance.descriptor(Some(&[]));
                 s.metrics.outcome(&d, elements);
                 if let (Status::Failed, Some(err)) = (instance.status, &instance.error) {
@@ -246,7 +247,7 @@ pub async fn execute(
                 }
                 let instance = new_instance(&s, &code, &inputs)?;
                 // Committed as accepted before the answer: a restart resumes it.
-                s.store().save_run(&instance, &Run::new(s.options()))?;
+                let instance = s.save_run(instance, Run::new(s.options()))?;
                 s.metrics.started.fetch_add(1, Ordering::Relaxed);
                 Ok(instance)
             })
@@ -272,7 +273,10 @@ pub async fn exec_by_uid(
     fields.extend(object_pairs(json_body(body)?, "field values")?);
     let s = state.clone();
     let descriptor = blocking(move || {
-        let (outcome, d, elements) = s.store().exec(uid, &fields, s.options())?;
+        let write = store::Write::Exec { uid, fields, options: s.options() };
+        let store::Written::Exec(outcome, d, elements) = s.store.write(write)? else {
+            return Err(ApiError::internal("the store answered an exec with a save"));
+        };
         if outcome == ExecOutcome::AlreadyExecuted {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -281,7 +285,7 @@ pub async fn exec_by_uid(
             .with_code("procdsl::exec::already_executed"));
         }
         s.metrics.outcome(&d, elements);
-        Ok(d)
+        Ok(*d)
     })
     .await?;
     Ok(respond(&headers, descriptor_json(&descriptor)))
@@ -354,8 +358,8 @@ pub async fn run_process(
                 return Err(ApiError::bad_request("the body names no process: give \"schemaName\" or \"schemaUId\""))
             }
         };
-        let mut instance = new_instance(&s, &code, &inputs)?;
-        let elements = run_foreground(&s, &mut instance)?;
+        let instance = new_instance(&s, &code, &inputs)?;
+        let (instance, elements) = run_foreground(&s, instance)?;
         let d = instance.descriptor(body.result_parameter_names.as_deref());
         s.metrics.outcome(&d, elements);
         let mut value = descriptor_json(&d);
@@ -391,14 +395,16 @@ pub async fn cancel_execution(
         .collect::<Result<_, _>>()?;
     let s = state.clone();
     let results = blocking(move || {
-        let mut out = Vec::new();
-        for id in ids {
-            match s.store().cancel(id) {
-                Ok((_, d)) => out.push(json!({ "processId": id, "status": d.status })),
-                Err(e) => out.push(json!({ "processId": id, "error": ApiError::from(e).body()["error"] })),
+        s.store.call(move |st| {
+            let mut out = Vec::new();
+            for id in ids {
+                match st.cancel(id) {
+                    Ok((_, d)) => out.push(json!({ "processId": id, "status": d.status })),
+                    Err(e) => out.push(json!({ "processId": id, "error": ApiError::from(e).body()["error"] })),
+                }
             }
-        }
-        Ok(Json_::Array(out))
+            Ok(Json_::Array(out))
+        })
     })
     .await?;
     Ok(respond(&headers, results))

@@ -15,6 +15,7 @@ mod limits;
 pub mod metrics;
 pub mod openapi;
 mod rest;
+mod worker;
 
 use crate::check::spec::Program;
 use crate::runtime::engine::{Run, RunOptions, DEFAULT_MAX_STEPS};
@@ -24,7 +25,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use error::ApiError;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -119,7 +120,7 @@ pub struct Config {
 /// The state every handler shares.
 pub(crate) struct Shared {
     program: Option<Arc<Program>>,
-    store: Mutex<Box<dyn ProcessStore>>,
+    store: worker::StoreHandle,
     users: Option<auth::Users>,
     sessions: auth::Sessions,
     metrics: metrics::Metrics,
@@ -131,10 +132,13 @@ pub(crate) struct Shared {
 pub(crate) type AppState = Arc<Shared>;
 
 impl Shared {
-    fn store(&self) -> MutexGuard<'_, Box<dyn ProcessStore>> {
-        // A panic while holding the store leaves its transaction rolled
-        // back; the connection stays usable.
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    /// Saves an instance that `run` moved, committed before it returns.
+    fn save_run(&self, instance: Instance, run: Run) -> Result<Instance, ApiError> {
+        let write = store::Write::SaveRun { instance: Box::new(instance), emitted: run.emitted, options: run.options };
+        match self.store.write(write)? {
+            store::Written::Saved(instance) => Ok(*instance),
+            store::Written::Exec(..) => Err(ApiError::internal("the store answered a save with an exec")),
+        }
     }
 
     fn options(&self) -> RunOptions {
@@ -196,7 +200,7 @@ pub fn app(config: Config) -> (Router, ServiceHandle) {
     let limits = config.limits.clone();
     let state = Arc::new(Shared {
         program: config.program,
-        store: Mutex::new(config.store),
+        store: worker::StoreHandle::start(config.store),
         users: config.users,
         sessions: auth::Sessions::default(),
         metrics: metrics::Metrics::default(),
@@ -225,13 +229,13 @@ impl ServiceHandle {
         let state = self.state.clone();
         let ids = blocking(move || {
             let filter = ListFilter { status: Some(Status::Running), ..ListFilter::default() };
-            Ok(state.store().list(&filter)?.into_iter().map(|s| s.id).collect::<Vec<_>>())
+            state.store.call(move |st| Ok(st.list(&filter)?.into_iter().map(|s| s.id).collect::<Vec<_>>()))
         })
         .await?;
         let n = ids.len();
         for id in ids {
             let state = self.state.clone();
-            let instance = blocking(move || Ok(state.store().load(id)?)).await?;
+            let instance = blocking(move || state.store.call(move |st| st.load(id))).await?;
             spawn_background(self.state.clone(), instance);
         }
         Ok(n)
@@ -247,7 +251,7 @@ impl ServiceHandle {
             loop {
                 interval.tick().await;
                 let s = state.clone();
-                let result = blocking(move || Ok(s.store().tick(jiff::Timestamp::now())?)).await;
+                let result = blocking(move || s.store.call(|st| st.tick(jiff::Timestamp::now()))).await;
                 match result {
                     Ok(moved) => {
                         for d in &moved {
@@ -278,8 +282,9 @@ fn spawn_background(state: AppState, mut instance: Instance) {
             let _permit = permit;
             let mut run = Run::new(s.options());
             store::run_on(&mut instance, &mut run);
-            s.store().save_run(&instance, &run)?;
-            Ok((instance.descriptor(None), run.elements_executed))
+            let elements = run.elements_executed;
+            let instance = s.save_run(instance, run)?;
+            Ok((instance.descriptor(None), elements))
         })
         .await;
         match result {

@@ -66,7 +66,7 @@ pub async fn instances(
     let status = q.status.map(|s| s.parse::<Status>()).transpose().map_err(ApiError::bad_request)?;
     let filter = ListFilter { status, process: q.process, limit: Some(q.limit.unwrap_or(1000).min(MAX_LIST)) };
     let s = state.clone();
-    let list = blocking(move || Ok(s.store().list(&filter)?)).await?;
+    let list = blocking(move || s.store.call(move |st| st.list(&filter))).await?;
     Ok(Json(serde_json::to_value(list).unwrap_or(JsonValue::Null)))
 }
 
@@ -74,7 +74,7 @@ pub async fn instance(State(state): State<AppState>, Path(id): Path<String>) -> 
     let id: uuid::Uuid =
         id.parse().map_err(|_| ApiError::bad_request(format!("`{id}` is not a valid instance id (a UUID)")))?;
     let s = state.clone();
-    let d = blocking(move || Ok(s.store().load(id)?.descriptor(None))).await?;
+    let d = blocking(move || s.store.call(move |st| Ok(st.load(id)?.descriptor(None)))).await?;
     Ok(Json(serde_json::to_value(d).unwrap_or(JsonValue::Null)))
 }
 
@@ -85,7 +85,8 @@ pub async fn signal(State(state): State<AppState>, Path(name): Path<String>) -> 
     let s = state.clone();
     let signal = name.clone();
     let woken = blocking(move || {
-        let woken = s.store().signal(&signal, s.options())?;
+        let options = s.options();
+        let woken = s.store.call(move |st| st.signal(&signal, options))?;
         for d in &woken {
             s.metrics.outcome(d, 0);
         }
@@ -101,7 +102,7 @@ pub async fn health() -> Json<JsonValue> {
 
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let s = state.clone();
-    let counts = blocking(move || Ok(s.store().count_by_status()?)).await?;
+    let counts = blocking(move || s.store.call(|st| st.count_by_status())).await?;
     let text = state.metrics.render(&counts);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
 }

@@ -11,7 +11,25 @@ use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::{ExecOutcome, Run, RunOptions};
 use crate::runtime::instance::{Instance, Status};
 use jiff::Timestamp;
+use rusqlite::TransactionBehavior;
+use std::sync::Arc;
 use uuid::Uuid;
+
+/// One write of a batch (see [`ProcessStore::write_batch`]).
+pub enum Write {
+    /// Save an instance that a run moved, and deliver the signals it threw.
+    SaveRun { instance: Box<Instance>, emitted: Vec<Arc<str>>, options: RunOptions },
+    /// Execute a waiting element-instance exactly once and run on.
+    Exec { uid: Uuid, fields: Vec<(String, String)>, options: RunOptions },
+}
+
+/// What a write did.
+pub enum Written {
+    /// Saved: the instance, handed back.
+    Saved(Box<Instance>),
+    /// Executed (or found already executed): the outcome, the descriptor, the elements that ran.
+    Exec(ExecOutcome, Box<Descriptor>, u64),
+}
 
 /// What a backend must do to keep live instances for the service.
 pub trait ProcessStore: Send {
@@ -35,6 +53,28 @@ pub trait ProcessStore: Send {
     fn signal(&mut self, name: &str, options: RunOptions) -> Result<Vec<Descriptor>, StoreError>;
     /// Fires the timers due at `now`; each instance in its own transaction.
     fn tick(&mut self, now: Timestamp) -> Result<Vec<Descriptor>, StoreError>;
+    /// Applies writes in order, all durable with one commit (group
+    /// commit); a write that fails is undone alone. By default, one
+    /// transaction per write.
+    fn write_batch(&mut self, writes: Vec<Write>) -> Vec<Result<Written, StoreError>> {
+        writes.into_iter().map(|w| write_one(self, w)).collect()
+    }
+}
+
+/// One write in its own transaction.
+fn write_one<S: ProcessStore + ?Sized>(store: &mut S, write: Write) -> Result<Written, StoreError> {
+    match write {
+        Write::SaveRun { instance, emitted, options } => {
+            let mut run = Run::new(options);
+            run.emitted = emitted;
+            store.save_run(&instance, &run)?;
+            Ok(Written::Saved(instance))
+        }
+        Write::Exec { uid, fields, options } => {
+            let (outcome, d, n) = store.exec(uid, &fields, options)?;
+            Ok(Written::Exec(outcome, Box::new(d), n))
+        }
+    }
 }
 
 impl ProcessStore for Store {
@@ -82,5 +122,71 @@ impl ProcessStore for Store {
 
     fn tick(&mut self, now: Timestamp) -> Result<Vec<Descriptor>, StoreError> {
         Store::tick(self, now)
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction for the whole batch, a savepoint
+    /// per write. When the batch itself cannot begin or commit, nothing of
+    /// it was written, and each write is applied again on its own.
+    fn write_batch(&mut self, writes: Vec<Write>) -> Vec<Result<Written, StoreError>> {
+        if writes.len() < 2 {
+            return writes.into_iter().map(|w| write_one(self, w)).collect();
+        }
+        let Store { conn, programs, .. } = self;
+        let Ok(tx) = conn.transaction_with_behavior(TransactionBehavior::Immediate) else {
+            return writes.into_iter().map(|w| write_one(self, w)).collect();
+        };
+        let mut results = Vec::with_capacity(writes.len());
+        let mut saved_programs = Vec::new();
+        let mut broken = false;
+        // Each write is kept (moved into its result) so that it can be applied again.
+        let mut kept: Vec<Write> = Vec::new();
+        for write in writes {
+            if broken || tx.execute_batch("SAVEPOINT write").is_err() {
+                broken = true;
+                kept.push(write);
+                continue;
+            }
+            let result = match &write {
+                Write::SaveRun { instance, emitted, options } => {
+                    let fresh = !programs.contains_key(&instance.program.hash);
+                    super::save_run_in(&tx, programs, instance, emitted, options).map(|()| {
+                        if fresh {
+                            saved_programs.push(instance.program.clone());
+                        }
+                        None
+                    })
+                }
+                Write::Exec { uid, fields, options } => super::exec_in(&tx, programs, *uid, fields, options.clone())
+                    .map(|(outcome, d, n)| Some((outcome, d, n))),
+            };
+            let end = if result.is_ok() { "RELEASE write" } else { "ROLLBACK TO write; RELEASE write" };
+            if tx.execute_batch(end).is_err() {
+                broken = true;
+            }
+            results.push(result);
+            kept.push(write);
+        }
+        let committed = if broken {
+            drop(tx);
+            false
+        } else {
+            tx.commit().is_ok()
+        };
+        if !committed {
+            return kept.into_iter().map(|w| write_one(self, w)).collect();
+        }
+        for program in saved_programs {
+            self.programs.entry(program.hash.clone()).or_insert(program);
+        }
+        results
+            .into_iter()
+            .zip(kept)
+            .map(|(result, write)| match (result, write) {
+                (Ok(None), Write::SaveRun { instance, .. }) => Ok(Written::Saved(instance)),
+                (Ok(Some((outcome, d, n))), _) => Ok(Written::Exec(outcome, Box::new(d), n)),
+                (Err(e), _) => Err(e),
+                (Ok(None), write) => write_one(self, write),
+            })
+            .collect()
     }
 }

@@ -14,7 +14,7 @@ mod backend;
 mod error;
 pub mod schema;
 
-pub use backend::ProcessStore;
+pub use backend::{ProcessStore, Write, Written};
 pub use error::StoreError;
 
 use crate::check::spec::Program;
@@ -212,10 +212,9 @@ impl Store {
     /// instances waiting for them, in one transaction.
     pub fn save_run(&mut self, instance: &Instance, run: &Run) -> Result<()> {
         let (tx, programs) = self.begin()?;
-        save_program(&tx, &instance.program)?;
-        save_instance(&tx, instance)?;
-        deliver(&tx, programs, &run.emitted, instance.id, &run.options)?;
+        save_run_in(&tx, programs, instance, &run.emitted, &run.options)?;
         tx.commit()?;
+        self.programs.entry(instance.program.hash.clone()).or_insert_with(|| instance.program.clone());
         Ok(())
     }
 
@@ -257,26 +256,11 @@ impl Store {
         options: RunOptions,
     ) -> Result<(ExecOutcome, Descriptor, u64)> {
         let (tx, programs) = self.begin()?;
-        let id: Option<String> = tx
-            .query_row("SELECT instance FROM element_instances WHERE uid = ?1", [uid.to_string()], |r| r.get(0))
-            .optional()?;
-        let Some(id) = id else {
-            return Err(ExecError::UnknownUid { uid }.into());
-        };
-        let mut instance = load_instance(&tx, programs, &id)?;
-        if instance.was_executed(uid) {
-            return Ok((ExecOutcome::AlreadyExecuted, instance.descriptor(None), 0));
+        let result = exec_in(&tx, programs, uid, fields, options)?;
+        if result.0 == ExecOutcome::Executed {
+            tx.commit()?;
         }
-        if instance.status.is_finished() {
-            return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
-        }
-        let mut run = Run::new(options);
-        instance.exec_only(uid, fields, &mut run)?;
-        run_on(&mut instance, &mut run);
-        save_instance(&tx, &instance)?;
-        deliver(&tx, programs, &run.emitted, instance.id, &run.options)?;
-        tx.commit()?;
-        Ok((ExecOutcome::Executed, instance.descriptor(None), run.elements_executed))
+        Ok(result)
     }
 
     /// The stored instances, oldest first.
@@ -530,6 +514,53 @@ fn save_instance(conn: &Connection, instance: &Instance) -> Result<()> {
         stmt.execute(params![e.uid.to_string(), id, e.kind, e.signal, e.due])?;
     }
     Ok(())
+}
+
+/// Saves a moved instance with its program (unless the store is known to
+/// hold it) and delivers the signals its run threw, inside `conn`'s transaction.
+fn save_run_in(
+    conn: &Connection,
+    programs: &mut HashMap<String, Arc<Program>>,
+    instance: &Instance,
+    emitted: &[Arc<str>],
+    options: &RunOptions,
+) -> Result<()> {
+    if !programs.contains_key(&instance.program.hash) {
+        save_program(conn, &instance.program)?;
+    }
+    save_instance(conn, instance)?;
+    deliver(conn, programs, emitted, instance.id, options)?;
+    Ok(())
+}
+
+/// [`Store::exec`] inside `conn`'s transaction; the caller commits when
+/// the outcome is `Executed`.
+fn exec_in<K: AsRef<str>, V: AsRef<str>>(
+    conn: &Connection,
+    programs: &mut HashMap<String, Arc<Program>>,
+    uid: Uuid,
+    fields: &[(K, V)],
+    options: RunOptions,
+) -> Result<(ExecOutcome, Descriptor, u64)> {
+    let id: Option<String> = conn
+        .query_row("SELECT instance FROM element_instances WHERE uid = ?1", [uid.to_string()], |r| r.get(0))
+        .optional()?;
+    let Some(id) = id else {
+        return Err(ExecError::UnknownUid { uid }.into());
+    };
+    let mut instance = load_instance(conn, programs, &id)?;
+    if instance.was_executed(uid) {
+        return Ok((ExecOutcome::AlreadyExecuted, instance.descriptor(None), 0));
+    }
+    if instance.status.is_finished() {
+        return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
+    }
+    let mut run = Run::new(options);
+    instance.exec_only(uid, fields, &mut run)?;
+    run_on(&mut instance, &mut run);
+    save_instance(conn, &instance)?;
+    deliver(conn, programs, &run.emitted, instance.id, &run.options)?;
+    Ok((ExecOutcome::Executed, instance.descriptor(None), run.elements_executed))
 }
 
 /// Delivers signals thrown by `source` (nil: from outside) to every other
