@@ -126,9 +126,13 @@ impl Setup {
 }
 
 fn start_server(dir: &Path, extra: &[&str]) -> Server {
+    start_serving(&dir.join("procs.proc"), dir, extra)
+}
+
+fn start_serving(procs: &Path, dir: &Path, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_procdsl"))
         .arg("serve")
-        .arg(dir.join("procs.proc"))
+        .arg(procs)
         .args(["--addr", "127.0.0.1:0", "--store"])
         .arg(dir.join("store.db"))
         .args(extra)
@@ -729,4 +733,27 @@ fn after_sigkill_a_restart_serves_every_committed_instance() {
     let r = get_json(a, &format!("{SVC}/ExecProcElByUId/{uid}?Decision=true"));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["status"], "Completed");
+}
+
+#[test]
+fn the_readme_calls_answer_as_shown() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_serving(&root.join("examples"), dir.path(), &[]);
+    let a = &server.addr;
+    let r = get(a, "/0/ServiceModel/ProcessEngineService.svc/UsrHello/Execute?ResultParameterName=Greeting&Name=Ada");
+    assert!(readme.contains(&format!("\n{}\n", r.body)), "README does not show `{}`", r.body);
+    let r = post_json(
+        a,
+        "/0/ServiceModel/ProcessEngineService.svc/RunProcess",
+        &json!({"schemaName": "UsrApproval", "parameterValues": {"Amount": 5000}}),
+    );
+    let d = r.json();
+    assert_eq!(
+        (d["status"].clone(), d["processStatus"].clone(), d["success"].clone()),
+        (json!("Waiting"), json!(1), json!(true))
+    );
+    assert_eq!(d["waiting"][0]["element"], "Approve");
+    assert!(readme.contains(r#""processStatus":1,"success":true,"errorInfo":null}"#));
 }
