@@ -73,6 +73,12 @@ process UsrListener {
     end Done
 }
 
+process UsrShout {
+    start Begin -> Shout
+    script Shout { emit "Go" } -> Done
+    end Done
+}
+
 process UsrFail {
     in  X: Integer = 0
     out Y: Integer
@@ -756,4 +762,20 @@ fn the_readme_calls_answer_as_shown() {
     );
     assert_eq!(d["waiting"][0]["element"], "Approve");
     assert!(readme.contains(r#""processStatus":1,"success":true,"errorInfo":null}"#));
+}
+
+#[test]
+fn an_emit_wakes_stored_instances_and_slow_requests_time_out() {
+    let setup = Setup::new();
+    let server = setup.start(&["--timeout", "0.3"]);
+    let a = &server.addr;
+    let r = post_json(a, &format!("{SVC}/RunProcess"), &json!({"schemaName": "UsrListener"}));
+    let listener = r.json()["processId"].as_str().unwrap().to_string();
+    let r = get_json(a, &format!("{SVC}/UsrShout/Execute?ResultParameterName=Nothing"));
+    assert_eq!((r.status, r.json()), (200, Value::Null));
+    let d = get(a, &format!("/api/instances/{listener}")).json();
+    assert_eq!(d["resultParameterValues"]["Heard"], true, "{d}");
+    let r = get_json(a, &format!("{SVC}/UsrSlow/Execute?ResultParameterName=Total&N=9000000"));
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.error_message().contains("took longer than 0.3 s"), "{}", r.body);
 }

@@ -283,12 +283,21 @@ fn spawn_background(state: AppState, mut instance: Instance) {
             let mut run = Run::new(s.options());
             store::run_on(&mut instance, &mut run);
             let elements = run.elements_executed;
-            let instance = s.save_run(instance, run)?;
-            Ok((instance.descriptor(None), elements))
+            // Not over a cancellation that came while it ran: the check and
+            // the save are one call on the store's thread.
+            let descriptor = s.store.call(move |st| {
+                if st.load(id).is_ok_and(|stored| stored.status == Status::Cancelled) {
+                    return Ok(None);
+                }
+                st.save_run(&instance, &run)?;
+                Ok(Some(instance.descriptor(None)))
+            })?;
+            Ok((descriptor, elements))
         })
         .await;
         match result {
-            Ok((d, elements)) => state.metrics.outcome(&d, elements),
+            Ok((Some(d), elements)) => state.metrics.outcome(&d, elements),
+            Ok((None, _)) => {}
             Err(e) => eprintln!("procdsl serve: background instance {id}: {}", e.message),
         }
     });
