@@ -491,6 +491,7 @@ fn bad_input_gets_a_clear_4xx() {
     check(get(a, &format!("{SVC}/ExecProcElByUId/xyz")), 400, "not a valid element-instance UId");
     check(get(a, &format!("/api/instances/{unknown}")), 404, "no instance");
     check(get(a, "/api/instances/42"), 400, "not a valid instance id");
+    check(get(a, "/api/processes/%FF"), 400, "the path is not valid");
     check(get(a, "/api/instances?status=Sleeping"), 400, "not a status");
     check(raw(&format!("{SVC}/CancelExecution"), "{}"), 400, "JSON array");
     // A bad field value leaves the element waiting.

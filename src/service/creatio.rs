@@ -4,7 +4,7 @@
 //! (JSON for lists and objects) inside `<string xmlns="…Serialization/">` —
 //! or as JSON when the client accepts `application/json`.
 
-use super::error::ApiError;
+use super::error::{ApiError, Segment};
 use super::{auth, blocking, AppState};
 use crate::runtime::engine::{self, ExecOutcome, Run};
 use crate::runtime::instance::{Instance, Status};
@@ -12,7 +12,7 @@ use crate::runtime::{convert, descriptor::Descriptor};
 use crate::store;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -206,7 +206,7 @@ fn new_instance(state: &AppState, code: &str, inputs: &[(String, String)]) -> Re
 /// starts the instance in the background and returns its id at once.
 pub async fn execute(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    Segment(code): Segment,
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
@@ -263,7 +263,7 @@ pub async fn execute(
 /// values from the query or a JSON object body, and runs on.
 pub async fn exec_by_uid(
     State(state): State<AppState>,
-    Path(uid): Path<String>,
+    Segment(uid): Segment,
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,

@@ -128,3 +128,18 @@ impl From<api::Error> for ApiError {
         }
     }
 }
+
+/// The one path parameter of a route, or a JSON 400 (axum's own rejection
+/// would answer plain text).
+pub struct Segment(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Segment {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(s)| Segment(s))
+            .map_err(|e| ApiError::bad_request(format!("the path is not valid: {}", e.body_text())))
+    }
+}

@@ -1,14 +1,14 @@
 //! The service's own JSON API: processes, instances, signals, health,
 //! metrics and the OpenAPI document.
 
-use super::error::ApiError;
+use super::error::{ApiError, Segment};
 use super::{blocking, AppState};
 use crate::check::spec::ProcessSpec;
 use crate::runtime::convert;
 use crate::runtime::instance::Status;
 use crate::store::ListFilter;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -33,7 +33,7 @@ pub async fn processes(State(state): State<AppState>) -> Json<JsonValue> {
     Json(JsonValue::Array(list))
 }
 
-pub async fn process(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<JsonValue>, ApiError> {
+pub async fn process(State(state): State<AppState>, Segment(code): Segment) -> Result<Json<JsonValue>, ApiError> {
     let program = state.program()?;
     let id = crate::runtime::engine::find_process(program, &code)?;
     let spec = program.process(id);
@@ -70,7 +70,7 @@ pub async fn instances(
     Ok(Json(serde_json::to_value(list).unwrap_or(JsonValue::Null)))
 }
 
-pub async fn instance(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JsonValue>, ApiError> {
+pub async fn instance(State(state): State<AppState>, Segment(id): Segment) -> Result<Json<JsonValue>, ApiError> {
     let id: uuid::Uuid =
         id.parse().map_err(|_| ApiError::bad_request(format!("`{id}` is not a valid instance id (a UUID)")))?;
     let s = state.clone();
@@ -78,7 +78,7 @@ pub async fn instance(State(state): State<AppState>, Path(id): Path<String>) -> 
     Ok(Json(serde_json::to_value(d).unwrap_or(JsonValue::Null)))
 }
 
-pub async fn signal(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<JsonValue>, ApiError> {
+pub async fn signal(State(state): State<AppState>, Segment(name): Segment) -> Result<Json<JsonValue>, ApiError> {
     if name.trim().is_empty() {
         return Err(ApiError::bad_request("a signal needs a name"));
     }
