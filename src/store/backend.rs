@@ -141,7 +141,7 @@ impl ProcessStore for Store {
         // Each write is kept (moved into its result) so that it can be applied again.
         let mut kept: Vec<Write> = Vec::new();
         for write in writes {
-            if broken || tx.execute_batch("SAVEPOINT write").is_err() {
+            if broken || tx.prepare_cached("SAVEPOINT write").and_then(|mut st| st.execute([])).is_err() {
                 broken = true;
                 kept.push(write);
                 continue;
@@ -159,8 +159,12 @@ impl ProcessStore for Store {
                 Write::Exec { uid, fields, options } => super::exec_in(&tx, programs, *uid, fields, options.clone())
                     .map(|(outcome, d, n)| Some((outcome, d, n))),
             };
-            let end = if result.is_ok() { "RELEASE write" } else { "ROLLBACK TO write; RELEASE write" };
-            if tx.execute_batch(end).is_err() {
+            let ended = if result.is_ok() {
+                tx.prepare_cached("RELEASE write").and_then(|mut st| st.execute([])).map(|_| ())
+            } else {
+                tx.execute_batch("ROLLBACK TO write; RELEASE write")
+            };
+            if ended.is_err() {
                 broken = true;
             }
             results.push(result);

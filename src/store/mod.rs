@@ -440,7 +440,8 @@ pub fn decode_state(instance: &str, text: &str) -> Result<SavedInstance> {
 
 fn load_instance(conn: &Connection, cache: &mut HashMap<String, Arc<Program>>, id: &str) -> Result<Instance> {
     let row: Option<(String, String)> = conn
-        .query_row("SELECT program, state FROM instances WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT program, state FROM instances WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (hash, state) = row.ok_or_else(|| StoreError::UnknownInstance { id: id.to_string() })?;
     let saved = decode_state(id, &state)?;
@@ -481,25 +482,25 @@ fn save_instance(conn: &Connection, instance: &Instance) -> Result<()> {
     let state = serde_json::to_string(&SavedInstance::of(instance))
         .map_err(|e| StoreError::CorruptState { instance: id.clone(), message: e.to_string() })?;
     let now = time_text(Timestamp::now());
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO instances (id, program, process, status, format, state, version, created, updated)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, format = excluded.format,
              state = excluded.state, version = instances.version + 1, updated = excluded.updated",
-        params![
-            id,
-            instance.program.hash,
-            &*instance.spec().code,
-            instance.status.as_str(),
-            FORMAT_VERSION,
-            state,
-            now
-        ],
-    )?;
-    conn.execute(
+    )?
+    .execute(params![
+        id,
+        instance.program.hash,
+        &*instance.spec().code,
+        instance.status.as_str(),
+        FORMAT_VERSION,
+        state,
+        now
+    ])?;
+    conn.prepare_cached(
         "UPDATE element_instances SET live = 0, signal = NULL, due = NULL WHERE instance = ?1 AND live = 1",
-        [&id],
-    )?;
+    )?
+    .execute([&id])?;
     let mut list = Vec::new();
     entries(instance, &mut list);
     if list.is_empty() {
@@ -543,7 +544,8 @@ fn exec_in<K: AsRef<str>, V: AsRef<str>>(
     options: RunOptions,
 ) -> Result<(ExecOutcome, Descriptor, u64)> {
     let id: Option<String> = conn
-        .query_row("SELECT instance FROM element_instances WHERE uid = ?1", [uid.to_string()], |r| r.get(0))
+        .prepare_cached("SELECT instance FROM element_instances WHERE uid = ?1")?
+        .query_row([uid.to_string()], |r| r.get(0))
         .optional()?;
     let Some(id) = id else {
         return Err(ExecError::UnknownUid { uid }.into());
