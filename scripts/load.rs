@@ -111,13 +111,14 @@ fn micros(since: Instant) -> u32 {
     u32::try_from(since.elapsed().as_micros()).unwrap_or(u32::MAX)
 }
 
-async fn worker(addr: String, mode: String, until: Instant, interval: Option<Duration>) -> Tally {
+async fn worker(addr: String, mode: String, until: Instant, interval: Option<Duration>, offset: Duration) -> Tally {
     let mut tally = Tally::default();
     let Ok(mut conn) = Conn::open(&addr).await else {
         tally.errors += 1;
         return tally;
     };
-    let mut next = Instant::now();
+    // Connections start spread over one interval, so that paced requests do not come in bursts.
+    let mut next = Instant::now() + offset;
     while Instant::now() < until {
         if let Some(interval) = interval {
             tokio::time::sleep_until(next.into()).await;
@@ -159,8 +160,12 @@ fn main() {
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(seconds);
     let tallies = runtime.block_on(async {
-        let tasks: Vec<_> =
-            (0..connections).map(|_| tokio::spawn(worker(addr.clone(), mode.clone(), until, interval))).collect();
+        let tasks: Vec<_> = (0..connections)
+            .map(|i| {
+                let offset = interval.map_or(Duration::ZERO, |d| d.mul_f64(i as f64 / connections as f64));
+                tokio::spawn(worker(addr.clone(), mode.clone(), until, interval, offset))
+            })
+            .collect();
         let mut out = Vec::new();
         for t in tasks {
             out.push(t.await.unwrap_or_default());

@@ -144,6 +144,18 @@ fn start(args: ServeArgs) -> Result<(), String> {
         eprintln!("procdsl serve: no --users file: no sign-in needed, so only loopback ({}) is served", args.addr);
     }
     let store = Store::open(&args.store).map_err(|e| e.to_string())?;
+    // Checkpoints from a second connection keep them off the commit path.
+    let checkpoints = Store::open_existing(&args.store).map_err(|e| e.to_string())?;
+    store.disable_autocheckpoint().map_err(|e| e.to_string())?;
+    let mut failing = false;
+    let maintenance: Box<dyn FnMut() + Send> = Box::new(move || match checkpoints.checkpoint() {
+        Err(e) if !failing => {
+            failing = true;
+            eprintln!("procdsl serve: checkpoint: {e}");
+        }
+        Err(_) => {}
+        Ok(()) => failing = false,
+    });
     eprintln!("procdsl serve: store {}", args.store.display());
     let limits = Limits {
         max_body: args.max_body,
@@ -155,7 +167,7 @@ fn start(args: ServeArgs) -> Result<(), String> {
         tick_interval: Duration::from_millis(args.tick_ms.max(10)),
         ..Limits::default()
     };
-    let config = Config { program, store: Box::new(store), users, limits };
+    let config = Config { program, store: Box::new(store), users, limits, maintenance: Some(maintenance) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

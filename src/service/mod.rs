@@ -115,6 +115,9 @@ pub struct Config {
     /// Users and tokens; `None` means no sign-in (loopback only).
     pub users: Option<auth::Users>,
     pub limits: Limits,
+    /// Store upkeep run every 100 ms on its own thread, off the commit path
+    /// (SQLite: WAL checkpoints from a second connection).
+    pub maintenance: Option<Box<dyn FnMut() + Send>>,
 }
 
 /// The state every handler shares.
@@ -198,6 +201,15 @@ fn routes_router(state: AppState) -> Router {
 /// the request timeout.
 pub fn app(config: Config) -> (Router, ServiceHandle) {
     let limits = config.limits.clone();
+    if let Some(mut upkeep) = config.maintenance {
+        let spawned = std::thread::Builder::new().name("procdsl-upkeep".into()).spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(100));
+            upkeep();
+        });
+        if let Err(e) = spawned {
+            eprintln!("procdsl serve: cannot start the store upkeep thread: {e}");
+        }
+    }
     let state = Arc::new(Shared {
         program: config.program,
         store: worker::StoreHandle::start(config.store),

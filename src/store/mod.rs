@@ -361,6 +361,21 @@ impl Store {
         Ok(moved)
     }
 
+    /// Leaves WAL checkpoints to another connection (see [`Store::checkpoint`]),
+    /// so that a commit never waits for pages being copied into the database
+    /// file. The service does this; the commands keep SQLite's automatic checkpoints.
+    pub fn disable_autocheckpoint(&self) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    /// Copies committed pages from the WAL into the database file without
+    /// blocking writers (`PRAGMA wal_checkpoint(PASSIVE)`).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Bytes the store's pages hold (free pages excluded).
     pub fn used_bytes(&self) -> Result<u64> {
         let page_size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
