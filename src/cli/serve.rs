@@ -146,7 +146,7 @@ fn start(args: ServeArgs) -> Result<(), String> {
     let store = Store::open(&args.store).map_err(|e| e.to_string())?;
     // Checkpoints from a second connection keep them off the commit path.
     let checkpoints = Store::open_existing(&args.store).map_err(|e| e.to_string())?;
-    store.disable_autocheckpoint().map_err(|e| e.to_string())?;
+    store.defer_checkpoints().map_err(|e| e.to_string())?;
     let mut failing = false;
     let maintenance: Box<dyn FnMut() + Send> = Box::new(move || match checkpoints.checkpoint() {
         Err(e) if !failing => {

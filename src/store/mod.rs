@@ -361,11 +361,16 @@ impl Store {
         Ok(moved)
     }
 
-    /// Leaves WAL checkpoints to another connection (see [`Store::checkpoint`]),
-    /// so that a commit never waits for pages being copied into the database
-    /// file. The service does this; the commands keep SQLite's automatic checkpoints.
-    pub fn disable_autocheckpoint(&self) -> Result<()> {
-        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    /// Leaves most of the WAL checkpointing to another connection (see
+    /// [`Store::checkpoint`]), so that a commit seldom waits for pages being
+    /// copied into the database file. This connection still checkpoints
+    /// when the WAL passes 16,384 pages (64 MiB with 4 KiB pages), which
+    /// lets SQLite start the WAL over under a steady stream of writes; the
+    /// file is then cut back to 64 MiB. The service does this; the
+    /// commands keep SQLite's default (1,000 pages).
+    pub fn defer_checkpoints(&self) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        let _limit: i64 = self.conn.query_row("PRAGMA journal_size_limit = 67108864", [], |r| r.get(0))?;
         Ok(())
     }
 
