@@ -2,6 +2,7 @@
 //! free loopback port with its own store and talks HTTP/1.1 to it over a
 //! TCP socket (a tiny client below, so that oversized and malformed
 //! requests can be sent as they are).
+#![cfg(feature = "service")]
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
