@@ -781,3 +781,23 @@ fn an_emit_wakes_stored_instances_and_slow_requests_time_out() {
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(r.error_message().contains("took longer than 0.3 s"), "{}", r.body);
 }
+
+#[test]
+fn sessions_expire() {
+    let setup = Setup::new();
+    let users = users_file(&setup);
+    // 0.0004 h is 1.44 s.
+    let server = setup.start(&["--users", users.to_str().unwrap(), "--session-hours", "0.0004"]);
+    let a = &server.addr;
+    let r = post_json(
+        a,
+        "/0/ServiceModel/AuthService.svc/Login",
+        &json!({"UserName": "Supervisor", "UserPassword": "s3cret"}),
+    );
+    let cookie = r.cookies().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    assert_eq!(request(a, "GET", "/api/instances", &[("Cookie", &cookie)], None).status, 200);
+    std::thread::sleep(Duration::from_millis(1600));
+    let r = request(a, "GET", "/api/instances", &[("Cookie", &cookie)], None);
+    assert_eq!(r.status, 401);
+    assert!(r.error_message().contains("expired"), "{}", r.body);
+}
