@@ -614,6 +614,26 @@ fn without_users_only_loopback_is_served() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an argon2 hash"));
+    // The helpers write the entries of a users file.
+    let hash = |flag: &str, secret: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_procdsl"))
+            .args(["serve", flag])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{secret}\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let password = hash("--hash-password", "pw");
+    assert!(password.starts_with("$argon2id$"), "{password}");
+    let token = hash("--hash-token", "tok");
+    let file = json!({"users": [{"name": "u", "password": password}], "tokens": [{"name": "t", "sha256": token}]});
+    let users = procdsl::service::auth::Users::parse(&file.to_string()).unwrap();
+    assert!(users.verify("u", "pw"));
+    assert_eq!(users.token("tok"), Some("t"));
 }
 
 #[test]
