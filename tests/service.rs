@@ -707,7 +707,10 @@ fn sigterm_finishes_the_requests_in_flight() {
     let mut server = setup.start(&[]);
     let a = server.addr.clone();
     let slow = std::thread::spawn(move || get_json(&a, &format!("{SVC}/UsrSlow/Execute?ResultParameterName=Total")));
-    std::thread::sleep(Duration::from_millis(150));
+    // SIGTERM once the slow request is in flight (with this /metrics request).
+    wait_for("the slow request", Duration::from_secs(10), || {
+        get(&server.addr, "/metrics").body.contains("procdsl_http_requests_in_flight 2\n")
+    });
     let status = server.stop();
     let r = slow.join().unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
@@ -789,7 +792,7 @@ fn the_readme_calls_answer_as_shown() {
 #[test]
 fn an_emit_wakes_stored_instances_and_slow_requests_time_out() {
     let setup = Setup::new();
-    let server = setup.start(&["--timeout", "0.3"]);
+    let server = setup.start(&["--timeout", "0.3", "--max-steps", "1000000000"]);
     let a = &server.addr;
     let r = post_json(a, &format!("{SVC}/RunProcess"), &json!({"schemaName": "UsrListener"}));
     let listener = r.json()["processId"].as_str().unwrap().to_string();
