@@ -295,8 +295,9 @@ fn descriptor_json(d: &Descriptor) -> Json_ {
     serde_json::to_value(d).unwrap_or(Json_::Null)
 }
 
+/// Other fields a Creatio client sends are ignored.
 #[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct RunProcessBody {
     schema_name: Option<String>,
     #[serde(rename = "schemaUId", alias = "schemaUid")]
