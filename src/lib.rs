@@ -24,6 +24,8 @@ pub mod check;
 pub mod diagnostic;
 pub mod repl;
 pub mod runtime;
+#[cfg(feature = "service")]
+pub mod service;
 pub mod source;
 pub mod store;
 pub mod syntax;

@@ -5,6 +5,8 @@ mod check;
 mod output;
 mod repl;
 mod run;
+#[cfg(feature = "service")]
+mod serve;
 mod store_commands;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +53,9 @@ enum Command {
     Repl(repl::ReplArgs),
     /// Run N instances of a process in this process: speed and memory.
     Bench(bench::BenchArgs),
+    /// Serve the processes over HTTP: Creatio's ProcessEngineService routes and a JSON API.
+    #[cfg(feature = "service")]
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the command line and returns the exit code.
@@ -73,6 +78,8 @@ pub fn main() -> i32 {
         Command::Tick(args) => store_commands::tick(args),
         Command::Repl(args) => repl::repl(args),
         Command::Bench(args) => bench::bench(args),
+        #[cfg(feature = "service")]
+        Command::Serve(args) => serve::serve(args),
     }
 }
 

@@ -10,9 +10,11 @@
 //! state. Commits are durable (`journal_mode=WAL`, `synchronous=FULL`).
 //! docs/STORE.md describes the design.
 
+mod backend;
 mod error;
 pub mod schema;
 
+pub use backend::{ProcessStore, Write, Written};
 pub use error::StoreError;
 
 use crate::check::spec::Program;
@@ -228,12 +230,19 @@ impl Store {
     pub fn run(&mut self, instance: &mut Instance, options: RunOptions) -> Result<Run> {
         let mut run = Run::new(options);
         run_on(instance, &mut run);
-        let (tx, programs) = self.begin()?;
-        save_program(&tx, &instance.program)?;
-        save_instance(&tx, instance)?;
-        deliver(&tx, programs, &run.emitted, instance.id, &run.options)?;
-        tx.commit()?;
+        self.save_run(instance, &run)?;
         Ok(run)
+    }
+
+    /// Saves an instance that `run` moved (outside the store), with its
+    /// program, and delivers the signals the run threw to the stored
+    /// instances waiting for them, in one transaction.
+    pub fn save_run(&mut self, instance: &Instance, run: &Run) -> Result<()> {
+        let (tx, programs) = self.begin()?;
+        save_run_in(&tx, programs, instance, &run.emitted, &run.options)?;
+        tx.commit()?;
+        self.programs.entry(instance.program.hash.clone()).or_insert_with(|| instance.program.clone());
+        Ok(())
     }
 
     /// Starts a process by Code with string inputs, runs it until it waits
@@ -263,27 +272,22 @@ impl Store {
         fields: &[(K, V)],
         options: RunOptions,
     ) -> Result<(ExecOutcome, Descriptor)> {
+        self.exec_counted(uid, fields, options).map(|(outcome, descriptor, _)| (outcome, descriptor))
+    }
+
+    /// [`Store::exec`], also returning how many elements ran.
+    pub fn exec_counted<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        uid: Uuid,
+        fields: &[(K, V)],
+        options: RunOptions,
+    ) -> Result<(ExecOutcome, Descriptor, u64)> {
         let (tx, programs) = self.begin()?;
-        let id: Option<String> = tx
-            .query_row("SELECT instance FROM element_instances WHERE uid = ?1", [uid.to_string()], |r| r.get(0))
-            .optional()?;
-        let Some(id) = id else {
-            return Err(ExecError::UnknownUid { uid }.into());
-        };
-        let mut instance = load_instance(&tx, programs, &id)?;
-        if instance.was_executed(uid) {
-            return Ok((ExecOutcome::AlreadyExecuted, instance.descriptor(None)));
+        let result = exec_in(&tx, programs, uid, fields, options)?;
+        if result.0 == ExecOutcome::Executed {
+            tx.commit()?;
         }
-        if instance.status.is_finished() {
-            return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
-        }
-        let mut run = Run::new(options);
-        instance.exec_only(uid, fields, &mut run)?;
-        run_on(&mut instance, &mut run);
-        save_instance(&tx, &instance)?;
-        deliver(&tx, programs, &run.emitted, instance.id, &run.options)?;
-        tx.commit()?;
-        Ok((ExecOutcome::Executed, instance.descriptor(None)))
+        Ok(result)
     }
 
     /// The stored instances, oldest first.
@@ -384,6 +388,26 @@ impl Store {
         Ok(moved)
     }
 
+    /// Leaves most of the WAL checkpointing to another connection (see
+    /// [`Store::checkpoint`]), so that a commit seldom waits for pages being
+    /// copied into the database file. This connection still checkpoints
+    /// when the WAL passes 16,384 pages (64 MiB with 4 KiB pages), which
+    /// lets SQLite start the WAL over under a steady stream of writes; the
+    /// file is then cut back to 64 MiB. The service does this; the
+    /// commands keep SQLite's default (1,000 pages).
+    pub fn defer_checkpoints(&self) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        let _limit: i64 = self.conn.query_row("PRAGMA journal_size_limit = 67108864", [], |r| r.get(0))?;
+        Ok(())
+    }
+
+    /// Copies committed pages from the WAL into the database file without
+    /// blocking writers (`PRAGMA wal_checkpoint(PASSIVE)`).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Bytes the store's pages hold (free pages excluded).
     pub fn used_bytes(&self) -> Result<u64> {
         let page_size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
@@ -463,7 +487,8 @@ pub fn decode_state(instance: &str, text: &str) -> Result<SavedInstance> {
 
 fn load_instance(conn: &Connection, cache: &mut HashMap<String, Arc<Program>>, id: &str) -> Result<Instance> {
     let row: Option<(String, String)> = conn
-        .query_row("SELECT program, state FROM instances WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT program, state FROM instances WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (hash, state) = row.ok_or_else(|| StoreError::UnknownInstance { id: id.to_string() })?;
     let saved = decode_state(id, &state)?;
@@ -504,25 +529,25 @@ fn save_instance(conn: &Connection, instance: &Instance) -> Result<()> {
     let state = serde_json::to_string(&SavedInstance::of(instance))
         .map_err(|e| StoreError::CorruptState { instance: id.clone(), message: e.to_string() })?;
     let now = time_text(Timestamp::now());
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO instances (id, program, process, status, format, state, version, created, updated)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, format = excluded.format,
              state = excluded.state, version = instances.version + 1, updated = excluded.updated",
-        params![
-            id,
-            instance.program.hash,
-            &*instance.spec().code,
-            instance.status.as_str(),
-            FORMAT_VERSION,
-            state,
-            now
-        ],
-    )?;
-    conn.execute(
+    )?
+    .execute(params![
+        id,
+        instance.program.hash,
+        &*instance.spec().code,
+        instance.status.as_str(),
+        FORMAT_VERSION,
+        state,
+        now
+    ])?;
+    conn.prepare_cached(
         "UPDATE element_instances SET live = 0, signal = NULL, due = NULL WHERE instance = ?1 AND live = 1",
-        [&id],
-    )?;
+    )?
+    .execute([&id])?;
     let mut list = Vec::new();
     entries(instance, &mut list);
     if list.is_empty() {
@@ -537,6 +562,54 @@ fn save_instance(conn: &Connection, instance: &Instance) -> Result<()> {
         stmt.execute(params![e.uid.to_string(), id, e.kind, e.signal, e.due])?;
     }
     Ok(())
+}
+
+/// Saves a moved instance with its program (unless the store is known to
+/// hold it) and delivers the signals its run threw, inside `conn`'s transaction.
+fn save_run_in(
+    conn: &Connection,
+    programs: &mut HashMap<String, Arc<Program>>,
+    instance: &Instance,
+    emitted: &[Arc<str>],
+    options: &RunOptions,
+) -> Result<()> {
+    if !programs.contains_key(&instance.program.hash) {
+        save_program(conn, &instance.program)?;
+    }
+    save_instance(conn, instance)?;
+    deliver(conn, programs, emitted, instance.id, options)?;
+    Ok(())
+}
+
+/// [`Store::exec`] inside `conn`'s transaction; the caller commits when
+/// the outcome is `Executed`.
+fn exec_in<K: AsRef<str>, V: AsRef<str>>(
+    conn: &Connection,
+    programs: &mut HashMap<String, Arc<Program>>,
+    uid: Uuid,
+    fields: &[(K, V)],
+    options: RunOptions,
+) -> Result<(ExecOutcome, Descriptor, u64)> {
+    let id: Option<String> = conn
+        .prepare_cached("SELECT instance FROM element_instances WHERE uid = ?1")?
+        .query_row([uid.to_string()], |r| r.get(0))
+        .optional()?;
+    let Some(id) = id else {
+        return Err(ExecError::UnknownUid { uid }.into());
+    };
+    let mut instance = load_instance(conn, programs, &id)?;
+    if instance.was_executed(uid) {
+        return Ok((ExecOutcome::AlreadyExecuted, instance.descriptor(None), 0));
+    }
+    if instance.status.is_finished() {
+        return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
+    }
+    let mut run = Run::new(options);
+    instance.exec_only(uid, fields, &mut run)?;
+    run_on(&mut instance, &mut run);
+    save_instance(conn, &instance)?;
+    deliver(conn, programs, &run.emitted, instance.id, &run.options)?;
+    Ok((ExecOutcome::Executed, instance.descriptor(None), run.elements_executed))
 }
 
 /// Delivers signals thrown by `source` (nil: from outside) to every other

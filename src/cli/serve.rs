@@ -1,0 +1,185 @@
+//! `procdsl serve`: loads the processes, opens the store, binds and runs
+//! the web service of `procdsl::service` until Ctrl-C or SIGTERM.
+
+use super::{color_stderr, EXIT_INVALID, EXIT_OK};
+use procdsl::check;
+use procdsl::runtime::engine::DEFAULT_MAX_STEPS;
+use procdsl::service::{self, auth, Config, Limits};
+use procdsl::store::Store;
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// .proc files, or folders whose .proc files (also in subfolders) are served.
+    pub paths: Vec<PathBuf>,
+    /// The address to listen on. Without --users, only a loopback address.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub addr: SocketAddr,
+    /// The store that keeps the instances (created when missing).
+    #[arg(long, env = "PROCDSL_STORE", default_value = "procdsl.db", value_name = "PATH")]
+    pub store: PathBuf,
+    /// The users and bearer tokens (JSON; see docs/SERVICE.md). Without it, no sign-in is needed.
+    #[arg(long, value_name = "FILE")]
+    pub users: Option<PathBuf>,
+    /// Print an argon2 hash of the password read from stdin, for a users file, and exit.
+    #[arg(long)]
+    pub hash_password: bool,
+    /// Print the SHA-256 of the bearer token read from stdin, for a users file, and exit.
+    #[arg(long)]
+    pub hash_token: bool,
+    /// The step budget of one run.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STEPS)]
+    pub max_steps: u64,
+    /// The largest request body, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_body: usize,
+    /// The longest time to answer one request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// The most requests answered at once; more wait for a slot.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_concurrent: usize,
+    /// The most background runs at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub workers: usize,
+    /// How long a session lives after sign-in, in hours.
+    #[arg(long, value_name = "HOURS", default_value_t = 8.0)]
+    pub session_hours: f64,
+    /// How often due timers are fired, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub tick_ms: u64,
+}
+
+/// Every .proc file under a folder, in name order.
+fn proc_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            proc_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "proc") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn read_stdin_line() -> Option<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).ok()?;
+    let line = line.trim_end_matches(['\r', '\n']).to_string();
+    (!line.is_empty()).then_some(line)
+}
+
+fn seconds(value: f64, what: &str) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{what} must be a positive number"))
+}
+
+pub fn serve(args: ServeArgs) -> i32 {
+    if args.hash_password || args.hash_token {
+        let Some(secret) = read_stdin_line() else {
+            eprintln!("error: write the password or token on stdin");
+            return EXIT_INVALID;
+        };
+        if args.hash_token {
+            println!("{}", auth::sha256_hex(&secret));
+            return EXIT_OK;
+        }
+        return match auth::hash_password(&secret) {
+            Ok(hash) => {
+                println!("{hash}");
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_INVALID
+            }
+        };
+    }
+    match start(args) {
+        Ok(()) => EXIT_OK,
+        Err(message) => {
+            eprintln!("error: {message}");
+            EXIT_INVALID
+        }
+    }
+}
+
+fn start(args: ServeArgs) -> Result<(), String> {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        if path.is_dir() {
+            proc_files(path, &mut files).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let program = if files.is_empty() {
+        eprintln!("procdsl serve: no .proc files given: only stored instances are served");
+        None
+    } else {
+        match check::load_files(&files) {
+            Ok(loaded) => Some(Arc::new(loaded.program)),
+            Err(failure) => {
+                eprint!("{}", failure.render(color_stderr()));
+                return Err("the processes do not load; nothing is served".to_string());
+            }
+        }
+    };
+    let users = args.users.as_deref().map(auth::Users::load).transpose()?;
+    if users.is_none() {
+        if !args.addr.ip().is_loopback() {
+            return Err(format!(
+                "{} is not a loopback address: without --users anyone could call the service; give --users FILE or a 127.0.0.1 address",
+                args.addr
+            ));
+        }
+        eprintln!("procdsl serve: no --users file: no sign-in needed, so only loopback ({}) is served", args.addr);
+    }
+    let store = Store::open(&args.store).map_err(|e| e.to_string())?;
+    // Checkpoints from a second connection keep them off the commit path.
+    let checkpoints = Store::open_existing(&args.store).map_err(|e| e.to_string())?;
+    store.defer_checkpoints().map_err(|e| e.to_string())?;
+    let mut failing = false;
+    let maintenance: Box<dyn FnMut() + Send> = Box::new(move || match checkpoints.checkpoint() {
+        Err(e) if !failing => {
+            failing = true;
+            eprintln!("procdsl serve: checkpoint: {e}");
+        }
+        Err(_) => {}
+        Ok(()) => failing = false,
+    });
+    eprintln!("procdsl serve: store {}", args.store.display());
+    let limits = Limits {
+        max_body: args.max_body,
+        request_timeout: seconds(args.timeout, "--timeout")?,
+        max_concurrent: args.max_concurrent.max(1),
+        workers: args.workers.max(1),
+        max_steps: args.max_steps,
+        session_ttl: seconds(args.session_hours * 3600.0, "--session-hours")?,
+        tick_interval: Duration::from_millis(args.tick_ms.max(10)),
+        ..Limits::default()
+    };
+    let config = Config { program, store: Box::new(store), users, limits, maintenance: Some(maintenance) };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        eprintln!("procdsl serve: listening on http://{addr}");
+        service::serve(config, listener, service::shutdown_signal()).await.map_err(|e| e.to_string())?;
+        eprintln!("procdsl serve: stopped");
+        Ok(())
+    })
+}

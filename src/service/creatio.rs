@@ -1,0 +1,412 @@
+//! Creatio's routes: `AuthService.svc/Login` and `ProcessEngineService.svc`
+//! (`{Code}/Execute`, `ExecProcElByUId/{uid}`, `RunProcess`,
+//! `CancelExecution`). Results come in Creatio's form — the value as text
+//! (JSON for lists and objects) inside `<string xmlns="…Serialization/">` —
+//! or as JSON when the client accepts `application/json`.
+
+use super::error::{ApiError, Segment};
+use super::{auth, blocking, AppState};
+use crate::runtime::engine::{self, ExecOutcome, Run};
+use crate::runtime::instance::{Instance, Status};
+use crate::runtime::{convert, descriptor::Descriptor};
+use crate::store;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value as Json_};
+use std::sync::atomic::Ordering;
+use uuid::Uuid;
+
+const SERIALIZATION_NS: &str = "http://schemas.microsoft.com/2003/10/Serialization/";
+
+/// Does the client accept JSON?
+fn accepts_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("application/json"))
+}
+
+/// A value in Creatio's form, or as JSON.
+pub fn respond(headers: &HeaderMap, value: Json_) -> Response {
+    if accepts_json(headers) {
+        return Json(value).into_response();
+    }
+    let body = match value {
+        Json_::Null => format!(
+            r#"<string i:nil="true" xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{SERIALIZATION_NS}"/>"#
+        ),
+        Json_::String(s) => format!(r#"<string xmlns="{SERIALIZATION_NS}">{}</string>"#, xml_escape(&s)),
+        other => format!(r#"<string xmlns="{SERIALIZATION_NS}">{}</string>"#, xml_escape(&other.to_string())),
+    };
+    ([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], body).into_response()
+}
+
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The body, or a clear 4xx (413 for one over the limit).
+pub fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "the request body is too large")
+        } else {
+            ApiError::new(status, format!("cannot read the request body: {}", e.body_text()))
+        }
+    })
+}
+
+/// The body as JSON; an empty body is `None`.
+pub fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Option<Json_>, ApiError> {
+    let bytes = body_bytes(body)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
+}
+
+fn query_pairs(query: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result<Vec<(String, String)>, ApiError> {
+    query.map(|q| q.0).map_err(|e| ApiError::bad_request(format!("the query string is not valid: {}", e.body_text())))
+}
+
+/// A JSON value as the text an input takes (`-p` form): strings as they
+/// are, lists and objects as JSON; `null` leaves the parameter out.
+fn input_text(value: &Json_) -> Option<String> {
+    match value {
+        Json_::Null => None,
+        Json_::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// The pairs of a JSON object body.
+fn object_pairs(body: Option<Json_>, what: &str) -> Result<Vec<(String, String)>, ApiError> {
+    match body {
+        None => Ok(Vec::new()),
+        Some(Json_::Object(map)) => Ok(map.iter().filter_map(|(k, v)| input_text(v).map(|t| (k.clone(), t))).collect()),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "the request body must be a JSON object of {what}, not {}",
+            json_kind(&other)
+        ))),
+    }
+}
+
+fn json_kind(v: &Json_) -> &'static str {
+    match v {
+        Json_::Null => "null",
+        Json_::Bool(_) => "a boolean",
+        Json_::Number(_) => "a number",
+        Json_::String(_) => "a string",
+        Json_::Array(_) => "an array",
+        Json_::Object(_) => "an object",
+    }
+}
+
+fn parse_uuid(text: &str, what: &str) -> Result<Uuid, ApiError> {
+    text.parse().map_err(|_| ApiError::bad_request(format!("`{text}` is not a valid {what} (a UUID)")))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoginBody {
+    user_name: String,
+    user_password: String,
+}
+
+/// `AuthService.svc/Login`: `{"Code":0}` and the session cookies, or
+/// `{"Code":1,"Message":…}` and no session.
+pub async fn login(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let json = json_body(body)?
+        .ok_or_else(|| ApiError::bad_request("the request body must be {\"UserName\", \"UserPassword\"}"))?;
+    let login: LoginBody = serde_json::from_value(json).map_err(|e| {
+        ApiError::bad_request(format!("the request body must be {{\"UserName\", \"UserPassword\"}}: {e}"))
+    })?;
+    let s = state.clone();
+    let name = login.user_name.clone();
+    let ok = blocking(move || {
+        Ok(match &s.users {
+            Some(users) => users.verify(&login.user_name, &login.user_password),
+            None => true,
+        })
+    })
+    .await?;
+    if !ok {
+        return Ok(Json(json!({
+            "Code": 1,
+            "Message": "the user name or password is wrong",
+            "Exception": null,
+            "PasswordChangeUrl": null,
+            "RedirectUrl": null,
+        }))
+        .into_response());
+    }
+    let (key, session) = state.sessions.create(&name, state.limits.session_ttl);
+    let mut response = Json(json!({
+        "Code": 0,
+        "Message": "",
+        "Exception": null,
+        "PasswordChangeUrl": null,
+        "RedirectUrl": null,
+    }))
+    .into_response();
+    let max_age = state.limits.session_ttl.as_secs();
+    let cookies = [
+        format!(".ASPXAUTH={key}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax"),
+        format!("BPMCSRF={}; Path=/; Max-Age={max_age}; SameSite=Lax", session.csrf),
+        format!("BPMSESSIONID={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax", auth::random_token()),
+    ];
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
+}
+
+/// Runs a new instance until it waits or ends; commits it when it waits
+/// or when it threw signals (a run that ends in this request is not kept).
+fn run_foreground(state: &AppState, mut instance: Instance) -> Result<(Instance, u64), ApiError> {
+    let mut run = Run::new(state.options());
+    store::run_on(&mut instance, &mut run);
+    let elements = run.elements_executed;
+    state.metrics.started.fetch_add(1, Ordering::Relaxed);
+    if !instance.status.is_finished() || !run.emitted.is_empty() {
+        instance = state.save_run(instance, run)?;
+    }
+    Ok((instance, elements))
+}
+
+fn new_instance(state: &AppState, code: &str, inputs: &[(String, String)]) -> Result<Instance, ApiError> {
+    let program = state.program()?.clone();
+    let process = engine::find_process(&program, code)?;
+    let mut instance = Instance::new(program, process, jiff::Timestamp::now());
+    instance.set_inputs(inputs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    Ok(instance)
+}
+
+/// `{Code}/Execute`: with `ResultParameterName`, runs and returns that
+/// value (`null` when the process has no such parameter); without it,
+/// starts the instance in the background and returns its id at once.
+pub async fn execute(
+    State(state): State<AppState>,
+    Segment(code): Segment,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let mut result = None;
+    let mut inputs = Vec::new();
+    for (k, v) in query_pairs(query)? {
+        if k.eq_ignore_ascii_case("ResultParameterName") {
+            result = Some(v);
+        } else {
+            inputs.push((k, v));
+        }
+    }
+    inputs.extend(object_pairs(json_body(body)?, "parameter values")?);
+    let s = state.clone();
+    match result {
+        Some(result) => {
+            let value = blocking(move || {
+                let instance = new_instance(&s, &code, &inputs)?;
+                let (instance, elements) = run_foreground(&s, instance)?;
+                let d = instance.descriptor(Some(&[]));
+                s.metrics.outcome(&d, elements);
+                if let (Status::Failed, Some(err)) = (instance.status, &instance.error) {
+                    return Err(ApiError::failed(err));
+                }
+                Ok(instance.param(&result).map_or(Json_::Null, convert::to_json))
+            })
+            .await?;
+            Ok(respond(&headers, value))
+        }
+        None => {
+            let instance = blocking(move || {
+                let program = s.program()?.clone();
+                let process = engine::find_process(&program, &code)?;
+                let outputs: Vec<String> = program.process(process).outputs().map(|p| p.code.to_string()).collect();
+                if !outputs.is_empty() {
+                    return Err(crate::api::Error::BackgroundWithOutputs { process: code, outputs }.into());
+                }
+                let instance = new_instance(&s, &code, &inputs)?;
+                // Committed as accepted before the answer: a restart resumes it.
+                let instance = s.save_run(instance, Run::new(s.options()))?;
+                s.metrics.started.fetch_add(1, Ordering::Relaxed);
+                Ok(instance)
+            })
+            .await?;
+            let id = instance.id;
+            super::spawn_background(state, instance);
+            Ok(respond(&headers, Json_::String(id.to_string())))
+        }
+    }
+}
+
+/// `ExecProcElByUId/{uid}`: executes a waiting element-instance with field
+/// values from the query or a JSON object body, and runs on.
+pub async fn exec_by_uid(
+    State(state): State<AppState>,
+    Segment(uid): Segment,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let uid = parse_uuid(&uid, "element-instance UId")?;
+    let mut fields = query_pairs(query)?;
+    fields.extend(object_pairs(json_body(body)?, "field values")?);
+    let s = state.clone();
+    let descriptor = blocking(move || {
+        let write = store::Write::Exec { uid, fields, options: s.options() };
+        let store::Written::Exec(outcome, d, elements) = s.store.write(write)? else {
+            return Err(ApiError::internal("the store answered an exec with a save"));
+        };
+        if outcome == ExecOutcome::AlreadyExecuted {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("element-instance {uid} was already executed; nothing was done"),
+            )
+            .with_code("procdsl::exec::already_executed"));
+        }
+        s.metrics.outcome(&d, elements);
+        Ok(*d)
+    })
+    .await?;
+    Ok(respond(&headers, descriptor_json(&descriptor)))
+}
+
+fn descriptor_json(d: &Descriptor) -> Json_ {
+    serde_json::to_value(d).unwrap_or(Json_::Null)
+}
+
+/// Other fields a Creatio client sends are ignored.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RunProcessBody {
+    schema_name: Option<String>,
+    #[serde(rename = "schemaUId", alias = "schemaUid")]
+    schema_uid: Option<String>,
+    #[serde(default)]
+    parameter_values: Option<Json_>,
+    #[serde(default)]
+    result_parameter_names: Option<Vec<String>>,
+}
+
+/// Creatio's `parameterValues`: `{"Code": value}` or `[{"name","value"}]`.
+fn parameter_values(values: Option<Json_>) -> Result<Vec<(String, String)>, ApiError> {
+    match values {
+        None | Some(Json_::Null) => Ok(Vec::new()),
+        Some(Json_::Array(items)) => {
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let name = item.get("name").and_then(Json_::as_str).ok_or_else(|| {
+                    ApiError::bad_request(format!("parameterValues[{i}] must be an object with \"name\" and \"value\""))
+                })?;
+                if let Some(text) = item.get("value").and_then(input_text) {
+                    out.push((name.to_string(), text));
+                }
+            }
+            Ok(out)
+        }
+        other => object_pairs(other, "parameter values").map_err(|_| {
+            ApiError::bad_request("parameterValues must be an object or an array of {\"name\", \"value\"}")
+        }),
+    }
+}
+
+/// `RunProcess`: runs a process by name or schema UId and answers the
+/// descriptor plus Creatio's `processStatus`, `success` and `errorInfo`.
+pub async fn run_process(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let json = json_body(body)?.ok_or_else(|| {
+        ApiError::bad_request("the request body must be a JSON object with \"schemaName\" or \"schemaUId\"")
+    })?;
+    let body: RunProcessBody = serde_json::from_value(json)
+        .map_err(|e| ApiError::bad_request(format!("the RunProcess body is not valid: {e}")))?;
+    let inputs = parameter_values(body.parameter_values)?;
+    let s = state.clone();
+    let value = blocking(move || {
+        let program = s.program()?.clone();
+        let code = match (&body.schema_name, &body.schema_uid) {
+            (Some(name), _) => name.clone(),
+            (None, Some(uid)) => {
+                let uid = parse_uuid(uid, "schemaUId")?;
+                let process = program
+                    .find_by_uid(uid)
+                    .ok_or_else(|| ApiError::not_found(format!("no process has the schema UId {uid}")))?;
+                program.process(process).code.to_string()
+            }
+            (None, None) => {
+                return Err(ApiError::bad_request("the body names no process: give \"schemaName\" or \"schemaUId\""))
+            }
+        };
+        let instance = new_instance(&s, &code, &inputs)?;
+        let (instance, elements) = run_foreground(&s, instance)?;
+        let d = instance.descriptor(body.result_parameter_names.as_deref());
+        s.metrics.outcome(&d, elements);
+        let mut value = descriptor_json(&d);
+        if let Json_::Object(map) = &mut value {
+            map.insert("processStatus".into(), json!(d.status.creatio_code()));
+            map.insert("success".into(), json!(d.status != Status::Failed));
+            map.insert("errorInfo".into(), serde_json::to_value(&d.error).unwrap_or(Json_::Null));
+        }
+        Ok(value)
+    })
+    .await?;
+    Ok(respond(&headers, value))
+}
+
+/// `CancelExecution`: body a JSON array of instance ids; answers one
+/// entry per id: its status, or why it could not be cancelled.
+pub async fn cancel_execution(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let ids = match json_body(body)? {
+        Some(Json_::Array(items)) => items,
+        Some(Json_::String(one)) => vec![Json_::String(one)],
+        _ => return Err(ApiError::bad_request("the request body must be a JSON array of instance ids")),
+    };
+    let ids: Vec<Uuid> = ids
+        .iter()
+        .map(|v| match v {
+            Json_::String(s) => parse_uuid(s, "instance id"),
+            other => Err(ApiError::bad_request(format!("an instance id must be a string, not {}", json_kind(other)))),
+        })
+        .collect::<Result<_, _>>()?;
+    let s = state.clone();
+    let results = blocking(move || {
+        s.store.call(move |st| {
+            let mut out = Vec::new();
+            for id in ids {
+                match st.cancel(id) {
+                    Ok((_, d)) => out.push(json!({ "processId": id, "status": d.status })),
+                    Err(e) => out.push(json!({ "processId": id, "error": ApiError::from(e).body()["error"] })),
+                }
+            }
+            Ok(Json_::Array(out))
+        })
+    })
+    .await?;
+    Ok(respond(&headers, results))
+}

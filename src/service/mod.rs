@@ -1,0 +1,358 @@
+//! The web service (`procdsl serve`): Creatio's `ProcessEngineService.svc`
+//! and `AuthService.svc` routes, the service's own JSON API, health and
+//! Prometheus metrics, on axum and tokio.
+//!
+//! Engine and store calls never run on the async runtime: each goes to
+//! tokio's blocking pool, and the store (one connection behind a mutex, a
+//! [`ProcessStore`]) commits before a response is sent. A scheduler fires
+//! due timers every second; background runs go to a bounded worker pool.
+//! docs/SERVICE.md describes routes, auth, limits and metrics.
+
+pub mod auth;
+mod creatio;
+pub mod error;
+mod limits;
+pub mod metrics;
+pub mod openapi;
+mod rest;
+mod worker;
+
+use crate::check::spec::Program;
+use crate::runtime::engine::{Run, RunOptions, DEFAULT_MAX_STEPS};
+use crate::runtime::instance::{Instance, Status};
+use crate::store::{self, ListFilter, ProcessStore};
+use axum::routing::{get, post};
+use axum::Router;
+use error::ApiError;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// The Creatio route prefixes: both serve the same routes.
+pub const PREFIXES: [&str; 2] = ["/0/ServiceModel", "/ServiceModel"];
+
+/// Every route the service answers, `(method, path)`, for the OpenAPI
+/// document and its test. Creatio routes are listed without a prefix.
+pub const CREATIO_ROUTES: &[(&str, &str)] = &[
+    ("post", "/AuthService.svc/Login"),
+    ("get", "/ProcessEngineService.svc/{code}/Execute"),
+    ("post", "/ProcessEngineService.svc/{code}/Execute"),
+    ("get", "/ProcessEngineService.svc/ExecProcElByUId/{uid}"),
+    ("post", "/ProcessEngineService.svc/ExecProcElByUId/{uid}"),
+    ("post", "/ProcessEngineService.svc/RunProcess"),
+    ("post", "/ProcessEngineService.svc/CancelExecution"),
+];
+
+/// The service's own routes.
+pub const API_ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/processes"),
+    ("get", "/api/processes/{code}"),
+    ("get", "/api/instances"),
+    ("get", "/api/instances/{id}"),
+    ("post", "/api/signals/{name}"),
+    ("get", "/api/openapi.json"),
+    ("get", "/health"),
+    ("get", "/metrics"),
+];
+
+/// Every `(method, path)` the router serves, prefixes expanded.
+pub fn routes() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for prefix in PREFIXES {
+        for (m, p) in CREATIO_ROUTES {
+            out.push((m.to_string(), format!("{prefix}{p}")));
+        }
+    }
+    out.extend(API_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())));
+    out
+}
+
+/// Limits that protect the service.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body, in bytes.
+    pub max_body: usize,
+    /// Largest sum of request header names and values, in bytes.
+    pub max_header_bytes: usize,
+    /// Most request headers.
+    pub max_headers: usize,
+    /// Longest time to answer a request.
+    pub request_timeout: Duration,
+    /// Most requests answered at once by the whole service; more wait.
+    pub max_concurrent: usize,
+    /// Most background runs at once.
+    pub workers: usize,
+    /// The step budget of one run.
+    pub max_steps: u64,
+    /// How long a session lives after sign-in.
+    pub session_ttl: Duration,
+    /// How often the scheduler fires due timers.
+    pub tick_interval: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: 1 << 20,
+            max_header_bytes: 16 << 10,
+            max_headers: 64,
+            request_timeout: Duration::from_secs(30),
+            max_concurrent: 256,
+            workers: 4,
+            max_steps: DEFAULT_MAX_STEPS,
+            session_ttl: Duration::from_secs(8 * 3600),
+            tick_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What the service is started with.
+pub struct Config {
+    /// The processes it serves (none: only stored instances).
+    pub program: Option<Arc<Program>>,
+    pub store: Box<dyn ProcessStore>,
+    /// Users and tokens; `None` means no sign-in (loopback only).
+    pub users: Option<auth::Users>,
+    pub limits: Limits,
+    /// Store upkeep run every 100 ms on its own thread, off the commit path
+    /// (SQLite: WAL checkpoints from a second connection).
+    pub maintenance: Option<Box<dyn FnMut() + Send>>,
+}
+
+/// The state every handler shares.
+pub(crate) struct Shared {
+    program: Option<Arc<Program>>,
+    store: worker::StoreHandle,
+    users: Option<auth::Users>,
+    sessions: auth::Sessions,
+    metrics: metrics::Metrics,
+    limits: Limits,
+    workers: Arc<Semaphore>,
+    requests: Arc<Semaphore>,
+}
+
+pub(crate) type AppState = Arc<Shared>;
+
+impl Shared {
+    /// Saves an instance that `run` moved, committed before it returns.
+    fn save_run(&self, instance: Instance, run: Run) -> Result<Instance, ApiError> {
+        let write = store::Write::SaveRun { instance: Box::new(instance), emitted: run.emitted, options: run.options };
+        match self.store.write(write)? {
+            store::Written::Saved(instance) => Ok(*instance),
+            store::Written::Exec(..) => Err(ApiError::internal("the store answered a save with an exec")),
+        }
+    }
+
+    fn options(&self) -> RunOptions {
+        RunOptions { max_steps: self.limits.max_steps, ..store::real_time(None) }
+    }
+
+    fn program(&self) -> Result<&Arc<Program>, ApiError> {
+        self.program.as_ref().ok_or_else(|| ApiError::not_found("the service was started without .proc files"))
+    }
+}
+
+/// Runs a closure on the blocking pool: engine and store work never blocks
+/// the async runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::internal("the request's work stopped unexpectedly; nothing more was committed"))?
+}
+
+/// The router with every route, without the service-wide layers.
+fn routes_router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for prefix in PREFIXES {
+        router = router
+            .route(&format!("{prefix}/AuthService.svc/Login"), post(creatio::login))
+            .route(
+                &format!("{prefix}/ProcessEngineService.svc/{{code}}/Execute"),
+                get(creatio::execute).post(creatio::execute),
+            )
+            .route(
+                &format!("{prefix}/ProcessEngineService.svc/ExecProcElByUId/{{uid}}"),
+                get(creatio::exec_by_uid).post(creatio::exec_by_uid),
+            )
+            .route(&format!("{prefix}/ProcessEngineService.svc/RunProcess"), post(creatio::run_process))
+            .route(&format!("{prefix}/ProcessEngineService.svc/CancelExecution"), post(creatio::cancel_execution));
+    }
+    router
+        .route("/api/processes", get(rest::processes))
+        .route("/api/processes/{code}", get(rest::process))
+        .route("/api/instances", get(rest::instances))
+        .route("/api/instances/{id}", get(rest::instance))
+        .route("/api/signals/{name}", post(rest::signal))
+        .route("/api/openapi.json", get(rest::openapi))
+        .route("/health", get(rest::health))
+        .route("/metrics", get(rest::metrics))
+        .fallback(rest::not_found)
+        .method_not_allowed_fallback(rest::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::authenticate))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::record))
+        .layer(axum::extract::DefaultBodyLimit::max(state.limits.max_body))
+        .with_state(state)
+}
+
+/// The whole service: the routes wrapped, as one service, in the layers
+/// that must see every request (a per-route layer would bound each route
+/// separately): panics to 500, the concurrency limit, header limits and
+/// the request timeout.
+pub fn app(config: Config) -> (Router, ServiceHandle) {
+    let limits = config.limits.clone();
+    if let Some(mut upkeep) = config.maintenance {
+        let spawned = std::thread::Builder::new().name("procdsl-upkeep".into()).spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(100));
+            upkeep();
+        });
+        if let Err(e) = spawned {
+            eprintln!("procdsl serve: cannot start the store upkeep thread: {e}");
+        }
+    }
+    let state = Arc::new(Shared {
+        program: config.program,
+        store: worker::StoreHandle::start(config.store),
+        users: config.users,
+        sessions: auth::Sessions::default(),
+        metrics: metrics::Metrics::default(),
+        workers: Arc::new(Semaphore::new(limits.workers.max(1))),
+        requests: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
+        limits,
+    });
+    let inner = routes_router(state.clone());
+    let outer = Router::new()
+        .fallback_service(inner)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::guard))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(limits::panic_response));
+    (outer, ServiceHandle { state })
+}
+
+/// Background work of a running service: the timer scheduler, resuming
+/// interrupted background runs, and waiting for them at shutdown.
+pub struct ServiceHandle {
+    state: AppState,
+}
+
+impl ServiceHandle {
+    /// Resumes the instances that a stopped service left `Running` (a
+    /// background run it had accepted but not finished).
+    pub async fn resume_interrupted(&self) -> Result<usize, ApiError> {
+        let state = self.state.clone();
+        let ids = blocking(move || {
+            let filter = ListFilter { status: Some(Status::Running), ..ListFilter::default() };
+            state.store.call(move |st| Ok(st.list(&filter)?.into_iter().map(|s| s.id).collect::<Vec<_>>()))
+        })
+        .await?;
+        let n = ids.len();
+        for id in ids {
+            let state = self.state.clone();
+            let instance = blocking(move || state.store.call(move |st| st.load(id))).await?;
+            spawn_background(self.state.clone(), instance);
+        }
+        Ok(n)
+    }
+
+    /// Fires due timers every `tick_interval`, forever (also those that fell
+    /// due while the service was down: they are due now).
+    pub fn start_scheduler(&self) -> tokio::task::JoinHandle<()> {
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(state.limits.tick_interval);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                let s = state.clone();
+                let result = blocking(move || s.store.call(|st| st.tick(jiff::Timestamp::now()))).await;
+                match result {
+                    Ok(moved) => {
+                        for d in &moved {
+                            state.metrics.timers_fired.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            state.metrics.outcome(d, 0);
+                        }
+                    }
+                    Err(e) => eprintln!("procdsl serve: timers: {}", e.message),
+                }
+            }
+        })
+    }
+
+    /// Waits until the background runs in progress have finished (at most `limit`).
+    pub async fn drain(&self, limit: Duration) {
+        let n = u32::try_from(self.state.limits.workers.max(1)).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(limit, self.state.workers.acquire_many(n)).await;
+    }
+}
+
+/// Runs an instance on the worker pool, saving it when it waits or ends.
+fn spawn_background(state: AppState, mut instance: Instance) {
+    tokio::spawn(async move {
+        let Ok(permit) = state.workers.clone().acquire_owned().await else { return };
+        let s = state.clone();
+        let id = instance.id;
+        let result = blocking(move || {
+            let _permit = permit;
+            let mut run = Run::new(s.options());
+            store::run_on(&mut instance, &mut run);
+            let elements = run.elements_executed;
+            // Not over a cancellation that came while it ran: the check and
+            // the save are one call on the store's thread.
+            let descriptor = s.store.call(move |st| {
+                if st.load(id).is_ok_and(|stored| stored.status == Status::Cancelled) {
+                    return Ok(None);
+                }
+                st.save_run(&instance, &run)?;
+                Ok(Some(instance.descriptor(None)))
+            })?;
+            Ok((descriptor, elements))
+        })
+        .await;
+        match result {
+            Ok((Some(d), elements)) => state.metrics.outcome(&d, elements),
+            Ok((None, _)) => {}
+            Err(e) => eprintln!("procdsl serve: background instance {id}: {}", e.message),
+        }
+    });
+}
+
+/// Serves on `listener` until `shutdown` resolves; then stops accepting,
+/// finishes the requests in flight and the background runs in progress.
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (app, handle) = app(config);
+    match handle.resume_interrupted().await {
+        Ok(0) => {}
+        Ok(n) => eprintln!("procdsl serve: resuming {n} interrupted background instance(s)"),
+        Err(e) => eprintln!("procdsl serve: cannot resume interrupted instances: {}", e.message),
+    }
+    let scheduler = handle.start_scheduler();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    scheduler.abort();
+    handle.drain(Duration::from_secs(30)).await;
+    result
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
