@@ -167,8 +167,9 @@ impl Loader {
 
     fn finish(mut self) -> Result<Loaded, LoadError> {
         let processes: Vec<&ast::Process> = self.files.iter().flat_map(|(_, f)| &f.processes).collect();
-        let mut checker = Checker { diagnostics: std::mem::take(&mut self.diagnostics) };
+        let mut checker = Checker { diagnostics: std::mem::take(&mut self.diagnostics), ..Checker::default() };
         let specs = checker.check_program(&processes);
+        let nesting = checker.max_depth;
         let mut diagnostics = checker.diagnostics;
         diagnostics.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.span().map(|s| (s.file, s.start))));
         if diagnostics.iter().any(Diagnostic::is_error) {
@@ -182,7 +183,7 @@ impl Loader {
             hasher.update([0]);
         }
         let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Loaded { program: Program::new(self.sources, specs, hash), warnings: diagnostics })
+        Ok(Loaded { program: Program::new(self.sources, specs, hash, nesting), warnings: diagnostics })
     }
 }
 
@@ -202,8 +203,13 @@ fn lexical_normal(path: &Path) -> String {
     out.display().to_string()
 }
 
+#[derive(Default)]
 pub(crate) struct Checker {
     diagnostics: Vec<Diagnostic>,
+    /// How deeply the expression or block being compiled is nested.
+    depth: u32,
+    /// The deepest nesting seen: what the interpreter's recursion will need.
+    pub(crate) max_depth: u32,
 }
 
 /// Default UIds are UUID v5 values, so they are stable across runs.

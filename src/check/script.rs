@@ -12,6 +12,11 @@ use crate::syntax::ast::{self, BinaryOp, ExprKind, StmtKind, TextPart, UnaryOp};
 use indexmap::IndexMap;
 use std::sync::Arc;
 
+/// Room left on the stack below which a deep expression continues on a new segment.
+const STACK_RED_ZONE: usize = 128 * 1024;
+/// The size of each new stack segment.
+const STACK_GROWTH: usize = 4 * 1024 * 1024;
+
 /// What a script can see: the process's parameters and its own locals.
 pub(crate) struct Scope<'p> {
     /// Parameter Codes and types by slot.
@@ -64,7 +69,12 @@ impl Checker {
 
     fn compile_block(&mut self, block: &ast::Block, scope: &mut Scope) -> Vec<CStmt> {
         let mark = scope.locals.len();
-        let out = block.stmts.iter().filter_map(|s| self.compile_stmt(s, scope)).collect();
+        self.depth += 1;
+        self.max_depth = self.max_depth.max(self.depth);
+        let out = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
+            block.stmts.iter().filter_map(|s| self.compile_stmt(s, scope)).collect()
+        });
+        self.depth -= 1;
         scope.locals.truncate(mark);
         out
     }
@@ -205,7 +215,17 @@ impl Checker {
         self.error(d);
     }
 
+    /// Compiles an expression. Trees may be up to 1,000 deep (the parser's
+    /// limit); the stack grows on demand, so checking works on any thread.
     pub(crate) fn compile_expr(&mut self, expr: &ast::Expr, scope: &mut Scope) -> CExpr {
+        self.depth += 1;
+        self.max_depth = self.max_depth.max(self.depth);
+        let compiled = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.compile_expr_here(expr, scope));
+        self.depth -= 1;
+        compiled
+    }
+
+    fn compile_expr_here(&mut self, expr: &ast::Expr, scope: &mut Scope) -> CExpr {
         let span = expr.span;
         let kind = match &expr.kind {
             ExprKind::Null => CExprKind::Const(Value::Null),

@@ -27,7 +27,7 @@ pub fn compile_snippet(file: FileId, text: &str, params: &[ParamSpec]) -> Result
     let visible: Vec<(Arc<str>, Type)> = params.iter().map(|p| (p.code.clone(), p.ty.clone())).collect();
     let mut read = vec![false; visible.len()];
     let mut scope = Scope::new(&visible, &mut read);
-    let mut checker = Checker { diagnostics: Vec::new() };
+    let mut checker = Checker::default();
     let mut script = checker.compile_script(&block, &mut scope);
     let errors: Vec<Diagnostic> = checker.diagnostics.into_iter().filter(Diagnostic::is_error).collect();
     if !errors.is_empty() {

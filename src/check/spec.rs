@@ -26,12 +26,15 @@ pub struct Program {
     /// SHA-256 of every file's name and text: the identity a stored instance
     /// keeps, so that it always runs on the definition it started with.
     pub hash: String,
+    /// The deepest nesting of expressions and blocks in any script: how much
+    /// stack the interpreter's recursion may need.
+    pub nesting: u32,
 }
 
 impl Program {
-    pub(crate) fn new(sources: SourceMap, processes: Vec<ProcessSpec>, hash: String) -> Program {
+    pub(crate) fn new(sources: SourceMap, processes: Vec<ProcessSpec>, hash: String, nesting: u32) -> Program {
         let by_code = processes.iter().enumerate().map(|(i, p)| (p.code.clone(), ProcessId(i as u32))).collect();
-        Program { sources, processes, by_code, hash }
+        Program { sources, processes, by_code, hash, nesting }
     }
 
     /// The process with this id.

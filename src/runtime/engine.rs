@@ -264,6 +264,10 @@ impl Instance {
 
     /// Runs until the instance waits or ends.
     pub fn run(&mut self, run: &mut Run) {
+        with_stack_for(&self.program.clone(), || self.run_here(run))
+    }
+
+    fn run_here(&mut self, run: &mut Run) {
         self.begin(run);
         let program = self.program.clone();
         while self.advance(&program, run) {
@@ -275,6 +279,10 @@ impl Instance {
     /// Executes the next pending element (or fires the next due timer in
     /// virtual time). Returns false when nothing could move.
     pub fn step(&mut self, run: &mut Run) -> bool {
+        with_stack_for(&self.program.clone(), || self.step_here(run))
+    }
+
+    fn step_here(&mut self, run: &mut Run) -> bool {
         self.begin(run);
         let program = self.program.clone();
         let moved = self.advance(&program, run);
@@ -317,7 +325,8 @@ impl Instance {
             });
         }
         self.begin(run);
-        let found = self.exec_in_tree(uid, fields, run);
+        let program = self.program.clone();
+        let found = with_stack_for(&program, || self.exec_in_tree(uid, fields, run));
         self.deliver_signals(run);
         self.finish_run(run);
         match found? {
@@ -1053,6 +1062,23 @@ fn field_values<K: AsRef<str>, V: AsRef<str>>(
         )));
     }
     Ok(specs.iter().zip(values).map(|(f, v)| v.or_else(|| f.default.clone()).unwrap_or_default()).collect())
+}
+
+/// Stack an interpreter level may take, generously (debug builds included).
+const STACK_PER_LEVEL: usize = 16 * 1024;
+/// Programs nested up to this deep run on whatever stack the caller has.
+const SHALLOW_NESTING: u32 = 32;
+
+/// Runs `f` with enough stack for the program's deepest script. Most
+/// programs are shallow and pay nothing; a deeply nested one gets a larger
+/// stack segment when the caller's is short, so the library works on any
+/// thread without a check in the interpreter's hot path.
+fn with_stack_for<R>(program: &crate::check::spec::Program, f: impl FnOnce() -> R) -> R {
+    if program.nesting <= SHALLOW_NESTING {
+        return f();
+    }
+    let needed = (program.nesting as usize + 8) * STACK_PER_LEVEL;
+    stacker::maybe_grow(needed, needed * 2, f)
 }
 
 /// Checks result parameter names against a process before running it.
