@@ -264,7 +264,10 @@ impl Instance {
 
     /// Runs until the instance waits or ends.
     pub fn run(&mut self, run: &mut Run) {
-        with_stack_for(&self.program.clone(), || self.run_here(run))
+        match stack_needed(&self.program) {
+            None => self.run_here(run),
+            Some(bytes) => stacker::maybe_grow(bytes, bytes * 2, || self.run_here(run)),
+        }
     }
 
     fn run_here(&mut self, run: &mut Run) {
@@ -279,7 +282,10 @@ impl Instance {
     /// Executes the next pending element (or fires the next due timer in
     /// virtual time). Returns false when nothing could move.
     pub fn step(&mut self, run: &mut Run) -> bool {
-        with_stack_for(&self.program.clone(), || self.step_here(run))
+        match stack_needed(&self.program) {
+            None => self.step_here(run),
+            Some(bytes) => stacker::maybe_grow(bytes, bytes * 2, || self.step_here(run)),
+        }
     }
 
     fn step_here(&mut self, run: &mut Run) -> bool {
@@ -325,8 +331,10 @@ impl Instance {
             });
         }
         self.begin(run);
-        let program = self.program.clone();
-        let found = with_stack_for(&program, || self.exec_in_tree(uid, fields, run));
+        let found = match stack_needed(&self.program) {
+            None => self.exec_in_tree(uid, fields, run),
+            Some(bytes) => stacker::maybe_grow(bytes, bytes * 2, || self.exec_in_tree(uid, fields, run)),
+        };
         self.deliver_signals(run);
         self.finish_run(run);
         match found? {
@@ -1069,16 +1077,13 @@ const STACK_PER_LEVEL: usize = 16 * 1024;
 /// Programs nested up to this deep run on whatever stack the caller has.
 const SHALLOW_NESTING: u32 = 32;
 
-/// Runs `f` with enough stack for the program's deepest script. Most
-/// programs are shallow and pay nothing; a deeply nested one gets a larger
-/// stack segment when the caller's is short, so the library works on any
-/// thread without a check in the interpreter's hot path.
-fn with_stack_for<R>(program: &crate::check::spec::Program, f: impl FnOnce() -> R) -> R {
-    if program.nesting <= SHALLOW_NESTING {
-        return f();
-    }
-    let needed = (program.nesting as usize + 8) * STACK_PER_LEVEL;
-    stacker::maybe_grow(needed, needed * 2, f)
+/// The stack a run of this program must have left, if it is deeply nested.
+/// Most programs are shallow and run on whatever stack the caller has; a
+/// deep one gets a larger stack segment when the caller's is short
+/// (`stacker::maybe_grow`), so the library works on any thread without a
+/// check in the interpreter's hot path.
+fn stack_needed(program: &crate::check::spec::Program) -> Option<usize> {
+    (program.nesting > SHALLOW_NESTING).then(|| (program.nesting as usize + 8) * STACK_PER_LEVEL)
 }
 
 /// Checks result parameter names against a process before running it.

@@ -1,37 +1,18 @@
-//! Element-instance UIds. Every activation gets a fresh random UUID v4; they
-//! are capabilities (whoever knows one can execute the element), so they
-//! come from the operating system's CSPRNG. Drawing 4 KiB at a time makes
-//! one cost a copy instead of a generator call per element.
+//! Element-instance UIds: the one place they are made. Every activation
+//! gets a fresh random UUID v4. They are capabilities (whoever knows one can
+//! execute the element), so they come from a cryptographic generator: uuid's
+//! `fast-rng`, rand's thread-local ChaCha seeded from the operating system.
+//!
+//! Measured and dropped: drawing 4 KiB at a time from the OS (`getrandom`)
+//! cost more in the kernel than it saved (W1 0.112 → 0.155 µs/element), and
+//! a 4 KiB buffer filled by the same ChaCha was no faster in wall time.
 
-use std::cell::RefCell;
 use uuid::Uuid;
 
-const POOL_BYTES: usize = 4096;
-
-struct Pool {
-    bytes: Box<[u8; POOL_BYTES]>,
-    used: usize,
-}
-
-thread_local! {
-    static POOL: RefCell<Pool> = RefCell::new(Pool { bytes: Box::new([0; POOL_BYTES]), used: POOL_BYTES });
-}
-
 /// A fresh random UUID v4.
+#[inline]
 pub fn new_uid() -> Uuid {
-    POOL.with(|pool| {
-        let mut pool = pool.borrow_mut();
-        if pool.used + 16 > POOL_BYTES {
-            if getrandom::fill(&mut pool.bytes[..]).is_err() {
-                return Uuid::new_v4();
-            }
-            pool.used = 0;
-        }
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&pool.bytes[pool.used..pool.used + 16]);
-        pool.used += 16;
-        uuid::Builder::from_random_bytes(bytes).into_uuid()
-    })
+    Uuid::new_v4()
 }
 
 #[cfg(test)]
@@ -39,9 +20,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn uids_are_version_4_and_distinct_across_refills() {
+    fn uids_are_version_4_and_distinct() {
         let mut seen = std::collections::HashSet::new();
-        for _ in 0..(POOL_BYTES / 16) * 3 {
+        for _ in 0..1000 {
             let uid = new_uid();
             assert_eq!(uid.get_version_num(), 4);
             assert!(seen.insert(uid), "a UId repeated");
