@@ -701,26 +701,18 @@ impl Instance {
         preset: Vec<Value>,
         run: &mut Run,
     ) -> Result<(), RunError> {
-        let specs = &spec.params;
-        let mut eval = Eval {
-            params: &mut self.params,
-            specs,
-            locals: &mut run.locals,
-            undo: &mut run.undo,
-            log: &mut self.log,
-            signals: &mut run.element_signals,
-            budget: &mut run.budget,
-            now: run.now,
-            last_error: self.last_error.as_deref(),
-        };
-        eval.run_script(script, preset)
+        self.evaluator(spec, run).run_script(script, preset)
     }
 
     fn eval(&mut self, spec: &ProcessSpec, expr: &crate::check::ir::CExpr, run: &mut Run) -> Result<Value, RunError> {
-        let specs = &spec.params;
-        let mut eval = Eval {
+        self.evaluator(spec, run).expr(expr)
+    }
+
+    /// The interpreter over this instance's parameters and this run's state.
+    fn evaluator<'a>(&'a mut self, spec: &'a ProcessSpec, run: &'a mut Run) -> Eval<'a> {
+        Eval {
             params: &mut self.params,
-            specs,
+            specs: &spec.params,
             locals: &mut run.locals,
             undo: &mut run.undo,
             log: &mut self.log,
@@ -728,8 +720,7 @@ impl Instance {
             budget: &mut run.budget,
             now: run.now,
             last_error: self.last_error.as_deref(),
-        };
-        eval.expr(expr)
+        }
     }
 
     /// The element succeeded: record the trace, pass its signals on, move the flow.
