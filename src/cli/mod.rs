@@ -2,6 +2,7 @@
 
 mod bench;
 mod check;
+mod graph;
 mod output;
 mod repl;
 mod run;
@@ -49,6 +50,8 @@ enum Command {
     Signal(store_commands::SignalArgs),
     /// Fire every due timer of the stored instances.
     Tick(store_commands::TickArgs),
+    /// Draw a process as a Mermaid flowchart or a Graphviz digraph.
+    Graph(graph::GraphArgs),
     /// An interactive session: load, start, step, inspect and change instances.
     Repl(repl::ReplArgs),
     /// Run N instances of a process in this process: speed and memory.
@@ -77,6 +80,7 @@ pub fn main() -> i32 {
         Command::Signal(args) => store_commands::signal(args),
         Command::Tick(args) => store_commands::tick(args),
         Command::Repl(args) => repl::repl(args),
+        Command::Graph(args) => graph::graph(args),
         Command::Bench(args) => bench::bench(args),
         #[cfg(feature = "service")]
         Command::Serve(args) => serve::serve(args),
