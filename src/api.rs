@@ -3,7 +3,7 @@
 //! string inputs, returning one typed result or a descriptor; execute a
 //! waiting element-instance by UId; run in the background.
 
-use crate::check::spec::{ProcessId, Program};
+use crate::check::spec::{ProcessId, ProcessSpec, Program};
 use crate::check::{self, LoadError};
 use crate::diagnostic::Diagnostic;
 use crate::runtime::descriptor::Descriptor;
@@ -37,6 +37,18 @@ pub enum Error {
     #[error("process `{process}` has output parameters ({}), so it cannot run in the background", outputs.join(", "))]
     #[diagnostic(code(procdsl::run::background_outputs), help("run it in the foreground to receive its results"))]
     BackgroundWithOutputs { process: String, outputs: Vec<String> },
+}
+
+/// A process with output parameters cannot run in the background, as in
+/// Creatio: nobody would receive its results. The library and the service
+/// both refuse it here.
+pub fn may_run_in_background(spec: &ProcessSpec) -> Result<(), Error> {
+    let outputs: Vec<String> = spec.outputs().map(|p| p.code.to_string()).collect();
+    if outputs.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::BackgroundWithOutputs { process: spec.code.to_string(), outputs })
+    }
 }
 
 /// A loaded, checked set of processes and the options to run them with.
@@ -205,11 +217,7 @@ impl Engine {
         inputs: impl IntoIterator<Item = (K, V)>,
     ) -> Result<(Uuid, std::thread::JoinHandle<Descriptor>), Error> {
         let process = engine::find_process(&self.program, code)?;
-        let spec = self.program.process(process);
-        let outputs: Vec<String> = spec.outputs().map(|p| p.code.to_string()).collect();
-        if !outputs.is_empty() {
-            return Err(Error::BackgroundWithOutputs { process: code.to_string(), outputs });
-        }
+        may_run_in_background(self.program.process(process))?;
         let mut instance = self.start_id(process, inputs)?;
         let id = instance.id;
         let engine = self.clone();

@@ -241,10 +241,7 @@ pub async fn execute(
             let instance = blocking(move || {
                 let program = s.program()?.clone();
                 let process = engine::find_process(&program, &code)?;
-                let outputs: Vec<String> = program.process(process).outputs().map(|p| p.code.to_string()).collect();
-                if !outputs.is_empty() {
-                    return Err(crate::api::Error::BackgroundWithOutputs { process: code, outputs }.into());
-                }
+                crate::api::may_run_in_background(program.process(process))?;
                 let instance = new_instance(&s, &code, &inputs)?;
                 // Committed as accepted before the answer: a restart resumes it.
                 let instance = s.save_run(instance, Run::new(s.options()))?;
