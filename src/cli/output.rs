@@ -4,6 +4,24 @@ use procdsl::runtime::descriptor::Descriptor;
 use procdsl::runtime::engine::TraceEvent;
 use std::fmt::Write;
 
+/// Prints a descriptor to stdout: as JSON, or for a person.
+pub fn print_descriptor(d: &Descriptor, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(d).unwrap_or_default());
+    } else {
+        print!("{}", descriptor(d));
+    }
+}
+
+/// The exit code a descriptor stands for: 1 when the process failed, else 0.
+pub fn exit_code(d: &Descriptor) -> i32 {
+    if d.status == procdsl::Status::Failed {
+        super::EXIT_FAILED
+    } else {
+        super::EXIT_OK
+    }
+}
+
 /// A descriptor for a person: status, results, waiting elements, error, log.
 pub fn descriptor(d: &Descriptor) -> String {
     let mut out = String::new();

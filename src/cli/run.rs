@@ -4,7 +4,7 @@
 //! store it uses the real clock (pinned by `--now`), so that a timer waits
 //! and is saved with its due time until `procdsl tick` fires it.
 
-use super::{color_stderr, output, parse_pair, report, EXIT_FAILED, EXIT_INVALID, EXIT_OK};
+use super::{color_stderr, output, parse_pair, report, EXIT_INVALID};
 use procdsl::check::{self, spec::ProcessId};
 use procdsl::runtime::engine::{self, ClockMode, Run, RunOptions, DEFAULT_MAX_STEPS};
 use procdsl::runtime::instance::{Instance, Status};
@@ -104,16 +104,14 @@ pub fn run(args: RunArgs) -> i32 {
             print!("{text}");
         }
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&descriptor).unwrap_or_default());
-    } else if single {
+    if single {
         let value = descriptor.result_parameter_values.values().next().cloned().unwrap_or_default();
         println!("{value}");
         if let Some(err) = &descriptor.error {
             eprintln!("error: {err}");
         }
     } else {
-        print!("{}", output::descriptor(&descriptor));
+        output::print_descriptor(&descriptor, args.json);
     }
     match (&store, descriptor.status) {
         (Some(store), Status::Waiting) => eprintln!(
@@ -125,11 +123,7 @@ pub fn run(args: RunArgs) -> i32 {
         (None, Status::Waiting) => eprintln!("note: the instance was not kept; run with --store PATH to keep it, then continue it with `procdsl exec UID --store PATH`"),
         _ => {}
     }
-    if descriptor.status == Status::Failed {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    }
+    output::exit_code(&descriptor)
 }
 
 /// Loads a file (printing its diagnostics) and picks the process to run.

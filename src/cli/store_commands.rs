@@ -1,7 +1,7 @@
 //! The commands that work on a store: `exec`, `instances`, `show`,
 //! `cancel`, `signal`, `tick`. Each takes `--store PATH` or `PROCDSL_STORE`.
 
-use super::{output, parse_pair, report, run::parse_time, EXIT_FAILED, EXIT_INVALID, EXIT_OK};
+use super::{output, parse_pair, report, run::parse_time, EXIT_INVALID, EXIT_OK};
 use procdsl::runtime::descriptor::Descriptor;
 use procdsl::runtime::engine::ExecOutcome;
 use procdsl::runtime::instance::Status;
@@ -98,22 +98,6 @@ fn parse_id(text: &str, what: &str) -> Result<Uuid, i32> {
     })
 }
 
-fn print_descriptor(d: &Descriptor, json: bool) {
-    if json {
-        println!("{}", serde_json::to_string_pretty(d).unwrap_or_default());
-    } else {
-        print!("{}", output::descriptor(d));
-    }
-}
-
-fn exit_for(d: &Descriptor) -> i32 {
-    if d.status == Status::Failed {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    }
-}
-
 fn print_moved(what: &str, moved: &[Descriptor], json: bool) -> i32 {
     if json {
         println!("{}", serde_json::to_string_pretty(moved).unwrap_or_default());
@@ -139,14 +123,14 @@ pub fn exec(args: ExecArgs) -> i32 {
     };
     match store.exec(uid, &args.fields, store::real_time(None)) {
         Ok((ExecOutcome::Executed, d)) => {
-            print_descriptor(&d, args.json);
-            exit_for(&d)
+            output::print_descriptor(&d, args.json);
+            output::exit_code(&d)
         }
         Ok((ExecOutcome::AlreadyExecuted, d)) => {
             let note = format!("element-instance {uid} was already executed; nothing was done");
             if args.json {
                 eprintln!("note: {note}");
-                print_descriptor(&d, true);
+                output::print_descriptor(&d, true);
             } else {
                 println!("{note}");
             }
@@ -195,7 +179,7 @@ pub fn show(args: InstanceArgs) -> i32 {
     };
     match store.show(id) {
         Ok(d) => {
-            print_descriptor(&d, args.json);
+            output::print_descriptor(&d, args.json);
             EXIT_OK
         }
         Err(e) => fail(e),
@@ -217,7 +201,7 @@ pub fn cancel(args: InstanceArgs) -> i32 {
             if outcome == CancelOutcome::AlreadyCancelled {
                 eprintln!("note: instance {id} was already cancelled; nothing was done");
             }
-            print_descriptor(&d, args.json);
+            output::print_descriptor(&d, args.json);
             EXIT_OK
         }
         Err(e) => fail(e),
