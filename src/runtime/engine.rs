@@ -649,7 +649,7 @@ impl Instance {
                     let param = &spec.params[*to as usize];
                     let v = convert::conform(child.params[*from as usize].clone(), &param.ty)
                         .map_err(|why| RunError::new(format!("output to `{}`: {why}", param.code)).at(e.span))?;
-                    run.undo_record(*to, &self.params[*to as usize]);
+                    run.undo.record(*to, &self.params[*to as usize]);
                     self.params[*to as usize] = v;
                 }
                 Ok(())
@@ -991,12 +991,6 @@ impl Instance {
             }
         }
         Ok(false)
-    }
-}
-
-impl Run {
-    fn undo_record(&mut self, slot: u32, old: &Value) {
-        self.undo.record_public(slot, old);
     }
 }
 

@@ -101,19 +101,16 @@ impl Undo {
         self.touched.resize(params, false);
     }
 
+    /// Keeps a parameter's value from before the element first changed it
+    /// (scripts, and a sub-process's outputs).
     #[inline]
-    fn record(&mut self, slot: u32, old: &Value) {
+    pub fn record(&mut self, slot: u32, old: &Value) {
         if let Some(t) = self.touched.get_mut(slot as usize) {
             if !*t {
                 *t = true;
                 self.saved.push((slot, old.clone()));
             }
         }
-    }
-
-    /// Records a change made outside a script (a sub-process's outputs).
-    pub fn record_public(&mut self, slot: u32, old: &Value) {
-        self.record(slot, old);
     }
 
     /// Puts every changed parameter back.
