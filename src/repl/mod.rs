@@ -984,8 +984,9 @@ fn locate(sources: &SourceMap, file: &str, line: usize, column: usize) -> Option
     Some(Span::new(id, start, (start + len).min(text.len())))
 }
 
-/// The command a mistyped word most likely meant: a near spelling, or the
-/// same letters swapped (`stpe`).
+/// The command a mistyped word most likely meant: a near spelling (one
+/// swap of neighbouring letters counts as one edit), or the same letters in
+/// another order (`tpes`).
 fn nearest_command(word: &str) -> Option<&'static str> {
     nearest(word, help::command_names()).or_else(|| {
         let mut letters: Vec<char> = word.to_lowercase().chars().collect();
