@@ -16,9 +16,9 @@ use std::time::Duration;
 pub struct ServeArgs {
     /// .proc files, or folders whose .proc files (also in subfolders) are served.
     pub paths: Vec<PathBuf>,
-    /// The address to listen on. Without --users, only a loopback address.
+    /// The address to listen on, HOST:PORT (a host name is resolved). Without --users, only loopback.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
-    pub addr: SocketAddr,
+    pub addr: String,
     /// The store that keeps the instances (created when missing).
     #[arg(long, env = "PROCDSL_STORE", default_value = "procdsl.db", value_name = "PATH")]
     pub store: PathBuf,
@@ -52,6 +52,27 @@ pub struct ServeArgs {
     /// How often due timers are fired, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub tick_ms: u64,
+    /// The most open connections; more are answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_connections: usize,
+    /// The longest time a request's headers may take from their first byte, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub header_timeout: f64,
+    /// How long a connection may stay idle between requests, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub idle_timeout: f64,
+}
+
+/// The address to bind: `--addr` resolved, and whether every address it
+/// names is loopback (so that `localhost:8080` counts as loopback).
+fn resolve(addr: &str) -> Result<(SocketAddr, bool), String> {
+    use std::net::ToSocketAddrs;
+    let all: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("--addr `{addr}` is not an address to listen on (HOST:PORT): {e}"))?
+        .collect();
+    let first = *all.first().ok_or_else(|| format!("--addr `{addr}` names no address"))?;
+    Ok((first, all.iter().all(|a| a.ip().is_loopback())))
 }
 
 /// Every .proc file under a folder, in name order.
@@ -134,14 +155,15 @@ fn start(args: ServeArgs) -> Result<(), String> {
         }
     };
     let users = args.users.as_deref().map(auth::Users::load).transpose()?;
+    let (addr, loopback) = resolve(&args.addr)?;
     if users.is_none() {
-        if !args.addr.ip().is_loopback() {
+        if !loopback {
             return Err(format!(
                 "{} is not a loopback address: without --users anyone could call the service; give --users FILE or a 127.0.0.1 address",
                 args.addr
             ));
         }
-        eprintln!("procdsl serve: no --users file: no sign-in needed, so only loopback ({}) is served", args.addr);
+        eprintln!("procdsl serve: no --users file: no sign-in needed, so only loopback ({addr}) is served");
     }
     let store = Store::open(&args.store).map_err(|e| e.to_string())?;
     // Checkpoints from a second connection keep them off the commit path.
@@ -165,6 +187,9 @@ fn start(args: ServeArgs) -> Result<(), String> {
         max_steps: args.max_steps,
         session_ttl: seconds(args.session_hours * 3600.0, "--session-hours")?,
         tick_interval: Duration::from_millis(args.tick_ms.max(10)),
+        max_connections: args.max_connections.max(1),
+        header_timeout: seconds(args.header_timeout, "--header-timeout")?,
+        idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
         ..Limits::default()
     };
     let config = Config { program, store: Box::new(store), users, limits, maintenance: Some(maintenance) };
@@ -173,9 +198,8 @@ fn start(args: ServeArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.addr)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         eprintln!("procdsl serve: listening on http://{addr}");
         service::serve(config, listener, service::shutdown_signal()).await.map_err(|e| e.to_string())?;

@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 /// At most this many live sessions; the oldest expire first when full.
 pub const MAX_SESSIONS: usize = 100_000;
 
+/// The most memory one password check may take, in KiB (argon2's `m`):
+/// each sign-in thread keeps this much.
+pub const MAX_M_COST: u32 = 256 * 1024;
+
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsersFile {
@@ -66,8 +70,15 @@ impl Users {
         let file: UsersFile = serde_json::from_str(text).map_err(|e| format!("not a users file: {e}"))?;
         let mut users = HashMap::new();
         for u in file.users {
-            PasswordHash::new(&u.password)
+            let hash = PasswordHash::new(&u.password)
                 .map_err(|e| format!("user `{}`: the password is not an argon2 hash ({e})", u.name))?;
+            let m = argon2::Params::try_from(&hash).map(|p| p.m_cost()).unwrap_or(0);
+            if m > MAX_M_COST {
+                return Err(format!(
+                    "user `{}`: the hash asks for {m} KiB of memory per check; at most {MAX_M_COST} KiB",
+                    u.name
+                ));
+            }
             users.insert(u.name, u.password);
         }
         let mut tokens = HashMap::new();
@@ -91,6 +102,15 @@ impl Users {
         let stored = self.users.get(name).unwrap_or(&self.dummy);
         let Ok(parsed) = PasswordHash::new(stored) else { return false };
         Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && self.users.contains_key(name)
+    }
+
+    /// The hash a sign-in as `name` is checked against (a dummy for an
+    /// unknown user, so that both cost the same), and whether `name` is known.
+    pub fn hash_for(&self, name: &str) -> (&str, bool) {
+        match self.users.get(name) {
+            Some(hash) => (hash, true),
+            None => (&self.dummy, false),
+        }
     }
 
     /// The token's name, when the token is known.
@@ -181,7 +201,12 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Requests that need no sign-in.
 pub fn is_public(path: &str) -> bool {
-    path == "/health" || path.ends_with("/AuthService.svc/Login")
+    path == "/health" || path == "/Login/NuiLogin.aspx" || is_login(path)
+}
+
+/// Creatio's sign-in route (under either prefix).
+pub fn is_login(path: &str) -> bool {
+    path.ends_with("/AuthService.svc/Login")
 }
 
 /// Requests that change state, and so need `BPMCSRF` with a session: every

@@ -36,27 +36,76 @@ pub fn respond(headers: &HeaderMap, value: Json_) -> Response {
     if accepts_json(headers) {
         return Json(value).into_response();
     }
-    let body = match value {
-        Json_::Null => format!(
-            r#"<string i:nil="true" xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{SERIALIZATION_NS}"/>"#
+    let (body, replaced) = match value {
+        Json_::Null => (
+            format!(
+                r#"<string i:nil="true" xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{SERIALIZATION_NS}"/>"#
+            ),
+            0,
         ),
-        Json_::String(s) => format!(r#"<string xmlns="{SERIALIZATION_NS}">{}</string>"#, xml_escape(&s)),
-        other => format!(r#"<string xmlns="{SERIALIZATION_NS}">{}</string>"#, xml_escape(&other.to_string())),
+        other => {
+            let text = match other {
+                Json_::String(s) => s,
+                other => other.to_string(),
+            };
+            let (escaped, replaced) = xml_escape(&text);
+            (format!(r#"<string xmlns="{SERIALIZATION_NS}">{escaped}</string>"#), replaced)
+        }
     };
-    ([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], body).into_response()
+    let mut response = ([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], body).into_response();
+    if replaced > 0 {
+        response.headers_mut().insert(XML_REPLACED, HeaderValue::from(replaced));
+    }
+    response
 }
 
-pub fn xml_escape(s: &str) -> String {
+/// Set on an XML answer whose text had characters XML 1.0 cannot carry:
+/// how many were replaced by U+FFFD.
+pub const XML_REPLACED: &str = "x-procdsl-xml-replaced";
+
+/// Can XML 1.0 carry this character (the `Char` production)?
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Text as XML character data: markup escaped, `\r` as `&#xD;` (a raw one
+/// would be read back as `\n`), and each character XML cannot carry (C0
+/// controls but tab and newline, U+FFFE, U+FFFF) replaced by U+FFFD; the
+/// second value counts those.
+pub fn xml_escape(s: &str) -> (String, usize) {
     let mut out = String::with_capacity(s.len());
+    let mut replaced = 0;
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            c => out.push(c),
+            '\r' => out.push_str("&#xD;"),
+            c if xml_char(c) => out.push(c),
+            _ => {
+                out.push('\u{FFFD}');
+                replaced += 1;
+            }
         }
     }
-    out
+    (out, replaced)
+}
+
+/// The headers that tell a client which instance an Execute or RunProcess
+/// answer is about and where it stands (Creatio's body alone cannot: a
+/// result of `false` looks the same for a rejection and a waiting run).
+pub const INSTANCE_ID: &str = "x-procdsl-instance-id";
+pub const INSTANCE_STATUS: &str = "x-procdsl-status";
+
+fn with_instance(mut response: Response, id: Uuid, status: Status) -> Response {
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
+        headers.insert(INSTANCE_ID, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&status.to_string()) {
+        headers.insert(INSTANCE_STATUS, v);
+    }
+    response
 }
 
 /// The body, or a clear 4xx (413 for one over the limit).
@@ -130,42 +179,95 @@ pub struct LoginBody {
     user_password: String,
 }
 
+/// The largest Login body, in bytes.
+const MAX_LOGIN_BODY: usize = 16 << 10;
+
+/// Creatio's Login answer. A failure carries an `Exception` object with
+/// the `Message`, as Creatio's does: clients test `Exception`, not `Code`.
+fn login_answer(status: StatusCode, failure: Option<&str>) -> Response {
+    let body = match failure {
+        None => json!({
+            "Code": 0, "Message": "", "Exception": null, "PasswordChangeUrl": null, "RedirectUrl": null,
+        }),
+        Some(message) => json!({
+            "Code": 1,
+            "Message": message,
+            "Exception": {
+                "HelpLink": null,
+                "InnerException": null,
+                "Message": message,
+                "StackTrace": null,
+                "Type": "System.Security.Authentication.AuthenticationException",
+            },
+            "PasswordChangeUrl": null,
+            "RedirectUrl": null,
+        }),
+    };
+    (status, Json(body)).into_response()
+}
+
+fn retry_after(mut response: Response, wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    response
+}
+
 /// `AuthService.svc/Login`: `{"Code":0}` and the session cookies, or
-/// `{"Code":1,"Message":…}` and no session.
-pub async fn login(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
-    let json = json_body(body)?
+/// `{"Code":1,"Message","Exception":{"Message",…}}` and no session. The body
+/// must arrive within `login_body_timeout`; the password check runs on the
+/// sign-in pool (503 when it stays busy); repeated failures wait (429).
+pub async fn login(State(state): State<AppState>, request: axum::extract::Request) -> Result<Response, ApiError> {
+    let address = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let limit = state.limits.login_body_timeout;
+    let body = match tokio::time::timeout(limit, axum::body::to_bytes(request.into_body(), MAX_LOGIN_BODY)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the Login body is too large or broken (at most {MAX_LOGIN_BODY} bytes)"),
+            ))
+        }
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the Login body did not arrive within {} s", limit.as_secs_f64()),
+            ))
+        }
+    };
+    let json = json_body(Ok(body))?
         .ok_or_else(|| ApiError::bad_request("the request body must be {\"UserName\", \"UserPassword\"}"))?;
     let login: LoginBody = serde_json::from_value(json).map_err(|e| {
         ApiError::bad_request(format!("the request body must be {{\"UserName\", \"UserPassword\"}}: {e}"))
     })?;
-    let s = state.clone();
-    let name = login.user_name.clone();
-    let ok = blocking(move || {
-        Ok(match &s.users {
-            Some(users) => users.verify(&login.user_name, &login.user_password),
-            None => true,
-        })
-    })
-    .await?;
-    if !ok {
-        return Ok(Json(json!({
-            "Code": 1,
-            "Message": "the user name or password is wrong",
-            "Exception": null,
-            "PasswordChangeUrl": null,
-            "RedirectUrl": null,
-        }))
-        .into_response());
+    let name = login.user_name;
+    if let Some(users) = &state.users {
+        if let Some(wait) = state.throttle.wait(&name, address) {
+            let message = format!(
+                "too many failed sign-ins for this user or from this address; try again in {} s",
+                wait.as_secs().max(1)
+            );
+            return Ok(retry_after(login_answer(StatusCode::TOO_MANY_REQUESTS, Some(&message)), wait));
+        }
+        let (stored, known) = users.hash_for(&name);
+        let ok = match state.password_checks.check(stored, &login.user_password).await {
+            Some(ok) => ok && known,
+            None => {
+                let message = "too many sign-ins at once; try again shortly";
+                let busy = login_answer(StatusCode::SERVICE_UNAVAILABLE, Some(message));
+                return Ok(retry_after(busy, std::time::Duration::from_secs(1)));
+            }
+        };
+        if !ok {
+            state.throttle.failed(&name, address);
+            return Ok(login_answer(
+                StatusCode::OK,
+                Some("Either user name or password is specified incorrectly or the user is not active."),
+            ));
+        }
+        state.throttle.succeeded(&name);
     }
     let (key, session) = state.sessions.create(&name, state.limits.session_ttl);
-    let mut response = Json(json!({
-        "Code": 0,
-        "Message": "",
-        "Exception": null,
-        "PasswordChangeUrl": null,
-        "RedirectUrl": null,
-    }))
-    .into_response();
+    let mut response = login_answer(StatusCode::OK, None);
     let max_age = state.limits.session_ttl.as_secs();
     let cookies = [
         format!(".ASPXAUTH={key}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax"),
@@ -224,18 +326,23 @@ pub async fn execute(
     let s = state.clone();
     match result {
         Some(result) => {
-            let value = blocking(move || {
+            let (id, status, value) = blocking(move || {
                 let instance = new_instance(&s, &code, &inputs)?;
                 let (instance, elements) = run_foreground(&s, instance)?;
                 let d = instance.descriptor(Some(&[]));
                 s.metrics.outcome(&d, elements);
-                if let (Status::Failed, Some(err)) = (instance.status, &instance.error) {
-                    return Err(ApiError::failed(err));
-                }
-                Ok(instance.param(&result).map_or(Json_::Null, convert::to_json))
+                let value = match (instance.status, &instance.error) {
+                    (Status::Failed, Some(err)) => Err(ApiError::failed(err)),
+                    _ => Ok(instance.param(&result).map_or(Json_::Null, convert::to_json)),
+                };
+                Ok((instance.id, instance.status, value))
             })
             .await?;
-            Ok(respond(&headers, value))
+            let response = match value {
+                Ok(value) => respond(&headers, value),
+                Err(e) => e.into_response(),
+            };
+            Ok(with_instance(response, id, status))
         }
         None => {
             let instance = blocking(move || {
@@ -249,9 +356,9 @@ pub async fn execute(
                 Ok(instance)
             })
             .await?;
-            let id = instance.id;
+            let (id, status) = (instance.id, instance.status);
             super::spawn_background(state, instance);
-            Ok(respond(&headers, Json_::String(id.to_string())))
+            Ok(with_instance(respond(&headers, Json_::String(id.to_string())), id, status))
         }
     }
 }
@@ -289,7 +396,9 @@ pub async fn exec_by_uid(
 }
 
 fn descriptor_json(d: &Descriptor) -> Json_ {
-    serde_json::to_value(d).unwrap_or(Json_::Null)
+    let mut value = serde_json::to_value(d).unwrap_or(Json_::Null);
+    super::error::scrub_files(&mut value);
+    value
 }
 
 /// Other fields a Creatio client sends are ignored.
@@ -364,12 +473,14 @@ pub async fn run_process(
         if let Json_::Object(map) = &mut value {
             map.insert("processStatus".into(), json!(d.status.creatio_code()));
             map.insert("success".into(), json!(d.status != Status::Failed));
-            map.insert("errorInfo".into(), serde_json::to_value(&d.error).unwrap_or(Json_::Null));
+            let error = map.get("error").cloned().unwrap_or(Json_::Null);
+            map.insert("errorInfo".into(), error);
         }
-        Ok(value)
+        Ok((instance.id, instance.status, value))
     })
     .await?;
-    Ok(respond(&headers, value))
+    let (id, status, value) = value;
+    Ok(with_instance(respond(&headers, value), id, status))
 }
 
 /// `CancelExecution`: body a JSON array of instance ids; answers one

@@ -55,12 +55,14 @@ impl ApiError {
 
     /// A process that ran and failed.
     pub fn failed(info: &ErrorInfo) -> ApiError {
+        let mut info = info.clone();
+        info.file = info.file.as_deref().map(public_file);
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             message: format!("process failed: {}", info.message),
             code: Some("procdsl::run::failed".to_string()),
             help: None,
-            info: Some(Box::new(info.clone())),
+            info: Some(Box::new(info)),
         }
     }
 
@@ -75,6 +77,38 @@ impl ApiError {
             "line": info.and_then(|i| i.line),
             "column": info.and_then(|i| i.column),
         }})
+    }
+}
+
+/// A source file as an answer may name it: relative to the service's
+/// working directory, or only its name; never an absolute server path.
+pub fn public_file(file: &str) -> String {
+    let path = std::path::Path::new(file);
+    if !path.is_absolute() {
+        return file.to_string();
+    }
+    if let Some(relative) =
+        std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.to_path_buf()))
+    {
+        return relative.display().to_string();
+    }
+    path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
+/// Every `"file"` string in an answer (a descriptor's error, a log's
+/// place) made public with [`public_file`].
+pub fn scrub_files(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                match v {
+                    serde_json::Value::String(s) if k == "file" => *s = public_file(s),
+                    other => scrub_files(other),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub_files),
+        _ => {}
     }
 }
 

@@ -5,21 +5,35 @@ use super::auth;
 use super::error::ApiError;
 use super::AppState;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::time::Instant;
 
-/// Around the whole service: waits for one of `max_concurrent` slots (a
-/// request that cannot get one within the request timeout gets 503), then
-/// checks header limits and answers within the request timeout.
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Around the whole service: puts the path in its canonical form (see
+/// [`super::canonical_path`]), refuses what no handler should see (a body
+/// declared over the limit, before `100 Continue`; a query that is not UTF-8;
+/// `HEAD` on a route that runs processes), waits for one of
+/// `max_concurrent` slots (Login has its own small pool, so that slow
+/// unsigned sign-ins cannot hold them; a request that cannot get one within
+/// the request timeout gets 503), then checks header limits and answers
+/// within the request timeout.
+pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if let Err(e) = canonicalize(&mut request) {
+        return e.into_response();
+    }
+    if let Err(e) = precheck(&state, &request) {
+        return e.into_response();
+    }
     let timeout = state.limits.request_timeout;
-    let permit = match tokio::time::timeout(timeout, state.requests.clone().acquire_owned()).await {
+    let pool = if auth::is_login(request.uri().path()) { &state.logins } else { &state.requests };
+    let permit = match tokio::time::timeout(timeout, pool.clone().acquire_owned()).await {
         Ok(Ok(permit)) => permit,
         _ => {
-            return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the service is busy; try again later")
-                .into_response()
+            let mut response =
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the service is busy; try again later").into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+            return response;
         }
     };
     state.metrics.enter();
@@ -27,6 +41,77 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     state.metrics.leave();
     drop(permit);
     response
+}
+
+/// Rewrites the request's path to the one routes are matched by.
+fn canonicalize(request: &mut Request) -> Result<(), ApiError> {
+    let uri = request.uri();
+    let path = super::canonical_path(uri.path());
+    if path == uri.path() {
+        return Ok(());
+    }
+    let rewritten = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.into_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query =
+        Some(rewritten.parse().map_err(|_| ApiError::bad_request("the request's path is not valid"))?);
+    *request.uri_mut() =
+        Uri::from_parts(parts).map_err(|_| ApiError::bad_request("the request's path is not valid"))?;
+    Ok(())
+}
+
+/// The checks that need no slot and no body.
+fn precheck(state: &AppState, request: &Request) -> Result<(), ApiError> {
+    let path = request.uri().path();
+    if request.method() == Method::HEAD && path.contains("/ProcessEngineService.svc/") {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("`{path}` runs processes: HEAD is not allowed, use GET or POST"),
+        ));
+    }
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    if let Some(length) = declared.and_then(|v| v.trim().parse::<u64>().ok()) {
+        if length > state.limits.max_body as u64 {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the request body is too large ({length} bytes; at most {})", state.limits.max_body),
+            ));
+        }
+    }
+    if let Some(query) = request.uri().query() {
+        if let Some(bad) = non_utf8_query(query) {
+            return Err(ApiError::bad_request(format!(
+                "the query string is not valid: `{bad}` does not decode to UTF-8 text"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The first `name=value` pair of a query whose percent-decoding is not
+/// UTF-8 (the same bytes in a path are refused too).
+fn non_utf8_query(query: &str) -> Option<&str> {
+    query.split('&').find(|pair| {
+        let bytes = pair.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+                (b'%', Some(hi), Some(lo)) => {
+                    out.push((hi * 16 + lo) as u8);
+                    i += 3;
+                }
+                (b, _, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        std::str::from_utf8(&out).is_err()
+    })
 }
 
 async fn guarded(state: &AppState, request: Request, next: Next) -> Response {
@@ -87,6 +172,9 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         return unauthorized("sign in first (AuthService.svc/Login) or send `Authorization: Bearer TOKEN`");
     };
     let Some(session) = state.sessions.find(key) else {
+        if path.starts_with("/0/odata/") && request.method() == Method::GET {
+            return to_login_page(path);
+        }
         return unauthorized("the session has expired or is not known; sign in again");
     };
     if auth::changes_state(request.method(), path) {
@@ -101,6 +189,27 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         }
     }
     next.run(request).await
+}
+
+/// What Creatio answers an OData request with a stale session: a redirect
+/// to its login page (clients that follow it read "signed out").
+fn to_login_page(path: &str) -> Response {
+    let back: String = path
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let location = format!("{}?ReturnUrl={back}", super::odata::LOGIN_PAGE);
+    let mut response = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
 }
 
 fn unauthorized(message: &str) -> Response {

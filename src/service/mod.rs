@@ -12,9 +12,12 @@ pub mod auth;
 mod creatio;
 pub mod error;
 mod limits;
+mod listen;
 pub mod metrics;
+mod odata;
 pub mod openapi;
 mod rest;
+mod signin;
 mod worker;
 
 use crate::check::spec::Program;
@@ -54,7 +57,52 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/openapi.json"),
     ("get", "/health"),
     ("get", "/metrics"),
+    ("get", "/0/odata/{entitySet}"),
+    ("get", "/0/odata/{entitySet}/$count"),
+    ("get", "/Login/NuiLogin.aspx"),
 ];
+
+/// The routes matched without regard to case, as Creatio matches them:
+/// the Creatio routes under both prefixes, OData and the login page.
+fn case_insensitive_routes() -> &'static [String] {
+    static ROUTES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let mut out: Vec<String> = PREFIXES
+            .iter()
+            .flat_map(|prefix| CREATIO_ROUTES.iter().map(move |(_, p)| format!("{prefix}{p}")))
+            .collect();
+        out.extend(["/0/odata/{entitySet}", "/0/odata/{entitySet}/$count", "/Login/NuiLogin.aspx"].map(String::from));
+        // More literal segments first: `ExecProcElByUId/{uid}` before `{code}/Execute`.
+        out.sort_by_key(|p| std::cmp::Reverse(p.split('/').filter(|s| !s.starts_with('{')).count()));
+        out.dedup();
+        out
+    })
+}
+
+/// The path a request is routed by: without a trailing slash, and with the
+/// literal segments of a case-insensitive route in their canonical case.
+pub fn canonical_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+    let segments: Vec<&str> = trimmed.split('/').collect();
+    for route in case_insensitive_routes() {
+        let pattern: Vec<&str> = route.split('/').collect();
+        if pattern.len() != segments.len() {
+            continue;
+        }
+        let matches = pattern.iter().zip(&segments).all(|(p, s)| p.starts_with('{') || p.eq_ignore_ascii_case(s));
+        if matches {
+            let joined: Vec<&str> =
+                pattern.iter().zip(&segments).map(|(p, s)| if p.starts_with('{') { *s } else { *p }).collect();
+            return std::borrow::Cow::Owned(joined.join("/"));
+        }
+    }
+    if trimmed.len() == path.len() {
+        std::borrow::Cow::Borrowed(path)
+    } else {
+        std::borrow::Cow::Owned(trimmed.to_string())
+    }
+}
 
 /// Every `(method, path)` the router serves, prefixes expanded.
 pub fn routes() -> Vec<(String, String)> {
@@ -89,6 +137,21 @@ pub struct Limits {
     pub session_ttl: Duration,
     /// How often the scheduler fires due timers.
     pub tick_interval: Duration,
+    /// Most open connections; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Longest time to receive a request's headers (from the connection's
+    /// start or the end of the previous answer); then the connection closes.
+    pub header_timeout: Duration,
+    /// Longest time a kept-alive connection may stay idle between requests.
+    pub idle_timeout: Duration,
+    /// Most Login requests at once (apart from `max_concurrent`).
+    pub login_slots: usize,
+    /// Longest time to receive a Login body.
+    pub login_body_timeout: Duration,
+    /// Password checks at once, each on its own thread.
+    pub password_checks: usize,
+    /// How long a sign-in waits for a password check before a 503.
+    pub password_queue_wait: Duration,
 }
 
 impl Default for Limits {
@@ -103,6 +166,13 @@ impl Default for Limits {
             max_steps: DEFAULT_MAX_STEPS,
             session_ttl: Duration::from_secs(8 * 3600),
             tick_interval: Duration::from_secs(1),
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            login_slots: 32,
+            login_body_timeout: Duration::from_secs(5),
+            password_checks: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
+            password_queue_wait: Duration::from_secs(2),
         }
     }
 }
@@ -130,6 +200,9 @@ pub(crate) struct Shared {
     limits: Limits,
     workers: Arc<Semaphore>,
     requests: Arc<Semaphore>,
+    logins: Arc<Semaphore>,
+    password_checks: signin::PasswordChecks,
+    throttle: signin::Throttle,
 }
 
 pub(crate) type AppState = Arc<Shared>;
@@ -187,6 +260,9 @@ fn routes_router(state: AppState) -> Router {
         .route("/api/openapi.json", get(rest::openapi))
         .route("/health", get(rest::health))
         .route("/metrics", get(rest::metrics))
+        .route("/0/odata/{entitySet}", get(odata::collection))
+        .route("/0/odata/{entitySet}/$count", get(odata::count_of))
+        .route(odata::LOGIN_PAGE, get(odata::login_page))
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::authenticate))
@@ -218,6 +294,9 @@ pub fn app(config: Config) -> (Router, ServiceHandle) {
         metrics: metrics::Metrics::default(),
         workers: Arc::new(Semaphore::new(limits.workers.max(1))),
         requests: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
+        logins: Arc::new(Semaphore::new(limits.login_slots.max(1))),
+        password_checks: signin::PasswordChecks::start(limits.password_checks, limits.password_queue_wait),
+        throttle: signin::Throttle::default(),
         limits,
     });
     let inner = routes_router(state.clone());
@@ -329,7 +408,7 @@ pub async fn serve(
         Err(e) => eprintln!("procdsl serve: cannot resume interrupted instances: {}", e.message),
     }
     let scheduler = handle.start_scheduler();
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let result = listen::accept_loop(app, listener, &handle.state.limits, shutdown).await;
     scheduler.abort();
     handle.drain(Duration::from_secs(30)).await;
     result

@@ -63,8 +63,11 @@ pub async fn instances(
 ) -> Result<Json<JsonValue>, ApiError> {
     let Query(q) =
         query.map_err(|e| ApiError::bad_request(format!("the query string is not valid: {}", e.body_text())))?;
+    if let Some(limit) = q.limit.filter(|l| !(1..=MAX_LIST).contains(l)) {
+        return Err(ApiError::bad_request(format!("`limit` must be from 1 to {MAX_LIST}, not {limit}")));
+    }
     let status = q.status.map(|s| s.parse::<Status>()).transpose().map_err(ApiError::bad_request)?;
-    let filter = ListFilter { status, process: q.process, limit: Some(q.limit.unwrap_or(1000).min(MAX_LIST)) };
+    let filter = ListFilter { status, process: q.process, limit: Some(q.limit.unwrap_or(1000)) };
     let s = state.clone();
     let list = blocking(move || s.store.call(move |st| st.list(&filter))).await?;
     Ok(Json(serde_json::to_value(list).unwrap_or(JsonValue::Null)))
@@ -75,7 +78,9 @@ pub async fn instance(State(state): State<AppState>, Segment(id): Segment) -> Re
         id.parse().map_err(|_| ApiError::bad_request(format!("`{id}` is not a valid instance id (a UUID)")))?;
     let s = state.clone();
     let d = blocking(move || s.store.call(move |st| Ok(st.load(id)?.descriptor(None)))).await?;
-    Ok(Json(serde_json::to_value(d).unwrap_or(JsonValue::Null)))
+    let mut value = serde_json::to_value(d).unwrap_or(JsonValue::Null);
+    super::error::scrub_files(&mut value);
+    Ok(Json(value))
 }
 
 pub async fn signal(State(state): State<AppState>, Segment(name): Segment) -> Result<Json<JsonValue>, ApiError> {
@@ -93,7 +98,9 @@ pub async fn signal(State(state): State<AppState>, Segment(name): Segment) -> Re
         Ok(woken)
     })
     .await?;
-    Ok(Json(json!({ "signal": name, "woken": woken })))
+    let mut value = json!({ "signal": name, "woken": woken });
+    super::error::scrub_files(&mut value);
+    Ok(Json(value))
 }
 
 pub async fn health() -> Json<JsonValue> {
