@@ -59,6 +59,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/metrics"),
     ("get", "/0/odata/{entitySet}"),
     ("get", "/0/odata/{entitySet}/$count"),
+    ("get", "/0/odata/SysProcessLog({id})"),
     ("get", "/Login/NuiLogin.aspx"),
 ];
 
@@ -71,7 +72,7 @@ fn case_insensitive_routes() -> &'static [String] {
             .iter()
             .flat_map(|prefix| CREATIO_ROUTES.iter().map(move |(_, p)| format!("{prefix}{p}")))
             .collect();
-        out.extend(["/0/odata/{entitySet}", "/0/odata/{entitySet}/$count", "/Login/NuiLogin.aspx"].map(String::from));
+        out.extend(["/0/odata/{entitySet}/$count", "/0/odata/{entitySet}", "/Login/NuiLogin.aspx"].map(String::from));
         // More literal segments first: `ExecProcElByUId/{uid}` before `{code}/Execute`.
         out.sort_by_key(|p| std::cmp::Reverse(p.split('/').filter(|s| !s.starts_with('{')).count()));
         out.dedup();

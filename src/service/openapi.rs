@@ -9,7 +9,7 @@ fn error_responses() -> Value {
     let err = json!({ "description": "a JSON error", "content": { "application/json": {
         "schema": { "$ref": "#/components/schemas/Error" } } } });
     json!({
-        "400": err, "401": err, "403": err, "404": err, "409": err, "413": err,
+        "400": err, "401": err, "403": err, "404": err, "405": err, "409": err, "413": err,
         "422": err, "431": err, "503": err,
     })
 }
@@ -27,6 +27,35 @@ fn path_param(name: &str, description: &str) -> Value {
     json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" }, "description": description })
 }
 
+fn uuid_param(name: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" },
+        "description": description })
+}
+
+/// Creatio's Login answer: `Exception` is null on success, an object with
+/// the `Message` on failure.
+fn login_answer(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "type": "object",
+        "required": ["Code", "Message", "Exception"],
+        "properties": {
+            "Code": { "type": "integer", "enum": [0, 1] },
+            "Message": { "type": "string" },
+            "Exception": { "type": "object", "nullable": true, "properties": {
+                "Message": { "type": "string" }, "Type": { "type": "string" } } },
+            "PasswordChangeUrl": { "type": "string", "nullable": true },
+            "RedirectUrl": { "type": "string", "nullable": true } } } } } })
+}
+
+/// The headers of every Execute and RunProcess answer about an instance.
+fn instance_headers() -> Value {
+    json!({
+        "X-Procdsl-Instance-Id": { "description": "the instance the answer is about",
+            "schema": { "type": "string", "format": "uuid" } },
+        "X-Procdsl-Status": { "description": "where it stands: Running, Waiting, Completed, Failed or Cancelled",
+            "schema": { "type": "string", "enum": ["Running", "Waiting", "Completed", "Failed", "Cancelled"] } },
+    })
+}
+
 fn operation(method: &str, path: &str) -> Value {
     let mut responses = error_responses();
     let mut op = Map::new();
@@ -40,9 +69,10 @@ fn operation(method: &str, path: &str) -> Value {
             "type": "object", "required": ["UserName", "UserPassword"],
             "properties": { "UserName": { "type": "string" }, "UserPassword": { "type": "string" } } } } } }),
         );
-        responses["200"] = json!({ "description": "Code 0: signed in (with cookies); Code 1: wrong credentials (no session)",
-            "content": { "application/json": { "schema": { "type": "object",
-                "properties": { "Code": { "type": "integer", "enum": [0, 1] }, "Message": { "type": "string" } } } } } });
+        responses["200"] = login_answer("Code 0: signed in (with cookies); Code 1: wrong credentials (no session)");
+        responses["408"] = login_answer("the body did not arrive in time");
+        responses["429"] = login_answer("too many failures for this user or address; wait Retry-After seconds");
+        responses["503"] = login_answer("every password check is busy; try again after Retry-After seconds");
     } else if p.ends_with("/Execute") {
         op.insert("summary".into(), json!("Runs a process by Code. With ResultParameterName: waits and returns that value (null when the process has no such parameter). Without: starts it in the background and returns the instance id; refused (400) for a process with output parameters"));
         op.insert(
@@ -50,33 +80,32 @@ fn operation(method: &str, path: &str) -> Value {
             json!([
                 path_param("code", "the process Code"),
                 { "name": "ResultParameterName", "in": "query", "required": false, "schema": { "type": "string" } },
-                { "name": "inputs", "in": "query", "required": false, "style": "form", "explode": true,
-                  "schema": { "type": "object", "additionalProperties": { "type": "string" } },
-                  "description": "any other query parameter is an input, converted like `-p`" },
             ]),
+        );
+        op.insert(
+            "description".into(),
+            json!(
+                "Any other query parameter is an input of the process, converted like `-p`; \
+            which ones exist depends on the process (GET /api/processes/{code}), so this document lists none: \
+            an input the process lacks is a 400."
+            ),
         );
         if method == "post" {
             op.insert(
                 "requestBody".into(),
                 json!({ "required": false, "content": { "application/json": { "schema": {
-                "type": "object", "description": "more inputs: Code → value" } } } }),
+                "type": "object", "maxProperties": 0,
+                "description": "more inputs, Code → value: which ones exist depends on the process, so this document allows none" } } } }),
             );
         }
         responses["200"] = creatio_ok("the result value, or the background instance's id", json!({}));
+        responses["200"]["headers"] = instance_headers();
     } else if p.contains("/ExecProcElByUId/") {
         op.insert(
             "summary".into(),
             json!("Executes a waiting element-instance by its UId and runs on; 409 when it was already executed"),
         );
-        op.insert(
-            "parameters".into(),
-            json!([
-                path_param("uid", "the element-instance UId"),
-                { "name": "fields", "in": "query", "required": false, "style": "form", "explode": true,
-                  "schema": { "type": "object", "additionalProperties": { "type": "string" } },
-                  "description": "field values of a user task" },
-            ]),
-        );
+        op.insert("parameters".into(), json!([uuid_param("uid", "the element-instance UId"),]));
         if method == "post" {
             op.insert(
                 "requestBody".into(),
@@ -92,6 +121,7 @@ fn operation(method: &str, path: &str) -> Value {
             "requestBody".into(),
             json!({ "required": true, "content": { "application/json": { "schema": {
             "type": "object",
+            "anyOf": [ { "required": ["schemaName"] }, { "required": ["schemaUId"] } ],
             "properties": {
                 "schemaName": { "type": "string" },
                 "schemaUId": { "type": "string", "format": "uuid" },
@@ -111,17 +141,19 @@ fn operation(method: &str, path: &str) -> Value {
                 "success": { "type": "boolean" },
                 "errorInfo": { "$ref": "#/components/schemas/ErrorInfo" } } } ] }),
         );
+        responses["200"]["headers"] = instance_headers();
     } else if p.ends_with("/CancelExecution") {
         op.insert("summary".into(), json!("Cancels instances"));
         op.insert(
             "requestBody".into(),
-            json!({ "required": true, "content": { "application/json": { "schema": {
-            "type": "array", "items": { "type": "string", "format": "uuid" } } } } }),
+            json!({ "required": true, "content": { "application/json": { "schema": { "oneOf": [
+            { "type": "array", "items": { "type": "string", "format": "uuid" } },
+            { "type": "string", "format": "uuid", "description": "one id" } ] } } } }),
         );
         responses["200"] = creatio_ok(
             "one entry per id: its status, or its error",
             json!({ "type": "array", "items": {
-            "type": "object", "properties": { "processId": { "type": "string" }, "status": { "type": "string" },
+            "type": "object", "properties": { "processId": { "type": "string", "format": "uuid" }, "status": { "type": "string" },
             "error": { "$ref": "#/components/schemas/Error/properties/error" } } } }),
         );
     } else if p == "/api/processes" {
@@ -134,26 +166,34 @@ fn operation(method: &str, path: &str) -> Value {
         responses["200"] = json_ok("the process", json!({ "$ref": "#/components/schemas/Process" }));
     } else if p == "/api/instances" {
         op.insert("summary".into(), json!("The stored instances, oldest first"));
-        op.insert("parameters".into(), json!([
-            { "name": "status", "in": "query", "required": false, "schema": { "type": "string",
-                "enum": ["Running", "Waiting", "Completed", "Failed", "Cancelled"] } },
-            { "name": "process", "in": "query", "required": false, "schema": { "type": "string" } },
-            { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "maximum": 10000 } },
-        ]));
+        op.insert(
+            "parameters".into(),
+            json!([
+                { "name": "status", "in": "query", "required": false, "schema": { "type": "string",
+                    "enum": ["Running", "Waiting", "Completed", "Failed", "Cancelled"] } },
+                { "name": "process", "in": "query", "required": false, "schema": { "type": "string" } },
+                { "name": "limit", "in": "query", "required": false,
+                  "schema": { "type": "integer", "minimum": 1, "maximum": 10000, "default": 1000 } },
+            ]),
+        );
         responses["200"] = json_ok(
             "instances",
             json!({ "type": "array", "items": { "type": "object", "properties": {
-            "id": { "type": "string" }, "process": { "type": "string" }, "status": { "type": "string" },
+            "id": { "type": "string", "format": "uuid" }, "process": { "type": "string" }, "status": { "type": "string" },
             "waiting": { "type": "integer" }, "version": { "type": "integer" },
             "created": { "type": "string" }, "updated": { "type": "string" } } } }),
         );
     } else if p == "/api/instances/{id}" {
         op.insert("summary".into(), json!("One instance's descriptor, with its log"));
-        op.insert("parameters".into(), json!([path_param("id", "the instance id")]));
+        op.insert("parameters".into(), json!([uuid_param("id", "the instance id")]));
         responses["200"] = json_ok("the descriptor", json!({ "$ref": "#/components/schemas/Descriptor" }));
     } else if p == "/api/signals/{name}" {
         op.insert("summary".into(), json!("Throws a signal to every stored instance waiting for it"));
-        op.insert("parameters".into(), json!([path_param("name", "the signal")]));
+        op.insert(
+            "parameters".into(),
+            json!([{ "name": "name", "in": "path", "required": true,
+            "schema": { "type": "string", "pattern": "\\S" }, "description": "the signal (not blank)" }]),
+        );
         responses["200"] = json_ok(
             "the instances that moved",
             json!({ "type": "object", "properties": {
@@ -171,6 +211,13 @@ fn operation(method: &str, path: &str) -> Value {
             json!({ "type": "object", "properties": {
             "status": { "type": "string" }, "version": { "type": "string" } } }),
         );
+    } else if let Some(rest) = p.strip_prefix("/0/odata/") {
+        odata_operation(rest, &mut op, &mut responses);
+    } else if p == "/Login/NuiLogin.aspx" {
+        op.insert("summary".into(), json!("The login page a stale OData session is sent to"));
+        op.insert("security".into(), json!([]));
+        responses["200"] = json!({ "description": "a page saying how to sign in",
+            "content": { "text/html": { "schema": { "type": "string" } } } });
     } else if p == "/metrics" {
         op.insert("summary".into(), json!("Prometheus metrics"));
         responses["200"] = json!({ "description": "Prometheus text format",
@@ -178,6 +225,46 @@ fn operation(method: &str, path: &str) -> Value {
     }
     op.insert("responses".into(), responses);
     Value::Object(op)
+}
+
+/// The OData routes: `{entitySet}`, `{entitySet}/$count`, `SysProcessLog({id})`.
+fn odata_operation(rest: &str, op: &mut Map<String, Value>, responses: &mut Value) {
+    let set = json!({ "name": "entitySet", "in": "path", "required": true,
+        "schema": { "type": "string", "enum": ["SysProcessLog", "VwProcessLib", "Account", "Contact"] },
+        "description": "SysProcessLog: the stored instances; VwProcessLib: the processes; Account, Contact: always empty" });
+    let found = json!({ "description": "a stale session (unknown .ASPXAUTH cookie): to the login page, as Creatio",
+        "headers": { "Location": { "schema": { "type": "string" } } } });
+    responses["302"] = found;
+    if rest == "{entitySet}/$count" {
+        op.insert(
+            "summary".into(),
+            json!("How many entities a set has (what Creatio clients probe their session with)"),
+        );
+        op.insert("parameters".into(), json!([set]));
+        responses["200"] = json!({ "description": "the number, as text",
+            "content": { "text/plain": { "schema": { "type": "string", "pattern": "^[0-9]+$" } } } });
+    } else if rest == "{entitySet}" {
+        op.insert("summary".into(), json!("The entities of a set, oldest first"));
+        op.insert("parameters".into(), json!([set,
+            { "name": "$top", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0, "maximum": 1000, "default": 100 } },
+            { "name": "$skip", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0, "maximum": 10000 } },
+            { "name": "$count", "in": "query", "required": false, "schema": { "type": "boolean" } }]));
+        responses["200"] = json_ok(
+            "OData 4 JSON",
+            json!({ "type": "object", "required": ["value"], "properties": {
+            "@odata.context": { "type": "string" }, "@odata.count": { "type": "integer" },
+            "value": { "type": "array", "items": { "type": "object" } } } }),
+        );
+    } else {
+        op.insert("summary".into(), json!("One stored instance by its id"));
+        op.insert("parameters".into(), json!([uuid_param("id", "the instance id")]));
+        responses["200"] = json_ok(
+            "the instance",
+            json!({ "type": "object", "properties": {
+            "Id": { "type": "string", "format": "uuid" }, "Name": { "type": "string" },
+            "Status": { "type": "string" }, "Waiting": { "type": "integer" } } }),
+        );
+    }
 }
 
 fn json_ok(description: &str, schema: Value) -> Value {
@@ -228,14 +315,15 @@ pub fn document() -> Value {
                     "status": { "type": "string", "enum": ["Running", "Waiting", "Completed", "Failed", "Cancelled"] },
                     "resultParameterValues": { "type": "object" },
                     "waiting": { "type": "array", "items": { "type": "object", "properties": {
-                        "uid": { "type": "string" }, "element": { "type": "string" }, "elementUId": { "type": "string" },
+                        "uid": { "type": "string", "format": "uuid" }, "element": { "type": "string" },
+                        "elementUId": { "type": "string", "format": "uuid" },
                         "kind": { "type": "string" }, "caption": { "type": "string", "nullable": true },
                         "fields": { "type": "object" }, "process": { "type": "string" },
                         "due": { "type": "string" }, "signal": { "type": "string" } } } },
                     "error": { "$ref": "#/components/schemas/ErrorInfo" },
                     "log": { "type": "array", "items": { "type": "string" } } } },
                 "Process": { "type": "object", "properties": {
-                    "code": { "type": "string" }, "uid": { "type": "string" }, "caption": { "type": "string", "nullable": true },
+                    "code": { "type": "string" }, "uid": { "type": "string", "format": "uuid" }, "caption": { "type": "string", "nullable": true },
                     "parameters": { "type": "array", "items": { "type": "object", "properties": {
                         "code": { "type": "string" }, "direction": { "type": "string" }, "type": { "type": "string" }, "default": {} } } },
                     "elements": { "type": "array", "items": { "type": "object" } } } },
