@@ -482,7 +482,7 @@ fn bad_input_gets_a_clear_4xx() {
     let r = get(a, &format!("{SVC}/UsrFail/Execute?ResultParameterName=Y"));
     assert_eq!(r.json()["error"]["element"], "Divide");
     // The background refusal names the outputs.
-    check(get(a, &format!("{SVC}/UsrApprove/Execute?Amount=1")), 400, "output parameters (Approved, Note)");
+    check(get(a, &format!("{SVC}/UsrApprove/Execute?Amount=1")), 409, "output parameters (Approved, Note)");
     // Oversized body.
     let big = format!("{{\"schemaName\":\"UsrEcho\",\"pad\":\"{}\"}}", "x".repeat(10_000));
     check(raw(&format!("{SVC}/RunProcess"), &big), 413, "too large");

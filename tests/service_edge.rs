@@ -201,7 +201,7 @@ fn execute_and_run_process_say_which_instance_and_where_it_stands() {
     let r = get(a, &format!("{SVC}/UsrFail/Execute?ResultParameterName=Y"));
     assert_eq!((r.status, r.header("x-procdsl-status")), (422, Some("Failed")));
     let r = get(a, &format!("{SVC}/UsrFail/Execute?X=2"));
-    assert_eq!(r.status, 400, "a process with outputs is not run in the background: {}", r.body);
+    assert_eq!(r.status, 409, "a process with outputs is not run in the background: {}", r.body);
     let r = post_json(a, &format!("{SVC}/RunProcess"), &json!({"schemaName": "UsrEcho"}));
     assert_eq!(r.header("x-procdsl-status"), Some("Completed"));
     assert_eq!(r.header("x-procdsl-instance-id"), r.json()["processId"].as_str());

@@ -158,6 +158,9 @@ impl From<api::Error> for ApiError {
             api::Error::Input(e) => e.into(),
             api::Error::Exec(e) => e.into(),
             api::Error::Failed(info) => ApiError::failed(&info),
+            // Well-formed, but the process's outputs rule it out: a conflict
+            // with the process, not a malformed request.
+            e @ api::Error::BackgroundWithOutputs { .. } => ApiError::from_diagnostic(StatusCode::CONFLICT, &e),
             other => ApiError::from_diagnostic(StatusCode::BAD_REQUEST, &other),
         }
     }

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Schemathesis over the service's OpenAPI document, against the real server:
+# scripts/schemathesis.sh [MAX_EXAMPLES]  (default 25 per operation).
+#
+# Starts the debug build of `procdsl serve` on a free loopback port with the
+# processes of scripts/schemathesis.proc, a fresh store and a users file with one bearer
+# token, then runs `schemathesis run` with its checks "not a server error",
+# "positive data acceptance" (valid data must not be rejected) and "negative
+# data rejection" (invalid data must not be accepted). Exits non-zero on any
+# failure. Needs `python3 -m pip install schemathesis==4.32.5`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+examples="${1:-25}"
+
+cargo build --locked --quiet
+bin=target/debug/procdsl
+work="$(mktemp -d)"
+server=""
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+token="schemathesis-$RANDOM$RANDOM"
+sha="$(printf '%s\n' "$token" | "$bin" serve --hash-token)"
+printf '{"tokens": [{"name": "schemathesis", "sha256": "%s"}]}\n' "$sha" >"$work/users.json"
+
+"$bin" serve scripts/schemathesis.proc --addr 127.0.0.1:0 --store "$work/store.db" --users "$work/users.json" \
+  2>"$work/serve.log" &
+server=$!
+addr=""
+for _ in $(seq 1 100); do
+  addr="$(sed -n 's|^procdsl serve: listening on http://||p' "$work/serve.log")"
+  [ -n "$addr" ] && break
+  sleep 0.1
+done
+if [ -z "$addr" ]; then
+  echo "the server did not start:" >&2
+  cat "$work/serve.log" >&2
+  exit 1
+fi
+
+cd "$work"
+schemathesis run "http://$addr/api/openapi.json" \
+  --header "Authorization: Bearer $token" \
+  --checks "${CHECKS:-not_a_server_error,positive_data_acceptance,negative_data_rejection}" \
+  --max-examples "$examples" --seed "${SEED:-1}" --generation-database none \
+  --no-color
