@@ -143,6 +143,16 @@ async fn refuse(mut stream: TcpStream, cap: usize) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         let _ = stream.write_all(answer.as_bytes()).await;
         let _ = stream.shutdown().await;
+        // Read what the client sent before closing: a close with unread
+        // bytes is a reset, and the client might lose the answer.
+        let mut sink = [0u8; 4096];
+        let mut left = 64 << 10;
+        while left > 0 {
+            match tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left -= n.min(left),
+            }
+        }
     })
     .await;
 }
