@@ -224,3 +224,15 @@ fn unauthorized(message: &str) -> Response {
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::internal("internal error; nothing more was committed").into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::non_utf8_query;
+
+    #[test]
+    fn a_query_must_decode_to_utf8() {
+        assert_eq!(non_utf8_query("a=1&Name=%FF&b=2"), Some("Name=%FF"));
+        assert_eq!(non_utf8_query("Name=%C3%A9&x=%zz&y=%"), None);
+        assert_eq!(non_utf8_query("%C3=x"), Some("%C3=x"));
+    }
+}

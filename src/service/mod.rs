@@ -436,3 +436,24 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_path;
+
+    #[test]
+    fn creatio_routes_are_matched_without_case_and_trailing_slashes() {
+        let svc = "/0/ServiceModel/ProcessEngineService.svc";
+        assert_eq!(canonical_path("/0/servicemodel/PROCESSENGINESERVICE.SVC/runprocess/"), format!("{svc}/RunProcess"));
+        assert_eq!(
+            canonical_path("/servicemodel/processengineservice.svc/UsrX/execute"),
+            "/ServiceModel/ProcessEngineService.svc/UsrX/Execute"
+        );
+        // The literal route wins over `{code}/Execute`; values keep their case.
+        assert_eq!(canonical_path(&format!("{svc}/execprocelbyuid/AbC")), format!("{svc}/ExecProcElByUId/AbC"));
+        assert_eq!(canonical_path("/0/ODATA/account/$COUNT"), "/0/odata/account/$count");
+        assert_eq!(canonical_path("/api/Processes/"), "/api/Processes");
+        assert_eq!(canonical_path("/"), "/");
+        assert_eq!(canonical_path("//"), "/");
+    }
+}
