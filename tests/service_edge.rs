@@ -335,7 +335,7 @@ fn head_expect_percent_ff_and_absolute_paths() {
 
     // HEAD does not run a process.
     let r = request(a, "HEAD", &format!("{SVC}/UsrApprove/Execute?ResultParameterName=Approved&Amount=500"), &[], None);
-    assert_eq!(r.status, 405);
+    assert_eq!((r.status, r.header("allow")), (405, Some("GET, POST")));
     assert_eq!(get_json(a, "/api/instances").json(), json!([]));
 
     // An oversized body with `Expect: 100-continue`: 413 at once, no `100 Continue`.

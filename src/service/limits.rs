@@ -23,7 +23,14 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         return e.into_response();
     }
     if let Err(e) = precheck(&state, &request) {
-        return e.into_response();
+        let mut response = e.into_response();
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+            let path = request.uri().path();
+            let allow =
+                if path.ends_with("/RunProcess") || path.ends_with("/CancelExecution") { "POST" } else { "GET, POST" };
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        return response;
     }
     let timeout = state.limits.request_timeout;
     let pool = if auth::is_login(request.uri().path()) { &state.logins } else { &state.requests };
