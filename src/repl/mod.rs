@@ -339,15 +339,12 @@ impl Session {
         };
         let process: ProcessId = engine::find_process(&program, code).map_err(|e| self.report(&e))?;
         let inputs = input::pairs(&words[1..], "CODE").map_err(|m| self.failure(m, None))?;
-        let clock = self.options.now.unwrap_or_else(Timestamp::now);
+        let clock = self.options.now.unwrap_or_else(now_to_the_millisecond);
         let mut instance = Instance::new(program, process, clock);
         instance.set_inputs(inputs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(|e| self.report(&e))?;
         let number = self.instances.last().map_or(1, |e| e.number + 1);
-        let mut out = format!(
-            "started {} #{number} (instance {}), paused before its first element\n",
-            instance.spec().code,
-            instance.id
-        );
+        let paused = if then_continue { "" } else { ", paused before its first element" };
+        let mut out = format!("started {} #{number} (instance {}){paused}\n", instance.spec().code, instance.id);
         self.instances.push(Entry { number, instance, trace: Vec::new() });
         self.current = Some(self.instances.len() - 1);
         if then_continue {
@@ -997,6 +994,13 @@ fn nearest_command(word: &str) -> Option<&'static str> {
             other == letters
         })
     })
+}
+
+/// The virtual clock starts at the millisecond: the times derived from it
+/// (timers, `now()`) then read without nanoseconds.
+fn now_to_the_millisecond() -> Timestamp {
+    let now = Timestamp::now();
+    Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
 }
 
 fn plural(n: usize) -> &'static str {
