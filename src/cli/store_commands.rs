@@ -55,7 +55,7 @@ pub struct InstanceArgs {
     pub id: String,
     #[command(flatten)]
     pub store: StoreArg,
-    /// Print the descriptor as JSON.
+    /// Print the descriptor as JSON (`show` adds every parameter under "parameters").
     #[arg(long)]
     pub json: bool,
 }
