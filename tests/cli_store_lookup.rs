@@ -11,11 +11,15 @@ const PROCS: &str = r#"process UsrApproval {
     in  Amount: Decimal = 0
     var Seen: DateTime
     out Approved: Boolean = false
+    out DecidedAt: DateTime
     start Begin -> Look
     script Look { Seen = now() } -> Approve
     user Approve "Approve the order" {
         in Decision: Boolean
-        done { Approved = Decision }
+        done {
+            Approved = Decision
+            DecidedAt = now()
+        }
     } -> Done
     end Done
 }
@@ -153,16 +157,34 @@ fn show_lists_every_parameter_with_times_to_the_millisecond() {
     let dir = Dir::new();
     let id = dir.start()["processId"].as_str().unwrap().to_string();
     let (stdout, _) = dir.store(&["show", &id], 0);
-    assert!(stdout.contains("  in    Amount: Decimal   = 5000\n"), "{stdout}");
-    assert!(stdout.contains("  var   Seen: DateTime    = \"20"), "{stdout}");
-    assert!(stdout.contains("  out   Approved: Boolean = false\n"), "{stdout}");
+    assert!(stdout.contains("  in    Amount: Decimal     = 5000\n"), "{stdout}");
+    assert!(stdout.contains("  var   Seen: DateTime      = \"20"), "{stdout}");
+    assert!(stdout.contains("  out   Approved: Boolean   = false\n"), "{stdout}");
+    assert!(stdout.contains("  out   DecidedAt: DateTime = null\n"), "{stdout}");
     assert_times_to_the_millisecond(&stdout);
 
     let (stdout, _) = dir.store(&["show", &id, "--json"], 0);
     let d: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(d["parameters"]["Amount"], 5000, "{d}");
     assert!(d["parameters"]["Seen"].is_string(), "{d}");
-    assert_eq!(d["resultParameterValues"], serde_json::json!({"Approved": false}), "results stay the outputs");
+    assert_eq!(
+        d["resultParameterValues"],
+        serde_json::json!({"Approved": false, "DecidedAt": null}),
+        "results stay the outputs"
+    );
+
+    // Results of `run` and `exec` for a person, too; JSON keeps the exact value.
+    let uid = d["waiting"][0]["uid"].as_str().unwrap().to_string();
+    let (stdout, _) = dir.store(&["exec", &uid, "-p", "Decision=true"], 0);
+    assert!(stdout.contains("  DecidedAt = \"20"), "{stdout}");
+    assert_times_to_the_millisecond(&stdout);
+    let (stdout, _) = dir.store(&["show", &id, "--json"], 0);
+    let exact: Value = serde_json::from_str(&stdout).unwrap();
+    let exact = exact["parameters"]["DecidedAt"].as_str().unwrap().to_string();
+    let (stdout, _) = dir.store(&["show", &id], 0);
+    let shown = stdout.lines().find(|l| l.contains("DecidedAt")).unwrap().to_string();
+    let whole_seconds = &exact[..19];
+    assert!(shown.contains(whole_seconds), "{shown} is {exact} to the millisecond");
 
     // A timer's due time, on the real clock, too.
     let (stdout, _) = dir.store(&["run", "p.proc", "--process", "UsrReminder"], 0);

@@ -16,6 +16,18 @@ pub fn print_descriptor(d: &Descriptor, json: bool) {
     }
 }
 
+/// A descriptor to print for a person: its result values taken from the
+/// instance's typed values, so that times read to the millisecond.
+pub fn for_person(d: &Descriptor, instance: &Instance) -> Descriptor {
+    let mut d = d.clone();
+    for (code, shown) in d.result_parameter_values.iter_mut() {
+        if let Some(v) = instance.param(code) {
+            *shown = value(v);
+        }
+    }
+    d
+}
+
 /// The exit code a descriptor stands for: 1 when the process failed, else 0.
 pub fn exit_code(d: &Descriptor) -> i32 {
     if d.status == procdsl::Status::Failed {

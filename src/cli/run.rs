@@ -122,7 +122,10 @@ pub fn run(args: RunArgs) -> i32 {
             eprintln!("error: {err}");
         }
     } else {
-        output::print_descriptor(&descriptor, args.json);
+        match args.json {
+            true => output::print_descriptor(&descriptor, true),
+            false => output::print_descriptor(&output::for_person(&descriptor, &instance), false),
+        }
     }
     if descriptor.status == Status::Waiting {
         // With one `-r`, stdout holds only the value: the note then lists

@@ -190,6 +190,18 @@ fn print_moved(what: &str, moved: &[Descriptor], json: bool) -> i32 {
     EXIT_OK
 }
 
+/// A descriptor the store returned: for a person with the instance's typed
+/// values (times to the millisecond), reading the instance once more.
+fn print_descriptor(store: &mut Store, d: &Descriptor, json: bool) {
+    if json {
+        return output::print_descriptor(d, true);
+    }
+    match store.load(d.process_id) {
+        Ok(instance) => output::print_descriptor(&output::for_person(d, &instance), false),
+        Err(_) => output::print_descriptor(d, false),
+    }
+}
+
 /// "did you mean `X`?", or the names there are when none is near (at most 10).
 fn nearest_help(name: &str, known: &[String], there: &str) -> Option<String> {
     if let Some(near) = procdsl::diagnostic::nearest(name, known.iter().map(String::as_str)) {
@@ -224,7 +236,7 @@ pub fn exec(args: ExecArgs) -> i32 {
     };
     match store.exec(uid, &fields, store::real_time(None)) {
         Ok((ExecOutcome::Executed, d)) => {
-            output::print_descriptor(&d, args.json);
+            print_descriptor(&mut store, &d, args.json);
             output::exit_code(&d)
         }
         Ok((ExecOutcome::AlreadyExecuted, d)) => {
@@ -322,7 +334,7 @@ pub fn cancel(args: InstanceArgs) -> i32 {
             if outcome == CancelOutcome::AlreadyCancelled {
                 eprintln!("note: instance {id} was already cancelled; nothing was done");
             }
-            output::print_descriptor(&d, args.json);
+            print_descriptor(&mut store, &d, args.json);
             EXIT_OK
         }
         Err(e) => fail(e),
