@@ -1,14 +1,23 @@
 //! `procdsl repl` through the real binary, where a newcomer tripped:
 //! field values given to a user task that is pending but not yet started,
-//! and what `run` says about pausing.
+//! what `run` says about pausing, and values from files as `procdsl run -p`
+//! takes them.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Runs `procdsl repl tests/repl/order.proc` with `input` on stdin: stdout and the exit code.
 fn repl(input: &str) -> (String, i32) {
+    repl_in(Path::new(env!("CARGO_MANIFEST_DIR")), input)
+}
+
+/// The same, in that folder.
+fn repl_in(dir: &Path, input: &str) -> (String, i32) {
+    let order = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/repl/order.proc");
     let mut child = Command::new(env!("CARGO_BIN_EXE_procdsl"))
-        .args(["repl", "tests/repl/order.proc", "--now", "2026-11-28T10:00:00Z"])
+        .args(["repl", order.to_str().unwrap(), "--now", "2026-11-28T10:00:00Z"])
+        .current_dir(dir)
         .env("PROCDSL_HISTORY", "")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -60,4 +69,18 @@ fn run_does_not_say_it_paused() {
     assert_eq!(code, 0);
     let (stdout, _) = repl("start UsrOrder Amount=5\n");
     assert!(stdout.contains("), paused before its first element\n"), "`start` pauses:\n{stdout}");
+}
+
+#[test]
+fn values_may_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("amount.txt"), "2500\n").unwrap();
+    std::fs::write(dir.path().join("comment.txt"), "from a file").unwrap();
+    let input = "run UsrOrder Amount=@amount.txt\nexec ManagerApproval Decision=true Comment=@comment.txt\n\
+                 continue\nReason\nstart UsrOrder Amount=@missing.txt\n";
+    let (stdout, code) = repl_in(dir.path(), input);
+    assert!(stdout.contains("  log: checking 2500\n"), "{stdout}");
+    assert!(stdout.contains("Reason: null → \"from a file\""), "{stdout}");
+    assert!(stdout.contains("error: `Amount=@missing.txt`: cannot read `missing.txt`: no such file"), "{stdout}");
+    assert_eq!(code, 1);
 }
