@@ -121,11 +121,10 @@ pub fn run(args: RunArgs) -> i32 {
         if let Some(err) = &descriptor.error {
             eprintln!("error: {err}");
         }
+    } else if args.json {
+        output::print_descriptor(&descriptor, true);
     } else {
-        match args.json {
-            true => output::print_descriptor(&descriptor, true),
-            false => output::print_descriptor(&output::for_person(&descriptor, &instance), false),
-        }
+        output::print_descriptor(&output::for_person(&descriptor, &instance), false);
     }
     if descriptor.status == Status::Waiting {
         // With one `-r`, stdout holds only the value: the note then lists
@@ -152,21 +151,18 @@ fn waiting_note(d: &procdsl::runtime::descriptor::Descriptor, store: Option<&std
     } else {
         out.push_str("; ");
     }
-    let uid = match d.waiting.as_slice() {
-        [one] => one.uid.to_string(),
-        _ => "UID".to_string(),
-    };
     let fields = if d.waiting.iter().any(|w| !w.fields.is_empty()) { " [-p FIELD=VALUE]…" } else { "" };
-    match store {
-        Some(path) => {
-            out.push_str(&format!("continue it with `procdsl exec {uid}{fields} --store {}`", path.display()))
+    match (store, d.waiting.as_slice()) {
+        (Some(path), [one]) => {
+            out.push_str(&format!("continue it with `procdsl exec {}{fields} --store {}`", one.uid, path.display()))
         }
-        None => out.push_str(&format!(
+        (Some(path), _) => out.push_str(&format!(
+            "continue it with `procdsl exec UID{fields} --store {}`, UID one of those waiting",
+            path.display()
+        )),
+        (None, _) => out.push_str(&format!(
             "run with --store PATH to keep it, then continue it with `procdsl exec UID{fields} --store PATH`"
         )),
-    }
-    if uid == "UID" && store.is_some() {
-        out.push_str(", UID one of those waiting");
     }
     out.push('\n');
     out

@@ -99,7 +99,7 @@ fn fail(e: StoreError) -> i32 {
 const CANDIDATES: usize = 10;
 
 /// An instance id, whole or by its first characters (as the REPL's `use`).
-fn resolve_instance(store: &mut Store, text: &str) -> Result<Uuid, i32> {
+fn resolve_instance(store: &Store, text: &str) -> Result<Uuid, i32> {
     if let Ok(id) = text.trim().parse::<Uuid>() {
         return Ok(id);
     }
@@ -133,7 +133,7 @@ fn resolve_instance(store: &mut Store, text: &str) -> Result<Uuid, i32> {
 }
 
 /// An element-instance UId, whole or by its first characters (as the REPL's `exec`).
-fn resolve_element_instance(store: &mut Store, text: &str) -> Result<Uuid, i32> {
+fn resolve_element_instance(store: &Store, text: &str) -> Result<Uuid, i32> {
     if let Ok(uid) = text.trim().parse::<Uuid>() {
         return Ok(uid);
     }
@@ -160,7 +160,7 @@ fn resolve_element_instance(store: &mut Store, text: &str) -> Result<Uuid, i32> 
                 count(many.len())
             );
             for m in many.iter().take(CANDIDATES) {
-                let state = if m.live { "waiting" } else { "executed" };
+                let state = if m.live { "waiting" } else { "no longer waiting" };
                 eprintln!("  {}  {} {state}, instance {}", m.uid, m.kind, m.instance);
             }
             Err(EXIT_INVALID)
@@ -230,7 +230,7 @@ pub fn exec(args: ExecArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let uid = match resolve_element_instance(&mut store, &args.uid) {
+    let uid = match resolve_element_instance(&store, &args.uid) {
         Ok(uid) => uid,
         Err(code) => return code,
     };
@@ -298,7 +298,7 @@ pub fn show(args: InstanceArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let id = match resolve_instance(&mut store, &args.id) {
+    let id = match resolve_instance(&store, &args.id) {
         Ok(id) => id,
         Err(code) => return code,
     };
@@ -325,7 +325,7 @@ pub fn cancel(args: InstanceArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let id = match resolve_instance(&mut store, &args.id) {
+    let id = match resolve_instance(&store, &args.id) {
         Ok(id) => id,
         Err(code) => return code,
     };
