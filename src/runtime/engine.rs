@@ -313,7 +313,8 @@ impl Instance {
         Ok(outcome)
     }
 
-    /// Like [`Instance::exec`], but stops right after that element (the REPL steps this way).
+    /// Like [`Instance::exec`], but stops right after that element (the REPL steps this way);
+    /// a pending user task given field values arrives and is executed with them.
     pub fn exec_only<K: AsRef<str>, V: AsRef<str>>(
         &mut self,
         uid: Uuid,
