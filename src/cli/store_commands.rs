@@ -105,7 +105,7 @@ fn resolve_instance(store: &Store, text: &str) -> Result<Uuid, i32> {
     }
     let found = store.instances_starting_with(text, CANDIDATES + 1).map_err(fail)?;
     match found.as_slice() {
-        [one] => Ok(*one),
+        [one] => Ok(one.id),
         [] => {
             eprintln!("error: no instance id starts with `{text}`");
             let uids = store.element_instances_starting_with(text, 1).map_err(fail)?;
@@ -119,13 +119,9 @@ fn resolve_instance(store: &Store, text: &str) -> Result<Uuid, i32> {
             Err(EXIT_INVALID)
         }
         many => {
-            let summaries = store.list(&ListFilter::default()).map_err(fail)?;
             eprintln!("error: {} instances have an id starting with `{text}`; give more of it:", count(many.len()));
-            for id in many.iter().take(CANDIDATES) {
-                match summaries.iter().find(|s| s.id == *id) {
-                    Some(s) => eprintln!("  {id}  {}  {}", s.process, s.status),
-                    None => eprintln!("  {id}"),
-                }
+            for m in many.iter().take(CANDIDATES) {
+                eprintln!("  {}  {}  {}", m.id, m.process, m.status);
             }
             Err(EXIT_INVALID)
         }
@@ -143,7 +139,7 @@ fn resolve_element_instance(store: &Store, text: &str) -> Result<Uuid, i32> {
         [] => {
             eprintln!("error: no element-instance UId starts with `{text}`");
             let ids = store.instances_starting_with(text, 1).map_err(fail)?;
-            match ids.first() {
+            match ids.first().map(|m| m.id) {
                 Some(id) => eprintln!(
                     "  help: `{text}` starts the id of instance {id}; exec takes the UId of one of its waiting \
                      element-instances, which `procdsl show {id}` lists"

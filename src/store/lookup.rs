@@ -3,7 +3,16 @@
 //! a command's "did you mean" chooses from.
 
 use super::{Store, StoreError};
+use crate::runtime::instance::Status;
 use uuid::Uuid;
+
+/// One instance whose id starts with a given prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceMatch {
+    pub id: Uuid,
+    pub process: String,
+    pub status: Status,
+}
 
 /// One element-instance whose UId starts with a given prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,19 +26,27 @@ pub struct ElementInstanceMatch {
 }
 
 impl Store {
-    /// The ids of the stored instances that start with `prefix`, at most
-    /// `limit`, in id order. A prefix that cannot start an id finds none.
-    pub fn instances_starting_with(&self, prefix: &str, limit: usize) -> Result<Vec<Uuid>, StoreError> {
+    /// The stored instances whose id starts with `prefix`, at most `limit`,
+    /// in id order. A prefix that cannot start an id finds none.
+    pub fn instances_starting_with(&self, prefix: &str, limit: usize) -> Result<Vec<InstanceMatch>, StoreError> {
         let Some(prefix) = id_prefix(prefix) else {
             return Ok(Vec::new());
         };
-        let mut stmt =
-            self.conn.prepare("SELECT id FROM instances WHERE id >= ?1 AND id <= ?1 || 'z' ORDER BY id LIMIT ?2")?;
-        let rows = stmt.query_map(rusqlite::params![prefix, sql_limit(limit)], |r| r.get::<_, String>(0))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, process, status FROM instances WHERE id >= ?1 AND id <= ?1 || 'z' ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![prefix, sql_limit(limit)], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })?;
         let mut out = Vec::new();
-        for id in rows {
-            let id = id?;
-            out.push(id.parse().map_err(|e| StoreError::CorruptState { instance: id, message: format!("id: {e}") })?);
+        for row in rows {
+            let (id, process, status) = row?;
+            let corrupt = |message: String| StoreError::CorruptState { instance: id.clone(), message };
+            out.push(InstanceMatch {
+                id: id.parse().map_err(|e| corrupt(format!("id: {e}")))?,
+                process,
+                status: status.parse().map_err(corrupt)?,
+            });
         }
         Ok(out)
     }
@@ -95,4 +112,18 @@ fn id_prefix(text: &str) -> Option<String> {
 
 fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_prefix;
+
+    #[test]
+    fn only_hex_digits_and_hyphens_start_an_id() {
+        assert_eq!(id_prefix(" B715-bd ").as_deref(), Some("b715-bd"));
+        assert_eq!(id_prefix("%"), None, "no SQL pattern reaches the query");
+        assert_eq!(id_prefix("xyz"), None);
+        assert_eq!(id_prefix(""), None);
+        assert_eq!(id_prefix(&"a".repeat(37)), None);
+    }
 }

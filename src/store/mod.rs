@@ -17,7 +17,7 @@ pub mod schema;
 
 pub use backend::{ProcessStore, Write, Written};
 pub use error::StoreError;
-pub use lookup::ElementInstanceMatch;
+pub use lookup::{ElementInstanceMatch, InstanceMatch};
 
 use crate::check::spec::Program;
 use crate::check::{self};
