@@ -35,7 +35,8 @@ fn the_readme_story_runs_as_told() {
     let text = stdout(&big);
     assert!(text.contains("UsrApproval Waiting") && text.contains("user Approve \"Approve the order\""), "{text}");
     let uid = text.split("uid ").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().to_string();
-    assert!(String::from_utf8_lossy(&big.stderr).contains("continue it with `procdsl exec UID --store orders.db`"));
+    let note = format!("continue it with `procdsl exec {uid} [-p FIELD=VALUE]… --store orders.db`");
+    assert!(String::from_utf8_lossy(&big.stderr).contains(&note), "{}", String::from_utf8_lossy(&big.stderr));
 
     let done = procdsl(dir.path(), &["exec", &uid, "-p", "Decision=true", "-p", "Comment=ok", "--store", "orders.db"]);
     assert_eq!(done.status.code(), Some(0));

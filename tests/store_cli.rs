@@ -95,7 +95,9 @@ fn run_store_wait_then_exec_completes_and_a_second_exec_does_nothing() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let human = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(human.contains("Waiting") && human.contains("uid "), "{human}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("procdsl exec UID --store store.db"));
+    let human_uid = human.split("uid ").nth(1).and_then(|s| s.split_whitespace().next()).unwrap();
+    let note = format!("procdsl exec {human_uid} [-p FIELD=VALUE]… --store store.db");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&note), "{}", text(&out));
 
     let d = dir.json(&["run", "a.proc", "-p", "Amount=12.5"], 0);
     let uid = waiting_uid(&d, "Approve");
@@ -131,7 +133,7 @@ fn exec_errors_exit_2() {
     dir.json(&["run", "a.proc"], 0);
     for (uid, says) in [
         ("00000000-0000-0000-0000-000000000000", "no waiting element-instance has UId"),
-        ("not-a-uid", "is not an element-instance UId"),
+        ("not-a-uid", "no element-instance UId starts with `not-a-uid`"),
     ] {
         let out = dir.procdsl(&["exec", uid, "--store", "store.db"]);
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));

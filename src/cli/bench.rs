@@ -1,4 +1,4 @@
-//! `procdsl bench FILE [--process CODE] [-n N] [-p CODE=VALUE]… [--resume] [--json]`
+//! `procdsl bench FILE [--process CODE] [-n N] [-p CODE=VALUE]… [--params FILE.json] [--resume] [--json]`
 //!
 //! Runs N instances of one process in this process and reports how fast
 //! they ran and how much memory they took. Instances that end are dropped
@@ -11,7 +11,7 @@
 //! so two runs of the same file do the same work.
 
 use super::run::load_process;
-use super::{parse_pair, report, EXIT_FAILED, EXIT_INVALID, EXIT_OK};
+use super::{report, EXIT_FAILED, EXIT_INVALID, EXIT_OK};
 use procdsl::runtime::engine::{ClockMode, Run, RunOptions, DEFAULT_MAX_STEPS};
 use procdsl::runtime::instance::{ErrorInfo, Instance, Status, Wait};
 use procdsl::runtime::value::Value;
@@ -43,9 +43,9 @@ pub struct BenchArgs {
     #[arg(short = 'n', value_name = "N", default_value_t = DEFAULT_INSTANCES,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub instances: u64,
-    /// An input parameter of every instance, as a string converted to its type.
-    #[arg(short = 'p', long = "param", value_name = "CODE=VALUE", value_parser = parse_pair)]
-    pub params: Vec<(String, String)>,
+    /// The input parameters of every instance.
+    #[command(flatten)]
+    pub inputs: super::inputs::InputArgs,
     /// Then execute every waiting element-instance and report resumes per second.
     #[arg(long)]
     pub resume: bool,
@@ -97,6 +97,19 @@ impl Figures {
 }
 
 pub fn bench(args: BenchArgs) -> i32 {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this procdsl is a debug build, several times slower than a release build; \
+             measure with `cargo build --release` and target/release/procdsl"
+        );
+    }
+    let inputs = match args.inputs.read() {
+        Ok(inputs) => inputs,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_INVALID;
+        }
+    };
     let (program, process) = match load_process(&args.file, args.process.as_deref()) {
         Ok(loaded) => loaded,
         Err(code) => return code,
@@ -104,7 +117,7 @@ pub fn bench(args: BenchArgs) -> i32 {
     let start: jiff::Timestamp = START_TIME.parse().expect("START_TIME is RFC 3339");
     // Inputs are converted once; every instance starts from these values.
     let mut template = Instance::new(program.clone(), process, start);
-    if let Err(e) = template.set_inputs(args.params.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+    if let Err(e) = template.set_inputs(inputs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         report(&e);
         return EXIT_INVALID;
     }

@@ -2,7 +2,9 @@
 
 mod bench;
 mod check;
+mod examples;
 mod graph;
+mod inputs;
 mod output;
 mod repl;
 mod run;
@@ -22,7 +24,13 @@ pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_INVALID: i32 = 2;
 
 #[derive(Parser, Debug)]
-#[command(name = "procdsl", version, about = "Runs business processes written as .proc files", max_term_width = 100)]
+#[command(
+    name = "procdsl",
+    version,
+    about = "Runs business processes written as .proc files",
+    max_term_width = 100,
+    after_help = examples::PROCDSL
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,33 +39,45 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a process until it waits or ends.
+    #[command(after_help = examples::RUN)]
     Run(run::RunArgs),
     /// Parse and check .proc files; print every diagnostic.
+    #[command(after_help = examples::CHECK)]
     Check {
         /// The files to check, together.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Execute a waiting element-instance of a stored instance by its UId, and run on.
+    /// Execute a waiting element-instance of a stored instance by its UId (or a unique prefix), and run on.
+    #[command(after_help = examples::EXEC)]
     Exec(store_commands::ExecArgs),
     /// List the stored instances.
+    #[command(after_help = examples::INSTANCES)]
     Instances(store_commands::InstancesArgs),
     /// Show a stored instance's descriptor, with its log.
+    #[command(after_help = examples::SHOW)]
     Show(store_commands::InstanceArgs),
     /// Cancel a stored instance.
+    #[command(after_help = examples::CANCEL)]
     Cancel(store_commands::InstanceArgs),
     /// Throw a signal to every stored instance waiting for it.
+    #[command(after_help = examples::SIGNAL)]
     Signal(store_commands::SignalArgs),
     /// Fire every due timer of the stored instances.
+    #[command(after_help = examples::TICK)]
     Tick(store_commands::TickArgs),
     /// Draw a process as a Mermaid flowchart or a Graphviz digraph.
+    #[command(after_help = examples::GRAPH)]
     Graph(graph::GraphArgs),
     /// An interactive session: load, start, step, inspect and change instances.
+    #[command(after_help = examples::REPL)]
     Repl(repl::ReplArgs),
-    /// Run N instances of a process in this process: speed and memory.
+    /// Run N instances of a process in this process: speed and memory (measure a release build).
+    #[command(after_help = examples::BENCH)]
     Bench(bench::BenchArgs),
     /// Serve the processes over HTTP: Creatio's ProcessEngineService routes and a JSON API.
     #[cfg(feature = "service")]
+    #[command(after_help = examples::SERVE)]
     Serve(serve::ServeArgs),
 }
 

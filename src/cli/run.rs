@@ -1,10 +1,11 @@
-//! `procdsl run FILE [--process CODE] [-p CODE=VALUE]… [-r CODE]… [--json] [--trace] [--now TIME] [--store PATH]`
+//! `procdsl run FILE [--process CODE] [-p CODE=VALUE|CODE=@FILE]… [--params FILE.json] [-r CODE]… [--json] [--trace] [--now TIME] [--store PATH]`
 //!
 //! Without a store the run uses virtual time (timers fire at once). With a
 //! store it uses the real clock (pinned by `--now`), so that a timer waits
 //! and is saved with its due time until `procdsl tick` fires it.
 
-use super::{color_stderr, output, parse_pair, report, EXIT_INVALID};
+use super::inputs::InputArgs;
+use super::{color_stderr, output, report, EXIT_INVALID};
 use procdsl::check::{self, spec::ProcessId};
 use procdsl::runtime::engine::{self, ClockMode, Run, RunOptions, DEFAULT_MAX_STEPS};
 use procdsl::runtime::instance::{Instance, Status};
@@ -19,9 +20,8 @@ pub struct RunArgs {
     /// The process to run, when the file holds several.
     #[arg(long, value_name = "CODE")]
     pub process: Option<String>,
-    /// An input parameter, as a string converted to its type.
-    #[arg(short = 'p', long = "param", value_name = "CODE=VALUE", value_parser = parse_pair)]
-    pub params: Vec<(String, String)>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// A result parameter to report (default: every `out` and `inout`).
     #[arg(short = 'r', long = "result", value_name = "CODE")]
     pub results: Vec<String>,
@@ -59,7 +59,11 @@ pub fn run(args: RunArgs) -> i32 {
             return EXIT_INVALID;
         }
     };
-    let clock = pinned.unwrap_or_else(jiff::Timestamp::now);
+    // To the millisecond: virtual times derived from it (timers) then read well.
+    let clock = pinned.unwrap_or_else(|| {
+        let now = jiff::Timestamp::now();
+        jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
+    });
     let mut store = match args.store.as_deref().map(Store::open).transpose() {
         Ok(store) => store,
         Err(e) => {
@@ -67,8 +71,15 @@ pub fn run(args: RunArgs) -> i32 {
             return EXIT_INVALID;
         }
     };
+    let inputs = match args.inputs.read() {
+        Ok(inputs) => inputs,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_INVALID;
+        }
+    };
     let mut instance = Instance::new(program.clone(), process, clock);
-    if let Err(e) = instance.set_inputs(args.params.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+    if let Err(e) = instance.set_inputs(inputs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         report(&e);
         return EXIT_INVALID;
     }
@@ -110,20 +121,51 @@ pub fn run(args: RunArgs) -> i32 {
         if let Some(err) = &descriptor.error {
             eprintln!("error: {err}");
         }
+    } else if args.json {
+        output::print_descriptor(&descriptor, true);
     } else {
-        output::print_descriptor(&descriptor, args.json);
+        output::print_descriptor(&output::for_person(&descriptor, &instance), false);
     }
-    match (&store, descriptor.status) {
-        (Some(store), Status::Waiting) => eprintln!(
-            "note: instance {} was saved in {}; continue it with `procdsl exec UID --store {}`",
-            descriptor.process_id,
-            store.path().display(),
-            store.path().display()
-        ),
-        (None, Status::Waiting) => eprintln!("note: the instance was not kept; run with --store PATH to keep it, then continue it with `procdsl exec UID --store PATH`"),
-        _ => {}
+    if descriptor.status == Status::Waiting {
+        // With one `-r`, stdout holds only the value: the note then lists
+        // what waits, so the UIds to continue with are not lost.
+        eprint!("{}", waiting_note(&descriptor, store.as_ref().map(Store::path), single));
     }
     output::exit_code(&descriptor)
+}
+
+/// What to do with an instance that waits: where it was kept, what it
+/// waits at (when `list`), and the command that continues it, with the UId
+/// when one element-instance waits.
+fn waiting_note(d: &procdsl::runtime::descriptor::Descriptor, store: Option<&std::path::Path>, list: bool) -> String {
+    let mut out = match store {
+        Some(path) => format!("note: instance {} was saved in {}", d.process_id, path.display()),
+        None => "note: the instance was not kept".to_string(),
+    };
+    if list {
+        out.push_str("; it waits at:\n");
+        for w in &d.waiting {
+            out.push_str(&format!("  {}\n", output::waiting(w)));
+        }
+        out.push_str("  ");
+    } else {
+        out.push_str("; ");
+    }
+    let fields = if d.waiting.iter().any(|w| !w.fields.is_empty()) { " [-p FIELD=VALUE]…" } else { "" };
+    match (store, d.waiting.as_slice()) {
+        (Some(path), [one]) => {
+            out.push_str(&format!("continue it with `procdsl exec {}{fields} --store {}`", one.uid, path.display()))
+        }
+        (Some(path), _) => out.push_str(&format!(
+            "continue it with `procdsl exec UID{fields} --store {}`, UID one of those waiting",
+            path.display()
+        )),
+        (None, _) => out.push_str(&format!(
+            "run with --store PATH to keep it, then continue it with `procdsl exec UID{fields} --store PATH`"
+        )),
+    }
+    out.push('\n');
+    out
 }
 
 /// Loads a file (printing its diagnostics) and picks the process to run.

@@ -1,7 +1,7 @@
 //! The commands that work on a store: `exec`, `instances`, `show`,
 //! `cancel`, `signal`, `tick`. Each takes `--store PATH` or `PROCDSL_STORE`.
 
-use super::{output, parse_pair, report, run::parse_time, EXIT_INVALID, EXIT_OK};
+use super::{inputs, output, parse_pair, report, run::parse_time, EXIT_INVALID, EXIT_OK};
 use procdsl::runtime::descriptor::Descriptor;
 use procdsl::runtime::engine::ExecOutcome;
 use procdsl::runtime::instance::Status;
@@ -18,11 +18,15 @@ pub struct StoreArg {
 
 #[derive(clap::Args, Debug)]
 pub struct ExecArgs {
-    /// The element-instance UId of the waiting element.
+    /// The element-instance UId of the waiting element, or its first characters.
     pub uid: String,
-    /// A field value of a user task, converted to the field's type.
+    /// A field value of a user task, converted to the field's type: FIELD=VALUE;
+    /// FIELD=@FILE reads it from FILE (@- from standard input); FIELD=@@TEXT stands for @TEXT.
     #[arg(short = 'p', long = "param", value_name = "FIELD=VALUE", value_parser = parse_pair)]
     pub fields: Vec<(String, String)>,
+    /// Several field values at once, as a JSON object {"Field": value, …} (- reads standard input).
+    #[arg(long = "params", value_name = "FILE.json")]
+    pub field_files: Vec<PathBuf>,
     #[command(flatten)]
     pub store: StoreArg,
     /// Print the descriptor as JSON.
@@ -47,11 +51,11 @@ pub struct InstancesArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct InstanceArgs {
-    /// The instance id (processId).
+    /// The instance id (processId), or its first characters.
     pub id: String,
     #[command(flatten)]
     pub store: StoreArg,
-    /// Print the descriptor as JSON.
+    /// Print the descriptor as JSON (`show` adds every parameter under "parameters").
     #[arg(long)]
     pub json: bool,
 }
@@ -91,11 +95,82 @@ fn fail(e: StoreError) -> i32 {
     EXIT_INVALID
 }
 
-fn parse_id(text: &str, what: &str) -> Result<Uuid, i32> {
-    text.trim().parse().map_err(|_| {
-        eprintln!("error: `{text}` is not {what} (a UUID such as 5f0c3e2a-…)");
-        EXIT_INVALID
-    })
+/// At most this many candidates are listed for an ambiguous prefix.
+const CANDIDATES: usize = 10;
+
+/// An instance id, whole or by its first characters (as the REPL's `use`).
+fn resolve_instance(store: &Store, text: &str) -> Result<Uuid, i32> {
+    if let Ok(id) = text.trim().parse::<Uuid>() {
+        return Ok(id);
+    }
+    let found = store.instances_starting_with(text, CANDIDATES + 1).map_err(fail)?;
+    match found.as_slice() {
+        [one] => Ok(one.id),
+        [] => {
+            eprintln!("error: no instance id starts with `{text}`");
+            let uids = store.element_instances_starting_with(text, 1).map_err(fail)?;
+            match uids.first() {
+                Some(m) => eprintln!(
+                    "  help: `{text}` starts the UId of a {} element-instance of instance {}; this command takes an instance id",
+                    m.kind, m.instance
+                ),
+                None => eprintln!("  help: `procdsl instances` lists the instances with their ids"),
+            }
+            Err(EXIT_INVALID)
+        }
+        many => {
+            eprintln!("error: {} instances have an id starting with `{text}`; give more of it:", count(many.len()));
+            for m in many.iter().take(CANDIDATES) {
+                eprintln!("  {}  {}  {}", m.id, m.process, m.status);
+            }
+            Err(EXIT_INVALID)
+        }
+    }
+}
+
+/// An element-instance UId, whole or by its first characters (as the REPL's `exec`).
+fn resolve_element_instance(store: &Store, text: &str) -> Result<Uuid, i32> {
+    if let Ok(uid) = text.trim().parse::<Uuid>() {
+        return Ok(uid);
+    }
+    let found = store.element_instances_starting_with(text, CANDIDATES + 1).map_err(fail)?;
+    match found.as_slice() {
+        [one] => Ok(one.uid),
+        [] => {
+            eprintln!("error: no element-instance UId starts with `{text}`");
+            let ids = store.instances_starting_with(text, 1).map_err(fail)?;
+            match ids.first().map(|m| m.id) {
+                Some(id) => eprintln!(
+                    "  help: `{text}` starts the id of instance {id}; exec takes the UId of one of its waiting \
+                     element-instances, which `procdsl show {id}` lists"
+                ),
+                None => {
+                    eprintln!("  help: `procdsl show ID` lists an instance's waiting element-instances with their UIds")
+                }
+            }
+            Err(EXIT_INVALID)
+        }
+        many => {
+            eprintln!(
+                "error: {} element-instances have a UId starting with `{text}`; give more of it:",
+                count(many.len())
+            );
+            for m in many.iter().take(CANDIDATES) {
+                let state = if m.live { "waiting" } else { "no longer waiting" };
+                eprintln!("  {}  {} {state}, instance {}", m.uid, m.kind, m.instance);
+            }
+            Err(EXIT_INVALID)
+        }
+    }
+}
+
+/// `3`, or `more than 10` when the lookup stopped there.
+fn count(n: usize) -> String {
+    if n > CANDIDATES {
+        format!("more than {CANDIDATES}")
+    } else {
+        n.to_string()
+    }
 }
 
 fn print_moved(what: &str, moved: &[Descriptor], json: bool) -> i32 {
@@ -111,19 +186,53 @@ fn print_moved(what: &str, moved: &[Descriptor], json: bool) -> i32 {
     EXIT_OK
 }
 
+/// A descriptor the store returned: for a person with the instance's typed
+/// values (times to the millisecond), reading the instance once more.
+fn print_descriptor(store: &mut Store, d: &Descriptor, json: bool) {
+    if json {
+        return output::print_descriptor(d, true);
+    }
+    match store.load(d.process_id) {
+        Ok(instance) => output::print_descriptor(&output::for_person(d, &instance), false),
+        Err(_) => output::print_descriptor(d, false),
+    }
+}
+
+/// "did you mean `X`?", or the names there are when none is near (at most 10).
+fn nearest_help(name: &str, known: &[String], there: &str) -> Option<String> {
+    if let Some(near) = procdsl::diagnostic::nearest(name, known.iter().map(String::as_str)) {
+        return Some(format!("did you mean `{near}`?"));
+    }
+    match known {
+        [] => None,
+        all => {
+            let shown: Vec<String> = all.iter().take(CANDIDATES).map(|n| format!("`{n}`")).collect();
+            let more = if all.len() > CANDIDATES { ", …" } else { "" };
+            Some(format!("{there} {}{more}", shown.join(", ")))
+        }
+    }
+}
+
 /// `procdsl exec UID [-p FIELD=VALUE]… --store PATH [--json]`
 pub fn exec(args: ExecArgs) -> i32 {
-    let uid = match parse_id(&args.uid, "an element-instance UId") {
-        Ok(uid) => uid,
-        Err(code) => return code,
+    let fields = match inputs::read(&args.fields, &args.field_files) {
+        Ok(fields) => fields,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_INVALID;
+        }
     };
     let mut store = match open(&args.store) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    match store.exec(uid, &args.fields, store::real_time(None)) {
+    let uid = match resolve_element_instance(&store, &args.uid) {
+        Ok(uid) => uid,
+        Err(code) => return code,
+    };
+    match store.exec(uid, &fields, store::real_time(None)) {
         Ok((ExecOutcome::Executed, d)) => {
-            output::print_descriptor(&d, args.json);
+            print_descriptor(&mut store, &d, args.json);
             output::exit_code(&d)
         }
         Ok((ExecOutcome::AlreadyExecuted, d)) => {
@@ -146,11 +255,23 @@ pub fn instances(args: InstancesArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let filter = ListFilter { status: args.status, process: args.process, limit: None };
+    let filter = ListFilter { status: args.status, process: args.process.clone(), limit: None };
     let list = match store.list(&filter) {
         Ok(list) => list,
         Err(e) => return fail(e),
     };
+    if let Some(code) = args.process.as_deref().filter(|_| list.is_empty()) {
+        let codes = match store.process_codes() {
+            Ok(codes) => codes,
+            Err(e) => return fail(e),
+        };
+        if !codes.iter().any(|c| c == code) {
+            eprintln!("note: no stored instance runs a process `{code}`");
+            if let Some(help) = nearest_help(code, &codes, "the stored instances run") {
+                eprintln!("  help: {help}");
+            }
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
         return EXIT_OK;
@@ -169,31 +290,39 @@ pub fn instances(args: InstancesArgs) -> i32 {
 
 /// `procdsl show ID --store PATH [--json]`
 pub fn show(args: InstanceArgs) -> i32 {
-    let id = match parse_id(&args.id, "an instance id") {
-        Ok(id) => id,
-        Err(code) => return code,
-    };
     let mut store = match open(&args.store) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    match store.show(id) {
-        Ok(d) => {
-            output::print_descriptor(&d, args.json);
-            EXIT_OK
+    let id = match resolve_instance(&store, &args.id) {
+        Ok(id) => id,
+        Err(code) => return code,
+    };
+    let instance = match store.load(id) {
+        Ok(instance) => instance,
+        Err(e) => return fail(e),
+    };
+    if args.json {
+        // The descriptor, and every parameter (`in` and `var` too) under "parameters".
+        let mut json = serde_json::to_value(instance.descriptor(None)).unwrap_or_default();
+        if let Some(object) = json.as_object_mut() {
+            object.insert("parameters".to_string(), serde_json::Value::Object(output::parameters(&instance)));
         }
-        Err(e) => fail(e),
+        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+    } else {
+        print!("{}", output::instance(&instance));
     }
+    EXIT_OK
 }
 
 /// `procdsl cancel ID --store PATH [--json]`
 pub fn cancel(args: InstanceArgs) -> i32 {
-    let id = match parse_id(&args.id, "an instance id") {
-        Ok(id) => id,
-        Err(code) => return code,
-    };
     let mut store = match open(&args.store) {
         Ok(s) => s,
+        Err(code) => return code,
+    };
+    let id = match resolve_instance(&store, &args.id) {
+        Ok(id) => id,
         Err(code) => return code,
     };
     match store.cancel(id) {
@@ -201,7 +330,7 @@ pub fn cancel(args: InstanceArgs) -> i32 {
             if outcome == CancelOutcome::AlreadyCancelled {
                 eprintln!("note: instance {id} was already cancelled; nothing was done");
             }
-            output::print_descriptor(&d, args.json);
+            print_descriptor(&mut store, &d, args.json);
             EXIT_OK
         }
         Err(e) => fail(e),
@@ -214,8 +343,22 @@ pub fn signal(args: SignalArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // Known before the signal is thrown: afterwards nobody may wait for it any more.
+    let waited = match store.waited_signals() {
+        Ok(names) => names,
+        Err(e) => return fail(e),
+    };
     match store.signal(&args.name, store::real_time(None)) {
-        Ok(moved) => print_moved(&format!("signal `{}`", args.name), &moved, args.json),
+        Ok(moved) => {
+            if moved.is_empty() {
+                // Not an error (a signal may well reach nobody), but a typo should not pass unnoticed.
+                eprintln!("note: no instance waits for signal `{}`", args.name);
+                if let Some(help) = nearest_help(&args.name, &waited, "instances wait for") {
+                    eprintln!("  help: {help}");
+                }
+            }
+            print_moved(&format!("signal `{}`", args.name), &moved, args.json)
+        }
         Err(e) => fail(e),
     }
 }

@@ -29,7 +29,8 @@ pub const COMMANDS: &[CommandHelp] = &[
         usage: "start CODE [Code=Value…]",
         summary: "create an instance paused before its first element; it becomes the current one",
         detail: "Values are converted as `procdsl run -p` converts them; quote a value with spaces: \
-                 Comment=\"looks good\".",
+                 Comment=\"looks good\". Code=@FILE takes the value from a file (a big list), \
+                 Code=@@TEXT stands for @TEXT.",
     },
     CommandHelp {
         name: "run",
@@ -64,7 +65,8 @@ pub const COMMANDS: &[CommandHelp] = &[
         summary: "execute that element-instance of the current instance, then stop",
         detail: "Give the element-instance's UId (a unique prefix is enough) or the element's name when \
                  exactly one of its element-instances is pending or waiting. A user task takes its fields \
-                 as Field=Value. Only that element runs, as with `step`; `continue` runs on. Breakpoints \
+                 as Field=Value (Field=@FILE reads the value from a file); a user task that is still \
+                 pending is started and executed with them. Only that element runs, as with `step`; `continue` runs on. Breakpoints \
                  do not apply to it.",
     },
     CommandHelp {

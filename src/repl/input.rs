@@ -45,15 +45,43 @@ pub fn words(text: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// `Code=Value` words as pairs.
+/// `Code=Value` words as pairs. As `procdsl run -p` reads them, a value
+/// `@FILE` is that file's whole text (a big list need not be typed) and
+/// `@@TEXT` stands for `@TEXT`.
 pub fn pairs(words: &[String], what: &str) -> Result<Vec<(String, String)>, String> {
     words
         .iter()
         .map(|w| match w.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), value(w, v)?)),
             _ => Err(format!("expected {what}=VALUE, got `{w}`")),
         })
         .collect()
+}
+
+/// A value as typed, or the text of the file it names.
+fn value(word: &str, typed: &str) -> Result<String, String> {
+    let Some(path) = typed.strip_prefix('@') else {
+        return Ok(typed.to_string());
+    };
+    if path.starts_with('@') {
+        return Ok(path.to_string());
+    }
+    match path {
+        "" => Err(format!("`{word}` names no file; write @FILE")),
+        "-" => Err(format!("`{word}`: standard input is the session's own input; give a file")),
+        _ => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                let why =
+                    if e.kind() == std::io::ErrorKind::NotFound { "no such file".to_string() } else { e.to_string() };
+                format!("`{word}`: cannot read `{path}`: {why}")
+            })?;
+            let text = String::from_utf8(bytes).map_err(|_| format!("`{word}`: `{path}` is not UTF-8 text"))?;
+            Ok(match text.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_string(),
+                None => text,
+            })
+        }
+    }
 }
 
 /// Whether the input opens more brackets than it closes, so it continues
@@ -119,6 +147,21 @@ mod tests {
         assert_eq!(words(r#"a="say \"hi\"""#).unwrap(), [r#"a=say "hi""#]);
         assert_eq!(words(r#"x="""#).unwrap(), ["x="]);
         assert!(words(r#"x="open"#).is_err());
+    }
+
+    #[test]
+    fn a_value_may_come_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lines.json");
+        std::fs::write(&file, "\u{feff}[1, 2]").unwrap();
+        let words = [format!("Lines=@{}", file.display()), "Tag=@@home".to_string(), "N=1".to_string()];
+        let got = pairs(&words, "CODE").unwrap();
+        assert_eq!(got[0].1, "[1, 2]");
+        assert_eq!(got[1].1, "@home");
+        assert_eq!(got[2].1, "1");
+        let missing = [format!("Lines=@{}", dir.path().join("nope").display())];
+        assert!(pairs(&missing, "CODE").unwrap_err().contains("no such file"));
+        assert!(pairs(&["Lines=@-".to_string()], "CODE").unwrap_err().contains("standard input"));
     }
 
     #[test]

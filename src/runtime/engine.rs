@@ -313,7 +313,8 @@ impl Instance {
         Ok(outcome)
     }
 
-    /// Like [`Instance::exec`], but stops right after that element (the REPL steps this way).
+    /// Like [`Instance::exec`], but stops right after that element (the REPL steps this way);
+    /// a pending user task given field values arrives and is executed with them.
     pub fn exec_only<K: AsRef<str>, V: AsRef<str>>(
         &mut self,
         uid: Uuid,
@@ -974,8 +975,30 @@ impl Instance {
             return Ok(true);
         }
         if let Some(i) = self.queue.iter().position(|t| t.uid == uid) {
+            // Field values given for an element that has not started yet are
+            // never dropped: checked now, and a user task that then waits is
+            // executed with them.
+            let e = spec.element(self.queue[i].element);
+            if let Some((name, _)) = fields.first() {
+                match &e.kind {
+                    ElementKind::User { fields: specs, .. } => drop(field_values(e, specs, fields)?),
+                    _ => {
+                        return Err(ExecError::BadField {
+                            element: e.name.to_string(),
+                            message: format!(
+                                "a {} element has no fields, but `{}` was given",
+                                e.kind_name(),
+                                name.as_ref()
+                            ),
+                        })
+                    }
+                }
+            }
             if let Some(token) = self.queue.remove(i) {
                 self.execute(&program, token, run);
+            }
+            if !fields.is_empty() && self.waiting.iter().any(|w| w.uid == uid && matches!(w.wait, Wait::User)) {
+                return self.exec_in_tree(uid, fields, run);
             }
             return Ok(true);
         }

@@ -12,10 +12,12 @@
 
 mod backend;
 mod error;
+mod lookup;
 pub mod schema;
 
 pub use backend::{ProcessStore, Write, Written};
 pub use error::StoreError;
+pub use lookup::{ElementInstanceMatch, InstanceMatch};
 
 use crate::check::spec::Program;
 use crate::check::{self};
