@@ -114,7 +114,7 @@ struct Report {
     code: &'static str,
     message: String,
     help: Option<String>,
-    source: Option<miette::NamedSource<std::sync::Arc<str>>>,
+    source: Option<Excerpt>,
     labels: Vec<miette::LabeledSpan>,
     related: Vec<Report>,
 }
@@ -123,28 +123,33 @@ impl Report {
     fn new(d: &Diagnostic, sources: &SourceMap) -> Report {
         let known = |s: &Span| (s.file.0 as usize) < sources.len();
         let primary = d.labels.iter().map(|l| l.span).find(known);
+        let in_primary: Vec<Span> =
+            d.labels.iter().map(|l| l.span).filter(|s| Some(s.file) == primary.map(|p| p.file)).collect();
+        let source = primary.map(|p| Excerpt::new(sources.file(p.file), &in_primary));
         let mut labels = Vec::new();
         let mut related = Vec::new();
         for (i, label) in d.labels.iter().enumerate() {
             if !known(&label.span) {
                 continue;
             }
-            let text = (!label.text.is_empty()).then(|| label.text.clone());
-            if Some(label.span.file) == primary.map(|p| p.file) {
-                let span: miette::SourceSpan = label.span.into();
+            let text = (!label.text.is_empty()).then(|| clip(&label.text, MAX_LABEL));
+            if let (Some(excerpt), true) = (&source, Some(label.span.file) == primary.map(|p| p.file)) {
+                let span = excerpt.span(label.span);
                 labels.push(if i == 0 {
                     miette::LabeledSpan::new_primary_with_span(text, span)
                 } else {
                     miette::LabeledSpan::new_with_span(text, span)
                 });
             } else {
+                let excerpt = Excerpt::new(sources.file(label.span.file), &[label.span]);
+                let span = excerpt.span(label.span);
                 related.push(Report {
                     severity: Severity::Warning,
                     code: d.code,
-                    message: label.text.clone(),
+                    message: clip(&label.text, MAX_MESSAGE),
                     help: None,
-                    source: Some(sources.file(label.span.file).named_source()),
-                    labels: vec![miette::LabeledSpan::new_with_span(None, label.span)],
+                    source: Some(excerpt),
+                    labels: vec![miette::LabeledSpan::new_with_span(None, span)],
                     related: Vec::new(),
                 });
             }
@@ -152,12 +157,213 @@ impl Report {
         Report {
             severity: d.severity,
             code: d.code,
-            message: d.message.clone(),
-            help: d.help.clone(),
-            source: primary.map(|p| sources.file(p.file).named_source()),
+            message: clip(&d.message, MAX_MESSAGE),
+            help: d.help.as_ref().map(|h| clip(h, MAX_MESSAGE)),
+            source,
             labels,
             related,
         }
+    }
+}
+
+/// Lines up to this many characters are shown whole.
+const MAX_LINE: usize = 100;
+/// Characters shown on each side of a label's start and end on a longer line.
+const WINDOW: usize = 32;
+/// Messages, hints and label texts are cut to these many characters: a name
+/// of 100,000 letters in a message helps no one.
+const MAX_MESSAGE: usize = 1_000;
+const MAX_LABEL: usize = 200;
+/// What stands for the characters left out of a line.
+const ELLIPSIS: &str = "…";
+
+/// `text`, or its beginning and end around an ellipsis when it is longer than `max` characters.
+fn clip(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(max / 2).collect();
+    let tail: String = text.chars().skip(count - max / 2).collect();
+    format!("{head}{ELLIPSIS}{tail}")
+}
+
+/// A file as the renderer shows it: every line longer than [`MAX_LINE`]
+/// characters cut down to windows around the labels' ends, the gaps
+/// replaced by `…`. Lines and their numbers stay as they are; the header's
+/// column is the column in the real file, counted in characters like
+/// [`SourceMap::locate`].
+///
+/// Why: miette draws a line whole and underlines it to the last column, so
+/// a 5,000-character line gave 5,000-character underlines, and a column
+/// past 65,535 made it panic (`Formatting argument out of range`).
+struct Excerpt {
+    name: String,
+    /// The file's text, for real columns.
+    original: std::sync::Arc<str>,
+    /// What miette draws.
+    shown: String,
+    /// The pieces `shown` is made of, in order.
+    pieces: Vec<Piece>,
+}
+
+/// Bytes `from..to` of the real text, shown at byte `at` of the excerpt,
+/// either as they are or (elided) as one `…`.
+#[derive(Clone, Copy)]
+struct Piece {
+    from: usize,
+    to: usize,
+    at: usize,
+    elided: bool,
+}
+
+impl Piece {
+    fn shown_len(self) -> usize {
+        if self.elided {
+            ELLIPSIS.len()
+        } else {
+            self.to - self.from
+        }
+    }
+}
+
+impl Excerpt {
+    fn new(file: &crate::source::SourceFile, spans: &[Span]) -> Excerpt {
+        let text = &*file.text;
+        let mut points: Vec<usize> = spans.iter().flat_map(|s| [s.start as usize, s.end as usize]).collect();
+        points.iter_mut().for_each(|p| *p = floor_boundary(text, (*p).min(text.len())));
+        points.sort_unstable();
+        let mut excerpt =
+            Excerpt { name: file.name.clone(), original: file.text.clone(), shown: String::new(), pieces: Vec::new() };
+        let mut line_start = 0;
+        while line_start <= text.len() {
+            let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+            excerpt.add_line(text, line_start, line_end, &points);
+            if line_end < text.len() {
+                excerpt.keep(text, line_end, line_end + 1);
+            }
+            line_start = line_end + 1;
+        }
+        excerpt
+    }
+
+    /// Adds bytes `start..end` (one line without its `\n`), cut down when it is long.
+    fn add_line(&mut self, text: &str, start: usize, end: usize, points: &[usize]) {
+        let line = &text[start..end];
+        if line.chars().nth(MAX_LINE).is_none() {
+            self.keep(text, start, end);
+            return;
+        }
+        let first = points.partition_point(|&p| p < start);
+        let last = points.partition_point(|&p| p <= end);
+        let mut windows: Vec<(usize, usize)> = points[first..last]
+            .iter()
+            .map(|&p| (back(text, start, p, WINDOW), forward(text, end, p, WINDOW)))
+            .collect();
+        if windows.is_empty() {
+            windows.push((start, forward(text, end, start, MAX_LINE - 1)));
+        }
+        let mut at = start;
+        for (from, to) in windows {
+            // Windows are in order; one that overlaps or nearly touches the last one joins it.
+            if from <= at + 2 * ELLIPSIS.len() && at > start {
+                self.keep(text, at, to.max(at));
+            } else {
+                self.elide(at, from);
+                self.keep(text, from, to);
+            }
+            at = to.max(at);
+        }
+        self.elide(at, end);
+    }
+
+    fn keep(&mut self, text: &str, from: usize, to: usize) {
+        if from < to {
+            self.pieces.push(Piece { from, to, at: self.shown.len(), elided: false });
+            self.shown.push_str(&text[from..to]);
+        }
+    }
+
+    fn elide(&mut self, from: usize, to: usize) {
+        if from < to {
+            self.pieces.push(Piece { from, to, at: self.shown.len(), elided: true });
+            self.shown.push_str(ELLIPSIS);
+        }
+    }
+
+    /// Where a span of the real text is drawn: a start or an end inside a
+    /// left-out gap moves to the `…` that stands for it.
+    fn span(&self, span: Span) -> miette::SourceSpan {
+        let start = self.shown_offset(span.start as usize, true);
+        let end = self.shown_offset(span.end as usize, false).max(start);
+        (start, end - start).into()
+    }
+
+    fn shown_offset(&self, offset: usize, is_start: bool) -> usize {
+        // A start belongs to the piece it begins, an end to the piece it closes.
+        let i = self.pieces.partition_point(|p| if is_start { p.to <= offset } else { p.to < offset });
+        let Some(piece) = self.pieces.get(i.min(self.pieces.len().saturating_sub(1))) else {
+            return 0;
+        };
+        let offset = offset.clamp(piece.from, piece.to);
+        match (piece.elided, is_start) {
+            (false, _) => piece.at + floor_boundary(&self.original[piece.from..piece.to], offset - piece.from),
+            (true, true) => piece.at,
+            (true, false) => piece.at + ELLIPSIS.len(),
+        }
+    }
+
+    /// The real text's offset drawn at `shown` offset of the excerpt.
+    fn real_offset(&self, shown: usize) -> usize {
+        let i = self.pieces.partition_point(|p| p.at + p.shown_len() <= shown);
+        match self.pieces.get(i) {
+            Some(p) if !p.elided => p.from + (shown - p.at).min(p.to - p.from),
+            Some(p) => p.from,
+            None => self.original.len(),
+        }
+    }
+}
+
+/// The offset at most `chars` characters before `offset`, not before `floor`.
+fn back(text: &str, floor: usize, offset: usize, chars: usize) -> usize {
+    text[floor..offset].char_indices().rev().take(chars).last().map_or(offset, |(i, _)| floor + i)
+}
+
+/// The offset at most `chars` characters after `offset`, not after `ceiling`.
+fn forward(text: &str, ceiling: usize, offset: usize, chars: usize) -> usize {
+    text[offset..ceiling].char_indices().nth(chars).map_or(ceiling, |(i, _)| offset + i)
+}
+
+fn floor_boundary(text: &str, mut offset: usize) -> usize {
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+impl miette::SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let inner = self.shown.as_str().read_span(span, context_lines_before, context_lines_after)?;
+        // Without context, miette reads a span for the header's `file:line:column`;
+        // its column counts bytes of the excerpt, so give the real one instead.
+        let column = if context_lines_before == 0 && context_lines_after == 0 {
+            crate::source::line_column(&self.original, self.real_offset(span.offset())).1 - 1
+        } else {
+            inner.column()
+        };
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column,
+            inner.line_count(),
+        )))
     }
 }
 
@@ -267,5 +473,65 @@ mod tests {
         assert_eq!(nearest("Amuont", ["Amount", "Big"]), Some("Amount"), "a swap is one edit");
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    /// Renders one error with labels at `spans` of `text`.
+    fn render(text: &str, spans: &[(usize, usize)]) -> String {
+        let mut sources = SourceMap::new();
+        let file = sources.add("long.proc", None, text);
+        let mut d = Diagnostic::error("procdsl::test", "something is wrong");
+        for &(start, end) in spans {
+            d = d.with_label(Span::new(file, start, end), "here");
+        }
+        d.render(&sources, false)
+    }
+
+    fn widest_line(out: &str) -> usize {
+        out.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+    }
+
+    #[test]
+    fn a_label_past_column_65535_renders_in_a_window() {
+        let line = format!("let x = \"{}\" + Amont", "x".repeat(100_000));
+        let at = line.find("Amont").unwrap();
+        let text = format!("process P {{\n{line}\n}}\n");
+        let at = at + "process P {\n".len();
+        let out = render(&text, &[(at, at + 5)]);
+        assert!(out.contains("[long.proc:2:100014]"), "the real column: {out}");
+        assert!(out.contains("…xxxx"), "{out}");
+        assert!(out.contains("\" + Amont"), "{out}");
+        assert!(widest_line(&out) < 120, "{out}");
+    }
+
+    #[test]
+    fn a_long_label_is_underlined_at_its_ends_only() {
+        let text = format!("let x = 1 + \"{}\"\n", "y".repeat(5_000));
+        let out = render(&text, &[(8, text.len() - 1), (8, 9)]);
+        assert!(widest_line(&out) < 200, "{out}");
+        assert!(out.contains("[long.proc:1:9]"), "{out}");
+    }
+
+    #[test]
+    fn any_label_on_long_lines_of_any_characters_renders() {
+        // Multi-byte letters, tabs and wide characters, labels everywhere,
+        // also spanning lines and past the end.
+        let line: String = "é\t漢a".repeat(30_000);
+        let text = format!("{line}\n{line}\r\nshort\n{line}");
+        let bounds: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+        let step = bounds.len() / 40;
+        for (k, &start) in bounds.iter().step_by(step).enumerate() {
+            let end = bounds[(k * step + k * 997) % bounds.len()].max(start);
+            let out = render(&text, &[(start, end), (end, text.len() + 10)]);
+            assert!(out.contains("╭─[long.proc:"), "drawn with its excerpt: {out}");
+            assert!(widest_line(&out) < 400, "{start}..{end}: {out}");
+        }
+    }
+
+    #[test]
+    fn a_huge_message_is_cut() {
+        let mut sources = SourceMap::new();
+        sources.add("a.proc", None, "x");
+        let d = Diagnostic::error("procdsl::test", format!("unknown variable `{}`", "a".repeat(100_000)));
+        assert!(d.render(&sources, false).len() < 5_000);
     }
 }
