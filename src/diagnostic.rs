@@ -419,45 +419,49 @@ impl miette::Diagnostic for Report {
 }
 
 /// "Did you mean …?": the candidate nearest to `name`, if it is near enough.
+///
+/// Near enough is a few edits (a swap of neighbouring letters counts as one:
+/// `Amuont`), or failing that, a name that shares its beginning and most of
+/// its letters (Jaro-Winkler similarity, which favours a common prefix),
+/// `lenght` → `len`, `uppercase` → `upper`, `Greet` → `Greting`.
 pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = name.to_lowercase();
     let first = lower.chars().next();
-    candidates
+    let scored: Vec<(usize, f64, &str)> = candidates
         .into_iter()
-        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
-        .filter(|(d, c)| {
+        .map(|c| {
+            let candidate = c.to_lowercase();
+            (strsim::osa_distance(&lower, &candidate), strsim::jaro_winkler(&lower, &candidate), c)
+        })
+        .collect();
+    let by_edits = scored
+        .iter()
+        .filter(|(d, _, c)| {
             let longest = c.chars().count().max(name.chars().count());
             // Replacing every letter is no suggestion (`E` is not a typo of `S`).
             *d < longest && *d <= (longest / 3).max(1)
         })
         // Among equally near names, one that starts like the typed name reads best.
-        .min_by_key(|(d, c)| (*d, c.to_lowercase().chars().next() != first))
-        .map(|(_, c)| c)
+        .min_by_key(|(d, _, c)| (*d, c.to_lowercase().chars().next() != first));
+    // Sharing a beginning means at least half of the shorter name: `UsrNobody`
+    // and `UsrCallsNobody` share only the customary `Usr`.
+    let shares_beginning = |c: &str| {
+        let common = lower.chars().zip(c.to_lowercase().chars()).take_while(|(a, b)| a == b).count();
+        2 * common >= lower.chars().count().min(c.chars().count())
+    };
+    let by_likeness = || {
+        scored
+            .iter()
+            .filter(|(_, similarity, c)| *similarity >= LIKENESS && shares_beginning(c))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    };
+    by_edits.or_else(by_likeness).map(|(_, _, c)| *c)
 }
 
-/// Edits between two names, a swap of two neighbouring letters counting as
-/// one edit (the commonest typo: `Amuont`, `stpe`).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // Three rows: two back is needed to see a swap.
-    let mut before: Vec<usize> = vec![0; b.len() + 1];
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut row = vec![0; b.len() + 1];
-    for i in 1..=a.len() {
-        row[0] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            row[j] = (prev[j] + 1).min(row[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                row[j] = row[j].min(before[j - 2] + 1);
-            }
-        }
-        std::mem::swap(&mut before, &mut prev);
-        std::mem::swap(&mut prev, &mut row);
-    }
-    prev[b.len()]
-}
+/// The Jaro-Winkler similarity from which a name is suggested although it
+/// is several edits away. At 0.85, `Greet` → `Greting` (0.853) is suggested,
+/// `Total` → `Tax` (0.64) is not.
+const LIKENESS: f64 = 0.85;
 
 #[cfg(test)]
 mod tests {
@@ -471,8 +475,17 @@ mod tests {
         assert_eq!(nearest("E", ["S", "E2"]), Some("E2"));
         assert_eq!(nearest("E", ["S"]), None);
         assert_eq!(nearest("Amuont", ["Amount", "Big"]), Some("Amount"), "a swap is one edit");
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn nearest_finds_names_cut_short_or_run_on() {
+        let functions = ["len", "upper", "lower", "trim", "replace", "join", "last_error"];
+        assert_eq!(nearest("lenght", functions), Some("len"));
+        assert_eq!(nearest("uppercase", functions), Some("upper"));
+        assert_eq!(nearest("Greet", ["Greting", "Done", "Begin"]), Some("Greting"));
+        assert_eq!(nearest("Total", ["Tax", "Amount"]), None);
+        assert_eq!(nearest("frobnicate", functions), None);
+        assert_eq!(nearest("UsrNobody", ["UsrCallsNobody"]), None, "a shared `Usr` is not enough");
     }
 
     /// Renders one error with labels at `spans` of `text`.

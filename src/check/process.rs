@@ -233,9 +233,12 @@ impl Checker {
                                 .with_help("fields are read by name in `done`; give the field another name"),
                             );
                         }
-                        let ty = self.resolve_type(&f.ty);
-                        let default =
-                            f.default.as_ref().and_then(|d| self.constant(d, &ty, &format!("field `{}`", f.name.name)));
+                        let (ty, typed) = self.resolve_type_once(&f.ty);
+                        let default = f
+                            .default
+                            .as_ref()
+                            .filter(|_| typed)
+                            .and_then(|d| self.constant(d, &ty, &format!("field `{}`", f.name.name)));
                         specs.push(FieldSpec { name: f.name.name.as_str().into(), ty, default, span: f.name.span });
                     }
                     let done = done.as_ref().map(|block| {

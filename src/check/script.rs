@@ -183,6 +183,9 @@ impl Checker {
 
     /// "A literal of the wrong type for a parameter" is caught before anything runs.
     pub(crate) fn check_literal_fits(&mut self, value: &CExpr, (code, ty): &(Arc<str>, Type), at: Span) {
+        if !self.is_typed(code) {
+            return;
+        }
         if let CExprKind::Const(v) = &value.kind {
             if let Err(why) = convert::conform(v.clone(), ty) {
                 self.error(
@@ -322,7 +325,9 @@ impl Checker {
                         format!("unknown function `{}`", name.name),
                     )
                     .with_label(name.span, "not a standard function");
-                    if let Some(s) = nearest(&name.name, builtins::ALL.iter().map(|b| b.name())) {
+                    let suggestion = function_alias(&name.name)
+                        .or_else(|| nearest(&name.name, builtins::ALL.iter().map(|b| b.name())));
+                    if let Some(s) = suggestion {
                         d = d.with_help(format!("did you mean `{s}`?"));
                     }
                     self.error(d);
@@ -330,25 +335,13 @@ impl Checker {
                 };
                 let (min, max) = f.arity();
                 if args.len() < min || max.is_some_and(|m| args.len() > m) {
-                    let expected = match max {
-                        Some(m) if m == min => format!("{min}"),
-                        Some(m) => format!("{min} to {m}"),
-                        None => format!("at least {min}"),
-                    };
+                    let called = |n: usize| format!("{n} argument{}", if n == 1 { "" } else { "s" });
                     self.error(
                         Diagnostic::error(
                             "procdsl::check::argument_count",
-                            format!(
-                                "`{}` takes {expected} argument{}, got {}",
-                                f.name(),
-                                if expected == "1" { "" } else { "s" },
-                                args.len()
-                            ),
+                            format!("`{}` takes {}, got {}", f.name(), f.arity_words(), args.len()),
                         )
-                        .with_label(
-                            span,
-                            format!("called with {} argument{}", args.len(), if args.len() == 1 { "" } else { "s" }),
-                        ),
+                        .with_label(span, format!("called with {}", called(args.len()))),
                     );
                 }
                 if !scope.names_allowed && !f.is_pure() {
@@ -458,4 +451,19 @@ impl Builtin {
     pub fn is_pure(self) -> bool {
         !matches!(self, Builtin::Now | Builtin::Today | Builtin::NewGuid | Builtin::LastError)
     }
+}
+
+/// The standard function meant by a name other languages use for it.
+fn function_alias(name: &str) -> Option<&'static str> {
+    Some(match name.to_lowercase().as_str() {
+        "length" | "size" | "count" | "strlen" => "len",
+        "str" | "string" | "to_string" | "tostring" => "text",
+        "int" | "to_int" | "parse_int" | "parseint" => "integer",
+        "float" | "number" | "to_decimal" => "decimal",
+        "toupper" | "to_upper" | "upcase" => "upper",
+        "tolower" | "to_lower" | "downcase" => "lower",
+        "append" => "push",
+        "uuid" | "newid" | "new_uuid" => "new_guid",
+        _ => return None,
+    })
 }

@@ -427,12 +427,18 @@ impl Builtin {
         if ok {
             return Ok(());
         }
-        let expected = match max {
+        Err(format!("{} takes {}, got {got}", self.name(), self.arity_words()))
+    }
+
+    /// How many arguments it takes, in words: `1 argument`, `2 to 3
+    /// arguments`, `at least 1 argument`.
+    pub fn arity_words(self) -> String {
+        let (min, max) = self.arity();
+        match max {
             Some(max) if max == min => plural(min, "argument"),
             Some(max) => format!("{min} to {max} arguments"),
             None => format!("at least {}", plural(min, "argument")),
-        };
-        Err(format!("{} takes {expected}, got {got}", self.name()))
+        }
     }
 }
 
