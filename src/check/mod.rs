@@ -408,13 +408,19 @@ impl Checker {
                 }
             },
             _ => {
-                self.error(
-                    Diagnostic::error(
+                let d = match script::constant_failure(&compiled) {
+                    Some((span, why)) => Diagnostic::error(
+                        "procdsl::check::bad_default",
+                        format!("the default of {what} cannot be computed: {why}"),
+                    )
+                    .with_label(span, why),
+                    None => Diagnostic::error(
                         "procdsl::check::not_constant",
                         format!("the default of {what} must be a constant"),
                     )
                     .with_label(expr.span, "cannot be computed before the process runs"),
-                );
+                };
+                self.error(d);
                 None
             }
         }

@@ -402,6 +402,50 @@ impl Checker {
     }
 }
 
+/// Why an expression of constants did not fold: the innermost operation
+/// that fails, and its error (`division by zero`, `2026-02-30 is not a
+/// date`). `None` when something in it is not a constant at all.
+pub(crate) fn constant_failure(expr: &CExpr) -> Option<(Span, String)> {
+    let constant = |e: &CExpr| if let CExprKind::Const(v) = &e.kind { Some(v.clone()) } else { None };
+    let failure = match &expr.kind {
+        CExprKind::Unary(op, a) => {
+            if let Some(inner) = constant_failure(a) {
+                return Some(inner);
+            }
+            let a = constant(a)?;
+            match op {
+                UnaryOp::Negate => ops::neg(&a).err(),
+                UnaryOp::Not => ops::not(&a).err(),
+            }
+        }
+        CExprKind::Binary(op, a, b) => {
+            if let Some(inner) = constant_failure(a).or_else(|| constant_failure(b)) {
+                return Some(inner);
+            }
+            let (x, y) = (constant(a)?, constant(b)?);
+            match op {
+                BinaryOp::Add => ops::add(&x, &y).err(),
+                BinaryOp::Sub => ops::sub(&x, &y).err(),
+                BinaryOp::Mul => ops::mul(&x, &y).err(),
+                BinaryOp::Div => ops::div(&x, &y).err(),
+                BinaryOp::Rem => ops::rem(&x, &y).err(),
+                BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => ops::compare(&x, &y).err(),
+                BinaryOp::And | BinaryOp::Or => ops::truthy(&x).and(ops::truthy(&y)).err(),
+                BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Coalesce => None,
+            }
+        }
+        CExprKind::Call(f, args) => {
+            if let Some(inner) = args.iter().find_map(constant_failure) {
+                return Some(inner);
+            }
+            let mut values = args.iter().map(constant).collect::<Option<Vec<Value>>>()?;
+            f.call(&mut values, &mut NoContext).err()
+        }
+        _ => None,
+    };
+    failure.map(|why| (expr.span, why))
+}
+
 fn fold_binary(op: BinaryOp, x: &Value, y: &Value) -> Option<Value> {
     match op {
         BinaryOp::Coalesce => Some(if x.is_null() { y.clone() } else { x.clone() }),

@@ -5,7 +5,7 @@
 //! messages name the type and quote the value; the caller adds the parameter
 //! Code (and the evaluator the source location).
 
-use super::value::{Type, Value, MAX_LIST_LEN, MAX_TEXT_LEN, MAX_VALUE_DEPTH};
+use super::value::{unsigned_zero, Type, Value, MAX_LIST_LEN, MAX_TEXT_LEN, MAX_VALUE_DEPTH};
 use indexmap::IndexMap;
 use jiff::civil::Date;
 use jiff::Timestamp;
@@ -130,7 +130,7 @@ fn parse_decimal(s: &str) -> Result<Decimal, ScalarError> {
     if !ok {
         return Err(ScalarError::NotA);
     }
-    Decimal::from_str_exact(s).map_err(|_| ScalarError::TooManyDigits)
+    crate::syntax::exact_decimal(s).ok_or(ScalarError::TooManyDigits)
 }
 
 /// A Date written exactly `YYYY-MM-DD`.
@@ -315,7 +315,7 @@ fn parse_json_decimal(s: &str) -> Option<Decimal> {
         Some(i) => (s.get(..i)?, Some(s.get(i + 1..)?)),
         None => (s, None),
     };
-    let mut d = Decimal::from_str_exact(mantissa).ok()?;
+    let mut d = crate::syntax::exact_decimal(mantissa)?;
     let Some(exponent) = exponent else {
         return Some(d);
     };
@@ -418,7 +418,7 @@ pub fn to_json(value: &Value) -> serde_json::Value {
 }
 
 fn decimal_to_json(d: &Decimal) -> serde_json::Value {
-    let digits = d.to_string();
+    let digits = unsigned_zero(*d).to_string();
     match serde_json::from_str::<serde_json::Number>(&digits) {
         Ok(n) => serde_json::Value::Number(n),
         // rust_decimal never prints anything but plain decimal notation, so
@@ -482,7 +482,7 @@ pub fn write_json<W: fmt::Write + ?Sized>(value: &Value, w: &mut W) -> fmt::Resu
         Value::Null => w.write_str("null"),
         Value::Boolean(b) => write!(w, "{b}"),
         Value::Integer(i) => write!(w, "{i}"),
-        Value::Decimal(d) => write!(w, "{d}"),
+        Value::Decimal(d) => write!(w, "{}", unsigned_zero(*d)),
         Value::Text(s) => write_json_string(s, w),
         Value::Date(d) => write!(w, "\"{d}\""),
         Value::DateTime(t) => write!(w, "\"{t}\""),
@@ -558,7 +558,7 @@ impl fmt::Display for Value {
             Value::Null => f.write_str("null"),
             Value::Boolean(b) => write!(f, "{b}"),
             Value::Integer(i) => write!(f, "{i}"),
-            Value::Decimal(d) => write!(f, "{d}"),
+            Value::Decimal(d) => write!(f, "{}", unsigned_zero(*d)),
             Value::Text(s) => f.write_str(s),
             Value::Date(d) => write!(f, "{d}"),
             Value::DateTime(t) => write!(f, "{t}"),
@@ -815,6 +815,19 @@ mod tests {
             "error: \"1.00000000000000000000000000001\" has more digits than a Decimal holds (28)"
         );
         assert!(input("99999999999999999999999999999999", &Type::Decimal).starts_with("error"));
+    }
+
+    #[test]
+    fn decimal_trailing_zeros_past_28_digits_lose_nothing() {
+        assert_eq!(input("9999999999999999999999999999.000", &Type::Decimal), "Decimal 9999999999999999999999999999");
+        assert_eq!(
+            input("1.000000000000000000000000000000000", &Type::Decimal),
+            "Decimal 1.0000000000000000000000000000"
+        );
+        assert_eq!(input("-0.00", &Type::Decimal), "Decimal 0.00", "no negative zero");
+        assert_eq!(typed("-0.0e5", &Type::Decimal), "Decimal 0");
+        assert_eq!(typed("2.000000000000000000000000000000", &Type::Decimal), "Decimal 2.0000000000000000000000000000");
+        assert!(input("1.000000000000000000000000000001", &Type::Decimal).starts_with("error"), "a real loss");
     }
 
     #[test]

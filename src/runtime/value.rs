@@ -112,7 +112,22 @@ impl fmt::Display for TooDeep {
     }
 }
 
+/// `d`, with the sign of a zero dropped: rust_decimal keeps a sign on zero
+/// (`-(0.0)`, `-1.0 * 0`), which no business figure has, and which would
+/// print as `-0.0`.
+pub fn unsigned_zero(mut d: Decimal) -> Decimal {
+    if d.is_zero() {
+        d.set_sign_positive(true);
+    }
+    d
+}
+
 impl Value {
+    /// A Decimal value, never a negative zero.
+    pub fn decimal(d: Decimal) -> Value {
+        Value::Decimal(unsigned_zero(d))
+    }
+
     /// A Text value.
     pub fn text(s: impl Into<Arc<str>>) -> Value {
         Value::Text(s.into())
