@@ -112,12 +112,29 @@ fn strip_sign(s: &str) -> &str {
     s.strip_prefix(['-', '+']).unwrap_or(s)
 }
 
-/// `[+-]digits` as an i64.
+/// `[+-]digits` as an i64, or any number in JSON syntax whose value is
+/// whole (`12.0`, `1.2e1`): one rule for `-p`, JSON and `integer(text)`.
 fn parse_integer(s: &str) -> Result<i64, ScalarError> {
-    if !is_digits(strip_sign(s)) {
-        return Err(ScalarError::NotA);
+    if is_digits(strip_sign(s)) {
+        return s.parse().map_err(|_| ScalarError::TooLarge);
     }
-    s.parse().map_err(|_| ScalarError::TooLarge)
+    match serde_json::from_str::<serde_json::Number>(s) {
+        Ok(n) => whole_number(n.as_str()),
+        Err(_) => Err(ScalarError::NotA),
+    }
+}
+
+/// A number in JSON syntax as an Integer, when its value is whole and fits
+/// in 64 bits: the value counts, not how it is written, as in JSON itself.
+fn whole_number(digits: &str) -> Result<i64, ScalarError> {
+    if is_digits(strip_sign(digits)) {
+        return digits.parse().map_err(|_| ScalarError::TooLarge);
+    }
+    match parse_json_decimal(digits) {
+        Some(d) if d.fract().is_zero() => d.to_i64().ok_or(ScalarError::TooLarge),
+        Some(_) => Err(ScalarError::NotA),
+        None => Err(ScalarError::TooLarge),
+    }
 }
 
 /// `[+-]digits[.digits]` as an exact Decimal with the scale as written.
@@ -291,15 +308,10 @@ fn json_integer(n: &serde_json::Number) -> Result<i64, String> {
         return Ok(i);
     }
     let digits = n.as_str();
-    let out_of_range = || format!("{} is out of range for an Integer", cut(digits));
-    if is_digits(strip_sign(digits)) {
-        return Err(out_of_range());
-    }
-    match parse_json_decimal(digits) {
-        Some(d) if d.fract().is_zero() => d.to_i64().ok_or_else(out_of_range),
-        Some(_) => Err(format!("{} is not an Integer", cut(digits))),
-        None => Err(out_of_range()),
-    }
+    whole_number(digits).map_err(|why| match why {
+        ScalarError::NotA => format!("{} is not an Integer", cut(digits)),
+        _ => format!("{} is out of range for an Integer", cut(digits)),
+    })
 }
 
 /// A JSON number as an exact Decimal.
@@ -785,6 +797,20 @@ mod tests {
     }
 
     #[test]
+    fn integers_follow_one_rule_in_text_and_json() {
+        // A whole value is an Integer however it is written, as in JSON.
+        for written in ["12", "12.0", "1.2e1", "120e-1"] {
+            assert_eq!(input(written, &Type::Integer), "Integer 12", "{written}");
+            assert_eq!(typed(written, &Type::Integer), "Integer 12", "{written}");
+        }
+        for fraction in ["12.5", "1.25e1"] {
+            assert!(input(fraction, &Type::Integer).ends_with("is not an Integer"), "{fraction}");
+            assert!(typed(fraction, &Type::Integer).ends_with("is not an Integer"), "{fraction}");
+        }
+        assert!(input("1e999", &Type::Integer).ends_with("out of range for an Integer"));
+    }
+
+    #[test]
     fn input_integer() {
         assert_eq!(input("-12", &Type::Integer), "Integer -12");
         assert_eq!(input(" 42\n", &Type::Integer), "Integer 42");
@@ -795,7 +821,7 @@ mod tests {
             "error: \"9223372036854775808\" is out of range for an Integer"
         );
         assert_eq!(input("abc", &Type::Integer), "error: \"abc\" is not an Integer");
-        for bad in ["1.5", "1e3", "1_000", "", " ", "--1", "0x10", "١٢"] {
+        for bad in ["1.5", "1e", "1_000", "", " ", "--1", "0x10", "١٢", "NaN", "Infinity"] {
             assert!(input(bad, &Type::Integer).starts_with("error"), "{bad}");
         }
     }
