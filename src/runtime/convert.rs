@@ -5,10 +5,11 @@
 //! messages name the type and quote the value; the caller adds the parameter
 //! Code (and the evaluator the source location).
 
-use super::value::{unsigned_zero, Type, Value, MAX_LIST_LEN, MAX_TEXT_LEN, MAX_VALUE_DEPTH};
+use super::value::{
+    date_in_range, unsigned_zero, Type, UtcDateTime, Value, MAX_LIST_LEN, MAX_TEXT_LEN, MAX_VALUE_DEPTH,
+};
 use indexmap::IndexMap;
 use jiff::civil::Date;
-use jiff::Timestamp;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::fmt::{self, Write as _};
@@ -159,14 +160,12 @@ pub(crate) fn parse_date(s: &str) -> Option<Date> {
     let year = s.get(0..4).filter(|p| is_digits(p))?.parse().ok()?;
     let month = s.get(5..7).filter(|p| is_digits(p))?.parse().ok()?;
     let day = s.get(8..10).filter(|p| is_digits(p))?.parse().ok()?;
-    Date::new(year, month, day).ok()
+    Date::new(year, month, day).ok().and_then(date_in_range)
 }
 
 /// An RFC 3339 date-time with an offset, as an instant.
-pub(crate) fn parse_datetime(s: &str) -> Option<Timestamp> {
-    // jiff's parser also accepts an RFC 9557 time zone annotation after the
-    // offset; the offset still decides the instant.
-    s.parse::<Timestamp>().ok()
+pub(crate) fn parse_datetime(s: &str) -> Option<UtcDateTime> {
+    UtcDateTime::parse(s)
 }
 
 /// A UUID in any of its standard forms.
@@ -756,6 +755,7 @@ pub fn kind(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::value::UtcDateTime;
     use proptest::prelude::*;
     use std::str::FromStr;
 
@@ -881,6 +881,20 @@ mod tests {
         assert!(input("2026-11-28T15:00:00", &Type::DateTime).starts_with("error"));
         assert!(input("2026-11-28", &Type::DateTime).starts_with("error"));
         assert!(input("yesterday", &Type::DateTime).starts_with("error"));
+    }
+
+    #[test]
+    fn datetimes_reach_the_end_of_year_9999() {
+        assert_eq!(input("9999-12-31T23:59:59Z", &Type::DateTime), "DateTime 9999-12-31T23:59:59Z");
+        assert_eq!(input("9999-12-31T23:59:59.999+00:00", &Type::DateTime), "DateTime 9999-12-31T23:59:59.999Z");
+        assert_eq!(input("0001-01-01T02:00:00+02:00", &Type::DateTime), "DateTime 0001-01-01T00:00:00Z");
+        assert_eq!(input("9999-12-31", &Type::Date), "Date 9999-12-31");
+        assert_eq!(input("0001-01-01", &Type::Date), "Date 0001-01-01");
+        for outside in ["0001-01-01T00:00:00+01:00", "0000-06-01T00:00:00Z", "9999-12-31T23:00:00-01:00"] {
+            assert!(input(outside, &Type::DateTime).starts_with("error"), "{outside}");
+        }
+        assert!(input("0000-01-01", &Type::Date).starts_with("error"));
+        assert!(input("2026-11-28T15:00:00", &Type::DateTime).starts_with("error"), "no offset, no instant");
     }
 
     #[test]
@@ -1132,6 +1146,20 @@ mod tests {
         );
     }
 
+    /// Any date of the years 0001–9999, the ends included.
+    fn arb_date() -> impl Strategy<Value = jiff::civil::Date> {
+        prop_oneof![
+            (1i16..=9999, 1i8..=12, 1i8..=28).prop_map(|(y, m, d)| jiff::civil::date(y, m, d)),
+            Just(jiff::civil::date(1, 1, 1)),
+            Just(jiff::civil::date(9999, 12, 31)),
+        ]
+    }
+
+    fn arb_datetime() -> impl Strategy<Value = UtcDateTime> {
+        (arb_date(), 0i8..24, 0i8..60, 0i8..60, prop_oneof![Just(0i32), 0i32..1_000_000_000])
+            .prop_map(|(d, h, m, s, n)| UtcDateTime::new(d.to_datetime(jiff::civil::time(h, m, s, n))).unwrap())
+    }
+
     fn arb_value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
@@ -1139,9 +1167,8 @@ mod tests {
             any::<i64>().prop_map(Value::Integer),
             (any::<i64>(), 0u32..28).prop_map(|(m, s)| Value::Decimal(Decimal::new(m, s))),
             any::<String>().prop_map(Value::text),
-            (-9999i16..=9999, 1i8..=12, 1i8..=28).prop_map(|(y, m, d)| Value::Date(jiff::civil::date(y, m, d))),
-            (-377_000_000_000i64..253_000_000_000, 0i32..1_000_000_000)
-                .prop_map(|(s, n)| Value::DateTime(Timestamp::new(s, n).unwrap())),
+            arb_date().prop_map(Value::Date),
+            arb_datetime().prop_map(Value::DateTime),
             any::<u128>().prop_map(|u| Value::Guid(Uuid::from_u128(u))),
         ];
         leaf.prop_recursive(4, 32, 6, |inner| {
@@ -1173,6 +1200,17 @@ mod tests {
             let _ = from_input(&s, &Type::Decimal);
             let _ = from_input(&format!("[{s}]"), &list_of(Type::Decimal));
             let _ = from_input(&format!("[{s}]"), &list_of(Type::Integer));
+        }
+
+        #[test]
+        fn dates_and_datetimes_of_every_year_round_trip(d in arb_date(), t in arb_datetime()) {
+            for (value, ty) in [(Value::Date(d), Type::Date), (Value::DateTime(t), Type::DateTime)] {
+                let json = to_json(&value);
+                let back = from_json(&json, &ty).unwrap();
+                prop_assert_eq!(to_json(&back), json);
+                let text = value.to_string();
+                prop_assert_eq!(from_input(&text, &ty).unwrap().to_string(), text);
+            }
         }
 
         #[test]
