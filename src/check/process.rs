@@ -483,7 +483,7 @@ fn mapping_mismatch(
         "procdsl::check::wrong_type",
         format!("`{from_code}` ({from_ty}) is mapped to {target}, which is {}", to_ty.with_article()),
     )
-    .with_label(from_span, format!("{}", from_ty.with_article()))
+    .with_label(from_span, from_ty.with_article())
     .with_label(to_span, format!("`{to_code}` is {}", to_ty.with_article()))
     .with_help("map a parameter of the same type, or convert it in a script before or after the call")
 }
