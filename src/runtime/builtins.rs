@@ -7,8 +7,8 @@
 //! list beyond [`MAX_LIST_LEN`] items.
 
 use super::convert::{
-    from_json_untyped, kind, parse_date, parse_datetime, parse_decimal_text, parse_guid, parse_integer_text, quote,
-    text_too_long, to_display_text, to_json_text, LimitedString,
+    date_flaw, from_json_untyped, kind, parse_date, parse_datetime, parse_decimal_text, parse_guid, parse_integer_text,
+    quote, text_too_long, to_display_text, to_json_text, LimitedString,
 };
 use super::ops::{compare, equals, list_too_long};
 use super::value::{date_in_range, UtcDateTime, Value, MAX_LIST_LEN, MAX_TEXT_LEN};
@@ -362,9 +362,10 @@ impl Builtin {
             Builtin::Date => match call.arg(0) {
                 Value::Date(d) => Ok(Value::Date(*d)),
                 Value::DateTime(t) => Ok(Value::Date(t.date())),
-                Value::Text(s) => parse_date(s.trim())
-                    .map(Value::Date)
-                    .ok_or_else(|| format!("date: {} is not a Date (write YYYY-MM-DD)", quote(s))),
+                Value::Text(s) => parse_date(s.trim()).map(Value::Date).ok_or_else(|| match date_flaw(s.trim()) {
+                    Some(flaw) => format!("date: {} is not a Date: {flaw}", quote(s)),
+                    None => format!("date: {} is not a Date (write YYYY-MM-DD)", quote(s)),
+                }),
                 other => Err(call.wrong(0, "a Text or a DateTime", other)),
             },
             Builtin::DateTime => match call.arg(0) {

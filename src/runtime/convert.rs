@@ -75,7 +75,10 @@ enum ScalarError {
 
 fn scalar_error(text: &str, ty: &Type, why: ScalarError) -> String {
     match why {
-        ScalarError::NotA => format!("{} is not {}", quote(text), a_type(ty)),
+        ScalarError::NotA => match date_flaw(text.trim()).filter(|_| *ty == Type::Date) {
+            Some(flaw) => format!("{} is not a Date: {flaw}", quote(text)),
+            None => format!("{} is not {}", quote(text), a_type(ty)),
+        },
         ScalarError::TooLarge => format!("{} is out of range for {}", quote(text), a_type(ty)),
         ScalarError::TooManyDigits => {
             format!("{} has more digits than a Decimal holds (28)", quote(text))
@@ -149,6 +152,26 @@ fn parse_decimal(s: &str) -> Result<Decimal, ScalarError> {
         return Err(ScalarError::NotA);
     }
     crate::syntax::exact_decimal(s).ok_or(ScalarError::TooManyDigits)
+}
+
+/// Why text written `YYYY-MM-DD` is still no date (`2026-02 has no day
+/// 30`); `None` when it is a date, or is not written that way.
+pub(crate) fn date_flaw(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || parse_date(s).is_some() {
+        return None;
+    }
+    let year: i16 = s.get(0..4).filter(|p| is_digits(p))?.parse().ok()?;
+    let month: i8 = s.get(5..7).filter(|p| is_digits(p))?.parse().ok()?;
+    let day = s.get(8..10).filter(|p| is_digits(p))?;
+    Some(if !(1..=12).contains(&month) {
+        format!("there is no month {}", &s[5..7])
+    } else if !super::value::YEARS.contains(&year) {
+        "years run from 0001 to 9999".to_owned()
+    } else {
+        let days = Date::new(year, month, 1).map_or(31, |d| d.days_in_month());
+        format!("{} has no day {day} (it has {days})", &s[..7])
+    })
 }
 
 /// A Date written exactly `YYYY-MM-DD`.
@@ -868,9 +891,18 @@ mod tests {
     #[test]
     fn input_date() {
         assert_eq!(input("2026-11-28", &Type::Date), "Date 2026-11-28");
-        for bad in ["2026-02-30", "2026-11-28T00:00:00Z", "26-11-28", "2026/11/28", "2026-1-28"] {
+        for bad in ["2026-11-28T00:00:00Z", "26-11-28", "2026/11/28", "2026-1-28"] {
             assert_eq!(input(bad, &Type::Date), format!("error: \"{bad}\" is not a Date"));
         }
+        assert_eq!(
+            input("2026-02-30", &Type::Date),
+            "error: \"2026-02-30\" is not a Date: 2026-02 has no day 30 (it has 28)"
+        );
+        assert_eq!(input("2026-13-01", &Type::Date), "error: \"2026-13-01\" is not a Date: there is no month 13");
+        assert_eq!(
+            input("0000-01-01", &Type::Date),
+            "error: \"0000-01-01\" is not a Date: years run from 0001 to 9999"
+        );
     }
 
     #[test]
