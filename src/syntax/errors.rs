@@ -238,7 +238,7 @@ pub(super) fn from_pest(file: FileId, text: &str, error: pest::error::Error<Rule
         }
         _ => {}
     }
-    if token == "=" && positives.iter().any(|&r| is_operator(r)) {
+    if token.starts_with('=') && !token.starts_with("==") && positives.iter().any(|&r| is_operator(r)) {
         d = d.with_help("`=` assigns a value; to compare two values, write `==`");
     } else if token.starts_with(['\'', '‘', '’']) {
         d = d.with_help(r#"texts use double quotes: "like this""#);
