@@ -190,7 +190,9 @@ fn clip(text: &str, max: usize) -> String {
 
 /// A file as the renderer shows it: every line longer than [`MAX_LINE`]
 /// characters cut down to windows around the labels' ends, the gaps
-/// replaced by `…`. Lines and their numbers stay as they are; the header's
+/// replaced by `…`, and lines miette will not show (farther than
+/// [`CONTEXT`] lines from a label) left empty, so that the excerpt of a
+/// large file stays small. Line numbers stay as they are; the header's
 /// column is the column in the real file, counted in characters like
 /// [`SourceMap::locate`].
 ///
@@ -207,25 +209,38 @@ struct Excerpt {
     pieces: Vec<Piece>,
 }
 
-/// Bytes `from..to` of the real text, shown at byte `at` of the excerpt,
-/// either as they are or (elided) as one `…`.
+/// Bytes `from..to` of the real text, shown at byte `at` of the excerpt.
 #[derive(Clone, Copy)]
 struct Piece {
     from: usize,
     to: usize,
     at: usize,
-    elided: bool,
+    shown: Shown,
+}
+
+/// How a piece of the real text is shown.
+#[derive(Clone, Copy, PartialEq)]
+enum Shown {
+    /// As it is.
+    Kept,
+    /// As one `…`.
+    Elided,
+    /// Not at all: a line far from every label.
+    Hidden,
 }
 
 impl Piece {
     fn shown_len(self) -> usize {
-        if self.elided {
-            ELLIPSIS.len()
-        } else {
-            self.to - self.from
+        match self.shown {
+            Shown::Kept => self.to - self.from,
+            Shown::Elided => ELLIPSIS.len(),
+            Shown::Hidden => 0,
         }
     }
 }
+
+/// Lines around a label that miette may show (it shows one); others are hidden.
+const CONTEXT: usize = 2;
 
 impl Excerpt {
     fn new(file: &crate::source::SourceFile, spans: &[Span]) -> Excerpt {
@@ -235,10 +250,26 @@ impl Excerpt {
         points.sort_unstable();
         let mut excerpt =
             Excerpt { name: file.name.clone(), original: file.text.clone(), shown: String::new(), pieces: Vec::new() };
+        // The byte ranges of the lines miette may show, in order.
+        let mut near: Vec<(usize, usize)> = spans
+            .iter()
+            .map(|s| {
+                let (start, end) = ((s.start as usize).min(text.len()), (s.end as usize).min(text.len()));
+                let before = text[..start].rmatch_indices('\n').nth(CONTEXT).map_or(0, |(i, _)| i);
+                let after = text[end..].match_indices('\n').nth(CONTEXT).map_or(text.len(), |(i, _)| end + i);
+                (before, after)
+            })
+            .collect();
+        near.sort_unstable();
         let mut line_start = 0;
         while line_start <= text.len() {
             let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
-            excerpt.add_line(text, line_start, line_end, &points);
+            let shown = near.iter().take_while(|r| r.0 <= line_end).any(|r| r.1 >= line_start);
+            if shown {
+                excerpt.add_line(text, line_start, line_end, &points);
+            } else {
+                excerpt.push(Piece { from: line_start, to: line_end, at: excerpt.shown.len(), shown: Shown::Hidden });
+            }
             if line_end < text.len() {
                 excerpt.keep(text, line_end, line_end + 1);
             }
@@ -278,16 +309,27 @@ impl Excerpt {
     }
 
     fn keep(&mut self, text: &str, from: usize, to: usize) {
-        if from < to {
-            self.pieces.push(Piece { from, to, at: self.shown.len(), elided: false });
-            self.shown.push_str(&text[from..to]);
-        }
+        self.push(Piece { from, to, at: self.shown.len(), shown: Shown::Kept });
+        self.shown.push_str(&text[from..to]);
     }
 
     fn elide(&mut self, from: usize, to: usize) {
         if from < to {
-            self.pieces.push(Piece { from, to, at: self.shown.len(), elided: true });
+            self.push(Piece { from, to, at: self.shown.len(), shown: Shown::Elided });
             self.shown.push_str(ELLIPSIS);
+        }
+    }
+
+    /// Adds a piece, or lengthens the last one when both are kept or both hidden.
+    fn push(&mut self, piece: Piece) {
+        if piece.from >= piece.to {
+            return;
+        }
+        match self.pieces.last_mut() {
+            Some(last) if last.to == piece.from && last.shown == piece.shown && piece.shown != Shown::Elided => {
+                last.to = piece.to;
+            }
+            _ => self.pieces.push(piece),
         }
     }
 
@@ -306,10 +348,10 @@ impl Excerpt {
             return 0;
         };
         let offset = offset.clamp(piece.from, piece.to);
-        match (piece.elided, is_start) {
-            (false, _) => piece.at + floor_boundary(&self.original[piece.from..piece.to], offset - piece.from),
-            (true, true) => piece.at,
-            (true, false) => piece.at + ELLIPSIS.len(),
+        match (piece.shown, is_start) {
+            (Shown::Kept, _) => piece.at + floor_boundary(&self.original[piece.from..piece.to], offset - piece.from),
+            (Shown::Elided, false) => piece.at + ELLIPSIS.len(),
+            (Shown::Elided | Shown::Hidden, _) => piece.at,
         }
     }
 
@@ -317,7 +359,7 @@ impl Excerpt {
     fn real_offset(&self, shown: usize) -> usize {
         let i = self.pieces.partition_point(|p| p.at + p.shown_len() <= shown);
         match self.pieces.get(i) {
-            Some(p) if !p.elided => p.from + (shown - p.at).min(p.to - p.from),
+            Some(p) if p.shown == Shown::Kept => p.from + (shown - p.at).min(p.to - p.from),
             Some(p) => p.from,
             None => self.original.len(),
         }
@@ -466,6 +508,7 @@ const LIKENESS: f64 = 0.85;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::FileId;
 
     #[test]
     fn nearest_finds_a_one_letter_typo() {
@@ -538,6 +581,24 @@ mod tests {
             assert!(out.contains("╭─[long.proc:"), "drawn with its excerpt: {out}");
             assert!(widest_line(&out) < 400, "{start}..{end}: {out}");
         }
+    }
+
+    #[test]
+    fn lines_far_from_the_labels_are_left_out_and_numbers_stay() {
+        let text: String = (1..=100_000).map(|i| format!("line {i} {}\n", "z".repeat(20))).collect();
+        let at = |line: usize| text.match_indices('\n').nth(line - 2).map_or(0, |(i, _)| i + 1);
+        let spans = [Span::new(FileId(0), at(3), at(3) + 4), Span::new(FileId(0), at(99_990), at(99_990) + 4)];
+        let mut sources = SourceMap::new();
+        sources.add("big.proc", None, text.as_str());
+        let excerpt = Excerpt::new(sources.file(FileId(0)), &spans);
+        assert!(excerpt.shown.len() < 200_000, "{} bytes shown", excerpt.shown.len());
+        let out = render(
+            &text,
+            &[(spans[1].start as usize, spans[1].end as usize), (spans[0].start as usize, spans[0].end as usize)],
+        );
+        assert!(out.contains("[long.proc:99990:1]"), "{out}");
+        assert!(out.contains("99990 │ line 99990 zzzz"), "{out}");
+        assert!(out.contains("3 │ line 3 zzzz"), "{out}");
     }
 
     #[test]
