@@ -166,10 +166,21 @@ impl Report {
     }
 }
 
-/// Lines up to this many characters are shown whole.
+/// Lines up to this many columns are shown whole.
 const MAX_LINE: usize = 100;
-/// Characters shown on each side of a label's start and end on a longer line.
+/// Columns shown on each side of a label's start and end on a longer line.
 const WINDOW: usize = 32;
+/// The columns miette gives a tab.
+const TAB_WIDTH: usize = 4;
+
+/// How many columns a character takes when drawn.
+fn columns(c: char) -> usize {
+    if c == '\t' {
+        TAB_WIDTH
+    } else {
+        1
+    }
+}
 /// Messages, hints and label texts are cut to these many characters: a name
 /// of 100,000 letters in a message helps no one.
 const MAX_MESSAGE: usize = 1_000;
@@ -280,8 +291,7 @@ impl Excerpt {
 
     /// Adds bytes `start..end` (one line without its `\n`), cut down when it is long.
     fn add_line(&mut self, text: &str, start: usize, end: usize, points: &[usize]) {
-        let line = &text[start..end];
-        if line.chars().nth(MAX_LINE).is_none() {
+        if forward(text, end, start, MAX_LINE) == end {
             self.keep(text, start, end);
             return;
         }
@@ -366,14 +376,28 @@ impl Excerpt {
     }
 }
 
-/// The offset at most `chars` characters before `offset`, not before `floor`.
-fn back(text: &str, floor: usize, offset: usize, chars: usize) -> usize {
-    text[floor..offset].char_indices().rev().take(chars).last().map_or(offset, |(i, _)| floor + i)
+/// The offset at most `width` columns before `offset`, not before `floor`.
+fn back(text: &str, floor: usize, offset: usize, width: usize) -> usize {
+    let mut used = 0;
+    for (i, c) in text[floor..offset].char_indices().rev() {
+        used += columns(c);
+        if used > width {
+            return floor + i + c.len_utf8();
+        }
+    }
+    floor
 }
 
-/// The offset at most `chars` characters after `offset`, not after `ceiling`.
-fn forward(text: &str, ceiling: usize, offset: usize, chars: usize) -> usize {
-    text[offset..ceiling].char_indices().nth(chars).map_or(ceiling, |(i, _)| offset + i)
+/// The offset at most `width` columns after `offset`, not after `ceiling`.
+fn forward(text: &str, ceiling: usize, offset: usize, width: usize) -> usize {
+    let mut used = 0;
+    for (i, c) in text[offset..ceiling].char_indices() {
+        used += columns(c);
+        if used > width {
+            return offset + i;
+        }
+    }
+    ceiling
 }
 
 fn floor_boundary(text: &str, mut offset: usize) -> usize {
@@ -599,6 +623,25 @@ mod tests {
         assert!(out.contains("[long.proc:99990:1]"), "{out}");
         assert!(out.contains("99990 │ line 99990 zzzz"), "{out}");
         assert!(out.contains("3 │ line 3 zzzz"), "{out}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_text_and_any_labels_render(
+            pieces in proptest::collection::vec(("\\PC{0,12}|[\t\r\n]|\r\n", 0usize..3000), 0..8),
+            spans in proptest::collection::vec((0usize..100_000, 0usize..100_000), 1..4),
+        ) {
+            // Pieces repeated up to thousands of times: long lines of any
+            // characters, tabs and line ends.
+            let text: String = pieces.iter().map(|(p, n)| p.repeat(*n)).collect();
+            let bound = |i: usize| floor_boundary(&text, i % (text.len() + 1));
+            let spans: Vec<(usize, usize)> =
+                spans.iter().map(|&(a, b)| (bound(a).min(bound(b)), bound(a).max(bound(b)))).collect();
+            let out = render(&text, &spans);
+            proptest::prop_assert!(out.contains("something is wrong"));
+            proptest::prop_assert!(widest_line(&out) < 1_000, "{}", out);
+        }
     }
 
     #[test]
