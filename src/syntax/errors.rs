@@ -30,7 +30,7 @@ pub(super) fn reserved_word(span: Span, name: &str) -> Diagnostic {
 
 /// Refuses text whose brackets nest deeper than [`MAX_BRACKETS`].
 pub(super) fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
-    match scan(text, text.len(), MAX_BRACKETS).1 {
+    match scan(text, text.len(), MAX_BRACKETS).too_deep {
         Some(i) => {
             let span = Span::new(file, i, i + 1);
             Err(Diagnostic::error(CODE, "too deeply nested")
@@ -60,15 +60,28 @@ struct Open {
     at: usize,
 }
 
+/// What [`scan`] found.
+struct Scan {
+    /// What is still open, innermost last.
+    open: Vec<Open>,
+    /// Where more than the limit of brackets were open, if anywhere.
+    too_deep: Option<usize>,
+    /// The first `{` closed by a `}` that starts a line less indented than
+    /// the `{`'s own line: most often, the `}` of an inner block is missing
+    /// and this `}` was meant for an outer one.
+    misaligned: Option<usize>,
+}
+
 /// Walks `text` up to offset `end` and returns what is still open there.
-/// Stops early, returning the offset too, where more than `limit` brackets
-/// and interpolations are open. Skips comments and escapes; a `{` inside a
-/// text opens an interpolation; a text ends at the end of its line.
-fn scan(text: &str, end: usize, limit: usize) -> (Vec<Open>, Option<usize>) {
+/// Stops early where more than `limit` brackets and interpolations are
+/// open. Skips comments and escapes; a `{` inside a text opens an
+/// interpolation; a text ends at the end of its line.
+fn scan(text: &str, end: usize, limit: usize) -> Scan {
     let bytes = text.as_bytes();
     let end = end.min(bytes.len());
     let mut stack: Vec<Open> = Vec::new();
     let mut depth = 0usize;
+    let mut misaligned = None;
     let mut i = 0;
     while i < end {
         let byte = bytes[i];
@@ -110,6 +123,12 @@ fn scan(text: &str, end: usize, limit: usize) -> (Vec<Open>, Option<usize>) {
                     while let Some(open) = stack.pop() {
                         if open.frame != Frame::Text {
                             depth -= 1;
+                            if open.frame == Frame::Bracket(b'{') && misaligned.is_none() {
+                                let closer = line_indent(text, i);
+                                if closer.1 && closer.0 < line_indent(text, open.at).0 {
+                                    misaligned = Some(open.at);
+                                }
+                            }
                             break;
                         }
                     }
@@ -118,11 +137,20 @@ fn scan(text: &str, end: usize, limit: usize) -> (Vec<Open>, Option<usize>) {
             }
         }
         if depth > limit {
-            return (stack, Some(i));
+            return Scan { open: stack, too_deep: Some(i), misaligned };
         }
         i += 1;
     }
-    (stack, None)
+    Scan { open: stack, too_deep: None, misaligned }
+}
+
+/// The indentation (in columns, a tab as 4) of the line holding byte `at`,
+/// and whether only blanks come before `at` on it.
+fn line_indent(text: &str, at: usize) -> (usize, bool) {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let blanks = text[start..at].bytes().take_while(|b| matches!(b, b' ' | b'\t'));
+    let indent = blanks.clone().map(|b| if b == b'\t' { 4 } else { 1 }).sum();
+    (indent, start + blanks.count() == at)
 }
 
 /// An expression whose tree would be deeper than the parser allows.
@@ -187,7 +215,8 @@ pub(super) fn from_pest(file: FileId, text: &str, error: pest::error::Error<Rule
             return Diagnostic::error(CODE, message).with_label(span, "here");
         }
     };
-    let open = scan(text, pos, usize::MAX).0;
+    let scan = scan(text, pos, usize::MAX);
+    let open = scan.open;
     if let Some(brace) = open.iter().rev().find(|o| o.frame == Frame::Interpolation) {
         // Inside `{…}` of a text: most often a brace meant as a brace.
         let message = if positives.iter().any(|r| matches!(r, Rule::text_chars | Rule::escape)) {
@@ -230,11 +259,16 @@ pub(super) fn from_pest(file: FileId, text: &str, error: pest::error::Error<Rule
     let label =
         if expected.is_empty() { "unexpected here".to_owned() } else { format!("expected {}", join(&expected)) };
     let mut d = Diagnostic::error(CODE, message).with_label(span, label);
-    match unclosed {
-        Some(brace) if at_end_unclosed => {
+    match (unclosed, scan.misaligned) {
+        (Some(brace), _) if at_end_unclosed => {
             d = d
                 .with_label(Span::new(file, brace.at, brace.at + 1), "this `{` is never closed")
                 .with_help("add the missing `}`");
+        }
+        (_, Some(at)) => {
+            d = d
+                .with_label(Span::new(file, at, at + 1), "is this `{` closed?")
+                .with_help("the `}` that closes this `{` is indented less than its line: is a `}` missing?");
         }
         _ => {}
     }
