@@ -76,18 +76,47 @@ pub struct SourceFile {
 impl SourceFile {
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_column(&self, offset: u32) -> (usize, usize) {
-        let offset = (offset as usize).min(self.text.len());
-        let before = &self.text[..floor_char_boundary(&self.text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
-        (line, column)
+        line_column(&self.text, offset as usize)
     }
 
     /// The file as miette draws excerpts from it.
     pub fn named_source(&self) -> miette::NamedSource<Arc<str>> {
         miette::NamedSource::new(&self.name, self.text.clone())
     }
+}
+
+/// Source text as every later stage reads it: without a leading UTF-8 byte
+/// order mark (editors on Windows write one; it is not part of the program),
+/// and with old Mac line endings (a lone `\r`) read as `\n`, so that the
+/// parser, the line numbers and the excerpts all see the same lines. A `\r`
+/// becomes a `\n` of the same length, so the text's offsets do not move.
+pub fn normalize(text: Arc<str>) -> Arc<str> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let lone_cr = body.match_indices('\r').any(|(i, _)| !body[i + 1..].starts_with('\n'));
+    if !lone_cr && body.len() == text.len() {
+        return text;
+    }
+    if !lone_cr {
+        return body.into();
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(i) = rest.find('\r') {
+        out.push_str(&rest[..i]);
+        out.push(if rest[i + 1..].starts_with('\n') { '\r' } else { '\n' });
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+    out.into()
+}
+
+/// 1-based line and column (in characters) of a byte offset of `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..floor_char_boundary(text, offset.min(text.len()))];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -109,10 +138,12 @@ impl SourceMap {
         SourceMap::default()
     }
 
-    /// Adds a file's text; returns its id.
+    /// Adds a file's text; returns its id. The text is kept as
+    /// [`normalize`] leaves it: every later span points into that form.
     pub fn add(&mut self, name: impl Into<String>, path: Option<&Path>, text: impl Into<Arc<str>>) -> FileId {
         let id = FileId(self.files.len() as u32);
-        self.files.push(SourceFile { name: name.into(), path: path.map(Path::to_path_buf), text: text.into() });
+        let text = normalize(text.into());
+        self.files.push(SourceFile { name: name.into(), path: path.map(Path::to_path_buf), text });
         id
     }
 
@@ -160,5 +191,25 @@ pub struct Location {
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_dropped() {
+        assert_eq!(&*normalize("\u{feff}process".into()), "process");
+        assert_eq!(&*normalize("process\u{feff}".into()), "process\u{feff}", "only a leading mark");
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines() {
+        assert_eq!(&*normalize("a\rb\r\nc\r".into()), "a\nb\r\nc\n");
+        let mut map = SourceMap::new();
+        let file = map.add("cr.proc", None, "one\rtwo\rthree");
+        let at = map.file(file).text.find("three").unwrap();
+        assert_eq!(map.locate(Span::new(file, at, at + 5)).line, 3);
     }
 }

@@ -210,6 +210,14 @@ pub(crate) struct Checker {
     depth: u32,
     /// The deepest nesting seen: what the interpreter's recursion will need.
     pub(crate) max_depth: u32,
+    /// How many unknown types were reported.
+    unknown_types: usize,
+    /// Parameters whose declared type is unknown. The unknown type was
+    /// reported once; checking values against the stand-in type would only
+    /// add false errors. Each is the very `Arc` every table of its process
+    /// shares, compared by address, so that equal Codes in other processes
+    /// are not mistaken for it.
+    untyped: Vec<Arc<str>>,
 }
 
 /// Default UIds are UUID v5 values, so they are stable across runs.
@@ -330,11 +338,12 @@ impl Checker {
                         ["Text", "Integer", "Decimal", "Boolean", "Date", "DateTime", "Guid", "List"];
                     let mut d = Diagnostic::error("procdsl::check::unknown_type", format!("unknown type `{other}`"))
                         .with_label(name.span, "not a type");
-                    d = match nearest(other, NAMES) {
+                    d = match type_alias(other).or_else(|| nearest(other, NAMES)) {
                         Some(s) => d.with_help(format!("did you mean `{s}`?")),
                         None => d.with_help("types are Text, Integer, Decimal, Boolean, Date, DateTime, Guid, List<T> and { Attr: T, … }"),
                     };
                     self.error(d);
+                    self.unknown_types += 1;
                     Type::Text
                 }
             },
@@ -359,6 +368,19 @@ impl Checker {
                 Type::Object(Arc::new(out))
             }
         }
+    }
+
+    /// A type, and whether it is known: when it is not, that was reported,
+    /// and nothing should be checked against the stand-in.
+    pub(crate) fn resolve_type_once(&mut self, ty: &ast::TypeExpr) -> (Type, bool) {
+        let before = self.unknown_types;
+        let ty = self.resolve_type(ty);
+        (ty, self.unknown_types == before)
+    }
+
+    /// Whether values can be checked against this parameter's type.
+    pub(crate) fn is_typed(&self, code: &Arc<str>) -> bool {
+        !self.untyped.iter().any(|c| Arc::ptr_eq(c, code))
     }
 
     /// A default: a constant expression that fits the declared type.
@@ -386,13 +408,19 @@ impl Checker {
                 }
             },
             _ => {
-                self.error(
-                    Diagnostic::error(
+                let d = match script::constant_failure(&compiled) {
+                    Some((span, why)) => Diagnostic::error(
+                        "procdsl::check::bad_default",
+                        format!("the default of {what} cannot be computed: {why}"),
+                    )
+                    .with_label(span, why),
+                    None => Diagnostic::error(
                         "procdsl::check::not_constant",
                         format!("the default of {what} must be a constant"),
                     )
                     .with_label(expr.span, "cannot be computed before the process runs"),
-                );
+                };
+                self.error(d);
                 None
             }
         }
@@ -411,21 +439,33 @@ impl Checker {
                 ));
                 continue;
             }
-            let ty = self.resolve_type(&param.ty);
+            let (ty, typed) = self.resolve_type_once(&param.ty);
             let default = match &param.default {
-                Some(e) => self.constant(e, &ty, &format!("`{}`", param.name.name)).unwrap_or_default(),
-                None => Default::default(),
+                Some(e) if typed => self.constant(e, &ty, &format!("`{}`", param.name.name)).unwrap_or_default(),
+                _ => Default::default(),
             };
-            out.push(ParamSpec {
-                code: param.name.name.as_str().into(),
-                direction: param.direction,
-                ty,
-                default,
-                span: param.name.span,
-            });
+            let code: Arc<str> = param.name.name.as_str().into();
+            if !typed {
+                self.untyped.push(code.clone());
+            }
+            out.push(ParamSpec { code, direction: param.direction, ty, default, span: param.name.span });
         }
         out
     }
+}
+
+/// The type meant by a name other languages use for it.
+fn type_alias(name: &str) -> Option<&'static str> {
+    Some(match name.to_lowercase().as_str() {
+        "string" | "str" | "char" | "varchar" => "Text",
+        "int" | "long" | "int32" | "int64" | "i64" => "Integer",
+        "number" | "float" | "double" | "money" | "currency" | "numeric" | "real" => "Decimal",
+        "bool" => "Boolean",
+        "timestamp" | "time" | "instant" => "DateTime",
+        "uuid" | "id" | "uniqueidentifier" => "Guid",
+        "array" | "vec" | "seq" => "List",
+        _ => return None,
+    })
 }
 
 /// What checking one process needs to know about the others.

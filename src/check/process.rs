@@ -1,6 +1,6 @@
 //! Checks one process: elements, flows, scripts and mappings.
 
-use super::ir::Script;
+use super::ir::{CExprKind, Script};
 use super::script::Scope;
 use super::spec::*;
 use super::{default_element_uid, duplicate, Checker, ProgramContext};
@@ -233,9 +233,12 @@ impl Checker {
                                 .with_help("fields are read by name in `done`; give the field another name"),
                             );
                         }
-                        let ty = self.resolve_type(&f.ty);
-                        let default =
-                            f.default.as_ref().and_then(|d| self.constant(d, &ty, &format!("field `{}`", f.name.name)));
+                        let (ty, typed) = self.resolve_type_once(&f.ty);
+                        let default = f
+                            .default
+                            .as_ref()
+                            .filter(|_| typed)
+                            .and_then(|d| self.constant(d, &ty, &format!("field `{}`", f.name.name)));
                         specs.push(FieldSpec { name: f.name.name.as_str().into(), ty, default, span: f.name.span });
                     }
                     let done = done.as_ref().map(|block| {
@@ -387,6 +390,16 @@ impl Checker {
             if let Some(slot) = find(self, name, &[Direction::In, Direction::InOut], "input") {
                 let (code, ty, _) = &child[slot as usize];
                 self.check_literal_fits(&value, &(code.clone(), ty.clone()), name.span);
+                if let CExprKind::Param(from) = value.kind {
+                    let (from_code, from_ty) = &parent[from as usize];
+                    if self.is_typed(code) && self.is_typed(from_code) && !fits(from_ty, ty) {
+                        self.error(mapping_mismatch(
+                            (from_code, from_ty, expr.span),
+                            (code, ty, name.span),
+                            &format!("input `{code}` of `{}`", process.name),
+                        ));
+                    }
+                }
                 compiled_inputs.push((slot, value));
             }
         }
@@ -404,6 +417,15 @@ impl Checker {
                 self.error(d);
             }
             if let (Some(c), Some(p)) = (child_slot, parent_slot) {
+                let (from_code, from_ty, _) = &child[c as usize];
+                let (to_code, to_ty) = &parent[p];
+                if self.is_typed(from_code) && self.is_typed(to_code) && !fits(from_ty, to_ty) {
+                    self.error(mapping_mismatch(
+                        (from_code, from_ty, from.span),
+                        (to_code, to_ty, to.span),
+                        &format!("parameter `{to_code}`"),
+                    ));
+                }
                 compiled_outputs.push((c, p as u32));
             }
         }
@@ -434,6 +456,36 @@ impl Checker {
             }
         }
     }
+}
+
+/// Whether every value of type `from` fits a parameter of type `to`, as
+/// assignment checks it at run time: the same type, an Integer into a
+/// Decimal, lists of fitting items, objects whose attributes the target
+/// type all has.
+fn fits(from: &Type, to: &Type) -> bool {
+    match (from, to) {
+        (Type::Integer, Type::Decimal) => true,
+        (Type::List(a), Type::List(b)) => fits(a, b),
+        (Type::Object(a), Type::Object(b)) => {
+            a.iter().all(|(name, t)| b.iter().any(|(other, u)| other == name && fits(t, u)))
+        }
+        _ => from == to,
+    }
+}
+
+/// A call mapping whose source type does not fit its target.
+fn mapping_mismatch(
+    (from_code, from_ty, from_span): (&str, &Type, Span),
+    (to_code, to_ty, to_span): (&str, &Type, Span),
+    target: &str,
+) -> Diagnostic {
+    Diagnostic::error(
+        "procdsl::check::wrong_type",
+        format!("`{from_code}` ({from_ty}) is mapped to {target}, which is {}", to_ty.with_article()),
+    )
+    .with_label(from_span, from_ty.with_article())
+    .with_label(to_span, format!("`{to_code}` is {}", to_ty.with_article()))
+    .with_help("map a parameter of the same type, or convert it in a script before or after the call")
 }
 
 /// Every element a token can move to from `e`.

@@ -183,6 +183,9 @@ impl Checker {
 
     /// "A literal of the wrong type for a parameter" is caught before anything runs.
     pub(crate) fn check_literal_fits(&mut self, value: &CExpr, (code, ty): &(Arc<str>, Type), at: Span) {
+        if !self.is_typed(code) {
+            return;
+        }
         if let CExprKind::Const(v) = &value.kind {
             if let Err(why) = convert::conform(v.clone(), ty) {
                 self.error(
@@ -322,7 +325,9 @@ impl Checker {
                         format!("unknown function `{}`", name.name),
                     )
                     .with_label(name.span, "not a standard function");
-                    if let Some(s) = nearest(&name.name, builtins::ALL.iter().map(|b| b.name())) {
+                    let suggestion = function_alias(&name.name)
+                        .or_else(|| nearest(&name.name, builtins::ALL.iter().map(|b| b.name())));
+                    if let Some(s) = suggestion {
                         d = d.with_help(format!("did you mean `{s}`?"));
                     }
                     self.error(d);
@@ -330,25 +335,13 @@ impl Checker {
                 };
                 let (min, max) = f.arity();
                 if args.len() < min || max.is_some_and(|m| args.len() > m) {
-                    let expected = match max {
-                        Some(m) if m == min => format!("{min}"),
-                        Some(m) => format!("{min} to {m}"),
-                        None => format!("at least {min}"),
-                    };
+                    let called = |n: usize| format!("{n} argument{}", if n == 1 { "" } else { "s" });
                     self.error(
                         Diagnostic::error(
                             "procdsl::check::argument_count",
-                            format!(
-                                "`{}` takes {expected} argument{}, got {}",
-                                f.name(),
-                                if expected == "1" { "" } else { "s" },
-                                args.len()
-                            ),
+                            format!("`{}` takes {}, got {}", f.name(), f.arity_words(), args.len()),
                         )
-                        .with_label(
-                            span,
-                            format!("called with {} argument{}", args.len(), if args.len() == 1 { "" } else { "s" }),
-                        ),
+                        .with_label(span, format!("called with {}", called(args.len()))),
                     );
                 }
                 if !scope.names_allowed && !f.is_pure() {
@@ -409,6 +402,50 @@ impl Checker {
     }
 }
 
+/// Why an expression of constants did not fold: the innermost operation
+/// that fails, and its error (`division by zero`, `2026-02-30 is not a
+/// date`). `None` when something in it is not a constant at all.
+pub(crate) fn constant_failure(expr: &CExpr) -> Option<(Span, String)> {
+    let constant = |e: &CExpr| if let CExprKind::Const(v) = &e.kind { Some(v.clone()) } else { None };
+    let failure = match &expr.kind {
+        CExprKind::Unary(op, a) => {
+            if let Some(inner) = constant_failure(a) {
+                return Some(inner);
+            }
+            let a = constant(a)?;
+            match op {
+                UnaryOp::Negate => ops::neg(&a).err(),
+                UnaryOp::Not => ops::not(&a).err(),
+            }
+        }
+        CExprKind::Binary(op, a, b) => {
+            if let Some(inner) = constant_failure(a).or_else(|| constant_failure(b)) {
+                return Some(inner);
+            }
+            let (x, y) = (constant(a)?, constant(b)?);
+            match op {
+                BinaryOp::Add => ops::add(&x, &y).err(),
+                BinaryOp::Sub => ops::sub(&x, &y).err(),
+                BinaryOp::Mul => ops::mul(&x, &y).err(),
+                BinaryOp::Div => ops::div(&x, &y).err(),
+                BinaryOp::Rem => ops::rem(&x, &y).err(),
+                BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => ops::compare(&x, &y).err(),
+                BinaryOp::And | BinaryOp::Or => ops::truthy(&x).and(ops::truthy(&y)).err(),
+                BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Coalesce => None,
+            }
+        }
+        CExprKind::Call(f, args) => {
+            if let Some(inner) = args.iter().find_map(constant_failure) {
+                return Some(inner);
+            }
+            let mut values = args.iter().map(constant).collect::<Option<Vec<Value>>>()?;
+            f.call(&mut values, &mut NoContext).err()
+        }
+        _ => None,
+    };
+    failure.map(|why| (expr.span, why))
+}
+
 fn fold_binary(op: BinaryOp, x: &Value, y: &Value) -> Option<Value> {
     match op {
         BinaryOp::Coalesce => Some(if x.is_null() { y.clone() } else { x.clone() }),
@@ -458,4 +495,19 @@ impl Builtin {
     pub fn is_pure(self) -> bool {
         !matches!(self, Builtin::Now | Builtin::Today | Builtin::NewGuid | Builtin::LastError)
     }
+}
+
+/// The standard function meant by a name other languages use for it.
+fn function_alias(name: &str) -> Option<&'static str> {
+    Some(match name.to_lowercase().as_str() {
+        "length" | "size" | "count" | "strlen" => "len",
+        "str" | "string" | "to_string" | "tostring" => "text",
+        "int" | "to_int" | "parse_int" | "parseint" => "integer",
+        "float" | "number" | "to_decimal" => "decimal",
+        "toupper" | "to_upper" | "upcase" => "upper",
+        "tolower" | "to_lower" | "downcase" => "lower",
+        "append" => "push",
+        "uuid" | "newid" | "new_uuid" => "new_guid",
+        _ => return None,
+    })
 }

@@ -7,13 +7,11 @@
 //! list beyond [`MAX_LIST_LEN`] items.
 
 use super::convert::{
-    from_json_untyped, kind, parse_date, parse_datetime, parse_decimal_text, parse_guid, parse_integer_text, quote,
-    text_too_long, to_display_text, to_json_text, LimitedString,
+    date_flaw, from_json_untyped, kind, parse_date, parse_datetime, parse_decimal_text, parse_guid, parse_integer_text,
+    quote, text_too_long, to_display_text, to_json_text, LimitedString,
 };
 use super::ops::{compare, equals, list_too_long};
-use super::value::{Value, MAX_LIST_LEN, MAX_TEXT_LEN};
-use jiff::civil::{Date, Time};
-use jiff::tz::TimeZone;
+use super::value::{date_in_range, UtcDateTime, Value, MAX_LIST_LEN, MAX_TEXT_LEN};
 use jiff::{SignedDuration, Span, Timestamp};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -343,16 +341,16 @@ impl Builtin {
             },
             Builtin::Has => call.has(),
             Builtin::Range => call.range(),
-            Builtin::Now => Ok(Value::DateTime(ctx.now())),
-            Builtin::Today => Ok(Value::Date(utc_date(ctx.now()))),
+            Builtin::Now => Ok(Value::DateTime(UtcDateTime::from_timestamp(ctx.now()))),
+            Builtin::Today => Ok(Value::Date(UtcDateTime::from_timestamp(ctx.now()).date())),
             Builtin::AddDays => call.add_days(),
             Builtin::AddHours => {
                 let t = call.datetime(0)?;
                 let n = call.integer(1)?;
                 n.checked_mul(3600)
-                    .and_then(|secs| t.checked_add(SignedDuration::from_secs(secs)).ok())
+                    .and_then(|secs| t.checked_add(SignedDuration::from_secs(secs)))
                     .map(Value::DateTime)
-                    .ok_or_else(|| format!("add_hours: {t} plus {n} hours is out of range"))
+                    .ok_or_else(|| format!("add_hours: {t} plus {n} hours is outside the years 0001–9999"))
             }
             Builtin::DaysBetween => match (call.arg(0), call.arg(1)) {
                 (Value::Date(a), Value::Date(b)) => Ok(Value::Integer(b.duration_since(*a).as_secs() / 86_400)),
@@ -363,18 +361,16 @@ impl Builtin {
             },
             Builtin::Date => match call.arg(0) {
                 Value::Date(d) => Ok(Value::Date(*d)),
-                Value::DateTime(t) => Ok(Value::Date(utc_date(*t))),
-                Value::Text(s) => parse_date(s.trim())
-                    .map(Value::Date)
-                    .ok_or_else(|| format!("date: {} is not a Date (write YYYY-MM-DD)", quote(s))),
+                Value::DateTime(t) => Ok(Value::Date(t.date())),
+                Value::Text(s) => parse_date(s.trim()).map(Value::Date).ok_or_else(|| match date_flaw(s.trim()) {
+                    Some(flaw) => format!("date: {} is not a Date: {flaw}", quote(s)),
+                    None => format!("date: {} is not a Date (write YYYY-MM-DD)", quote(s)),
+                }),
                 other => Err(call.wrong(0, "a Text or a DateTime", other)),
             },
             Builtin::DateTime => match call.arg(0) {
                 Value::DateTime(t) => Ok(Value::DateTime(*t)),
-                Value::Date(d) => TimeZone::UTC
-                    .to_timestamp(d.to_datetime(Time::midnight()))
-                    .map(Value::DateTime)
-                    .map_err(|_| format!("datetime: {d} at midnight UTC is out of range")),
+                Value::Date(d) => Ok(Value::DateTime(UtcDateTime::from(*d))),
                 Value::Text(s) => parse_datetime(s.trim()).map(Value::DateTime).ok_or_else(|| {
                     format!("datetime: {} is not a DateTime (write e.g. 2026-11-28T15:00:00Z)", quote(s))
                 }),
@@ -427,12 +423,18 @@ impl Builtin {
         if ok {
             return Ok(());
         }
-        let expected = match max {
+        Err(format!("{} takes {}, got {got}", self.name(), self.arity_words()))
+    }
+
+    /// How many arguments it takes, in words: `1 argument`, `2 to 3
+    /// arguments`, `at least 1 argument`.
+    pub fn arity_words(self) -> String {
+        let (min, max) = self.arity();
+        match max {
             Some(max) if max == min => plural(min, "argument"),
             Some(max) => format!("{min} to {max} arguments"),
             None => format!("at least {}", plural(min, "argument")),
-        };
-        Err(format!("{} takes {expected}, got {got}", self.name()))
+        }
     }
 }
 
@@ -442,10 +444,6 @@ fn plural(n: usize, word: &str) -> String {
     } else {
         format!("{n} {word}s")
     }
-}
-
-fn utc_date(t: Timestamp) -> Date {
-    TimeZone::UTC.to_datetime(t).date()
 }
 
 /// `push`: takes the list out of the arguments so that a list nobody else
@@ -514,7 +512,7 @@ impl Call<'_> {
         }
     }
 
-    fn datetime(&self, i: usize) -> Result<Timestamp, String> {
+    fn datetime(&self, i: usize) -> Result<UtcDateTime, String> {
         match self.arg(i) {
             Value::DateTime(t) => Ok(*t),
             other => Err(self.wrong(i, "a DateTime", other)),
@@ -747,17 +745,19 @@ impl Call<'_> {
 
     fn add_days(&self) -> Result<Value, String> {
         let n = self.integer(1)?;
-        let out_of_range = |what: &dyn std::fmt::Display| format!("add_days: {what} plus {n} days is out of range");
+        let out_of_range =
+            |what: &dyn std::fmt::Display| format!("add_days: {what} plus {n} days is outside the years 0001–9999");
         match self.arg(0) {
             Value::Date(d) => Span::new()
                 .try_days(n)
                 .ok()
                 .and_then(|span| d.checked_add(span).ok())
+                .and_then(date_in_range)
                 .map(Value::Date)
                 .ok_or_else(|| out_of_range(d)),
             Value::DateTime(t) => n
                 .checked_mul(86_400)
-                .and_then(|secs| t.checked_add(SignedDuration::from_secs(secs)).ok())
+                .and_then(|secs| t.checked_add(SignedDuration::from_secs(secs)))
                 .map(Value::DateTime)
                 .ok_or_else(|| out_of_range(t)),
             other => Err(self.wrong(0, "a Date or a DateTime", other)),
@@ -1033,7 +1033,15 @@ mod tests {
         assert_eq!(call("add_days", vec![dt("2026-11-28T15:00:00Z"), int(1)]), "DateTime \"2026-11-29T15:00:00Z\"");
         assert_eq!(
             call("add_days", vec![date("9999-12-31"), int(1)]),
-            "error: add_days: 9999-12-31 plus 1 days is out of range"
+            "error: add_days: 9999-12-31 plus 1 days is outside the years 0001–9999"
+        );
+        assert!(call("add_days", vec![date("0001-01-01"), int(-1)]).starts_with("error: add_days"));
+        assert_eq!(call("datetime", vec![date("9999-12-31")]), "DateTime \"9999-12-31T00:00:00Z\"");
+        assert_eq!(call("add_hours", vec![dt("9999-12-31T00:00:00Z"), int(23)]), "DateTime \"9999-12-31T23:00:00Z\"");
+        assert_eq!(call("date", vec![dt("9999-12-31T23:59:59Z")]), "Date \"9999-12-31\"");
+        assert_eq!(
+            call("days_between", vec![dt("0001-01-01T00:00:00Z"), dt("9999-12-31T23:59:59Z")]),
+            "Integer 3652058"
         );
         assert!(call("add_days", vec![date("2026-01-01"), int(i64::MAX)]).starts_with("error: add_days"));
         assert!(call("add_days", vec![dt("2026-01-01T00:00:00Z"), int(i64::MIN)]).starts_with("error: add_days"));

@@ -5,10 +5,11 @@
 //! messages name the type and quote the value; the caller adds the parameter
 //! Code (and the evaluator the source location).
 
-use super::value::{Type, Value, MAX_LIST_LEN, MAX_TEXT_LEN, MAX_VALUE_DEPTH};
+use super::value::{
+    date_in_range, unsigned_zero, Type, UtcDateTime, Value, MAX_LIST_LEN, MAX_TEXT_LEN, MAX_VALUE_DEPTH,
+};
 use indexmap::IndexMap;
 use jiff::civil::Date;
-use jiff::Timestamp;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::fmt::{self, Write as _};
@@ -74,7 +75,10 @@ enum ScalarError {
 
 fn scalar_error(text: &str, ty: &Type, why: ScalarError) -> String {
     match why {
-        ScalarError::NotA => format!("{} is not {}", quote(text), a_type(ty)),
+        ScalarError::NotA => match date_flaw(text.trim()).filter(|_| *ty == Type::Date) {
+            Some(flaw) => format!("{} is not a Date: {flaw}", quote(text)),
+            None => format!("{} is not {}", quote(text), a_type(ty)),
+        },
         ScalarError::TooLarge => format!("{} is out of range for {}", quote(text), a_type(ty)),
         ScalarError::TooManyDigits => {
             format!("{} has more digits than a Decimal holds (28)", quote(text))
@@ -112,12 +116,29 @@ fn strip_sign(s: &str) -> &str {
     s.strip_prefix(['-', '+']).unwrap_or(s)
 }
 
-/// `[+-]digits` as an i64.
+/// `[+-]digits` as an i64, or any number in JSON syntax whose value is
+/// whole (`12.0`, `1.2e1`): one rule for `-p`, JSON and `integer(text)`.
 fn parse_integer(s: &str) -> Result<i64, ScalarError> {
-    if !is_digits(strip_sign(s)) {
-        return Err(ScalarError::NotA);
+    if is_digits(strip_sign(s)) {
+        return s.parse().map_err(|_| ScalarError::TooLarge);
     }
-    s.parse().map_err(|_| ScalarError::TooLarge)
+    match serde_json::from_str::<serde_json::Number>(s) {
+        Ok(n) => whole_number(n.as_str()),
+        Err(_) => Err(ScalarError::NotA),
+    }
+}
+
+/// A number in JSON syntax as an Integer, when its value is whole and fits
+/// in 64 bits: the value counts, not how it is written, as in JSON itself.
+fn whole_number(digits: &str) -> Result<i64, ScalarError> {
+    if is_digits(strip_sign(digits)) {
+        return digits.parse().map_err(|_| ScalarError::TooLarge);
+    }
+    match parse_json_decimal(digits) {
+        Some(d) if d.fract().is_zero() => d.to_i64().ok_or(ScalarError::TooLarge),
+        Some(_) => Err(ScalarError::NotA),
+        None => Err(ScalarError::TooLarge),
+    }
 }
 
 /// `[+-]digits[.digits]` as an exact Decimal with the scale as written.
@@ -130,7 +151,27 @@ fn parse_decimal(s: &str) -> Result<Decimal, ScalarError> {
     if !ok {
         return Err(ScalarError::NotA);
     }
-    Decimal::from_str_exact(s).map_err(|_| ScalarError::TooManyDigits)
+    crate::syntax::exact_decimal(s).ok_or(ScalarError::TooManyDigits)
+}
+
+/// Why text written `YYYY-MM-DD` is still no date (`2026-02 has no day
+/// 30`); `None` when it is a date, or is not written that way.
+pub(crate) fn date_flaw(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || parse_date(s).is_some() {
+        return None;
+    }
+    let year: i16 = s.get(0..4).filter(|p| is_digits(p))?.parse().ok()?;
+    let month: i8 = s.get(5..7).filter(|p| is_digits(p))?.parse().ok()?;
+    let day = s.get(8..10).filter(|p| is_digits(p))?;
+    Some(if !(1..=12).contains(&month) {
+        format!("there is no month {}", &s[5..7])
+    } else if !super::value::YEARS.contains(&year) {
+        "years run from 0001 to 9999".to_owned()
+    } else {
+        let days = Date::new(year, month, 1).map_or(31, |d| d.days_in_month());
+        format!("{} has no day {day} (it has {days})", &s[..7])
+    })
 }
 
 /// A Date written exactly `YYYY-MM-DD`.
@@ -142,14 +183,12 @@ pub(crate) fn parse_date(s: &str) -> Option<Date> {
     let year = s.get(0..4).filter(|p| is_digits(p))?.parse().ok()?;
     let month = s.get(5..7).filter(|p| is_digits(p))?.parse().ok()?;
     let day = s.get(8..10).filter(|p| is_digits(p))?.parse().ok()?;
-    Date::new(year, month, day).ok()
+    Date::new(year, month, day).ok().and_then(date_in_range)
 }
 
 /// An RFC 3339 date-time with an offset, as an instant.
-pub(crate) fn parse_datetime(s: &str) -> Option<Timestamp> {
-    // jiff's parser also accepts an RFC 9557 time zone annotation after the
-    // offset; the offset still decides the instant.
-    s.parse::<Timestamp>().ok()
+pub(crate) fn parse_datetime(s: &str) -> Option<UtcDateTime> {
+    UtcDateTime::parse(s)
 }
 
 /// A UUID in any of its standard forms.
@@ -291,15 +330,10 @@ fn json_integer(n: &serde_json::Number) -> Result<i64, String> {
         return Ok(i);
     }
     let digits = n.as_str();
-    let out_of_range = || format!("{} is out of range for an Integer", cut(digits));
-    if is_digits(strip_sign(digits)) {
-        return Err(out_of_range());
-    }
-    match parse_json_decimal(digits) {
-        Some(d) if d.fract().is_zero() => d.to_i64().ok_or_else(out_of_range),
-        Some(_) => Err(format!("{} is not an Integer", cut(digits))),
-        None => Err(out_of_range()),
-    }
+    whole_number(digits).map_err(|why| match why {
+        ScalarError::NotA => format!("{} is not an Integer", cut(digits)),
+        _ => format!("{} is out of range for an Integer", cut(digits)),
+    })
 }
 
 /// A JSON number as an exact Decimal.
@@ -315,7 +349,7 @@ fn parse_json_decimal(s: &str) -> Option<Decimal> {
         Some(i) => (s.get(..i)?, Some(s.get(i + 1..)?)),
         None => (s, None),
     };
-    let mut d = Decimal::from_str_exact(mantissa).ok()?;
+    let mut d = crate::syntax::exact_decimal(mantissa)?;
     let Some(exponent) = exponent else {
         return Some(d);
     };
@@ -418,7 +452,7 @@ pub fn to_json(value: &Value) -> serde_json::Value {
 }
 
 fn decimal_to_json(d: &Decimal) -> serde_json::Value {
-    let digits = d.to_string();
+    let digits = unsigned_zero(*d).to_string();
     match serde_json::from_str::<serde_json::Number>(&digits) {
         Ok(n) => serde_json::Value::Number(n),
         // rust_decimal never prints anything but plain decimal notation, so
@@ -482,7 +516,7 @@ pub fn write_json<W: fmt::Write + ?Sized>(value: &Value, w: &mut W) -> fmt::Resu
         Value::Null => w.write_str("null"),
         Value::Boolean(b) => write!(w, "{b}"),
         Value::Integer(i) => write!(w, "{i}"),
-        Value::Decimal(d) => write!(w, "{d}"),
+        Value::Decimal(d) => write!(w, "{}", unsigned_zero(*d)),
         Value::Text(s) => write_json_string(s, w),
         Value::Date(d) => write!(w, "\"{d}\""),
         Value::DateTime(t) => write!(w, "\"{t}\""),
@@ -558,7 +592,7 @@ impl fmt::Display for Value {
             Value::Null => f.write_str("null"),
             Value::Boolean(b) => write!(f, "{b}"),
             Value::Integer(i) => write!(f, "{i}"),
-            Value::Decimal(d) => write!(f, "{d}"),
+            Value::Decimal(d) => write!(f, "{}", unsigned_zero(*d)),
             Value::Text(s) => f.write_str(s),
             Value::Date(d) => write!(f, "{d}"),
             Value::DateTime(t) => write!(f, "{t}"),
@@ -744,6 +778,7 @@ pub fn kind(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::value::UtcDateTime;
     use proptest::prelude::*;
     use std::str::FromStr;
 
@@ -785,6 +820,20 @@ mod tests {
     }
 
     #[test]
+    fn integers_follow_one_rule_in_text_and_json() {
+        // A whole value is an Integer however it is written, as in JSON.
+        for written in ["12", "12.0", "1.2e1", "120e-1"] {
+            assert_eq!(input(written, &Type::Integer), "Integer 12", "{written}");
+            assert_eq!(typed(written, &Type::Integer), "Integer 12", "{written}");
+        }
+        for fraction in ["12.5", "1.25e1"] {
+            assert!(input(fraction, &Type::Integer).ends_with("is not an Integer"), "{fraction}");
+            assert!(typed(fraction, &Type::Integer).ends_with("is not an Integer"), "{fraction}");
+        }
+        assert!(input("1e999", &Type::Integer).ends_with("out of range for an Integer"));
+    }
+
+    #[test]
     fn input_integer() {
         assert_eq!(input("-12", &Type::Integer), "Integer -12");
         assert_eq!(input(" 42\n", &Type::Integer), "Integer 42");
@@ -795,7 +844,7 @@ mod tests {
             "error: \"9223372036854775808\" is out of range for an Integer"
         );
         assert_eq!(input("abc", &Type::Integer), "error: \"abc\" is not an Integer");
-        for bad in ["1.5", "1e3", "1_000", "", " ", "--1", "0x10", "١٢"] {
+        for bad in ["1.5", "1e", "1_000", "", " ", "--1", "0x10", "١٢", "NaN", "Infinity"] {
             assert!(input(bad, &Type::Integer).starts_with("error"), "{bad}");
         }
     }
@@ -818,6 +867,19 @@ mod tests {
     }
 
     #[test]
+    fn decimal_trailing_zeros_past_28_digits_lose_nothing() {
+        assert_eq!(input("9999999999999999999999999999.000", &Type::Decimal), "Decimal 9999999999999999999999999999");
+        assert_eq!(
+            input("1.000000000000000000000000000000000", &Type::Decimal),
+            "Decimal 1.0000000000000000000000000000"
+        );
+        assert_eq!(input("-0.00", &Type::Decimal), "Decimal 0.00", "no negative zero");
+        assert_eq!(typed("-0.0e5", &Type::Decimal), "Decimal 0");
+        assert_eq!(typed("2.000000000000000000000000000000", &Type::Decimal), "Decimal 2.0000000000000000000000000000");
+        assert!(input("1.000000000000000000000000000001", &Type::Decimal).starts_with("error"), "a real loss");
+    }
+
+    #[test]
     fn input_boolean() {
         assert_eq!(input("true", &Type::Boolean), "Boolean true");
         assert_eq!(input("FALSE", &Type::Boolean), "Boolean false");
@@ -829,9 +891,18 @@ mod tests {
     #[test]
     fn input_date() {
         assert_eq!(input("2026-11-28", &Type::Date), "Date 2026-11-28");
-        for bad in ["2026-02-30", "2026-11-28T00:00:00Z", "26-11-28", "2026/11/28", "2026-1-28"] {
+        for bad in ["2026-11-28T00:00:00Z", "26-11-28", "2026/11/28", "2026-1-28"] {
             assert_eq!(input(bad, &Type::Date), format!("error: \"{bad}\" is not a Date"));
         }
+        assert_eq!(
+            input("2026-02-30", &Type::Date),
+            "error: \"2026-02-30\" is not a Date: 2026-02 has no day 30 (it has 28)"
+        );
+        assert_eq!(input("2026-13-01", &Type::Date), "error: \"2026-13-01\" is not a Date: there is no month 13");
+        assert_eq!(
+            input("0000-01-01", &Type::Date),
+            "error: \"0000-01-01\" is not a Date: years run from 0001 to 9999"
+        );
     }
 
     #[test]
@@ -842,6 +913,20 @@ mod tests {
         assert!(input("2026-11-28T15:00:00", &Type::DateTime).starts_with("error"));
         assert!(input("2026-11-28", &Type::DateTime).starts_with("error"));
         assert!(input("yesterday", &Type::DateTime).starts_with("error"));
+    }
+
+    #[test]
+    fn datetimes_reach_the_end_of_year_9999() {
+        assert_eq!(input("9999-12-31T23:59:59Z", &Type::DateTime), "DateTime 9999-12-31T23:59:59Z");
+        assert_eq!(input("9999-12-31T23:59:59.999+00:00", &Type::DateTime), "DateTime 9999-12-31T23:59:59.999Z");
+        assert_eq!(input("0001-01-01T02:00:00+02:00", &Type::DateTime), "DateTime 0001-01-01T00:00:00Z");
+        assert_eq!(input("9999-12-31", &Type::Date), "Date 9999-12-31");
+        assert_eq!(input("0001-01-01", &Type::Date), "Date 0001-01-01");
+        for outside in ["0001-01-01T00:00:00+01:00", "0000-06-01T00:00:00Z", "9999-12-31T23:00:00-01:00"] {
+            assert!(input(outside, &Type::DateTime).starts_with("error"), "{outside}");
+        }
+        assert!(input("0000-01-01", &Type::Date).starts_with("error"));
+        assert!(input("2026-11-28T15:00:00", &Type::DateTime).starts_with("error"), "no offset, no instant");
     }
 
     #[test]
@@ -1093,6 +1178,20 @@ mod tests {
         );
     }
 
+    /// Any date of the years 0001–9999, the ends included.
+    fn arb_date() -> impl Strategy<Value = jiff::civil::Date> {
+        prop_oneof![
+            (1i16..=9999, 1i8..=12, 1i8..=28).prop_map(|(y, m, d)| jiff::civil::date(y, m, d)),
+            Just(jiff::civil::date(1, 1, 1)),
+            Just(jiff::civil::date(9999, 12, 31)),
+        ]
+    }
+
+    fn arb_datetime() -> impl Strategy<Value = UtcDateTime> {
+        (arb_date(), 0i8..24, 0i8..60, 0i8..60, prop_oneof![Just(0i32), 0i32..1_000_000_000])
+            .prop_map(|(d, h, m, s, n)| UtcDateTime::new(d.to_datetime(jiff::civil::time(h, m, s, n))).unwrap())
+    }
+
     fn arb_value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
@@ -1100,9 +1199,8 @@ mod tests {
             any::<i64>().prop_map(Value::Integer),
             (any::<i64>(), 0u32..28).prop_map(|(m, s)| Value::Decimal(Decimal::new(m, s))),
             any::<String>().prop_map(Value::text),
-            (-9999i16..=9999, 1i8..=12, 1i8..=28).prop_map(|(y, m, d)| Value::Date(jiff::civil::date(y, m, d))),
-            (-377_000_000_000i64..253_000_000_000, 0i32..1_000_000_000)
-                .prop_map(|(s, n)| Value::DateTime(Timestamp::new(s, n).unwrap())),
+            arb_date().prop_map(Value::Date),
+            arb_datetime().prop_map(Value::DateTime),
             any::<u128>().prop_map(|u| Value::Guid(Uuid::from_u128(u))),
         ];
         leaf.prop_recursive(4, 32, 6, |inner| {
@@ -1134,6 +1232,17 @@ mod tests {
             let _ = from_input(&s, &Type::Decimal);
             let _ = from_input(&format!("[{s}]"), &list_of(Type::Decimal));
             let _ = from_input(&format!("[{s}]"), &list_of(Type::Integer));
+        }
+
+        #[test]
+        fn dates_and_datetimes_of_every_year_round_trip(d in arb_date(), t in arb_datetime()) {
+            for (value, ty) in [(Value::Date(d), Type::Date), (Value::DateTime(t), Type::DateTime)] {
+                let json = to_json(&value);
+                let back = from_json(&json, &ty).unwrap();
+                prop_assert_eq!(to_json(&back), json);
+                let text = value.to_string();
+                prop_assert_eq!(from_input(&text, &ty).unwrap().to_string(), text);
+            }
         }
 
         #[test]

@@ -589,7 +589,7 @@ impl Instance {
             }
             ElementKind::Timer(TimerSpec::At(expr)) => {
                 match self.eval(spec, expr, run)? {
-                    Value::DateTime(due) => Ok(Act::Wait(Wait::Timer { due })),
+                    Value::DateTime(due) => Ok(Act::Wait(Wait::Timer { due: due.timestamp() })),
                     Value::Date(date) => {
                         let due = jiff::tz::TimeZone::UTC
                             .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))

@@ -53,7 +53,7 @@ pub fn add(a: &Value, b: &Value) -> Result<Value, String> {
             Value::list(items).map_err(|e| e.to_string())
         }
         _ => match decimals(a, b) {
-            Some((x, y)) => x.checked_add(y).map(Value::Decimal).ok_or_else(|| overflow("Decimal", x, "+", y)),
+            Some((x, y)) => x.checked_add(y).map(Value::decimal).ok_or_else(|| overflow("Decimal", x, "+", y)),
             None => Err(format!("cannot add {} and {}", kind(a), kind(b))),
         },
     }
@@ -66,7 +66,7 @@ pub fn sub(a: &Value, b: &Value) -> Result<Value, String> {
             x.checked_sub(*y).map(Value::Integer).ok_or_else(|| overflow("Integer", x, "-", y))
         }
         _ => match decimals(a, b) {
-            Some((x, y)) => x.checked_sub(y).map(Value::Decimal).ok_or_else(|| overflow("Decimal", x, "-", y)),
+            Some((x, y)) => x.checked_sub(y).map(Value::decimal).ok_or_else(|| overflow("Decimal", x, "-", y)),
             None => Err(format!("cannot subtract {} from {}", kind(b), kind(a))),
         },
     }
@@ -79,7 +79,7 @@ pub fn mul(a: &Value, b: &Value) -> Result<Value, String> {
             x.checked_mul(*y).map(Value::Integer).ok_or_else(|| overflow("Integer", x, "*", y))
         }
         _ => match decimals(a, b) {
-            Some((x, y)) => x.checked_mul(y).map(Value::Decimal).ok_or_else(|| overflow("Decimal", x, "*", y)),
+            Some((x, y)) => x.checked_mul(y).map(Value::decimal).ok_or_else(|| overflow("Decimal", x, "*", y)),
             None => Err(format!("cannot multiply {} by {}", kind(a), kind(b))),
         },
     }
@@ -95,7 +95,7 @@ pub fn div(a: &Value, b: &Value) -> Result<Value, String> {
         }
         _ => match decimals(a, b) {
             Some((_, y)) if y.is_zero() => Err(DIVISION_BY_ZERO.to_string()),
-            Some((x, y)) => x.checked_div(y).map(Value::Decimal).ok_or_else(|| overflow("Decimal", x, "/", y)),
+            Some((x, y)) => x.checked_div(y).map(Value::decimal).ok_or_else(|| overflow("Decimal", x, "/", y)),
             None => Err(format!("cannot divide {} by {}", kind(a), kind(b))),
         },
     }
@@ -109,7 +109,7 @@ pub fn rem(a: &Value, b: &Value) -> Result<Value, String> {
         (Value::Integer(x), Value::Integer(y)) => Ok(Value::Integer(x.wrapping_rem(*y))),
         _ => match decimals(a, b) {
             Some((_, y)) if y.is_zero() => Err(DIVISION_BY_ZERO.to_string()),
-            Some((x, y)) => x.checked_rem(y).map(Value::Decimal).ok_or_else(|| overflow("Decimal", x, "%", y)),
+            Some((x, y)) => x.checked_rem(y).map(Value::decimal).ok_or_else(|| overflow("Decimal", x, "%", y)),
             None => Err(format!("cannot take the remainder of {} by {}", kind(a), kind(b))),
         },
     }
@@ -119,7 +119,7 @@ pub fn rem(a: &Value, b: &Value) -> Result<Value, String> {
 pub fn neg(a: &Value) -> Result<Value, String> {
     match a {
         Value::Integer(x) => x.checked_neg().map(Value::Integer).ok_or_else(|| format!("Integer overflow in -({x})")),
-        Value::Decimal(x) => Ok(Value::Decimal(-*x)),
+        Value::Decimal(x) => Ok(Value::decimal(-*x)),
         _ => Err(format!("cannot negate {}", kind(a))),
     }
 }

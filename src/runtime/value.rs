@@ -4,8 +4,10 @@
 //! `Arc` and copied only when changed while shared.
 
 use indexmap::IndexMap;
-use jiff::civil::Date;
-use jiff::Timestamp;
+use jiff::civil::{self, Date};
+use jiff::fmt::temporal::Pieces;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 use rust_decimal::Decimal;
 use std::fmt;
 use std::sync::Arc;
@@ -22,6 +24,90 @@ pub const MAX_TEXT_LEN: usize = 16 * 1024 * 1024;
 
 /// The most items an operator or standard function may put in one list.
 pub const MAX_LIST_LEN: usize = 1_000_000;
+
+/// The years a Date or a DateTime may have: what four digits write, less
+/// the year 0, which the calendars of business systems do not have.
+pub const YEARS: std::ops::RangeInclusive<i16> = 1..=9999;
+
+/// A Date, when its year is in [`YEARS`].
+pub fn date_in_range(date: Date) -> Option<Date> {
+    YEARS.contains(&date.year()).then_some(date)
+}
+
+/// A DateTime value: an instant, kept as its date and time in UTC, to the
+/// nanosecond, in the years [`YEARS`].
+///
+/// Not a `jiff::Timestamp`: a Timestamp ends at 9999-12-30T22:00Z (so that
+/// it has a date in every time zone), and `9999-12-31T23:59:59Z` is the
+/// usual "no end date" of business data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UtcDateTime(civil::DateTime);
+
+impl UtcDateTime {
+    /// The instant with this date and time in UTC, if its year is in [`YEARS`].
+    pub fn new(utc: civil::DateTime) -> Option<UtcDateTime> {
+        YEARS.contains(&utc.year()).then_some(UtcDateTime(utc))
+    }
+
+    /// An instant of the clock. The clock is real or set by `--now`, never
+    /// outside [`YEARS`] in practice; it is not range-checked.
+    pub fn from_timestamp(t: Timestamp) -> UtcDateTime {
+        UtcDateTime(TimeZone::UTC.to_datetime(t))
+    }
+
+    /// As a clock instant, for timers; past the last Timestamp (late on
+    /// 9999-12-30) it is the last Timestamp, a time no timer reaches.
+    pub fn timestamp(self) -> Timestamp {
+        TimeZone::UTC.to_timestamp(self.0).unwrap_or(if self.0.year() > 0 { Timestamp::MAX } else { Timestamp::MIN })
+    }
+
+    /// Its date in UTC.
+    pub fn date(self) -> Date {
+        self.0.date()
+    }
+
+    /// RFC 3339 with an offset (`2026-11-28T17:00:00+02:00`, `…Z`), with an
+    /// optional time zone annotation after it; the offset decides the instant.
+    pub fn parse(text: &str) -> Option<UtcDateTime> {
+        let pieces = Pieces::parse(text).ok()?;
+        let offset = pieces.to_numeric_offset()?;
+        let local = pieces.date().to_datetime(pieces.time()?);
+        let utc = local.checked_sub(SignedDuration::from_secs(i64::from(offset.seconds()))).ok()?;
+        UtcDateTime::new(utc)
+    }
+
+    /// `self + duration`, if still in [`YEARS`].
+    pub fn checked_add(self, duration: SignedDuration) -> Option<UtcDateTime> {
+        self.0.checked_add(duration).ok().and_then(UtcDateTime::new)
+    }
+
+    /// The time from `earlier` to `self`.
+    pub fn duration_since(self, earlier: UtcDateTime) -> SignedDuration {
+        self.0.duration_since(earlier.0)
+    }
+}
+
+impl std::str::FromStr for UtcDateTime {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<UtcDateTime, String> {
+        UtcDateTime::parse(text).ok_or_else(|| format!("{text:?} is not a DateTime in the years 0001–9999"))
+    }
+}
+
+impl From<Date> for UtcDateTime {
+    /// Midnight UTC at the start of the date.
+    fn from(date: Date) -> UtcDateTime {
+        UtcDateTime(date.to_datetime(civil::Time::midnight()))
+    }
+}
+
+impl fmt::Display for UtcDateTime {
+    /// `2026-11-28T15:00:00Z`; a fraction of a second only when not zero.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}Z", self.0)
+    }
+}
 
 /// A declared type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -96,7 +182,7 @@ pub enum Value {
     Decimal(Decimal),
     Text(Arc<str>),
     Date(Date),
-    DateTime(Timestamp),
+    DateTime(UtcDateTime),
     Guid(Uuid),
     List(Arc<List>),
     Object(Arc<Object>),
@@ -112,7 +198,22 @@ impl fmt::Display for TooDeep {
     }
 }
 
+/// `d`, with the sign of a zero dropped: rust_decimal keeps a sign on zero
+/// (`-(0.0)`, `-1.0 * 0`), which no business figure has, and which would
+/// print as `-0.0`.
+pub fn unsigned_zero(mut d: Decimal) -> Decimal {
+    if d.is_zero() {
+        d.set_sign_positive(true);
+    }
+    d
+}
+
 impl Value {
+    /// A Decimal value, never a negative zero.
+    pub fn decimal(d: Decimal) -> Value {
+        Value::Decimal(unsigned_zero(d))
+    }
+
     /// A Text value.
     pub fn text(s: impl Into<Arc<str>>) -> Value {
         Value::Text(s.into())

@@ -28,33 +28,77 @@ pub(super) fn reserved_word(span: Span, name: &str) -> Diagnostic {
         .with_help(format!("choose another name; the reserved words are: {}", RESERVED.join(", ")))
 }
 
-/// Refuses text whose brackets nest deeper than [`MAX_BRACKETS`]. Skips
-/// comments and escapes; a `{` inside a text opens an interpolation, which
-/// counts as nesting too.
+/// Refuses text whose brackets nest deeper than [`MAX_BRACKETS`].
 pub(super) fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Frame {
-        Bracket,
-        Angle,
-        Interpolation,
-        Text,
+    match scan(text, text.len(), MAX_BRACKETS).too_deep {
+        Some(i) => {
+            let span = Span::new(file, i, i + 1);
+            Err(Diagnostic::error(CODE, "too deeply nested")
+                .with_label(span, format!("more than {MAX_BRACKETS} brackets are open here"))
+                .with_help("split the expression or the type into smaller parts"))
+        }
+        None => Ok(()),
     }
+}
+
+/// What is open at a point of the text.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Frame {
+    /// `(`, `[` or `{`, with the byte that opened it.
+    Bracket(u8),
+    /// `List<`.
+    Angle,
+    /// `{` inside a text.
+    Interpolation,
+    Text,
+}
+
+/// One open frame and the offset of what opened it.
+#[derive(Clone, Copy, Debug)]
+struct Open {
+    frame: Frame,
+    at: usize,
+}
+
+/// What [`scan`] found.
+struct Scan {
+    /// What is still open, innermost last.
+    open: Vec<Open>,
+    /// Where more than the limit of brackets were open, if anywhere.
+    too_deep: Option<usize>,
+    /// The first `{` closed by a `}` that starts a line less indented than
+    /// the `{`'s own line: most often, the `}` of an inner block is missing
+    /// and this `}` was meant for an outer one.
+    misaligned: Option<usize>,
+}
+
+/// Walks `text` up to offset `end` and returns what is still open there.
+/// Stops early where more than `limit` brackets and interpolations are
+/// open. Skips comments and escapes; a `{` inside a text opens an
+/// interpolation; a text ends at the end of its line.
+fn scan(text: &str, end: usize, limit: usize) -> Scan {
     let bytes = text.as_bytes();
-    let mut stack: Vec<Frame> = Vec::new();
+    let end = end.min(bytes.len());
+    let mut stack: Vec<Open> = Vec::new();
     let mut depth = 0usize;
+    let mut misaligned = None;
     let mut i = 0;
-    while i < bytes.len() {
+    while i < end {
         let byte = bytes[i];
-        if stack.last() == Some(&Frame::Text) {
+        let in_text = stack.last().is_some_and(|o| o.frame == Frame::Text);
+        let mut open = |frame: Frame, depth: &mut usize| {
+            stack.push(Open { frame, at: i });
+            if frame != Frame::Text {
+                *depth += 1;
+            }
+        };
+        if in_text {
             match byte {
                 b'\\' => i += 1,
                 b'"' | b'\n' => {
                     stack.pop();
                 }
-                b'{' => {
-                    stack.push(Frame::Interpolation);
-                    depth += 1;
-                }
+                b'{' => open(Frame::Interpolation, &mut depth),
                 _ => {}
             }
         } else {
@@ -67,24 +111,24 @@ pub(super) fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> 
                     i = text[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2);
                     continue;
                 }
-                b'"' => stack.push(Frame::Text),
-                b'(' | b'[' | b'{' => {
-                    stack.push(Frame::Bracket);
-                    depth += 1;
-                }
-                b'<' if text[..i].trim_end().ends_with("List") => {
-                    stack.push(Frame::Angle);
-                    depth += 1;
-                }
-                b'>' if stack.last() == Some(&Frame::Angle) => {
+                b'"' => open(Frame::Text, &mut depth),
+                b'(' | b'[' | b'{' => open(Frame::Bracket(byte), &mut depth),
+                b'<' if text[..i].trim_end().ends_with("List") => open(Frame::Angle, &mut depth),
+                b'>' if stack.last().is_some_and(|o| o.frame == Frame::Angle) => {
                     stack.pop();
                     depth -= 1;
                 }
                 b')' | b']' | b'}' => {
                     // Unbalanced closers are pest's to report.
-                    while let Some(frame) = stack.pop() {
-                        if frame != Frame::Text {
+                    while let Some(open) = stack.pop() {
+                        if open.frame != Frame::Text {
                             depth -= 1;
+                            if open.frame == Frame::Bracket(b'{') && misaligned.is_none() {
+                                let closer = line_indent(text, i);
+                                if closer.1 && closer.0 < line_indent(text, open.at).0 {
+                                    misaligned = Some(open.at);
+                                }
+                            }
                             break;
                         }
                     }
@@ -92,15 +136,21 @@ pub(super) fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> 
                 _ => {}
             }
         }
-        if depth > MAX_BRACKETS {
-            let span = Span::new(file, i, i + 1);
-            return Err(Diagnostic::error(CODE, "too deeply nested")
-                .with_label(span, format!("more than {MAX_BRACKETS} brackets are open here"))
-                .with_help("split the expression or the type into smaller parts"));
+        if depth > limit {
+            return Scan { open: stack, too_deep: Some(i), misaligned };
         }
         i += 1;
     }
-    Ok(())
+    Scan { open: stack, too_deep: None, misaligned }
+}
+
+/// The indentation (in columns, a tab as 4) of the line holding byte `at`,
+/// and whether only blanks come before `at` on it.
+fn line_indent(text: &str, at: usize) -> (usize, bool) {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let blanks = text[start..at].bytes().take_while(|b| matches!(b, b' ' | b'\t'));
+    let indent = blanks.clone().map(|b| if b == b'\t' { 4 } else { 1 }).sum();
+    (indent, start + blanks.count() == at)
 }
 
 /// An expression whose tree would be deeper than the parser allows.
@@ -165,6 +215,23 @@ pub(super) fn from_pest(file: FileId, text: &str, error: pest::error::Error<Rule
             return Diagnostic::error(CODE, message).with_label(span, "here");
         }
     };
+    let scan = scan(text, pos, usize::MAX);
+    let open = scan.open;
+    if let Some(brace) = open.iter().rev().find(|o| o.frame == Frame::Interpolation) {
+        // Inside `{…}` of a text: most often a brace meant as a brace.
+        let message = if positives.iter().any(|r| matches!(r, Rule::text_chars | Rule::escape)) {
+            format!("unterminated text: expected the closing `\"`, found {found}")
+        } else {
+            format!(
+                "expected {} in the interpolation `{{…}}` of a text, found {found}",
+                join(&expected_names(&positives))
+            )
+        };
+        return Diagnostic::error(CODE, message)
+            .with_label(span, "the interpolation needs a closing `}` before this")
+            .with_label(Span::new(file, brace.at, brace.at + 1), "this `{` starts an interpolation")
+            .with_help(r"for a brace in a text, write `\{` (and `\}`)");
+    }
     if positives.iter().any(|r| matches!(r, Rule::text_chars | Rule::escape)) {
         return Diagnostic::error(CODE, format!("unterminated text: expected the closing `\"`, found {found}"))
             .with_label(span, "the text needs a closing `\"` before this")
@@ -174,20 +241,10 @@ pub(super) fn from_pest(file: FileId, text: &str, error: pest::error::Error<Rule
         return reserved_word(span, token);
     }
 
-    // Where an operand may start pest lists every kind of operand; say
-    // "an expression" instead.
-    let operand = positives.iter().filter(|&&r| starts_operand(r)).count() >= 3;
-    let mut expected: Vec<(u8, &str)> = Vec::new();
-    for &rule in &positives {
-        let name = if operand && starts_operand(rule) { "an expression" } else { expected_name(rule) };
-        let name = (rank(rule), name);
-        if !expected.contains(&name) {
-            expected.push(name);
-        }
-    }
-    expected.sort_by_key(|&(rank, _)| rank);
-    let mut expected: Vec<&str> = expected.into_iter().map(|(_, name)| name).collect();
-    if rest.is_empty() && positives.contains(&Rule::rbrace) {
+    let mut expected = expected_names(&positives);
+    let unclosed = open.iter().rev().find(|o| o.frame == Frame::Bracket(b'{'));
+    let at_end_unclosed = rest.is_empty() && positives.contains(&Rule::rbrace);
+    if at_end_unclosed {
         // At the end of the file, the missing `}` is what matters.
         expected = vec![rule_name(Rule::rbrace)];
     }
@@ -201,7 +258,42 @@ pub(super) fn from_pest(file: FileId, text: &str, error: pest::error::Error<Rule
     };
     let label =
         if expected.is_empty() { "unexpected here".to_owned() } else { format!("expected {}", join(&expected)) };
-    Diagnostic::error(CODE, message).with_label(span, label)
+    let mut d = Diagnostic::error(CODE, message).with_label(span, label);
+    match (unclosed, scan.misaligned) {
+        (Some(brace), _) if at_end_unclosed => {
+            d = d
+                .with_label(Span::new(file, brace.at, brace.at + 1), "this `{` is never closed")
+                .with_help("add the missing `}`");
+        }
+        (_, Some(at)) => {
+            d = d
+                .with_label(Span::new(file, at, at + 1), "is this `{` closed?")
+                .with_help("the `}` that closes this `{` is indented less than its line: is a `}` missing?");
+        }
+        _ => {}
+    }
+    if token.starts_with('=') && !token.starts_with("==") && positives.iter().any(|&r| is_operator(r)) {
+        d = d.with_help("`=` assigns a value; to compare two values, write `==`");
+    } else if token.starts_with(['\'', '‘', '’']) {
+        d = d.with_help(r#"texts use double quotes: "like this""#);
+    }
+    d
+}
+
+/// What pest expected, in the order a reader looks for it. Where an operand
+/// may start pest lists every kind of operand; that is said "an expression".
+fn expected_names(positives: &[Rule]) -> Vec<&'static str> {
+    let operand = positives.iter().filter(|&&r| starts_operand(r)).count() >= 3;
+    let mut expected: Vec<(u8, &str)> = Vec::new();
+    for &rule in positives {
+        let name = if operand && starts_operand(rule) { "an expression" } else { expected_name(rule) };
+        let name = (rank(rule), name);
+        if !expected.contains(&name) {
+            expected.push(name);
+        }
+    }
+    expected.sort_by_key(|&(rank, _)| rank);
+    expected.into_iter().map(|(_, name)| name).collect()
 }
 
 /// The token starting `rest`: a word, a number, an operator or one character.

@@ -9,7 +9,6 @@ use super::ast::*;
 use super::errors;
 use super::parser::{Builder, Pair, Pairs, Result, Rule};
 use crate::source::Span;
-use rust_decimal::Decimal;
 use std::iter::Peekable;
 
 /// How deeply prefix operators, brackets and interpolations may nest.
@@ -241,9 +240,9 @@ impl Builder {
             span.start = start as u32;
         }
         let kind = if digits.contains('.') {
-            match Decimal::from_str_exact(digits) {
-                Ok(value) => ExprKind::Decimal(if negative { -value } else { value }),
-                Err(_) => return Err(errors::bad_decimal(span, digits)),
+            match super::exact_decimal(digits) {
+                Some(value) => ExprKind::Decimal(if negative && !value.is_zero() { -value } else { value }),
+                None => return Err(errors::bad_decimal(span, digits)),
             }
         } else {
             // Parsed as magnitude so that `-9223372036854775808` fits.
