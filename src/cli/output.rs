@@ -4,7 +4,7 @@ use procdsl::runtime::convert;
 use procdsl::runtime::descriptor::{Descriptor, WaitingElement};
 use procdsl::runtime::engine::TraceEvent;
 use procdsl::runtime::instance::Instance;
-use procdsl::runtime::value::Value;
+use procdsl::runtime::value::{UtcDateTime, Value};
 use std::fmt::Write;
 
 /// Prints a descriptor to stdout: as JSON, or for a person.
@@ -126,11 +126,26 @@ pub fn time(t: jiff::Timestamp) -> String {
     t.strftime(format).to_string()
 }
 
+/// A DateTime value for a person: as [`time`], over the language's whole
+/// range of years (which goes past what a `Timestamp` holds).
+fn datetime(t: UtcDateTime) -> String {
+    let text = t.to_string();
+    let Some((whole, fraction)) = text.trim_end_matches('Z').split_once('.') else {
+        return text;
+    };
+    let millis = &fraction[..fraction.len().min(3)];
+    if millis.bytes().all(|b| b == b'0') {
+        format!("{whole}Z")
+    } else {
+        format!("{whole}.{millis:0<3}Z")
+    }
+}
+
 /// A value for a person: JSON, with times to the millisecond.
 pub fn value(v: &Value) -> serde_json::Value {
     use serde_json::Value as J;
     match v {
-        Value::DateTime(t) => J::String(time(*t)),
+        Value::DateTime(t) => J::String(datetime(*t)),
         Value::List(l) => J::Array(l.items.iter().map(value).collect()),
         Value::Object(o) => J::Object(o.attrs.iter().map(|(k, v)| (k.to_string(), value(v))).collect()),
         other => convert::to_json(other),
