@@ -11,10 +11,14 @@
 //! docs/STORE.md describes the design.
 
 mod backend;
+pub mod copy;
 mod error;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod schema;
 
 pub use backend::{ProcessStore, Write, Written};
+pub use copy::copy_all;
 pub use error::StoreError;
 
 use crate::check::spec::Program;
