@@ -153,3 +153,26 @@ fn two_service_nodes_share_one_database_and_execute_a_uid_once() {
         assert_eq!(log.iter().filter(|l| l.as_str().unwrap_or("").contains("executed t")).count(), 1, "{log:?}");
     }
 }
+
+/// The synchronous client runs its own small runtime per connection; that
+/// is allowed on tokio's blocking pool (not on an async worker thread).
+#[test]
+fn the_synchronous_client_works_on_tokios_blocking_pool() {
+    let Some((_server, url)) = pg::fresh_database() else { return };
+    let store = PgStore::connect(&url, PgOptions { max_connections: 4, ..PgOptions::default() }).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let versions = runtime.block_on(async {
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::task::spawn_blocking(move || store.schema_version())
+            })
+            .collect();
+        let mut versions = Vec::new();
+        for call in calls {
+            versions.push(call.await.unwrap().unwrap());
+        }
+        versions
+    });
+    assert_eq!(versions, vec![1; 8]);
+}

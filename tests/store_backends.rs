@@ -499,3 +499,34 @@ mod postgres_only {
         assert_eq!((d.status, count(&d.log, "executed in postgres")), (Status::Completed, 1));
     }
 }
+
+#[cfg(feature = "postgres")]
+mod postgres_faults {
+    //! The database going away and coming back, on a server of its own (the
+    //! other tests share one).
+
+    use super::*;
+    use procdsl::store::postgres::{PgOptions, PgStore};
+    use std::time::Duration;
+
+    #[test]
+    fn a_store_recovers_by_itself_after_the_server_restarts() {
+        let Some(bin) = pg::bin_dir() else {
+            let _ = pg::shared(); // skips loudly, or fails in CI
+            return;
+        };
+        let server = pg::PgServer::start(&bin, false).unwrap();
+        let url = server.create_database();
+        let options = PgOptions { max_connections: 2, connect_timeout: Duration::from_secs(1), ..PgOptions::default() };
+        let mut store = PgStore::connect(&url, options).unwrap();
+        let id = start(&mut store, "UsrApprove");
+        let uid = waiting_uid(&mut store, id);
+        server.stop().unwrap();
+        let down = store.exec(uid, &fields("while down"), store::real_time(None)).unwrap_err();
+        assert!(matches!(down, StoreError::Unavailable { .. } | StoreError::Postgres(_)), "{down}");
+        server.resume().unwrap();
+        let (outcome, d, _) = store.exec(uid, &fields("after the restart"), store::real_time(None)).unwrap();
+        assert_eq!((outcome, d.status), (ExecOutcome::Executed, Status::Completed));
+        assert_eq!(count(&d.log, "executed"), 1, "the failed exec wrote nothing");
+    }
+}

@@ -22,6 +22,7 @@ pub struct PgServer {
     dir: tempfile::TempDir,
     bin: PathBuf,
     as_postgres: bool,
+    durable: bool,
     databases: AtomicU32,
 }
 
@@ -53,7 +54,7 @@ impl PgServer {
     pub fn start(bin: &Path, durable: bool) -> Result<PgServer, String> {
         let dir = tempfile::Builder::new().prefix("procdsl-pg-").tempdir_in("/tmp").map_err(|e| e.to_string())?;
         let as_postgres = is_root();
-        let server = PgServer { dir, bin: bin.to_path_buf(), as_postgres, databases: AtomicU32::new(0) };
+        let server = PgServer { dir, bin: bin.to_path_buf(), as_postgres, durable, databases: AtomicU32::new(0) };
         if as_postgres {
             server.run(Command::new("chown").args(["postgres:postgres"]).arg(server.dir.path()), false)?;
         }
@@ -61,16 +62,22 @@ impl PgServer {
         server.pg("initdb", |c| {
             c.arg("-D").arg(&data).args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
         })?;
+        server.resume()?;
+        Ok(server)
+    }
+
+    /// Starts the server (again, after [`PgServer::stop`]) on its data.
+    pub fn resume(&self) -> Result<(), String> {
         let options = format!(
             "-k {} -c listen_addresses='' -p 5432 -c fsync={} -c max_connections=200 -c shared_buffers=64MB",
-            server.dir.path().display(),
-            if durable { "on" } else { "off" }
+            self.dir.path().display(),
+            if self.durable { "on" } else { "off" }
         );
-        let log = server.dir.path().join("server.log");
-        server.pg("pg_ctl", |c| {
+        let log = self.dir.path().join("server.log");
+        let data = self.data();
+        self.pg("pg_ctl", |c| {
             c.arg("-D").arg(&data).arg("-l").arg(&log).args(["-w", "-t", "60", "-o", &options, "start"])
-        })?;
-        Ok(server)
+        })
     }
 
     fn data(&self) -> PathBuf {
