@@ -11,7 +11,7 @@ mod pg;
 use jiff::{SignedDuration, Timestamp};
 use procdsl::runtime::engine::{ExecOutcome, Run};
 use procdsl::runtime::instance::Status;
-use procdsl::store::{self, CancelOutcome, ListFilter, ProcessStore, Store, StoreError};
+use procdsl::store::{self, CancelOutcome, ListFilter, ProcessStore, Store, StoreError, Write, Written};
 use procdsl::Engine;
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
@@ -108,6 +108,7 @@ store_tests!(
     list_filters_by_status_and_process,
     an_unknown_uid_is_refused,
     copy_all_moves_every_row_and_keeps_executed_uids,
+    a_batch_undoes_a_failed_write_alone_and_executes_once,
 );
 
 fn engine() -> Engine {
@@ -333,6 +334,53 @@ where
     assert_eq!(again.instances, 3);
     assert_eq!(rows(&mut source), rows(&mut copy));
     assert_eq!(source.load(waiting).unwrap().status, Status::Completed);
+}
+
+fn a_batch_undoes_a_failed_write_alone_and_executes_once<B: Backend>(b: &B) {
+    let mut store = b.node();
+    let options = store::real_time(None);
+    let saves: Vec<Write> = (0..3)
+        .map(|_| {
+            let mut instance = engine().start("UsrApprove", Vec::<(String, String)>::new()).unwrap();
+            let mut run = Run::new(options.clone());
+            store::run_on(&mut instance, &mut run);
+            Write::SaveRun { instance: Box::new(instance), emitted: run.emitted, options: options.clone() }
+        })
+        .collect();
+    let ids: Vec<Uuid> = store
+        .write_batch(saves)
+        .into_iter()
+        .map(|w| match w.unwrap() {
+            Written::Saved(i) => i.id,
+            Written::Exec(..) => panic!("a save answered as an exec"),
+        })
+        .collect();
+    let mut other = b.node();
+    let uids: Vec<Uuid> = ids.iter().map(|id| waiting_uid(&mut other, *id)).collect();
+    let exec = |uid, comment: &str| Write::Exec { uid, fields: fields(comment), options: options.clone() };
+    let results = store.write_batch(vec![
+        exec(uids[0], "first"),
+        exec(uids[0], "second"),
+        exec(Uuid::new_v4(), "unknown"),
+        Write::Exec { uid: uids[1], fields: vec![], options: options.clone() },
+        exec(uids[2], "third"),
+    ]);
+    let outcomes: Vec<Result<ExecOutcome, String>> = results
+        .into_iter()
+        .map(|r| match r {
+            Ok(Written::Exec(outcome, _, _)) => Ok(outcome),
+            Ok(Written::Saved(_)) => panic!("an exec answered as a save"),
+            Err(e) => Err(e.to_string()),
+        })
+        .collect();
+    assert_eq!(outcomes[0], Ok(ExecOutcome::Executed));
+    assert_eq!(outcomes[1], Ok(ExecOutcome::AlreadyExecuted));
+    assert!(outcomes[2].as_ref().unwrap_err().contains("no waiting element-instance"), "{:?}", outcomes[2]);
+    assert!(outcomes[3].as_ref().unwrap_err().contains("required"), "{:?}", outcomes[3]);
+    assert_eq!(outcomes[4], Ok(ExecOutcome::Executed));
+    assert_eq!(other.load(ids[0]).unwrap().descriptor(None).log, ["executed first"]);
+    assert_eq!(other.load(ids[1]).unwrap().status, Status::Waiting, "the failed write was undone alone");
+    assert_eq!(other.load(ids[2]).unwrap().status, Status::Completed);
 }
 
 type AllRows = (Vec<store::copy::ProgramRow>, Vec<store::copy::InstanceRow>);

@@ -26,7 +26,7 @@ pub use session::StoredSession;
 use super::copy::{decode_files, encode_files};
 use super::{
     decode_state, entries, run_on, time_text, CancelOutcome, InstanceSummary, ListFilter, ProcessStore, StoreError,
-    MAX_SIGNAL_DELIVERIES,
+    Write, Written, MAX_SIGNAL_DELIVERIES,
 };
 use crate::check::spec::Program;
 use crate::runtime::descriptor::Descriptor;
@@ -303,6 +303,43 @@ impl PgStore {
     pub fn load_program(&self, hash: &str) -> Result<Arc<Program>> {
         let mut conn = self.conn()?;
         load_program(&mut *conn, &self.programs, hash)
+    }
+}
+
+/// One write of a batch inside `tx`: None for a save, the exec's outcome for an exec.
+fn apply(
+    tx: &mut Transaction<'_>,
+    programs: &Programs,
+    write: &Write,
+) -> Result<Option<(ExecOutcome, Descriptor, u64)>> {
+    match write {
+        Write::SaveRun { instance, emitted, options } => {
+            if programs.get(&instance.program.hash).is_none() {
+                save_program(tx, &instance.program)?;
+            }
+            save_instance(tx, instance, None)?;
+            deliver(tx, programs, emitted, instance.id, options)?;
+            Ok(None)
+        }
+        Write::Exec { uid, fields, options } => exec_in(tx, programs, *uid, fields, options.clone()).map(Some),
+    }
+}
+
+impl PgStore {
+    /// One write in a transaction of its own.
+    fn write_alone(&mut self, write: Write) -> Result<Written> {
+        match write {
+            Write::SaveRun { instance, emitted, options } => {
+                let mut run = Run::new(options);
+                run.emitted = emitted;
+                ProcessStore::save_run(self, &instance, &run)?;
+                Ok(Written::Saved(instance))
+            }
+            Write::Exec { uid, fields, options } => {
+                let (outcome, d, n) = ProcessStore::exec(self, uid, &fields, options)?;
+                Ok(Written::Exec(outcome, Box::new(d), n))
+            }
+        }
     }
 }
 
@@ -599,6 +636,51 @@ impl ProcessStore for PgStore {
     fn signal(&mut self, name: &str, options: RunOptions) -> Result<Vec<Descriptor>> {
         let signals = [Arc::from(name)];
         self.transact(|tx, programs| deliver(tx, programs, &signals, Uuid::nil(), &options))
+    }
+
+    /// Group commit: one transaction for the whole batch, a savepoint per
+    /// write, so that a write that fails is undone alone and the batch
+    /// waits for one WAL flush. A write that hit a deadlock, and every
+    /// write of a batch that cannot begin or commit, is applied again in a
+    /// transaction of its own (an exec applied twice says "already
+    /// executed" the second time; it never runs twice).
+    fn write_batch(&mut self, writes: Vec<Write>) -> Vec<Result<Written>> {
+        if writes.len() < 2 {
+            return writes.into_iter().map(|w| self.write_alone(w)).collect();
+        }
+        let results = self.conn().and_then(|mut conn| {
+            let mut tx = conn.transaction()?;
+            let mut results = Vec::with_capacity(writes.len());
+            for write in &writes {
+                let mut savepoint = tx.savepoint("write")?;
+                let result = apply(&mut savepoint, &self.programs, write);
+                if result.is_ok() {
+                    savepoint.commit()?;
+                } else {
+                    savepoint.rollback()?;
+                }
+                results.push(result);
+            }
+            tx.commit()?;
+            Ok(results)
+        });
+        let Ok(results) = results else {
+            return writes.into_iter().map(|w| self.write_alone(w)).collect();
+        };
+        results
+            .into_iter()
+            .zip(writes)
+            .map(|(result, write)| match (result, write) {
+                (Err(e), write) if is_transient(&e) => self.write_alone(write),
+                (Err(e), _) => Err(e),
+                (Ok(None), Write::SaveRun { instance, .. }) => {
+                    self.programs.remember(&instance.program);
+                    Ok(Written::Saved(instance))
+                }
+                (Ok(Some((outcome, d, n))), _) => Ok(Written::Exec(outcome, Box::new(d), n)),
+                (Ok(None), write) => self.write_alone(write),
+            })
+            .collect()
     }
 
     /// Claims the instances with due timers (leases, `FOR UPDATE SKIP
