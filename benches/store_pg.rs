@@ -5,6 +5,9 @@
 //! throwaway server with `fsync` on (tests/support/pg.rs); SQLite is WAL
 //! with `synchronous=FULL`. Each connection is a thread of its own.
 //!
+//! Half of the execs run one per commit, the other half in batches of 16
+//! per commit (`write_batch`, as the service's store thread does).
+//!
 //! `cargo bench --bench store_pg` (`PROCDSL_BENCH_N`: cycles per
 //! figure, default 1000; `PROCDSL_BENCH_FSYNC=off`: PostgreSQL without
 //! flushing commits, to see what is not the disk); figures in
@@ -15,7 +18,7 @@ mod pg;
 
 use procdsl::runtime::engine::Run;
 use procdsl::store::postgres::{PgOptions, PgStore};
-use procdsl::store::{self, ProcessStore, Store};
+use procdsl::store::{self, ProcessStore, Store, Write};
 use procdsl::Engine;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -94,11 +97,26 @@ fn run<S: ProcessStore + Send>(label: &str, nodes: &mut [S], engine: &Engine, n:
     });
     let uids: Vec<Uuid> = started.into_inner().unwrap();
     let fields = vec![("Comment".to_string(), "ok".to_string())];
-    let exec = measure(nodes, &uids, |node, uid| {
+    let (singles, batched) = uids.split_at(uids.len() / 2);
+    let exec = measure(nodes, singles, |node, uid| {
         node.exec(*uid, &fields, options.clone()).expect("executed");
     });
-    println!("{label:<28} start {start}   exec+continue {exec}");
+    let batches: Vec<&[Uuid]> = batched.chunks(BATCH).collect();
+    let mut batch = measure(nodes, &batches, |node, uids| {
+        let writes = uids.iter().map(|uid| Write::Exec { uid: *uid, fields: fields.clone(), options: options.clone() });
+        for written in node.write_batch(writes.collect()) {
+            written.expect("executed");
+        }
+    });
+    batch.per_second *= BATCH as f64;
+    println!(
+        "{label:<36} start {start}   exec+continue {exec}   exec in batches of {BATCH} {batch} (latency per batch)"
+    );
 }
+
+/// Execs per `write_batch` in the batched figure (the service's store
+/// thread batches what queued up during the previous commit).
+const BATCH: usize = 16;
 
 fn main() {
     let n: usize = std::env::var("PROCDSL_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);

@@ -140,7 +140,10 @@ fn count(log: &[String], line: &str) -> usize {
     log.iter().filter(|l| l.contains(line)).count()
 }
 
-fn a_saved_instance_loads_on_another_node<B: Backend>(b: &B) {
+fn a_saved_instance_loads_on_another_node<B: Backend>(b: &B)
+where
+    B::Node: store::copy::Rows,
+{
     let mut one = b.node();
     let id = start(&mut one, "UsrApprove");
     let saved = one.load(id).unwrap().descriptor(None);
@@ -151,10 +154,17 @@ fn a_saved_instance_loads_on_another_node<B: Backend>(b: &B) {
     let listed = two.list(&ListFilter::default()).unwrap();
     assert_eq!((listed.len(), listed[0].id, listed[0].version, listed[0].waiting), (1, id, 1, 1));
     let uid = loaded.waiting[0].uid;
+    let live = |store: &mut B::Node| -> Vec<(String, String, bool)> {
+        let rows = store::copy::Rows::instance_rows(store, "", 10).unwrap();
+        rows[0].elements.iter().map(|e| (e.uid.clone(), e.kind.clone(), e.live)).collect()
+    };
+    assert_eq!(live(&mut two), vec![(uid.to_string(), "user".to_string(), true)]);
     let (outcome, d, _) = two.exec(uid, &fields("ok"), store::real_time(None)).unwrap();
     assert_eq!((outcome, d.status), (ExecOutcome::Executed, Status::Completed));
     assert_eq!(one.load(id).unwrap().descriptor(None), d);
-    assert_eq!(one.list(&ListFilter::default()).unwrap()[0].version, 2);
+    let listed = one.list(&ListFilter::default()).unwrap();
+    assert_eq!((listed[0].version, listed[0].waiting), (2, 0));
+    assert_eq!(live(&mut one), vec![(uid.to_string(), "user".to_string(), false)], "the index row is dead, kept");
 }
 
 fn racing_execs_of_one_uid_execute_it_once<B: Backend>(b: &B) {

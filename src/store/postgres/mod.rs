@@ -380,17 +380,25 @@ fn load_instance<C: GenericClient>(db: &mut C, programs: &Programs, id: &str, lo
     };
     let row = db.query_typed_opt(sql, &[(&id, Type::TEXT)])?;
     let row = row.ok_or_else(|| StoreError::UnknownInstance { id: id.to_string() })?;
-    let hash: &str = row.try_get(0)?;
-    let saved = decode_state(id, row.try_get(1)?)?;
-    let program = load_program(db, programs, hash)?;
-    let instance =
-        saved.restore(program).map_err(|message| StoreError::CorruptState { instance: id.to_string(), message })?;
+    let instance = restore(db, programs, id, row.try_get(0)?, row.try_get(1)?)?;
     Ok((instance, row.try_get(2)?))
 }
 
-/// Saves an instance and its index rows; returns its new version. With
-/// `check = Some(expected)`, only if its version is still `expected` (None:
-/// only if it is new); otherwise [`StoreError::Conflict`].
+/// An instance from its saved state, on the program stored under `hash`.
+fn restore<C: GenericClient>(db: &mut C, programs: &Programs, id: &str, hash: &str, state: &str) -> Result<Instance> {
+    let saved = decode_state(id, state)?;
+    let program = load_program(db, programs, hash)?;
+    saved.restore(program).map_err(|message| StoreError::CorruptState { instance: id.to_string(), message })
+}
+
+/// Saves an instance and its index rows in one statement (one round
+/// trip); returns its new version. With `check = Some(expected)`, only if
+/// its version is still `expected` (None: only if it is new); otherwise
+/// [`StoreError::Conflict`] and nothing is written.
+///
+/// The index rows of element-instances no longer pending or waiting are
+/// marked dead and the current ones upserted: two disjoint sets, so no row
+/// is changed twice in the statement.
 fn save_instance(tx: &mut Transaction<'_>, instance: &Instance, check: Option<Option<i64>>) -> Result<i64> {
     let id = instance.id.to_string();
     let state = serde_json::to_string(&SavedInstance::of(instance))
@@ -398,78 +406,63 @@ fn save_instance(tx: &mut Transaction<'_>, instance: &Instance, check: Option<Op
     let now = time_text(Timestamp::now());
     let status = instance.status.as_str();
     let format = i64::from(FORMAT_VERSION);
+    let process: &str = &instance.spec().code;
     let insert = "INSERT INTO instances (id, program, process, status, format, state, version, created, updated)
                   VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)";
-    let process: &str = &instance.spec().code;
-    let new_row: [(&(dyn postgres::types::ToSql + Sync), Type); 7] = [
-        (&id, Type::TEXT),
-        (&instance.program.hash, Type::TEXT),
-        (&process, Type::TEXT),
-        (&status, Type::TEXT),
-        (&format, Type::INT8),
-        (&state, Type::TEXT),
-        (&now, Type::TEXT),
-    ];
-    let row = match check {
-        None => tx.query_typed_opt(
-            &format!(
+    let (saved, expected) = match check {
+        None => (
+            format!(
                 "{insert} ON CONFLICT (id) DO UPDATE SET status = excluded.status, format = excluded.format,
                      state = excluded.state, version = instances.version + 1, updated = excluded.updated
                  RETURNING version"
             ),
-            &new_row,
-        )?,
-        Some(None) => {
-            tx.query_typed_opt(&format!("{insert} ON CONFLICT (id) DO NOTHING RETURNING version"), &new_row)?
-        }
-        Some(Some(expected)) => tx.query_typed_opt(
-            "UPDATE instances SET status = $2, format = $3, state = $4, version = version + 1, updated = $5
-              WHERE id = $1 AND version = $6 RETURNING version",
-            &[
-                (&id, Type::TEXT),
-                (&status, Type::TEXT),
-                (&format, Type::INT8),
-                (&state, Type::TEXT),
-                (&now, Type::TEXT),
-                (&expected, Type::INT8),
-            ],
-        )?,
+            None,
+        ),
+        Some(None) => (format!("{insert} ON CONFLICT (id) DO NOTHING RETURNING version"), None),
+        Some(Some(expected)) => (
+            "UPDATE instances SET status = $4, format = $5, state = $6, version = version + 1, updated = $7
+              WHERE id = $1 AND version = $8 RETURNING version"
+                .to_string(),
+            Some(expected),
+        ),
     };
-    let version: i64 = row.ok_or(StoreError::Conflict { id: instance.id })?.try_get(0)?;
-    save_index(tx, &id, instance)?;
-    Ok(version)
-}
-
-/// Replaces the live index rows of an instance: one statement clears them,
-/// one inserts the current ones (arrays, not a statement per row).
-fn save_index(tx: &mut Transaction<'_>, id: &String, instance: &Instance) -> Result<()> {
-    tx.execute_typed(
-        "UPDATE element_instances SET live = FALSE, signal = NULL, due = NULL WHERE instance = $1 AND live",
-        &[(id, Type::TEXT)],
-    )?;
     let mut list = Vec::new();
     entries(instance, &mut list);
-    if list.is_empty() {
-        return Ok(());
-    }
     let uids: Vec<String> = list.iter().map(|e| e.uid.to_string()).collect();
     let kinds: Vec<&str> = list.iter().map(|e| e.kind).collect();
     let signals: Vec<Option<&str>> = list.iter().map(|e| e.signal.as_deref()).collect();
     let dues: Vec<Option<&str>> = list.iter().map(|e| e.due.as_deref()).collect();
-    tx.execute_typed(
-        "INSERT INTO element_instances (uid, instance, kind, live, signal, due)
-         SELECT u, $2, k, TRUE, s, d FROM UNNEST($1::text[], $3::text[], $4::text[], $5::text[]) AS t(u, k, s, d)
-         ON CONFLICT (uid) DO UPDATE SET instance = excluded.instance, kind = excluded.kind, live = TRUE,
-             signal = excluded.signal, due = excluded.due",
+    let sql = format!(
+        "WITH saved AS ({saved}),
+         dead AS (
+             UPDATE element_instances SET live = FALSE, signal = NULL, due = NULL
+              WHERE instance = $1 AND live AND uid <> ALL($9::text[]) AND EXISTS (SELECT 1 FROM saved)),
+         current AS (
+             INSERT INTO element_instances (uid, instance, kind, live, signal, due)
+             SELECT u, $1, k, TRUE, s, d FROM UNNEST($9::text[], $10::text[], $11::text[], $12::text[]) AS t(u, k, s, d)
+              WHERE EXISTS (SELECT 1 FROM saved)
+             ON CONFLICT (uid) DO UPDATE SET instance = excluded.instance, kind = excluded.kind, live = TRUE,
+                 signal = excluded.signal, due = excluded.due)
+         SELECT version FROM saved"
+    );
+    let row = tx.query_typed_opt(
+        &sql,
         &[
+            (&id, Type::TEXT),
+            (&instance.program.hash, Type::TEXT),
+            (&process, Type::TEXT),
+            (&status, Type::TEXT),
+            (&format, Type::INT8),
+            (&state, Type::TEXT),
+            (&now, Type::TEXT),
+            (&expected, Type::INT8),
             (&uids, Type::TEXT_ARRAY),
-            (id, Type::TEXT),
             (&kinds, Type::TEXT_ARRAY),
             (&signals, Type::TEXT_ARRAY),
             (&dues, Type::TEXT_ARRAY),
         ],
     )?;
-    Ok(())
+    Ok(row.ok_or(StoreError::Conflict { id: instance.id })?.try_get(0)?)
 }
 
 /// [`ProcessStore::exec`] inside `tx`: the instance's row lock makes it
@@ -481,13 +474,16 @@ fn exec_in(
     fields: &[(String, String)],
     options: RunOptions,
 ) -> Result<(ExecOutcome, Descriptor, u64)> {
-    let row =
-        tx.query_typed_opt("SELECT instance FROM element_instances WHERE uid = $1", &[(&uid.to_string(), Type::TEXT)])?;
+    // The look-up and the row lock in one round trip.
+    let row = tx.query_typed_opt(
+        "SELECT i.id, i.program, i.state FROM element_instances e JOIN instances i ON i.id = e.instance
+          WHERE e.uid = $1 FOR UPDATE OF i",
+        &[(&uid.to_string(), Type::TEXT)],
+    )?;
     let Some(row) = row else {
         return Err(ExecError::UnknownUid { uid }.into());
     };
-    let id: String = row.try_get(0)?;
-    let (mut instance, _) = load_instance(tx, programs, &id, true)?;
+    let mut instance = restore(tx, programs, row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)?;
     if instance.was_executed(uid) {
         return Ok((ExecOutcome::AlreadyExecuted, instance.descriptor(None), 0));
     }
