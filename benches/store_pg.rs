@@ -114,6 +114,22 @@ fn run<S: ProcessStore + Send>(label: &str, nodes: &mut [S], engine: &Engine, n:
     );
 }
 
+/// What one round trip to the server costs here (an empty query): each
+/// store call makes a few, so this is the floor under every figure.
+fn round_trips(url: &str, n: usize) {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connects");
+    let mut latencies: Vec<Duration> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            client.simple_query("").expect("answers");
+            t.elapsed()
+        })
+        .collect();
+    latencies.sort();
+    let at = |q: f64| ms(latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)]);
+    println!("postgres round trip (empty query)     p50 {:.3} ms  p99 {:.3} ms", at(0.5), at(0.99));
+}
+
 /// Execs per `write_batch` in the batched figure (the service's store
 /// thread batches what queued up during the previous commit).
 const BATCH: usize = 16;
@@ -135,6 +151,7 @@ fn main() {
     let durable = std::env::var("PROCDSL_BENCH_FSYNC").map_or(true, |v| v != "off");
     let server = pg::PgServer::start(&bin, durable).expect("PostgreSQL starts");
     let fsync = if durable { "" } else { ", fsync off" };
+    round_trips(&server.create_database(), n);
     for connections in [1, 2] {
         let url = server.create_database();
         let options = PgOptions { max_connections: connections, min_idle: connections, ..PgOptions::default() };
