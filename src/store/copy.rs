@@ -10,7 +10,6 @@
 //! nodes running now.
 
 use super::{Store, StoreError};
-use crate::check::{self, spec::Program};
 use rusqlite::{params, Connection, TransactionBehavior};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -87,24 +86,6 @@ pub fn copy_all(from: &mut dyn Rows, to: &mut dyn Rows) -> Result<CopyReport> {
         report.instances += page.len();
         report.element_instances += page.iter().map(|i| i.elements.len()).sum::<usize>();
     }
-}
-
-/// A program's files as the `programs.files` JSON.
-pub(crate) fn encode_files(program: &Program) -> Result<String> {
-    let files: Vec<(&str, &str)> = program.sources.files().map(|(_, f)| (f.name.as_str(), &*f.text)).collect();
-    serde_json::to_string(&files)
-        .map_err(|e| StoreError::BadProgram { hash: program.hash.clone(), message: e.to_string() })
-}
-
-/// The program that `programs.files` JSON holds, checked against its hash.
-pub(crate) fn decode_files(hash: &str, files: &str) -> Result<Program> {
-    let bad = |message: String| StoreError::BadProgram { hash: hash.to_string(), message };
-    let files: Vec<(String, String)> = serde_json::from_str(files).map_err(|e| bad(e.to_string()))?;
-    let loaded = check::load_sources(&files).map_err(|e| bad(e.to_string()))?;
-    if loaded.program.hash != hash {
-        return Err(bad(format!("its sources hash to {}", loaded.program.hash)));
-    }
-    Ok(loaded.program)
 }
 
 impl Rows for Store {

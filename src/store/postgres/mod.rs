@@ -23,12 +23,11 @@ mod session;
 
 pub use session::StoredSession;
 
-use super::copy::{decode_files, encode_files};
 use super::{
     decode_state, entries, run_on, time_text, CancelOutcome, InstanceSummary, ListFilter, ProcessStore, StoreError,
     Write, Written, MAX_SIGNAL_DELIVERIES,
 };
-use crate::check::spec::Program;
+use crate::check::{self, spec::Program};
 use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::{ExecError, ExecOutcome, Run, RunOptions};
 use crate::runtime::instance::{Instance, Status};
@@ -348,6 +347,24 @@ impl PgStore {
 fn is_transient(e: &StoreError) -> bool {
     let StoreError::Postgres(e) = e else { return false };
     matches!(e.code(), Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE)
+}
+
+/// A program's files as the `programs.files` JSON.
+fn encode_files(program: &Program) -> Result<String> {
+    let files: Vec<(&str, &str)> = program.sources.files().map(|(_, f)| (f.name.as_str(), &*f.text)).collect();
+    serde_json::to_string(&files)
+        .map_err(|e| StoreError::BadProgram { hash: program.hash.clone(), message: e.to_string() })
+}
+
+/// The program that `programs.files` JSON holds, checked against its hash.
+fn decode_files(hash: &str, files: &str) -> Result<Program> {
+    let bad = |message: String| StoreError::BadProgram { hash: hash.to_string(), message };
+    let files: Vec<(String, String)> = serde_json::from_str(files).map_err(|e| bad(e.to_string()))?;
+    let loaded = check::load_sources(&files).map_err(|e| bad(e.to_string()))?;
+    if loaded.program.hash != hash {
+        return Err(bad(format!("its sources hash to {}", loaded.program.hash)));
+    }
+    Ok(loaded.program)
 }
 
 fn save_program<C: GenericClient>(db: &mut C, program: &Program) -> Result<()> {
