@@ -719,3 +719,25 @@ impl ProcessStore for PgStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{is_url, redact};
+
+    #[test]
+    fn a_connection_string_is_shown_without_its_password() {
+        assert_eq!(
+            redact("postgres://app:s3cr%40t@db:5433/procdsl?sslmode=disable"),
+            "postgres://app@db:5433/procdsl?sslmode=disable"
+        );
+        assert_eq!(redact("postgresql://app@db/procdsl"), "postgresql://app@db/procdsl");
+        assert_eq!(redact("postgres://db/procdsl"), "postgres://db/procdsl");
+        assert_eq!(redact("host=/tmp/x user=app password=s3cret dbname=p"), "host=/tmp/x user=app password=… dbname=p");
+    }
+
+    #[test]
+    fn urls_are_told_from_sqlite_paths() {
+        assert!(is_url("postgres://app@db/procdsl") && is_url("postgresql://db/p"));
+        assert!(!is_url("orders.db") && !is_url("./postgres/orders.db"));
+    }
+}
