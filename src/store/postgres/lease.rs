@@ -13,13 +13,13 @@
 //! text with the `now` the caller passes: the nodes' clocks should agree
 //! within a small part of the lease (NTP does that).
 
+use super::db::Db;
 use super::{deliver, load_instance, run_on, save_instance, PgStore, Result};
 use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::Run;
 use crate::store::{real_time, time_text};
 use jiff::Timestamp;
 use postgres::types::Type;
-use postgres::Transaction;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -53,7 +53,7 @@ impl PgStore {
         let expires = expiry(now, self.options.lease);
         let holder = &self.options.node;
         self.transact(|tx, _| {
-            let rows = tx.query_typed(
+            let rows = tx.query(
                 "SELECT i.id FROM instances i
                   WHERE i.id IN (SELECT instance FROM element_instances WHERE live AND kind = 'timer' AND due <= $1)
                     AND NOT EXISTS (SELECT 1 FROM leases l
@@ -120,7 +120,9 @@ impl PgStore {
     /// Who holds the lease `name`, and until when (UTC text).
     pub fn lease_holder(&self, name: &str) -> Result<Option<(String, String)>> {
         let mut conn = self.conn()?;
-        let row = conn.query_typed_opt("SELECT holder, expires FROM leases WHERE name = $1", &[(&name, Type::TEXT)])?;
+        let row = conn
+            .client
+            .query_typed_opt("SELECT holder, expires FROM leases WHERE name = $1", &[(&name, Type::TEXT)])?;
         row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
     }
 
@@ -145,7 +147,7 @@ impl PgStore {
         let expires = expiry(now, self.options.lease);
         let holder = &self.options.node;
         self.transact(|tx, _| {
-            let rows = tx.query_typed(
+            let rows = tx.query(
                 "SELECT i.id FROM instances i
                   WHERE i.status = 'Running'
                     AND NOT EXISTS (SELECT 1 FROM leases l
@@ -170,8 +172,8 @@ impl PgStore {
 /// The upsert that takes a lease: it overwrites only an expired lease or
 /// one `holder` has, and the row lock of `ON CONFLICT DO UPDATE` makes one
 /// of two racing nodes see the other's lease.
-fn take(tx: &mut Transaction<'_>, name: &str, holder: &str, now: &str, expires: &str) -> Result<bool> {
-    let taken = tx.execute_typed(
+fn take(tx: &mut Db<'_>, name: &str, holder: &str, now: &str, expires: &str) -> Result<bool> {
+    let taken = tx.execute(
         "INSERT INTO leases (name, holder, expires) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
           WHERE leases.expires <= $4 OR leases.holder = excluded.holder",
@@ -181,10 +183,8 @@ fn take(tx: &mut Transaction<'_>, name: &str, holder: &str, now: &str, expires: 
 }
 
 /// Deletes a lease `holder` has; false when it has none.
-fn give_back(tx: &mut Transaction<'_>, name: &str, holder: &str) -> Result<bool> {
-    let n = tx.execute_typed(
-        "DELETE FROM leases WHERE name = $1 AND holder = $2",
-        &[(&name, Type::TEXT), (&holder, Type::TEXT)],
-    )?;
+fn give_back(tx: &mut Db<'_>, name: &str, holder: &str) -> Result<bool> {
+    let n = tx
+        .execute("DELETE FROM leases WHERE name = $1 AND holder = $2", &[(&name, Type::TEXT), (&holder, Type::TEXT)])?;
     Ok(n == 1)
 }

@@ -16,6 +16,7 @@
 //! [`PgStore::acquire_lease`]) and sign-in sessions. docs/STORE.md
 //! ("PostgreSQL") and docs/DEPLOY.md describe them.
 
+mod db;
 mod lease;
 mod rows;
 pub mod schema;
@@ -32,11 +33,10 @@ use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::{ExecError, ExecOutcome, Run, RunOptions};
 use crate::runtime::instance::{Instance, Status};
 use crate::runtime::saved::{SavedInstance, FORMAT_VERSION};
+use db::{Db, Manager};
 use jiff::Timestamp;
 use postgres::error::SqlState;
 use postgres::types::Type;
-use postgres::{Client, GenericClient, NoTls, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -44,7 +44,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 type Result<T> = std::result::Result<T, StoreError>;
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<Manager>;
 
 /// A transaction aborted by a deadlock or a serialization failure is run
 /// again this many times before its error is returned.
@@ -118,19 +118,6 @@ impl Programs {
     }
 }
 
-/// Runs once on every new connection of the pool.
-#[derive(Debug)]
-struct Setup {
-    statement_timeout: Duration,
-}
-
-impl r2d2::CustomizeConnection<Client, postgres::Error> for Setup {
-    fn on_acquire(&self, conn: &mut Client) -> std::result::Result<(), postgres::Error> {
-        let ms = self.statement_timeout.as_millis().max(1);
-        conn.batch_execute(&format!("SET statement_timeout = {ms}"))
-    }
-}
-
 /// A PostgreSQL store, open: a pool of connections to one database. Clones
 /// share the pool, the program cache and the node name, so threads of one
 /// node can each hold a clone; two [`PgStore::connect`] calls are two nodes.
@@ -191,8 +178,7 @@ impl PgStore {
             .idle_timeout(options.idle_timeout)
             .max_lifetime(options.max_lifetime)
             .test_on_check_out(options.check_on_checkout)
-            .connection_customizer(Box::new(Setup { statement_timeout: options.statement_timeout }))
-            .build(PostgresConnectionManager::new(config, NoTls))
+            .build(Manager { config, statement_timeout: options.statement_timeout })
             .map_err(|e| unavailable(e.to_string()))?;
         let store = PgStore { pool, target, programs: Arc::new(Programs::default()), options: Arc::new(options) };
         store.migrate()?;
@@ -212,10 +198,10 @@ impl PgStore {
     /// The schema version of the database.
     pub fn schema_version(&self) -> Result<i64> {
         let mut conn = self.conn()?;
-        Ok(conn.query_one("SELECT COALESCE(MAX(version), 0) FROM procdsl_schema", &[])?.try_get(0)?)
+        Ok(conn.client.query_one("SELECT COALESCE(MAX(version), 0) FROM procdsl_schema", &[])?.try_get(0)?)
     }
 
-    fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>> {
         self.pool.get().map_err(|e| StoreError::Unavailable { target: self.target.to_string(), message: e.to_string() })
     }
 
@@ -223,7 +209,7 @@ impl PgStore {
     /// lock so that nodes starting together migrate once.
     fn migrate(&self) -> Result<()> {
         let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
+        let mut tx = conn.client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
         let versioned: bool = tx.query_one("SELECT to_regclass('procdsl_schema') IS NOT NULL", &[])?.try_get(0)?;
         let version: i64 = if versioned {
@@ -257,13 +243,13 @@ impl PgStore {
     /// Runs `work` in one transaction and commits it; a deadlock or a
     /// serialization failure runs it again from the start (it re-reads
     /// everything), up to [`RETRIES`] times.
-    fn transact<T>(&self, mut work: impl FnMut(&mut Transaction<'_>, &Programs) -> Result<T>) -> Result<T> {
+    fn transact<T>(&self, mut work: impl FnMut(&mut Db<'_>, &Programs) -> Result<T>) -> Result<T> {
         let mut conn = self.conn()?;
         let mut attempt = 0;
         loop {
-            let result = conn.transaction().map_err(StoreError::from).and_then(|mut tx| {
-                let value = work(&mut tx, &self.programs)?;
-                tx.commit()?;
+            let result = conn.begin().and_then(|mut db| {
+                let value = work(&mut db, &self.programs)?;
+                db.commit()?;
                 Ok(value)
             });
             match result {
@@ -276,8 +262,7 @@ impl PgStore {
     /// The instance with this id and its version (how many times it was
     /// saved), for a later [`PgStore::save_versioned`].
     pub fn load_versioned(&self, id: Uuid) -> Result<(Instance, i64)> {
-        let mut conn = self.conn()?;
-        load_instance(&mut *conn, &self.programs, &id.to_string(), false)
+        self.transact(|db, programs| load_instance(db, programs, &id.to_string(), false))
     }
 
     /// Saves an instance that a run moved (outside the store) only if
@@ -300,17 +285,12 @@ impl PgStore {
 
     /// The program stored under this hash, rebuilt from its sources.
     pub fn load_program(&self, hash: &str) -> Result<Arc<Program>> {
-        let mut conn = self.conn()?;
-        load_program(&mut *conn, &self.programs, hash)
+        self.transact(|db, programs| load_program(db, programs, hash))
     }
 }
 
 /// One write of a batch inside `tx`: None for a save, the exec's outcome for an exec.
-fn apply(
-    tx: &mut Transaction<'_>,
-    programs: &Programs,
-    write: &Write,
-) -> Result<Option<(ExecOutcome, Descriptor, u64)>> {
+fn apply(tx: &mut Db<'_>, programs: &Programs, write: &Write) -> Result<Option<(ExecOutcome, Descriptor, u64)>> {
     match write {
         Write::SaveRun { instance, emitted, options } => {
             if programs.get(&instance.program.hash).is_none() {
@@ -367,20 +347,20 @@ fn decode_files(hash: &str, files: &str) -> Result<Program> {
     Ok(loaded.program)
 }
 
-fn save_program<C: GenericClient>(db: &mut C, program: &Program) -> Result<()> {
+fn save_program(db: &mut Db<'_>, program: &Program) -> Result<()> {
     let files = encode_files(program)?;
-    db.execute_typed(
+    db.execute(
         "INSERT INTO programs (hash, files) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
         &[(&program.hash, Type::TEXT), (&files, Type::TEXT)],
     )?;
     Ok(())
 }
 
-fn load_program<C: GenericClient>(db: &mut C, programs: &Programs, hash: &str) -> Result<Arc<Program>> {
+fn load_program(db: &mut Db<'_>, programs: &Programs, hash: &str) -> Result<Arc<Program>> {
     if let Some(p) = programs.get(hash) {
         return Ok(p);
     }
-    let row = db.query_typed_opt("SELECT files FROM programs WHERE hash = $1", &[(&hash, Type::TEXT)])?;
+    let row = db.query_opt("SELECT files FROM programs WHERE hash = $1", &[(&hash, Type::TEXT)])?;
     let row = row.ok_or_else(|| StoreError::MissingProgram { hash: hash.to_string() })?;
     let program = Arc::new(decode_files(hash, row.try_get(0)?)?);
     programs.remember(&program);
@@ -389,20 +369,20 @@ fn load_program<C: GenericClient>(db: &mut C, programs: &Programs, hash: &str) -
 
 /// An instance and its version; `lock` takes its row lock until the
 /// transaction ends, so that nobody else changes it meanwhile.
-fn load_instance<C: GenericClient>(db: &mut C, programs: &Programs, id: &str, lock: bool) -> Result<(Instance, i64)> {
+fn load_instance(db: &mut Db<'_>, programs: &Programs, id: &str, lock: bool) -> Result<(Instance, i64)> {
     let sql = if lock {
         "SELECT program, state, version FROM instances WHERE id = $1 FOR UPDATE"
     } else {
         "SELECT program, state, version FROM instances WHERE id = $1"
     };
-    let row = db.query_typed_opt(sql, &[(&id, Type::TEXT)])?;
+    let row = db.query_opt(sql, &[(&id, Type::TEXT)])?;
     let row = row.ok_or_else(|| StoreError::UnknownInstance { id: id.to_string() })?;
     let instance = restore(db, programs, id, row.try_get(0)?, row.try_get(1)?)?;
     Ok((instance, row.try_get(2)?))
 }
 
 /// An instance from its saved state, on the program stored under `hash`.
-fn restore<C: GenericClient>(db: &mut C, programs: &Programs, id: &str, hash: &str, state: &str) -> Result<Instance> {
+fn restore(db: &mut Db<'_>, programs: &Programs, id: &str, hash: &str, state: &str) -> Result<Instance> {
     let saved = decode_state(id, state)?;
     let program = load_program(db, programs, hash)?;
     saved.restore(program).map_err(|message| StoreError::CorruptState { instance: id.to_string(), message })
@@ -416,7 +396,7 @@ fn restore<C: GenericClient>(db: &mut C, programs: &Programs, id: &str, hash: &s
 /// The index rows of element-instances no longer pending or waiting are
 /// marked dead and the current ones upserted: two disjoint sets, so no row
 /// is changed twice in the statement.
-fn save_instance(tx: &mut Transaction<'_>, instance: &Instance, check: Option<Option<i64>>) -> Result<i64> {
+fn save_instance(tx: &mut Db<'_>, instance: &Instance, check: Option<Option<i64>>) -> Result<i64> {
     let id = instance.id.to_string();
     let state = serde_json::to_string(&SavedInstance::of(instance))
         .map_err(|e| StoreError::CorruptState { instance: id.clone(), message: e.to_string() })?;
@@ -462,7 +442,7 @@ fn save_instance(tx: &mut Transaction<'_>, instance: &Instance, check: Option<Op
                  signal = excluded.signal, due = excluded.due)
          SELECT version FROM saved"
     );
-    let row = tx.query_typed_opt(
+    let row = tx.query_opt(
         &sql,
         &[
             (&id, Type::TEXT),
@@ -485,14 +465,14 @@ fn save_instance(tx: &mut Transaction<'_>, instance: &Instance, check: Option<Op
 /// [`ProcessStore::exec`] inside `tx`: the instance's row lock makes it
 /// exactly once across nodes.
 fn exec_in(
-    tx: &mut Transaction<'_>,
+    tx: &mut Db<'_>,
     programs: &Programs,
     uid: Uuid,
     fields: &[(String, String)],
     options: RunOptions,
 ) -> Result<(ExecOutcome, Descriptor, u64)> {
     // The look-up and the row lock in one round trip.
-    let row = tx.query_typed_opt(
+    let row = tx.query_opt(
         "SELECT i.id, i.program, i.state FROM element_instances e JOIN instances i ON i.id = e.instance
           WHERE e.uid = $1 FOR UPDATE OF i",
         &[(&uid.to_string(), Type::TEXT)],
@@ -520,7 +500,7 @@ fn exec_in(
 /// instance is read under its row lock, so a signal that two nodes throw
 /// at once wakes a waiting instance once: the second finds it moved on.
 fn deliver(
-    tx: &mut Transaction<'_>,
+    tx: &mut Db<'_>,
     programs: &Programs,
     signals: &[Arc<str>],
     source: Uuid,
@@ -530,7 +510,7 @@ fn deliver(
     let mut woken: Vec<Descriptor> = Vec::new();
     let mut deliveries = 0;
     while let Some((name, from)) = queue.pop_front() {
-        let rows = tx.query_typed(
+        let rows = tx.query(
             "SELECT DISTINCT instance FROM element_instances
               WHERE signal = $1 AND live AND kind = 'signal' ORDER BY instance",
             &[(&&*name, Type::TEXT)],
@@ -593,7 +573,7 @@ impl ProcessStore for PgStore {
         let mut conn = self.conn()?;
         let status = filter.status.map(Status::as_str);
         let limit = filter.limit.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let rows = conn.query_typed(
+        let rows = conn.client.query_typed(
             "SELECT i.id, i.process, i.status, i.version, i.created, i.updated,
                     (SELECT COUNT(*) FROM element_instances e
                       WHERE e.instance = i.id AND e.live AND e.kind IN ('user', 'timer', 'signal'))
@@ -622,7 +602,8 @@ impl ProcessStore for PgStore {
 
     fn count_by_status(&mut self) -> Result<Vec<(Status, u64)>> {
         let mut conn = self.conn()?;
-        let rows = conn.query_typed("SELECT status, COUNT(*) FROM instances GROUP BY status ORDER BY status", &[])?;
+        let rows =
+            conn.client.query_typed("SELECT status, COUNT(*) FROM instances GROUP BY status ORDER BY status", &[])?;
         let mut out = Vec::new();
         for row in rows {
             if let Ok(status) = row.try_get::<_, &str>(0)?.parse::<Status>() {
@@ -662,7 +643,7 @@ impl ProcessStore for PgStore {
             return writes.into_iter().map(|w| self.write_alone(w)).collect();
         }
         let results = self.conn().and_then(|mut conn| {
-            let mut tx = conn.transaction()?;
+            let mut tx = conn.begin()?;
             let mut results = Vec::with_capacity(writes.len());
             for write in &writes {
                 let mut savepoint = tx.savepoint("write")?;

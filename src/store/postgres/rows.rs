@@ -7,14 +7,14 @@ use postgres::types::Type;
 impl Rows for PgStore {
     fn program_rows(&mut self) -> Result<Vec<ProgramRow>> {
         let mut conn = self.conn()?;
-        let rows = conn.query_typed("SELECT hash, files FROM programs ORDER BY hash", &[])?;
+        let rows = conn.client.query_typed("SELECT hash, files FROM programs ORDER BY hash", &[])?;
         rows.iter().map(|r| Ok(ProgramRow { hash: r.try_get(0)?, files: r.try_get(1)? })).collect()
     }
 
     fn instance_rows(&mut self, after: &str, limit: usize) -> Result<Vec<InstanceRow>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut conn = self.conn()?;
-        let rows = conn.query_typed(
+        let rows = conn.client.query_typed(
             "SELECT id, program, process, status, format, state, version, created, updated
                FROM instances WHERE id > $1 ORDER BY id LIMIT $2",
             &[(&after, Type::TEXT), (&limit, Type::INT8)],
@@ -23,6 +23,7 @@ impl Rows for PgStore {
         for r in &rows {
             let id: String = r.try_get(0)?;
             let elements = conn
+                .client
                 .query_typed(
                     "SELECT uid, kind, live, signal, due FROM element_instances WHERE instance = $1 ORDER BY uid",
                     &[(&id, Type::TEXT)],
@@ -57,13 +58,13 @@ impl Rows for PgStore {
     fn put_rows(&mut self, programs: &[ProgramRow], instances: &[InstanceRow]) -> Result<()> {
         self.transact(|tx, _| {
             for p in programs {
-                tx.execute_typed(
+                tx.execute(
                     "INSERT INTO programs (hash, files) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
                     &[(&p.hash, Type::TEXT), (&p.files, Type::TEXT)],
                 )?;
             }
             for i in instances {
-                tx.execute_typed(
+                tx.execute(
                     "INSERT INTO instances (id, program, process, status, format, state, version, created, updated)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                      ON CONFLICT (id) DO UPDATE SET program = excluded.program, process = excluded.process,
@@ -81,9 +82,9 @@ impl Rows for PgStore {
                         (&i.updated, Type::TEXT),
                     ],
                 )?;
-                tx.execute_typed("DELETE FROM element_instances WHERE instance = $1", &[(&i.id, Type::TEXT)])?;
+                tx.execute("DELETE FROM element_instances WHERE instance = $1", &[(&i.id, Type::TEXT)])?;
                 for e in &i.elements {
-                    tx.execute_typed(
+                    tx.execute(
                         "INSERT INTO element_instances (uid, instance, kind, live, signal, due)
                          VALUES ($1, $2, $3, $4, $5, $6)
                          ON CONFLICT (uid) DO UPDATE SET instance = excluded.instance, kind = excluded.kind,

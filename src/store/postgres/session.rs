@@ -23,7 +23,7 @@ impl PgStore {
     pub fn save_session(&self, session: &StoredSession) -> Result<()> {
         let expires = time_text(session.expires);
         let mut conn = self.conn()?;
-        conn.execute_typed(
+        conn.client.execute_typed(
             "INSERT INTO sessions (key, user_name, csrf, expires) VALUES ($1, $2, $3, $4)
              ON CONFLICT (key) DO UPDATE SET user_name = excluded.user_name, csrf = excluded.csrf,
                  expires = excluded.expires",
@@ -42,6 +42,7 @@ impl PgStore {
     pub fn find_session(&self, key: &str, now: Timestamp) -> Result<Option<StoredSession>> {
         let mut conn = self.conn()?;
         let row = conn
+            .client
             .query_typed_opt("SELECT user_name, csrf, expires FROM sessions WHERE key = $1", &[(&key, Type::TEXT)])?;
         drop(conn);
         let Some(row) = row else { return Ok(None) };
@@ -59,12 +60,12 @@ impl PgStore {
     /// Signs a session out; false when there was none.
     pub fn delete_session(&self, key: &str) -> Result<bool> {
         let mut conn = self.conn()?;
-        Ok(conn.execute_typed("DELETE FROM sessions WHERE key = $1", &[(&key, Type::TEXT)])? == 1)
+        Ok(conn.client.execute_typed("DELETE FROM sessions WHERE key = $1", &[(&key, Type::TEXT)])? == 1)
     }
 
     /// Deletes the sessions expired at `now`; returns how many.
     pub fn purge_sessions(&self, now: Timestamp) -> Result<u64> {
         let mut conn = self.conn()?;
-        Ok(conn.execute_typed("DELETE FROM sessions WHERE expires <= $1", &[(&time_text(now), Type::TEXT)])?)
+        Ok(conn.client.execute_typed("DELETE FROM sessions WHERE expires <= $1", &[(&time_text(now), Type::TEXT)])?)
     }
 }
