@@ -134,6 +134,7 @@ impl From<ExecError> for ApiError {
             ExecError::UnknownUid { .. } => StatusCode::NOT_FOUND,
             ExecError::Finished { .. } | ExecError::NotExecutable { .. } => StatusCode::CONFLICT,
             ExecError::BadField { .. } => StatusCode::BAD_REQUEST,
+            ExecError::NotAssigned(_) => StatusCode::FORBIDDEN,
         };
         ApiError::from_diagnostic(status, &e)
     }
