@@ -212,8 +212,11 @@ impl Checker {
                 ast::ElementKind::User { to, fields, done } => {
                     let to = to.as_ref().map(|expr| {
                         let mut scope = Scope::new(&param_types, &mut params_read);
+                        let reported = self.diagnostics.len();
                         let compiled = self.compile_expr(expr, &mut scope);
-                        if let Some(what) = not_assignees(&compiled, &param_types) {
+                        // An expression already reported (an unknown name) compiles to null: say nothing more.
+                        let clean = self.diagnostics.len() == reported;
+                        if let Some(what) = not_assignees(&compiled, &param_types).filter(|_| clean) {
                             self.error(
                                 Diagnostic::error(
                                     "procdsl::check::assignee_type",
@@ -223,7 +226,7 @@ impl Checker {
                                     ),
                                 )
                                 .with_label(compiled.span, format!("this is {what}"))
-                                .with_help("name users or roles: `to \"managers\"`, `to [\"alice\", \"bob\"]` or `to Requester` (a Text parameter)"),
+                                .with_help("name users or roles: `to \"managers\"`, `to [\"alice\", Requester]` or a Text parameter"),
                             );
                         }
                         compiled
