@@ -1,6 +1,7 @@
 //! Task assignment and who did what, through the real binary: `to` in the
 //! waiting list, `exec --as USER [--users FILE]`, `startedBy` in `show` and
-//! `instances`, the history of execs, cancels and signals.
+//! `instances`, the history of execs, cancels and signals; and `to` in the
+//! REPL's `pending`.
 
 use serde_json::Value;
 use std::path::Path;
@@ -178,4 +179,88 @@ fn cancels_and_signals_are_in_the_history() {
         (&signal["action"], &signal["signal"], &signal["who"]),
         (&Value::from("signal"), &Value::from("Go"), &Value::from("local"))
     );
+}
+
+#[test]
+fn the_repl_pending_list_shows_to_and_the_repl_executes_anything() {
+    use procdsl::repl::{Session, SessionOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("order.proc");
+    std::fs::write(&path, ORDER).unwrap();
+    let mut s = Session::new(SessionOptions::default());
+    let out = s.load_files(&[path]);
+    assert!(!out.failed, "{}", out.text);
+    let out = s.execute_line("run UsrOrder Requester=zoe");
+    assert!(!out.failed, "{}", out.text);
+    let pending = s.execute_line("pending").text;
+    let line = pending.lines().find(|l| l.contains("user Approve")).unwrap_or_else(|| panic!("{pending}"));
+    assert!(line.ends_with("  to managers, zoe"), "{pending}");
+    let out = s.execute_line("exec Approve Ok=true");
+    assert!(!out.failed, "the REPL is local and may execute any task: {}", out.text);
+}
+
+const EVALUATED_ONCE: &str = r#"process UsrOnce {
+    in Requester: Text = "alice"
+    start Begin -> Fork
+    parallel Fork -> Approve, Change
+    user Approve "Approve" to Requester -> Join
+    script Change { Requester = "mallory" } -> Join
+    parallel Join -> Done
+    end Done
+}
+
+process UsrOuter {
+    start Begin -> Ask
+    call Ask UsrInner -> Done
+    end Done
+}
+
+process UsrInner {
+    in Who: Text = "shipping"
+    start Begin -> Confirm
+    user Confirm "Confirm" to Who -> Done
+    end Done
+}
+"#;
+
+#[test]
+fn to_is_evaluated_when_the_task_starts_and_checked_on_exec_through_the_library() {
+    use procdsl::runtime::engine::{ExecError, Run, RunOptions};
+    use procdsl::{Engine, Status};
+    let engine = Engine::from_source("once.proc", EVALUATED_ONCE).unwrap();
+    let as_user = |name: &str, roles: &[&str]| RunOptions {
+        actor: name.into(),
+        roles: Some(roles.iter().map(|r| r.to_string()).collect()),
+        ..RunOptions::default()
+    };
+
+    let mut instance = engine.start::<&str, &str>("UsrOnce", []).unwrap();
+    let mut run = Run::new(as_user("bob", &[]));
+    instance.run(&mut run);
+    assert_eq!(instance.started_by.as_deref(), Some("bob"), "the actor of the first run started it");
+    assert_eq!(instance.param("Requester").map(ToString::to_string).as_deref(), Some("mallory"));
+    let d = instance.descriptor(None);
+    assert_eq!(d.waiting[0].to, Some(vec!["alice".to_string()]), "not re-evaluated after the change");
+    let uid = d.waiting[0].uid;
+    let err = instance.exec::<&str, &str>(uid, &[], &mut Run::new(as_user("mallory", &["user"]))).unwrap_err();
+    assert!(matches!(&err, ExecError::NotAssigned(n) if n.caller == "mallory"), "{err:?}");
+    assert_eq!(instance.status, Status::Waiting, "a refusal changes nothing");
+    assert_eq!(instance.history.len(), 1);
+    instance.exec::<&str, &str>(uid, &[], &mut Run::new(as_user("alice", &[]))).unwrap();
+    assert_eq!(instance.status, Status::Completed);
+    assert_eq!(instance.history[1].who, "alice");
+
+    // A sub-process's task: checked against its own `to`, recorded in the caller's history.
+    let mut outer = engine.start::<&str, &str>("UsrOuter", []).unwrap();
+    engine.run(&mut outer);
+    let w = &outer.descriptor(None).waiting[0];
+    assert_eq!((w.element.as_str(), w.to.clone()), ("Confirm", Some(vec!["shipping".to_string()])));
+    let uid = w.uid;
+    let err = outer.exec::<&str, &str>(uid, &[], &mut Run::new(as_user("bob", &["user"]))).unwrap_err();
+    assert_eq!(err.to_string(), "`Confirm` is assigned to shipping");
+    outer.exec::<&str, &str>(uid, &[], &mut Run::new(as_user("sam", &["shipping"]))).unwrap();
+    assert_eq!(outer.status, Status::Completed);
+    let last = outer.history.last().unwrap();
+    assert_eq!((last.who.as_str(), last.element.as_deref()), ("sam", Some("Confirm")));
+    assert_eq!(outer.started_by.as_deref(), Some("local"));
 }
