@@ -264,3 +264,20 @@ fn to_is_evaluated_when_the_task_starts_and_checked_on_exec_through_the_library(
     assert_eq!((last.who.as_str(), last.element.as_deref()), ("sam", Some("Confirm")));
     assert_eq!(outer.started_by.as_deref(), Some("local"));
 }
+
+#[test]
+fn the_history_keeps_the_start_and_the_latest_entries() {
+    use procdsl::runtime::instance::{Action, HistoryEntry, MAX_HISTORY};
+    let engine = procdsl::Engine::from_source("order.proc", ORDER).unwrap();
+    let mut instance = engine.start::<&str, &str>("UsrOrder", []).unwrap();
+    engine.run(&mut instance);
+    let at = instance.clock;
+    for i in 0..MAX_HISTORY + 5 {
+        let who = format!("user{i}");
+        instance.record(HistoryEntry { at, who, action: Action::Signal, element: None, signal: Some("Go".into()) });
+    }
+    assert_eq!(instance.history.len(), MAX_HISTORY);
+    assert_eq!(instance.history[0].action, Action::Start);
+    assert_eq!(instance.history[1].who, "user6", "the oldest after the start went first");
+    assert_eq!(instance.history.last().map(|h| h.who.as_str()), Some(format!("user{}", MAX_HISTORY + 4).as_str()));
+}
