@@ -213,6 +213,7 @@ fn order_approval_continues_after_the_manager_decides() {
     let waiting = instance.descriptor(None).waiting;
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].element, "ManagerApproval");
+    assert_eq!(waiting[0].to, Some(vec!["managers".to_string()]));
     engine
         .exec(&mut instance, waiting[0].uid, &[("Decision", "true"), ("Comment", "fine by me")])
         .expect("the manager's decision is accepted");

@@ -1,20 +1,27 @@
-//! Frozen saved states: a store written by format version 1 (schema 1) is
-//! kept in tests/fixtures/store-v1 and must still load and finish. Set
-//! `PROCDSL_REGENERATE_FIXTURES=1` only when adding a new version's
-//! fixture; never rewrite an old one.
+//! Frozen saved states: a store written by each format version (1, 2; both
+//! schema 1) is kept in tests/fixtures/store-vN and must still load and
+//! finish. Set `PROCDSL_REGENERATE_FIXTURES=1` only when adding a new
+//! version's fixture: it writes the current version's directory; never
+//! rewrite an old one.
 
 use procdsl::check;
-use procdsl::runtime::instance::Status;
+use procdsl::runtime::access::NotAssigned;
+use procdsl::runtime::engine::{ExecError, RunOptions};
+use procdsl::runtime::instance::{Action, Status, UNKNOWN_STARTER};
 use procdsl::runtime::saved::SavedInstance;
+use procdsl::runtime::saved::FORMAT_VERSION;
 use procdsl::store::{self, ListFilter, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The definition the fixture's instance runs on: a user task, a waiting
-/// sub-process and a timer, in parallel, then a join.
-const SOURCE: &str = r#"process UsrFixture {
+/// The definition of the version 2 fixture: version 1's (kept in
+/// tests/fixtures/store-v1/fixture.proc: a user task, a waiting
+/// sub-process and a timer, in parallel, then a join), with the tasks
+/// assigned by `to`.
+const SOURCE_V2: &str = r#"process UsrFixture {
     in    Amount: Decimal = 0
     in    Lines: List<{ Name: Text, Qty: Integer }> = []
+    in    Requester: Text = "alice"
     out   Total: Decimal
     out   Summary: Text
     var   Approved: Boolean = false
@@ -27,7 +34,7 @@ const SOURCE: &str = r#"process UsrFixture {
         log "prepared {len(Lines)} lines"
     } -> Fork
     parallel Fork -> Approve, Ship, Cool
-    user Approve "Approve the order" {
+    user Approve "Approve the order" to ["managers", Requester] {
         in Decision: Boolean
         in Note: Text = ""
         done { Approved = Decision; log "approved: {Decision} {Note}" }
@@ -45,7 +52,7 @@ process UsrFixtureShip {
     in  Total: Decimal
     out Label: Text
     start Begin -> Confirm
-    user Confirm "Confirm shipping" {
+    user Confirm "Confirm shipping" to "shipping" {
         in Carrier: Text
         done { Label = "{Carrier}: {Total}" }
     } -> Done
@@ -53,46 +60,59 @@ process UsrFixtureShip {
 }
 "#;
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v1")
+fn fixture_dir(version: u32) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/store-v{version}"))
 }
 
+/// Writes the fixture of the current format version (never an older one).
 fn regenerate(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let db = dir.join("store.db");
     let _ = std::fs::remove_file(&db);
     let mut store = Store::open(&db).unwrap();
-    let program = Arc::new(check::load_str("fixture.proc", SOURCE).unwrap().program);
+    let program = Arc::new(check::load_str("fixture.proc", SOURCE_V2).unwrap().program);
+    let options = RunOptions { actor: "bob".into(), ..store::real_time(Some("2026-01-01T00:00:00Z".parse().unwrap())) };
     let d = store
         .start(
             program,
             "UsrFixture",
             [("Amount", "2.50"), ("Lines", r#"[{"Name":"a","Qty":2},{"Name":"b","Qty":3}]"#)],
-            store::real_time(Some("2026-01-01T00:00:00Z".parse().unwrap())),
+            options,
         )
         .unwrap();
     assert_eq!(d.status, Status::Waiting);
     let instance = store.load(d.process_id).unwrap();
     let state = serde_json::to_string_pretty(&SavedInstance::of(&instance)).unwrap();
     std::fs::write(dir.join("state.json"), state + "\n").unwrap();
-    std::fs::write(dir.join("fixture.proc"), SOURCE).unwrap();
+    std::fs::write(dir.join("fixture.proc"), SOURCE_V2).unwrap();
+    drop(store);
+    // The WAL is folded in on close; leave only the database file.
+    for extra in ["store.db-wal", "store.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(extra));
+    }
+}
+
+/// A copy of a fixture's store in a temporary directory.
+fn copy_store(version: u32) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    std::fs::copy(fixture_dir(version).join("store.db"), &db).expect("the fixture's store.db is committed");
+    let store = Store::open_existing(&db).unwrap();
+    (dir, store)
 }
 
 #[test]
 fn a_store_of_format_version_1_still_loads_and_finishes() {
-    let fixture = fixture_dir();
-    if std::env::var_os("PROCDSL_REGENERATE_FIXTURES").is_some() {
-        regenerate(&fixture);
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("store.db");
-    std::fs::copy(fixture.join("store.db"), &db).expect("tests/fixtures/store-v1/store.db is committed");
-    let mut store = Store::open_existing(&db).unwrap();
+    let (_dir, mut store) = copy_store(1);
     let list = store.list(&ListFilter::default()).unwrap();
     assert_eq!(list.len(), 1);
+    assert_eq!(list[0].started_by, None, "format 1 did not record who started an instance");
     let id = list[0].id;
     let d = store.show(id).unwrap();
     assert_eq!(d.status, Status::Waiting);
+    assert_eq!(d.started_by.as_deref(), Some(UNKNOWN_STARTER), "migrated: nobody is credited with the start");
+    assert!(d.history.is_empty());
+    assert!(d.waiting.iter().all(|w| w.to.is_none()));
     let mut names: Vec<&str> = d.waiting.iter().map(|w| w.element.as_str()).collect();
     names.sort();
     assert_eq!(names, ["Approve", "Confirm", "Cool"]);
@@ -109,11 +129,16 @@ fn a_store_of_format_version_1_still_loads_and_finishes() {
     assert_eq!(done.result_parameter_values["Total"].to_string(), "12.50");
     assert_eq!(done.result_parameter_values["Summary"], "DHL: 12.50");
     assert_eq!(done.log, ["prepared 2 lines", "approved: true ok"]);
+    let history = store.show(id).unwrap().history;
+    let actions: Vec<_> = history.iter().map(|h| (h.action, h.element.as_deref())).collect();
+    assert_eq!(actions, [(Action::Exec, Some("Approve")), (Action::Exec, Some("Confirm"))]);
+    assert_eq!(store.list(&ListFilter::default()).unwrap()[0].started_by.as_deref(), Some(UNKNOWN_STARTER));
 }
 
-#[test]
-fn the_saved_json_of_format_version_1_still_restores_and_finishes() {
-    let fixture = fixture_dir();
+/// Restores a fixture's saved JSON on its definition and finishes it in
+/// virtual time; returns the `to` of each waiting user task it found.
+fn restore_and_finish(version: u32) -> Vec<(String, Option<Vec<String>>)> {
+    let fixture = fixture_dir(version);
     let text = std::fs::read_to_string(fixture.join("state.json")).unwrap();
     let saved =
         store::decode_state(serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"].as_str().unwrap(), &text)
@@ -122,8 +147,9 @@ fn the_saved_json_of_format_version_1_still_restores_and_finishes() {
     let program = Arc::new(check::load_sources(&[("fixture.proc".to_string(), source)]).unwrap().program);
     let mut instance = saved.restore(program).unwrap();
     let mut run = procdsl::runtime::engine::Run::new(Default::default());
-    let waiting: Vec<_> = instance.descriptor(None).waiting.into_iter().map(|w| (w.element, w.uid)).collect();
-    for (element, uid) in waiting {
+    let waiting = instance.descriptor(None).waiting;
+    let assigned = waiting.iter().map(|w| (w.element.clone(), w.to.clone())).collect();
+    for (element, uid) in waiting.into_iter().map(|w| (w.element, w.uid)) {
         // In virtual time the timer fires by itself once nothing else can run.
         let fields = match element.as_str() {
             "Approve" => [("Decision", "false")],
@@ -134,4 +160,79 @@ fn the_saved_json_of_format_version_1_still_restores_and_finishes() {
     }
     assert_eq!(instance.status, Status::Completed, "{:?}", instance.error);
     assert_eq!(instance.descriptor(None).result_parameter_values["Summary"], "UPS: 12.50");
+    assigned
+}
+
+#[test]
+fn the_saved_json_of_format_version_1_still_restores_and_finishes() {
+    let assigned = restore_and_finish(1);
+    assert!(assigned.iter().all(|(_, to)| to.is_none()), "{assigned:?}");
+}
+
+#[test]
+fn the_saved_json_of_format_version_2_still_restores_and_finishes() {
+    let mut assigned = restore_and_finish(2);
+    assigned.sort();
+    let names = |list: &[&str]| Some(list.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        assigned,
+        [
+            ("Approve".to_string(), names(&["managers", "alice"])),
+            ("Confirm".to_string(), names(&["shipping"])),
+            ("Cool".to_string(), None)
+        ]
+    );
+}
+
+#[test]
+fn a_store_of_format_version_2_still_loads_and_finishes() {
+    if std::env::var_os("PROCDSL_REGENERATE_FIXTURES").is_some() {
+        regenerate(&fixture_dir(FORMAT_VERSION));
+    }
+    let (_dir, mut store) = copy_store(2);
+    let list = store.list(&ListFilter::default()).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].started_by.as_deref(), Some("bob"));
+    let id = list[0].id;
+    let d = store.show(id).unwrap();
+    assert_eq!(d.status, Status::Waiting);
+    assert_eq!(d.started_by.as_deref(), Some("bob"));
+    assert_eq!(d.history.len(), 1);
+    assert_eq!((d.history[0].action, d.history[0].who.as_str()), (Action::Start, "bob"));
+    let to = |name: &str| d.waiting.iter().find(|w| w.element == name).unwrap().to.clone();
+    assert_eq!(to("Approve"), Some(vec!["managers".to_string(), "alice".to_string()]));
+    assert_eq!(to("Confirm"), Some(vec!["shipping".to_string()]));
+    assert_eq!(to("Cool"), None);
+    let uid = |name: &str| d.waiting.iter().find(|w| w.element == name).unwrap().uid;
+
+    let now = store::real_time(Some("2026-01-01T00:10:00Z".parse().unwrap()));
+    let as_user = |name: &str, roles: &[&str]| RunOptions {
+        actor: name.into(),
+        roles: Some(roles.iter().map(|r| r.to_string()).collect()),
+        ..now.clone()
+    };
+    // The saved `to` still decides: carol is neither alice nor a manager.
+    let refused = store.exec(uid("Approve"), &[("Decision", "true")], as_user("carol", &["user"])).unwrap_err();
+    let expected = NotAssigned {
+        element: "Approve".to_string(),
+        assignees: vec!["managers".to_string(), "alice".to_string()],
+        caller: "carol".to_string(),
+    };
+    assert!(matches!(&refused, store::StoreError::Exec(ExecError::NotAssigned(n)) if *n == expected), "{refused:?}");
+    store.exec(uid("Approve"), &[("Decision", "true"), ("Note", "ok")], as_user("alice", &[])).unwrap();
+    store.exec(uid("Confirm"), &[("Carrier", "DHL")], as_user("dora", &["shipping"])).unwrap();
+    let moved = store.tick("2026-01-01T01:00:00Z".parse().unwrap()).unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].status, Status::Completed, "{:?}", moved[0].error);
+    assert_eq!(moved[0].result_parameter_values["Summary"], "DHL: 12.50");
+    let history = store.show(id).unwrap().history;
+    let who: Vec<_> = history.iter().map(|h| (h.who.as_str(), h.action, h.element.as_deref())).collect();
+    assert_eq!(
+        who,
+        [
+            ("bob", Action::Start, None),
+            ("alice", Action::Exec, Some("Approve")),
+            ("dora", Action::Exec, Some("Confirm"))
+        ]
+    );
 }

@@ -1,11 +1,11 @@
 //! Checks one process: elements, flows, scripts and mappings.
 
-use super::ir::{CExprKind, Script};
+use super::ir::{CExpr, CExprKind, Script};
 use super::script::Scope;
 use super::spec::*;
 use super::{default_element_uid, duplicate, Checker, ProgramContext};
 use crate::diagnostic::{nearest, Diagnostic};
-use crate::runtime::value::Type;
+use crate::runtime::value::{Type, Value};
 use crate::source::Span;
 use crate::syntax::ast::{self, Direction};
 use std::collections::{HashMap, VecDeque};
@@ -209,7 +209,28 @@ impl Checker {
                     }
                     ElementKind::Gateway { inclusive, branches: compiled, otherwise }
                 }
-                ast::ElementKind::User { fields, done } => {
+                ast::ElementKind::User { to, fields, done } => {
+                    let to = to.as_ref().map(|expr| {
+                        let mut scope = Scope::new(&param_types, &mut params_read);
+                        let reported = self.diagnostics.len();
+                        let compiled = self.compile_expr(expr, &mut scope);
+                        // An expression already reported (an unknown name) compiles to null: say nothing more.
+                        let clean = self.diagnostics.len() == reported;
+                        if let Some(what) = not_assignees(&compiled, &param_types).filter(|_| clean) {
+                            self.error(
+                                Diagnostic::error(
+                                    "procdsl::check::assignee_type",
+                                    format!(
+                                        "`to` of user task `{}` must give a Text or a List<Text>, not {what}",
+                                        e.name.name
+                                    ),
+                                )
+                                .with_label(compiled.span, format!("this is {what}"))
+                                .with_help("name users or roles: `to \"managers\"`, `to [\"alice\", Requester]` or a Text parameter"),
+                            );
+                        }
+                        compiled
+                    });
                     let mut specs: Vec<FieldSpec> = Vec::new();
                     for f in fields {
                         if let Some(first) = specs.iter().find(|s| *s.name == *f.name.name) {
@@ -251,7 +272,7 @@ impl Checker {
                     let done = done.or_else(|| {
                         (!specs.is_empty()).then(|| Script { body: Vec::new(), locals: specs.len() as u32 })
                     });
-                    ElementKind::User { fields: specs, done }
+                    ElementKind::User { to, fields: specs, done }
                 }
                 // ISO 8601 only: jiff also reads "2 hours", which the language does not promise.
                 ast::ElementKind::Timer(ast::TimerKind::After(lit)) => match iso_duration(&lit.value) {
@@ -537,4 +558,47 @@ fn iso_duration(text: &str) -> Option<jiff::Span> {
         return None;
     }
     text.parse::<jiff::Span>().ok().filter(|s| !s.is_negative())
+}
+
+/// What a `to` expression gives, when the checker can tell that it is not
+/// a Text or a List<Text>: "an Integer", "a List<Integer>". Expressions
+/// whose type only running tells (function calls, attributes) are left to
+/// run time, which refuses them with the same words.
+fn not_assignees(expr: &CExpr, params: &[(Arc<str>, Type)]) -> Option<String> {
+    let is_names = |ty: &Type| matches!(ty, Type::Text) || matches!(ty, Type::List(item) if **item == Type::Text);
+    match &expr.kind {
+        CExprKind::Const(Value::Text(_)) | CExprKind::Text(_) => None,
+        CExprKind::Const(Value::List(list)) => list
+            .items
+            .iter()
+            .find(|v| !matches!(v, Value::Text(_)))
+            .map(|v| format!("a List holding {}", value_with_article(v))),
+        CExprKind::Const(v) => Some(value_with_article(v)),
+        CExprKind::Param(slot) => {
+            let ty = &params.get(*slot as usize)?.1;
+            (!is_names(ty)).then(|| ty.with_article())
+        }
+        CExprKind::List(items) => items.iter().find_map(|item| match &item.kind {
+            CExprKind::Const(Value::Text(_)) | CExprKind::Text(_) => None,
+            CExprKind::Const(v) => Some(format!("a List holding {}", value_with_article(v))),
+            CExprKind::Param(slot) => {
+                let ty = &params.get(*slot as usize)?.1;
+                (*ty != Type::Text).then(|| format!("a List holding {}", ty.with_article()))
+            }
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// "an Integer", "null": a constant's type for a message.
+fn value_with_article(v: &Value) -> String {
+    match v {
+        Value::Null => "null".to_string(),
+        _ => {
+            let name = v.type_name();
+            let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+            format!("{article} {name}")
+        }
+    }
 }

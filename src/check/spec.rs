@@ -182,6 +182,8 @@ pub enum ElementKind {
     },
     Parallel,
     User {
+        /// `to EXPR`: who may execute it, evaluated when the task starts.
+        to: Option<CExpr>,
         fields: Vec<FieldSpec>,
         done: Option<Script>,
     },

@@ -73,6 +73,28 @@ fn tail(d: &Descriptor) -> String {
     out
 }
 
+/// Who started the instance and who did what since, for `show`.
+pub fn history(d: &Descriptor) -> String {
+    let mut out = String::new();
+    if let Some(who) = &d.started_by {
+        let _ = writeln!(out, "started by: {who}");
+    }
+    if !d.history.is_empty() {
+        let _ = writeln!(out, "history:");
+        for h in &d.history {
+            let _ = write!(out, "  {}  {}  {}", h.at, h.who, h.action.as_str());
+            if let Some(e) = &h.element {
+                let _ = write!(out, " {e}");
+            }
+            if let Some(s) = &h.signal {
+                let _ = write!(out, " \"{s}\"");
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// One line per element executed, with the parameters it changed.
 pub fn trace(events: &[TraceEvent]) -> String {
     let mut out = String::new();
@@ -114,6 +136,9 @@ pub fn waiting(w: &WaitingElement) -> String {
     }
     if let Some(s) = &w.signal {
         let _ = write!(out, "  signal \"{s}\"");
+    }
+    if let Some(to) = &w.to {
+        let _ = write!(out, "  to {}", to.join(", "));
     }
     out
 }

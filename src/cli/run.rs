@@ -85,8 +85,13 @@ pub fn run(args: RunArgs) -> i32 {
     }
     let run = match store.as_mut() {
         Some(store) => {
-            let options =
-                RunOptions { max_steps: args.max_steps, clock: ClockMode::Real, trace: args.trace, now: pinned };
+            let options = RunOptions {
+                max_steps: args.max_steps,
+                clock: ClockMode::Real,
+                trace: args.trace,
+                now: pinned,
+                ..RunOptions::default()
+            };
             match store.run(&mut instance, options) {
                 Ok(run) => run,
                 Err(e) => {
@@ -96,8 +101,12 @@ pub fn run(args: RunArgs) -> i32 {
             }
         }
         None => {
-            let options =
-                RunOptions { max_steps: args.max_steps, clock: ClockMode::Virtual, trace: args.trace, now: None };
+            let options = RunOptions {
+                max_steps: args.max_steps,
+                clock: ClockMode::Virtual,
+                trace: args.trace,
+                ..RunOptions::default()
+            };
             let mut run = Run::new(options);
             instance.run(&mut run);
             run

@@ -32,6 +32,14 @@ pub struct ExecArgs {
     /// Print the descriptor as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Execute as this user: a task with `to` is refused unless the user is
+    /// named or holds a named role (or `admin`). Recorded in the history.
+    #[arg(long = "as", value_name = "USER")]
+    pub as_user: Option<String>,
+    /// The users file of `serve --users`, for the roles of `--as USER`
+    /// (without it the user has no roles, only its own name).
+    #[arg(long, value_name = "FILE", requires = "as_user")]
+    pub users: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -222,6 +230,18 @@ pub fn exec(args: ExecArgs) -> i32 {
             return EXIT_INVALID;
         }
     };
+    let mut options = store::real_time(None);
+    if let Some(user) = &args.as_user {
+        let roles = match args.users.as_deref().map(|path| roles_of(path, user)).transpose() {
+            Ok(roles) => roles.unwrap_or_default(),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return EXIT_INVALID;
+            }
+        };
+        options.actor = user.as_str().into();
+        options.roles = Some(roles);
+    }
     let mut store = match open(&args.store) {
         Ok(s) => s,
         Err(code) => return code,
@@ -230,7 +250,7 @@ pub fn exec(args: ExecArgs) -> i32 {
         Ok(uid) => uid,
         Err(code) => return code,
     };
-    match store.exec(uid, &fields, store::real_time(None)) {
+    match store.exec(uid, &fields, options) {
         Ok((ExecOutcome::Executed, d)) => {
             print_descriptor(&mut store, &d, args.json);
             output::exit_code(&d)
@@ -246,6 +266,26 @@ pub fn exec(args: ExecArgs) -> i32 {
             EXIT_OK
         }
         Err(e) => fail(e),
+    }
+}
+
+/// The roles of `user` in a users file (`serve --users`): its `roles`, as
+/// a user or as a token name. Only names and roles are read here; the
+/// service checks the rest of the file.
+fn roles_of(path: &std::path::Path, user: &str) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let file: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("`{}` is not a users file: {e}", path.display()))?;
+    let mut entries = ["users", "tokens"].into_iter().filter_map(|k| file.get(k)?.as_array()).flatten();
+    let entry = entries
+        .find(|e| e.get("name").and_then(serde_json::Value::as_str) == Some(user))
+        .ok_or_else(|| format!("`{}` names no user or token `{user}`", path.display()))?;
+    match entry.get("roles") {
+        None => Ok(Vec::new()),
+        Some(roles) => roles
+            .as_array()
+            .and_then(|list| list.iter().map(|r| r.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
+            .ok_or_else(|| format!("`{}`: the roles of `{user}` must be a list of texts", path.display())),
     }
 }
 
@@ -281,9 +321,19 @@ pub fn instances(args: InstancesArgs) -> i32 {
         return EXIT_OK;
     }
     let width = list.iter().map(|s| s.process.chars().count()).max().unwrap_or(0).max("PROCESS".len());
-    println!("{:36}  {:width$}  {:9}  {:7}  UPDATED", "ID", "PROCESS", "STATUS", "WAITING");
+    let by = |s: &store::InstanceSummary| s.started_by.clone().unwrap_or_else(|| "-".to_string());
+    let by_width = list.iter().map(|s| by(s).chars().count()).max().unwrap_or(0).max("STARTED BY".len());
+    println!("{:36}  {:width$}  {:9}  {:7}  {:by_width$}  UPDATED", "ID", "PROCESS", "STATUS", "WAITING", "STARTED BY");
     for s in &list {
-        println!("{}  {:width$}  {:9}  {:7}  {}", s.id, s.process, s.status.as_str(), s.waiting, s.updated);
+        println!(
+            "{}  {:width$}  {:9}  {:7}  {:by_width$}  {}",
+            s.id,
+            s.process,
+            s.status.as_str(),
+            s.waiting,
+            by(s),
+            s.updated
+        );
     }
     EXIT_OK
 }
@@ -304,13 +354,14 @@ pub fn show(args: InstanceArgs) -> i32 {
     };
     if args.json {
         // The descriptor, and every parameter (`in` and `var` too) under "parameters".
-        let mut json = serde_json::to_value(instance.descriptor(None)).unwrap_or_default();
+        let mut json = serde_json::to_value(instance.descriptor_with_history(None)).unwrap_or_default();
         if let Some(object) = json.as_object_mut() {
             object.insert("parameters".to_string(), serde_json::Value::Object(output::parameters(&instance)));
         }
         println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
     } else {
         print!("{}", output::instance(&instance));
+        print!("{}", output::history(&instance.descriptor_with_history(None)));
     }
     EXIT_OK
 }

@@ -65,7 +65,7 @@ fn collect(instance: &Instance, nested: bool, ready: &mut Vec<Activation>, waiti
                 collect(child, true, ready, waiting);
                 continue;
             }
-            Wait::User => None,
+            Wait::User { to } => to.as_ref().map(|to| format!("to {}", to.join(", "))),
             Wait::Timer { due } => Some(format!("due {due}")),
             Wait::Signal { name } => Some(format!("signal \"{name}\"")),
         };

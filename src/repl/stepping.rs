@@ -173,7 +173,12 @@ impl Session {
     }
 
     fn run_state(&self) -> Run {
-        Run::new(RunOptions { max_steps: self.options.max_steps, clock: ClockMode::Virtual, trace: true, now: None })
+        Run::new(RunOptions {
+            max_steps: self.options.max_steps,
+            clock: ClockMode::Virtual,
+            trace: true,
+            ..RunOptions::default()
+        })
     }
 
     /// Where the instance stands: what runs next and what waits, or how it ended.

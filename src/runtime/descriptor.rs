@@ -3,7 +3,7 @@
 
 use crate::check::spec::ElementKind;
 use crate::runtime::convert;
-use crate::runtime::instance::{ErrorInfo, Instance, Status, Wait};
+use crate::runtime::instance::{ErrorInfo, HistoryEntry, Instance, Status, Wait};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -21,6 +21,15 @@ pub struct Descriptor {
     pub waiting: Vec<WaitingElement>,
     pub error: Option<ErrorInfo>,
     pub log: Vec<String>,
+    /// Who started the instance: a user or token name, "local" for the
+    /// command line and the REPL (absent before the instance first ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    /// Who started, executed, cancelled or signalled it, in order. Only
+    /// [`Instance::descriptor_with_history`] fills it (`show`, the
+    /// service's instance view): a run's answer stays what it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
 }
 
 /// An element-instance that can be executed by its UId.
@@ -44,6 +53,10 @@ pub struct WaitingElement {
     /// The signal a signal element waits for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<String>,
+    /// Who may execute a user task with `to`: user and role names,
+    /// evaluated when it started. Absent when it is unassigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Vec<String>>,
 }
 
 impl Instance {
@@ -78,7 +91,14 @@ impl Instance {
             waiting,
             error: self.error.clone(),
             log: self.log.clone(),
+            started_by: self.started_by.as_ref().map(|s| s.to_string()),
+            history: Vec::new(),
         }
+    }
+
+    /// [`Instance::descriptor`] with the instance's history.
+    pub fn descriptor_with_history(&self, results: Option<&[String]>) -> Descriptor {
+        Descriptor { history: self.history.clone(), ..self.descriptor(results) }
     }
 
     /// The executable element-instances: this instance's wait states, and
@@ -87,14 +107,14 @@ impl Instance {
         let spec = self.spec();
         for w in &self.waiting {
             let e = spec.element(w.element);
-            let (due, signal) = match &w.wait {
+            let (due, signal, to) = match &w.wait {
                 Wait::Call { child } => {
                     child.collect_waiting(out, true);
                     continue;
                 }
-                Wait::Timer { due } => (Some(due.to_string()), None),
-                Wait::Signal { name } => (None, Some(name.to_string())),
-                Wait::User => (None, None),
+                Wait::Timer { due } => (Some(due.to_string()), None, None),
+                Wait::Signal { name } => (None, Some(name.to_string()), None),
+                Wait::User { to } => (None, None, to.clone()),
             };
             let fields = match &e.kind {
                 ElementKind::User { fields, .. } => {
@@ -112,6 +132,7 @@ impl Instance {
                 process: nested.then(|| spec.code.to_string()),
                 due,
                 signal,
+                to,
             });
         }
     }

@@ -9,7 +9,7 @@ use crate::runtime::eval::{push_log, Budget, ErrorKind, Eval, RunError, Undo};
 use crate::runtime::instance::*;
 use crate::runtime::ops;
 use crate::runtime::value::Value;
-use crate::runtime::{convert, ids};
+use crate::runtime::{access, convert, ids};
 use jiff::Timestamp;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -30,7 +30,10 @@ pub enum ClockMode {
     Real,
 }
 
-/// How a run behaves: step budget, clock, trace.
+/// Who the command line and the REPL act as.
+pub const LOCAL_ACTOR: &str = "local";
+
+/// How a run behaves: step budget, clock, trace, and who asked for it.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     pub max_steps: u64,
@@ -40,11 +43,25 @@ pub struct RunOptions {
     /// With the real clock: take this as the current time instead of the
     /// system clock (`tick --now`, tests).
     pub now: Option<Timestamp>,
+    /// Who starts, executes or signals: a user or token name, recorded in
+    /// the instance's history (and as its starter). [`LOCAL_ACTOR`] by default.
+    pub actor: Arc<str>,
+    /// The actor's roles, when an exec must respect a task's `to`
+    /// ([`access::may_execute`]). None: no check (the command line and the
+    /// REPL may execute any task).
+    pub roles: Option<Vec<String>>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { max_steps: DEFAULT_MAX_STEPS, clock: ClockMode::Virtual, trace: false, now: None }
+        RunOptions {
+            max_steps: DEFAULT_MAX_STEPS,
+            clock: ClockMode::Virtual,
+            trace: false,
+            now: None,
+            actor: LOCAL_ACTOR.into(),
+            roles: None,
+        }
     }
 }
 
@@ -208,6 +225,10 @@ pub enum ExecError {
         help("the element still waits; execute it again with correct values")
     )]
     BadField { element: String, message: String },
+    /// `` `Approve` is assigned to managers, alice ``: the caller may not execute it.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    NotAssigned(#[from] access::NotAssigned),
 }
 
 /// What executing by UId did.
@@ -331,6 +352,9 @@ impl Instance {
                 ExecError::UnknownUid { uid }
             });
         }
+        if let (Some(roles), Some((element, to))) = (&run.options.roles, self.assignment(uid)) {
+            access::may_execute(&element, to.unwrap_or_default(), &run.options.actor, roles)?;
+        }
         self.begin(run);
         let found = match stack_needed(&self.program) {
             None => self.exec_in_tree(uid, fields, run),
@@ -339,9 +363,37 @@ impl Instance {
         self.deliver_signals(run);
         self.finish_run(run);
         match found? {
-            true => Ok(ExecOutcome::Executed),
-            false => Err(ExecError::UnknownUid { uid }),
+            Some(element) => {
+                self.record(HistoryEntry {
+                    at: run.now,
+                    who: run.options.actor.to_string(),
+                    action: Action::Exec,
+                    element: Some(element.to_string()),
+                    signal: None,
+                });
+                Ok(ExecOutcome::Executed)
+            }
+            None => Err(ExecError::UnknownUid { uid }),
         }
+    }
+
+    /// The user task waiting as this element-instance (here or in a
+    /// sub-process): its name and its evaluated `to`, if it has one.
+    pub fn assignment(&self, uid: Uuid) -> Option<(Arc<str>, Option<&[String]>)> {
+        self.waiting.iter().find_map(|w| match &w.wait {
+            Wait::User { to } if w.uid == uid => Some((self.spec().element(w.element).name.clone(), to.as_deref())),
+            Wait::Call { child } => child.assignment(uid),
+            _ => None,
+        })
+    }
+
+    /// Cancels the instance, recording who did it and when.
+    pub fn cancel_by(&mut self, actor: &str, at: Timestamp) {
+        if self.status.is_finished() {
+            return;
+        }
+        self.cancel();
+        self.record(HistoryEntry { at, who: actor.to_string(), action: Action::Cancel, element: None, signal: None });
     }
 
     /// Cancels the instance: nothing of it runs again.
@@ -419,6 +471,16 @@ impl Instance {
             ClockMode::Virtual => self.clock.max(run.now),
             ClockMode::Real => run.options.now.unwrap_or_else(Timestamp::now),
         };
+        if self.started_by.is_none() && self.depth == 0 {
+            self.started_by = Some(run.options.actor.clone());
+            self.record(HistoryEntry {
+                at: run.now,
+                who: run.options.actor.to_string(),
+                action: Action::Start,
+                element: None,
+                signal: None,
+            });
+        }
     }
 
     fn finish_run(&mut self, run: &mut Run) {
@@ -576,7 +638,15 @@ impl Instance {
                     }
                 }
             }
-            ElementKind::User { .. } => Ok(Act::Wait(Wait::User)),
+            ElementKind::User { to: None, .. } => Ok(Act::Wait(Wait::User { to: None })),
+            ElementKind::User { to: Some(expr), .. } => {
+                let value = self.eval(spec, expr, run)?;
+                let to = assignees(&value).map_err(|what| {
+                    RunError::new(format!("`to` of `{}` must give user or role names, but gave {what}", e.name))
+                        .at(expr.span)
+                })?;
+                Ok(Act::Wait(Wait::User { to: Some(to) }))
+            }
             ElementKind::Signal(name) => Ok(Act::Wait(Wait::Signal { name: name.clone() })),
             ElementKind::Timer(TimerSpec::After(span)) => {
                 let due = run
@@ -933,13 +1003,13 @@ impl Instance {
         uid: Uuid,
         fields: &[(K, V)],
         run: &mut Run,
-    ) -> Result<bool, ExecError> {
+    ) -> Result<Option<Arc<str>>, ExecError> {
         let program = self.program.clone();
         let spec = program.process(self.process);
         if let Some(i) = self.waiting.iter().position(|w| w.uid == uid) {
             let e = spec.element(self.waiting[i].element);
             let preset = match (&self.waiting[i].wait, &e.kind) {
-                (Wait::User, ElementKind::User { fields: specs, .. }) => field_values(e, specs, fields)?,
+                (Wait::User { .. }, ElementKind::User { fields: specs, .. }) => field_values(e, specs, fields)?,
                 (Wait::Call { .. }, _) => return Err(ExecError::NotExecutable { element: e.name.to_string() }),
                 _ => {
                     if let Some((name, _)) = fields.first() {
@@ -959,7 +1029,7 @@ impl Instance {
             self.executed.push(uid);
             if let Err(err) = run.budget.spend(e.span) {
                 self.fail_with(err, e);
-                return Ok(true);
+                return Ok(Some(e.name.clone()));
             }
             run.elements_executed += 1;
             run.undo.begin(self.params.len());
@@ -972,7 +1042,7 @@ impl Instance {
                 Ok(()) => self.complete(spec, w.uid, w.element, Act::Next, run),
                 Err(err) => self.fail_element(w.uid, e, err, run),
             }
-            return Ok(true);
+            return Ok(Some(e.name.clone()));
         }
         if let Some(i) = self.queue.iter().position(|t| t.uid == uid) {
             // Field values given for an element that has not started yet are
@@ -994,26 +1064,52 @@ impl Instance {
                     }
                 }
             }
-            if let Some(token) = self.queue.remove(i) {
-                self.execute(&program, token, run);
-            }
-            if !fields.is_empty() && self.waiting.iter().any(|w| w.uid == uid && matches!(w.wait, Wait::User)) {
+            let Some(token) = self.queue.remove(i) else { return Ok(None) };
+            let name = spec.element(token.element).name.clone();
+            self.execute(&program, token, run);
+            if !fields.is_empty() && self.waiting.iter().any(|w| w.uid == uid && matches!(w.wait, Wait::User { .. })) {
                 return self.exec_in_tree(uid, fields, run);
             }
-            return Ok(true);
+            return Ok(Some(name));
         }
         for i in 0..self.waiting.len() {
             if let Wait::Call { child } = &mut self.waiting[i].wait {
-                if child.exec_in_tree(uid, fields, run)? {
+                if let Some(name) = child.exec_in_tree(uid, fields, run)? {
                     child.settle();
                     if child.status.is_finished() {
                         self.finish_call(i, run);
                     }
-                    return Ok(true);
+                    return Ok(Some(name));
                 }
             }
         }
-        Ok(false)
+        Ok(None)
+    }
+}
+
+/// A `to` value as user or role names, or what it was instead ("an
+/// Integer", "an empty List"): a Text is one name, a List of Texts several.
+fn assignees(value: &Value) -> Result<Vec<String>, String> {
+    let name = |v: &Value| match v {
+        Value::Text(t) if !t.trim().is_empty() => Ok(t.to_string()),
+        Value::Text(_) => Err("an empty name".to_string()),
+        Value::Null => Err("null".to_string()),
+        other => Err(format!("{} {}", article(other.type_name()), other.type_name())),
+    };
+    match value {
+        Value::List(list) if list.items.is_empty() => Err("an empty List".to_string()),
+        Value::List(list) => {
+            list.items.iter().map(|v| name(v).map_err(|what| format!("a List holding {what}"))).collect()
+        }
+        other => name(other).map(|n| vec![n]),
+    }
+}
+
+fn article(type_name: &str) -> &'static str {
+    if type_name.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
     }
 }
 

@@ -85,8 +85,11 @@ pub struct Waiting {
 /// What a waiting element-instance waits for.
 #[derive(Debug)]
 pub enum Wait {
-    /// A user task: executed by UId with field values.
-    User,
+    /// A user task: executed by UId with field values, by one of `to`
+    /// (user or role names, evaluated when it started) when it has `to`.
+    User {
+        to: Option<Vec<String>>,
+    },
     Timer {
         due: Timestamp,
     },
@@ -133,6 +136,50 @@ impl std::fmt::Display for ErrorInfo {
 /// At most this many log lines are kept per instance; later ones are counted.
 pub const MAX_LOG_LINES: usize = 10_000;
 
+/// At most this many history entries are kept per instance; past it the
+/// oldest are dropped, except the first (who started it).
+pub const MAX_HISTORY: usize = 10_000;
+
+/// Who started an instance saved before instances recorded it (format 1).
+pub const UNKNOWN_STARTER: &str = "unknown";
+
+/// What someone did to an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Start,
+    Exec,
+    Cancel,
+    Signal,
+}
+
+impl Action {
+    /// The action as the history writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Exec => "exec",
+            Action::Cancel => "cancel",
+            Action::Signal => "signal",
+        }
+    }
+}
+
+/// One line of an instance's history: who did what, when.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    /// A user or token name; "local" for the command line and the REPL.
+    pub who: String,
+    pub action: Action,
+    /// The element executed (`exec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub element: Option<String>,
+    /// The signal received (`signal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+}
+
 /// A live execution of one process.
 #[derive(Debug)]
 pub struct Instance {
@@ -157,6 +204,11 @@ pub struct Instance {
     pub clock: Timestamp,
     /// How many sub-processes deep this instance runs.
     pub depth: u32,
+    /// Who started it: the actor of its first run. None until then, and
+    /// for a sub-process (its caller's instance records it).
+    pub started_by: Option<Arc<str>>,
+    /// Who started, executed, cancelled or signalled it, in order.
+    pub history: Vec<HistoryEntry>,
 }
 
 impl Instance {
@@ -180,8 +232,18 @@ impl Instance {
             last_error: None,
             clock,
             depth: 0,
+            started_by: None,
+            history: Vec::new(),
             program,
         }
+    }
+
+    /// Adds a line to the history, keeping at most [`MAX_HISTORY`].
+    pub fn record(&mut self, entry: HistoryEntry) {
+        if self.history.len() >= MAX_HISTORY {
+            self.history.remove(1.min(self.history.len() - 1));
+        }
+        self.history.push(entry);
     }
 
     /// The definition this instance runs on.

@@ -1,5 +1,6 @@
 //! Runtime: values, the expression and statement interpreter, the element
 //! engine, live instances and their descriptors.
+pub mod access;
 pub mod builtins;
 pub mod convert;
 pub mod descriptor;

@@ -13,7 +13,16 @@ use uuid::Uuid;
 
 /// The version of the saved form this build writes. Older versions are
 /// read or refused by [`SavedInstance::restore`], never misread.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// - 1: the first.
+/// - 2: adds who started the instance (`startedBy`), its history (who
+///   started, executed, cancelled or signalled it) and each waiting user
+///   task's evaluated `to`. A version 1 state reads as a version 2 state
+///   without them; its starter is [`UNKNOWN_STARTER`].
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest saved form this build still reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 /// An instance as a store keeps it: plain data, versioned.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -42,6 +51,12 @@ pub struct SavedInstance {
     pub clock: Timestamp,
     #[serde(default)]
     pub depth: u32,
+    /// Since version 2.
+    #[serde(default, rename = "startedBy", skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    /// Since version 2.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
 }
 
 /// A pending element-instance, saved.
@@ -59,6 +74,9 @@ pub struct SavedWaiting {
     pub uid: Uuid,
     pub element: u32,
     pub wait: SavedWait,
+    /// A user task's evaluated `to` (since version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Vec<String>>,
 }
 
 /// What a saved element-instance waits for.
@@ -91,8 +109,12 @@ impl SavedInstance {
                 .map(|w| SavedWaiting {
                     uid: w.uid,
                     element: w.element.0,
+                    to: match &w.wait {
+                        Wait::User { to } => to.clone(),
+                        _ => None,
+                    },
                     wait: match &w.wait {
-                        Wait::User => SavedWait::User,
+                        Wait::User { .. } => SavedWait::User,
                         Wait::Timer { due } => SavedWait::Timer { due: *due },
                         Wait::Signal { name } => SavedWait::Signal { name: name.to_string() },
                         Wait::Call { child } => SavedWait::Call { child: Box::new(SavedInstance::of(child)) },
@@ -106,15 +128,18 @@ impl SavedInstance {
             last_error: instance.last_error.as_ref().map(|s| s.to_string()),
             clock: instance.clock,
             depth: instance.depth,
+            started_by: instance.started_by.as_ref().map(|s| s.to_string()),
+            history: instance.history.clone(),
         }
     }
 
     /// Rebuilds the live instance on its program. Anything that does not fit
     /// the definition is refused with a message, never guessed at.
     pub fn restore(&self, program: Arc<Program>) -> Result<Instance, String> {
-        if self.format != FORMAT_VERSION {
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&self.format) {
             return Err(format!(
-                "saved instance {} has format version {}, but this procdsl reads version {FORMAT_VERSION}",
+                "saved instance {} has format version {}, but this procdsl reads versions \
+                 {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}",
                 self.id, self.format
             ));
         }
@@ -155,7 +180,7 @@ impl SavedInstance {
         let mut waiting = Vec::with_capacity(self.waiting.len());
         for w in &self.waiting {
             let wait = match &w.wait {
-                SavedWait::User => Wait::User,
+                SavedWait::User => Wait::User { to: w.to.clone() },
                 SavedWait::Timer { due } => Wait::Timer { due: *due },
                 SavedWait::Signal { name } => Wait::Signal { name: name.as_str().into() },
                 SavedWait::Call { child } => Wait::Call { child: Box::new(child.restore(program.clone())?) },
@@ -193,6 +218,13 @@ impl SavedInstance {
             last_error: self.last_error.as_deref().map(Into::into),
             clock: self.clock,
             depth: self.depth,
+            started_by: match (&self.started_by, self.format) {
+                (Some(who), _) => Some(who.as_str().into()),
+                // Version 1 did not record it; the first run must not claim it.
+                (None, 1) if self.depth == 0 => Some(UNKNOWN_STARTER.into()),
+                (None, _) => None,
+            },
+            history: self.history.clone(),
             program,
         })
     }

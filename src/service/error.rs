@@ -134,6 +134,7 @@ impl From<ExecError> for ApiError {
             ExecError::UnknownUid { .. } => StatusCode::NOT_FOUND,
             ExecError::Finished { .. } | ExecError::NotExecutable { .. } => StatusCode::CONFLICT,
             ExecError::BadField { .. } => StatusCode::BAD_REQUEST,
+            ExecError::NotAssigned(_) => StatusCode::FORBIDDEN,
         };
         ApiError::from_diagnostic(status, &e)
     }
@@ -178,5 +179,21 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Segment {
             .await
             .map(|axum::extract::Path(s)| Segment(s))
             .map_err(|e| ApiError::bad_request(format!("the path is not valid: {}", e.body_text())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::access;
+
+    #[test]
+    fn an_exec_by_someone_not_assigned_is_403_and_says_who_may() {
+        let refused = access::may_execute("Approve", &["managers".to_string()], "bob", &[]).unwrap_err();
+        let e = ApiError::from(StoreError::Exec(ExecError::NotAssigned(refused)));
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        assert_eq!(e.message, "`Approve` is assigned to managers");
+        assert_eq!(e.code.as_deref(), Some("procdsl::exec::not_assigned"));
+        assert!(e.help.is_some_and(|h| h.contains("`bob`")));
     }
 }

@@ -319,9 +319,15 @@ pub fn document() -> Value {
                         "elementUId": { "type": "string", "format": "uuid" },
                         "kind": { "type": "string" }, "caption": { "type": "string", "nullable": true },
                         "fields": { "type": "object" }, "process": { "type": "string" },
-                        "due": { "type": "string" }, "signal": { "type": "string" } } } },
+                        "due": { "type": "string" }, "signal": { "type": "string" },
+                        "to": { "type": "array", "items": { "type": "string" } } } } },
                     "error": { "$ref": "#/components/schemas/ErrorInfo" },
-                    "log": { "type": "array", "items": { "type": "string" } } } },
+                    "log": { "type": "array", "items": { "type": "string" } },
+                    "startedBy": { "type": "string" },
+                    "history": { "type": "array", "items": { "type": "object", "properties": {
+                        "at": { "type": "string", "format": "date-time" }, "who": { "type": "string" },
+                        "action": { "type": "string", "enum": ["start", "exec", "cancel", "signal"] },
+                        "element": { "type": "string" }, "signal": { "type": "string" } } } } } },
                 "Process": { "type": "object", "properties": {
                     "code": { "type": "string" }, "uid": { "type": "string", "format": "uuid" }, "caption": { "type": "string", "nullable": true },
                     "parameters": { "type": "array", "items": { "type": "object", "properties": {

@@ -77,7 +77,7 @@ pub async fn instance(State(state): State<AppState>, Segment(id): Segment) -> Re
     let id: uuid::Uuid =
         id.parse().map_err(|_| ApiError::bad_request(format!("`{id}` is not a valid instance id (a UUID)")))?;
     let s = state.clone();
-    let d = blocking(move || s.store.call(move |st| Ok(st.load(id)?.descriptor(None)))).await?;
+    let d = blocking(move || s.store.call(move |st| Ok(st.load(id)?.descriptor_with_history(None)))).await?;
     let mut value = serde_json::to_value(d).unwrap_or(JsonValue::Null);
     super::error::scrub_files(&mut value);
     Ok(Json(value))

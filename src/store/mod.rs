@@ -27,8 +27,8 @@ use crate::check::spec::Program;
 use crate::check::{self};
 use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::{self, ClockMode, ExecError, ExecOutcome, Run, RunOptions};
-use crate::runtime::instance::{Instance, Status, Wait};
-use crate::runtime::saved::{SavedInstance, FORMAT_VERSION};
+use crate::runtime::instance::{Action, HistoryEntry, Instance, Status, Wait};
+use crate::runtime::saved::{SavedInstance, FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::collections::{HashMap, VecDeque};
@@ -84,6 +84,9 @@ pub struct InstanceSummary {
     pub version: i64,
     pub created: String,
     pub updated: String,
+    /// Who started it (absent for instances saved before format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
 }
 
 /// What [`Store::cancel`] did.
@@ -225,9 +228,10 @@ impl Store {
         load_instance(&self.conn, &mut self.programs, &id.to_string())
     }
 
-    /// The descriptor of a stored instance, with every result parameter and its log.
+    /// The descriptor of a stored instance, with every result parameter,
+    /// its log and its history.
     pub fn show(&mut self, id: Uuid) -> Result<Descriptor> {
-        Ok(self.load(id)?.descriptor(None))
+        Ok(self.load(id)?.descriptor_with_history(None))
     }
 
     /// Runs an instance (a new one, typically) until it waits or ends, and
@@ -301,7 +305,11 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT i.id, i.process, i.status, i.version, i.created, i.updated,
                     (SELECT COUNT(*) FROM element_instances e
-                      WHERE e.instance = i.id AND e.live = 1 AND e.kind IN ('user', 'timer', 'signal'))
+                      WHERE e.instance = i.id AND e.live = 1 AND e.kind IN ('user', 'timer', 'signal')),
+                    CASE WHEN json_valid(i.state) THEN
+                        CASE WHEN json_type(i.state, '$.startedBy') = 'text'
+                             THEN json_extract(i.state, '$.startedBy') END
+                    END
                FROM instances i
               WHERE (?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR i.process = ?2)
               ORDER BY i.created, i.id
@@ -317,11 +325,12 @@ impl Store {
                 r.get::<_, String>(4)?,
                 r.get::<_, String>(5)?,
                 r.get::<_, i64>(6)?,
+                r.get::<_, Option<String>>(7)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, process, status, version, created, updated, waiting) = row?;
+            let (id, process, status, version, created, updated, waiting, started_by) = row?;
             let corrupt = |message: String| StoreError::CorruptState { instance: id.clone(), message };
             out.push(InstanceSummary {
                 id: id.parse().map_err(|e| corrupt(format!("id: {e}")))?,
@@ -331,6 +340,7 @@ impl Store {
                 version,
                 created,
                 updated,
+                started_by,
             });
         }
         Ok(out)
@@ -338,8 +348,13 @@ impl Store {
 
     /// Cancels an instance: its waiting element-instances can no longer be
     /// executed. Cancelling a cancelled instance does nothing; a completed
-    /// or failed one is refused.
+    /// or failed one is refused. The history says "local" did it.
     pub fn cancel(&mut self, id: Uuid) -> Result<(CancelOutcome, Descriptor)> {
+        self.cancel_by(id, engine::LOCAL_ACTOR)
+    }
+
+    /// [`Store::cancel`], recording `actor` (a user or token name) in the history.
+    pub fn cancel_by(&mut self, id: Uuid, actor: &str) -> Result<(CancelOutcome, Descriptor)> {
         let (tx, programs) = self.begin()?;
         let mut instance = load_instance(&tx, programs, &id.to_string())?;
         match instance.status {
@@ -347,7 +362,7 @@ impl Store {
             status @ (Status::Completed | Status::Failed) => return Err(StoreError::Finished { id, status }),
             Status::Running | Status::Waiting => {}
         }
-        instance.cancel();
+        instance.cancel_by(actor, Timestamp::now());
         save_instance(&tx, &instance)?;
         tx.commit()?;
         Ok((CancelOutcome::Cancelled, instance.descriptor(None)))
@@ -465,8 +480,8 @@ fn load_program(conn: &Connection, cache: &mut HashMap<String, Arc<Program>>, ha
 }
 
 /// Reads a saved state, checking its format version before anything else.
-/// This is where a state of an older format would be migrated; version 1
-/// is the first, so any other version is refused with a clear message.
+/// Versions 1 and 2 are read (1 is migrated by `SavedInstance::restore`);
+/// any other is refused with a clear message.
 pub fn decode_state(instance: &str, text: &str) -> Result<SavedInstance> {
     let corrupt = |message: String| StoreError::CorruptState { instance: instance.to_string(), message };
     let json: serde_json::Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
@@ -481,9 +496,11 @@ pub fn decode_state(instance: &str, text: &str) -> Result<SavedInstance> {
             supported: FORMAT_VERSION,
         });
     }
-    if version < u64::from(FORMAT_VERSION) {
+    if version < u64::from(OLDEST_FORMAT_VERSION) {
         return Err(corrupt(format!("format version {version} was never written by procdsl")));
     }
+    // Version 1 lacks only what version 2 added, each with a default:
+    // `SavedInstance::restore` fills them in (migration 1 → 2).
     let saved: SavedInstance = serde_json::from_value(json).map_err(|e| corrupt(e.to_string()))?;
     if saved.id.to_string() != instance {
         return Err(corrupt(format!("it holds the state of instance {}", saved.id)));
@@ -518,7 +535,7 @@ fn entries(instance: &Instance, out: &mut Vec<Entry>) {
     }
     for w in &instance.waiting {
         let (kind, signal, due) = match &w.wait {
-            Wait::User => ("user", None, None),
+            Wait::User { .. } => ("user", None, None),
             Wait::Timer { due } => ("timer", None, Some(time_text(*due))),
             Wait::Signal { name } => ("signal", Some(name.to_string()), None),
             Wait::Call { child } => {
@@ -650,6 +667,13 @@ fn deliver(
                 continue;
             }
             let mut run = Run::new(options.clone());
+            instance.record(HistoryEntry {
+                at: options.now.unwrap_or_else(Timestamp::now),
+                who: options.actor.to_string(),
+                action: Action::Signal,
+                element: None,
+                signal: Some(name.to_string()),
+            });
             run_on(&mut instance, &mut run);
             save_instance(conn, &instance)?;
             queue.extend(run.emitted.iter().map(|s| (s.clone(), instance.id)));

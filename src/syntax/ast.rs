@@ -116,6 +116,8 @@ pub enum ElementKind {
     Inclusive(Vec<Branch>),
     Parallel,
     User {
+        /// `to EXPR`: who may execute the task (user or role names).
+        to: Option<Expr>,
         fields: Vec<Field>,
         done: Option<Block>,
     },

@@ -169,6 +169,7 @@ impl Builder {
         let mut block = None;
         let mut branches = Vec::new();
         let mut user = (Vec::new(), None);
+        let mut to = None;
         let mut timer = None;
         let mut mappings = (Vec::new(), Vec::new());
         let mut flow = Flow::default();
@@ -180,6 +181,10 @@ impl Builder {
                 Rule::text => text = Some(self.str_lit(part)?),
                 Rule::block => block = Some(self.block(part)?),
                 Rule::branches => branches = self.branches(part)?,
+                Rule::user_to => {
+                    let expr = self.child(&mut part.into_inner(), Rule::expr, span)?;
+                    to = Some(self.expr(expr, 0)?);
+                }
                 Rule::user_body => user = self.user_body(part)?,
                 Rule::timer_after => timer = Some(TimerKind::After(self.str_child(part)?)),
                 Rule::timer_at => {
@@ -211,7 +216,7 @@ impl Builder {
             Rule::exclusive_el => (ElementKind::Exclusive(branches), text),
             Rule::inclusive_el => (ElementKind::Inclusive(branches), text),
             Rule::parallel_el => (ElementKind::Parallel, text),
-            Rule::user_el => (ElementKind::User { fields: user.0, done: user.1 }, text),
+            Rule::user_el => (ElementKind::User { to, fields: user.0, done: user.1 }, text),
             Rule::timer_el => (ElementKind::Timer(timer.ok_or_else(|| missing(Rule::timer_el))?), text),
             Rule::signal_el => (ElementKind::Signal(text.ok_or_else(|| missing(Rule::text))?), None),
             Rule::call_el => {

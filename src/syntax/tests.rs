@@ -254,18 +254,41 @@ fn user_task_with_fields_and_done_in_any_order() {
         "user Approve \"Approve the order\" {\n  done { Approved = Decision }\n  in Decision: Boolean\n  in Comment: Text = \"\"\n} -> Ship",
     );
     assert_eq!(el.caption, Some(str_lit("Approve the order")));
-    let ElementKind::User { fields, done } = el.kind else { panic!("not a user task") };
+    let ElementKind::User { fields, done, to: None } = el.kind else { panic!("not a user task") };
     assert_eq!(names(&fields.iter().map(|f| f.name.clone()).collect::<Vec<_>>()), ["Decision", "Comment"]);
     assert_eq!(fields[0].ty, named("Boolean"));
     assert_eq!(fields[1].default, Some(e(ExprKind::Text(vec![]))));
     assert_eq!(done.map(|d| d.stmts.len()), Some(1));
 
     let el = element("user Wait -> Next");
-    assert_eq!(el.kind, ElementKind::User { fields: vec![], done: None });
+    assert_eq!(el.kind, ElementKind::User { to: None, fields: vec![], done: None });
     let el = element("user Wait \"Approve\" {\n    done { }\n} -> inc");
     assert_eq!(
         el.kind,
-        ElementKind::User { fields: vec![], done: Some(Block { stmts: vec![], span: Span::default() }) }
+        ElementKind::User { to: None, fields: vec![], done: Some(Block { stmts: vec![], span: Span::default() }) }
+    );
+}
+
+#[test]
+fn user_task_assigned_with_to() {
+    let el = element("user Approve \"Approve the order\" to \"managers\" {\n  in Ok: Boolean\n} -> Ship");
+    assert_eq!(el.caption, Some(str_lit("Approve the order")));
+    let ElementKind::User { to, fields, .. } = el.kind else { panic!("not a user task") };
+    assert_eq!(to, Some(txt("managers")));
+    assert_eq!(fields.len(), 1);
+
+    let el = element("user Approve to Requester -> Ship");
+    assert_eq!(el.caption, None);
+    assert_eq!(el.kind, ElementKind::User { to: Some(var("Requester")), fields: vec![], done: None });
+
+    let el = element("user Approve to [\"managers\", Owner.Name] { }");
+    let ElementKind::User { to: Some(to), .. } = el.kind else { panic!("no `to`") };
+    assert_eq!(to, e(ExprKind::List(vec![txt("managers"), field(var("Owner"), "Name")])));
+
+    // `to` stays a name everywhere else.
+    assert_eq!(
+        stmt("to = 1"),
+        StmtKind::Assign { target: Place { root: id("to"), path: vec![], span: Span::default() }, value: int(1) }
     );
 }
 

@@ -576,7 +576,9 @@ impl ProcessStore for PgStore {
         let rows = conn.client.query_typed(
             "SELECT i.id, i.process, i.status, i.version, i.created, i.updated,
                     (SELECT COUNT(*) FROM element_instances e
-                      WHERE e.instance = i.id AND e.live AND e.kind IN ('user', 'timer', 'signal'))
+                      WHERE e.instance = i.id AND e.live AND e.kind IN ('user', 'timer', 'signal')),
+                    CASE WHEN jsonb_typeof(i.state::jsonb -> 'startedBy') = 'string'
+                         THEN i.state::jsonb ->> 'startedBy' END
                FROM instances i
               WHERE ($1::text IS NULL OR i.status = $1) AND ($2::text IS NULL OR i.process = $2)
               ORDER BY i.created, i.id
@@ -595,6 +597,7 @@ impl ProcessStore for PgStore {
                     version: r.try_get(3)?,
                     created: r.try_get(4)?,
                     updated: r.try_get(5)?,
+                    started_by: r.try_get(7)?,
                 })
             })
             .collect()
