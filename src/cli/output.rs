@@ -82,7 +82,7 @@ pub fn history(d: &Descriptor) -> String {
     if !d.history.is_empty() {
         let _ = writeln!(out, "history:");
         for h in &d.history {
-            let _ = write!(out, "  {}  {}  {}", h.at, h.who, h.action.as_str());
+            let _ = write!(out, "  {}  {}  {}", time(h.at), h.who, h.action.as_str());
             if let Some(e) = &h.element {
                 let _ = write!(out, " {e}");
             }
