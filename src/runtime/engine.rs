@@ -654,22 +654,7 @@ impl Instance {
                 }
                 Ok(())
             }
-            Status::Failed => {
-                let message = match &child.error {
-                    Some(err) => {
-                        let mut m = format!("sub-process `{}` failed", child.spec().code);
-                        if let Some(element) = &err.element {
-                            m.push_str(&format!(" at element `{element}`"));
-                        }
-                        if let (Some(file), Some(line), Some(column)) = (&err.file, err.line, err.column) {
-                            m.push_str(&format!(" ({file}:{line}:{column})"));
-                        }
-                        format!("{m}: {}", err.message)
-                    }
-                    None => format!("sub-process `{}` failed", child.spec().code),
-                };
-                Err(RunError::new(message).at(e.span))
-            }
+            Status::Failed => Err(sub_process_failure(child).at(e.span)),
             other => Err(RunError::new(format!("sub-process `{}` ended {other}", child.spec().code)).at(e.span)),
         }
     }
@@ -876,6 +861,7 @@ impl Instance {
     fn fail_element(&mut self, uid: Uuid, e: &ElementSpec, err: RunError, run: &mut Run) {
         run.undo.rollback(&mut self.params);
         run.element_signals.clear();
+        // An exhausted budget is not a failure a handler may take, at any depth.
         let handler = e.on_error.filter(|_| err.kind != ErrorKind::Budget);
         let program = self.program.clone();
         if run.options.trace {
@@ -890,8 +876,17 @@ impl Instance {
         }
         match handler {
             Some(flow) => {
-                self.last_error = Some(err.message.into());
-                self.arrive(program.process(self.process), flow);
+                // `last_error()` is the message alone; the place goes to the log.
+                let spec = program.process(self.process);
+                let mut line = format!("element `{}` failed: {}", e.name, err.message);
+                if let Some(place) = err.span.filter(|s| (s.file.0 as usize) < program.sources.len()) {
+                    let p = program.sources.locate(place);
+                    line.push_str(&format!(" (at {}:{}:{})", p.file, p.line, p.column));
+                }
+                line.push_str(&format!("; on error -> {}", spec.element(flow.target).name));
+                push_log(&mut self.log, line);
+                self.last_error = Some(err.own_message().into());
+                self.arrive(spec, flow);
             }
             None => self.fail_with(err, e),
         }
@@ -911,6 +906,8 @@ impl Instance {
             file: place.as_ref().map(|p| p.file.clone()),
             line: place.as_ref().map(|p| p.line),
             column: place.as_ref().map(|p| p.column),
+            origin: err.origin.map(|o| *o),
+            exhausted: err.kind == ErrorKind::Budget,
         });
         self.stop();
         self.status = Status::Failed;
@@ -992,6 +989,42 @@ impl Instance {
         }
         Ok(false)
     }
+}
+
+/// A failed sub-process as its call element's error: the innermost failure
+/// named once, with how deep it happened, however many calls lie between;
+/// an exhausted budget stays one.
+fn sub_process_failure(child: &Instance) -> RunError {
+    let code = &child.spec().code;
+    let Some(err) = &child.error else {
+        return RunError::new(format!("sub-process `{code}` failed"));
+    };
+    let origin = match &err.origin {
+        Some(inner) => ErrorOrigin { depth: inner.depth.saturating_add(1), ..inner.clone() },
+        None => ErrorOrigin {
+            message: err.message.clone(),
+            process: code.to_string(),
+            element: err.element.clone(),
+            file: err.file.clone(),
+            line: err.line,
+            column: err.column,
+            depth: 1,
+        },
+    };
+    let mut message = format!("sub-process `{code}` failed");
+    if origin.depth > 1 {
+        message.push_str(&format!(": its sub-process `{}`, {} levels down, failed", origin.process, origin.depth));
+    }
+    if let Some(element) = &origin.element {
+        message.push_str(&format!(" at element `{element}`"));
+    }
+    if let (Some(file), Some(line), Some(column)) = (&origin.file, origin.line, origin.column) {
+        message.push_str(&format!(" ({file}:{line}:{column})"));
+    }
+    message.push_str(": ");
+    message.push_str(&origin.message);
+    let kind = if err.exhausted { ErrorKind::Budget } else { ErrorKind::Failure };
+    RunError { message, span: None, kind, origin: Some(Box::new(origin)) }
 }
 
 fn input_slot(spec: &crate::check::spec::ProcessSpec, code: &str) -> Result<usize, InputError> {

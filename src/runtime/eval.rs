@@ -3,6 +3,7 @@
 use crate::check::ir::*;
 use crate::check::spec::ParamSpec;
 use crate::runtime::builtins::BuiltinContext;
+use crate::runtime::instance::ErrorOrigin;
 use crate::runtime::value::{Type, Value};
 use crate::runtime::{convert, ops};
 use crate::source::Span;
@@ -29,12 +30,20 @@ pub struct RunError {
     pub message: String,
     pub span: Option<Span>,
     pub kind: ErrorKind,
+    /// A failed sub-process's innermost failure (the call element fails with it).
+    pub origin: Option<Box<ErrorOrigin>>,
 }
 
 impl RunError {
     /// An error without a place yet; the place is added while unwinding.
     pub fn new(message: impl Into<String>) -> RunError {
-        RunError { message: message.into(), span: None, kind: ErrorKind::Failure }
+        RunError { message: message.into(), span: None, kind: ErrorKind::Failure, origin: None }
+    }
+
+    /// The failing element's own message: the innermost one for a failed
+    /// sub-process, without places (what `last_error()` returns).
+    pub fn own_message(&self) -> &str {
+        self.origin.as_ref().map_or(&self.message, |o| &o.message)
     }
 
     /// Sets the place only if none is set yet: the innermost place wins.
@@ -79,6 +88,7 @@ impl Budget {
                 ),
                 span: Some(span),
                 kind: ErrorKind::Budget,
+                origin: None,
             });
         }
         Ok(())

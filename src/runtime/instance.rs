@@ -115,6 +115,30 @@ pub struct ErrorInfo {
     pub file: Option<String>,
     pub line: Option<usize>,
     pub column: Option<usize>,
+    /// For a failure inside a sub-process: the element where it began,
+    /// however deep, with its own message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<ErrorOrigin>,
+    /// The run's step or memory budget ran out (`"exhausted": true`): no
+    /// `on error` took it, and a caller's must not take it either.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exhausted: bool,
+}
+
+/// The innermost failure of a chain of sub-processes: the element that
+/// failed and where, so that the message can name it once.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorOrigin {
+    /// The failing element's own message, as `last_error()` returns it.
+    pub message: String,
+    /// The sub-process the element belongs to.
+    pub process: String,
+    pub element: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// How many sub-processes down it failed: 1 for the called one itself.
+    pub depth: u32,
 }
 
 impl std::fmt::Display for ErrorInfo {
