@@ -65,7 +65,7 @@ fn generated(groups: usize) -> String {
 }
 
 fn options() -> RunOptions {
-    RunOptions { max_steps: DEFAULT_MAX_STEPS, clock: ClockMode::Virtual, trace: false, now: None }
+    RunOptions { max_steps: DEFAULT_MAX_STEPS, clock: ClockMode::Virtual, trace: false, ..RunOptions::default() }
 }
 
 fn start_time() -> jiff::Timestamp {

@@ -137,7 +137,7 @@ struct Bench {
 
 impl Bench {
     fn options() -> RunOptions {
-        RunOptions { max_steps: DEFAULT_MAX_STEPS, clock: ClockMode::Virtual, trace: false, now: None }
+        RunOptions { max_steps: DEFAULT_MAX_STEPS, clock: ClockMode::Virtual, trace: false, ..RunOptions::default() }
     }
 
     fn instance(&self) -> Instance {

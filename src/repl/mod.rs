@@ -24,7 +24,7 @@ use crate::check::spec::{ProcessId, Program};
 use crate::check::{self, Snippet};
 use crate::diagnostic::{nearest, Diagnostic};
 use crate::runtime::builtins;
-use crate::runtime::engine::{self, ClockMode, ExecOutcome, Run, RunOptions, TraceEvent, DEFAULT_MAX_STEPS};
+use crate::runtime::engine::{self, ExecOutcome, Run, RunOptions, TraceEvent, DEFAULT_MAX_STEPS};
 use crate::runtime::eval::RunError;
 use crate::runtime::instance::{Instance, Status};
 use crate::runtime::snippet::{self, SnippetOutcome};
@@ -647,7 +647,7 @@ impl Session {
     }
 
     fn run_state(&self) -> Run {
-        Run::new(RunOptions { max_steps: self.options.max_steps, clock: ClockMode::Virtual, trace: true, now: None })
+        Run::new(RunOptions { max_steps: self.options.max_steps, trace: true, ..RunOptions::default() })
     }
 
     /// Where the instance stands: what runs next and what waits, or how it ended.

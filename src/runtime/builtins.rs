@@ -11,7 +11,7 @@ use super::convert::{
     text_too_long, to_display_text, to_json_text, LimitedString,
 };
 use super::ops::{compare, equals, list_too_long};
-use super::value::{Value, MAX_LIST_LEN, MAX_TEXT_LEN};
+use super::value::{Value, ITEM_BYTES, MAX_LIST_LEN, MAX_TEXT_LEN};
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp};
@@ -419,6 +419,72 @@ impl Builtin {
             Builtin::Coalesce => Ok(call.args.iter().find(|v| !v.is_null()).cloned().unwrap_or(Value::Null)),
             Builtin::LastError => Ok(ctx.last_error().map_or(Value::Null, Value::text)),
         }
+    }
+
+    /// The bytes of work a call does on these arguments, known before it
+    /// runs: what it scans, copies or compares, and for `range` what it
+    /// builds, so that a huge call is refused before it allocates. The run
+    /// charges it against the step budget ([`BYTES_PER_STEP`](super::eval::BYTES_PER_STEP)).
+    pub fn work(self, args: &[Value]) -> u64 {
+        let texts = || args.iter().map(|a| if let Value::Text(s) = a { s.len() as u64 } else { 0 }).sum::<u64>();
+        match self {
+            Builtin::Range => {
+                let (from, to) = match args {
+                    [Value::Integer(n)] => (0, *n),
+                    [Value::Integer(a), Value::Integer(b)] => (*a, *b),
+                    _ => return 0,
+                };
+                let items = (i128::from(to) - i128::from(from)).clamp(0, MAX_LIST_LEN as i128) as u64;
+                items * ITEM_BYTES
+            }
+            // Appending copies the list only when it is shared.
+            Builtin::Push => match args.first() {
+                Some(Value::List(l)) if Arc::strong_count(l) > 1 => (l.items.len() as u64).saturating_mul(ITEM_BYTES),
+                _ => 0,
+            },
+            // Counting characters, or looking a name up: the texts only.
+            Builtin::Len | Builtin::Has => texts(),
+            // The JSON tree is built, then converted.
+            Builtin::ParseJson => texts().saturating_mul(4),
+            Builtin::TypeOf
+            | Builtin::Coalesce
+            | Builtin::Now
+            | Builtin::Today
+            | Builtin::NewGuid
+            | Builtin::LastError
+            | Builtin::Abs
+            | Builtin::Round
+            | Builtin::Floor
+            | Builtin::Ceil
+            | Builtin::AddDays
+            | Builtin::AddHours
+            | Builtin::DaysBetween => 0,
+            // Writing text stops at 16 MiB, however big the value.
+            Builtin::ToJson | Builtin::Text | Builtin::Join => {
+                args.iter().map(Value::size).fold(0, u64::saturating_add).min(MAX_TEXT_LEN as u64)
+            }
+            // Everything else reads all of its arguments.
+            _ => args.iter().map(Value::size).fold(0, u64::saturating_add),
+        }
+    }
+
+    /// Whether the result is newly built, so that its size is work too
+    /// (charged after the call, which never builds more than 16 MiB or
+    /// 1,000,000 items).
+    pub fn builds_result(self) -> bool {
+        matches!(
+            self,
+            Builtin::Upper
+                | Builtin::Lower
+                | Builtin::Replace
+                | Builtin::Split
+                | Builtin::Join
+                | Builtin::Substring
+                | Builtin::Keys
+                | Builtin::Text
+                | Builtin::ToJson
+                | Builtin::ParseJson
+        )
     }
 
     fn check_arity(self, got: usize) -> Result<(), String> {

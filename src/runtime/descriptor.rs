@@ -77,7 +77,7 @@ impl Instance {
             result_parameter_values: values,
             waiting,
             error: self.error.clone(),
-            log: self.log.clone(),
+            log: self.log.to_lines(),
         }
     }
 

@@ -5,7 +5,7 @@
 use crate::check::ir::Script;
 use crate::check::spec::{ElementId, ElementKind, ElementSpec, Flow, ProcessId, ProcessSpec, Program, TimerSpec};
 use crate::diagnostic::nearest;
-use crate::runtime::eval::{push_log, Budget, ErrorKind, Eval, RunError, Undo};
+use crate::runtime::eval::{Budget, ErrorKind, Eval, RunError, Undo};
 use crate::runtime::instance::*;
 use crate::runtime::ops;
 use crate::runtime::value::Value;
@@ -17,8 +17,13 @@ use uuid::Uuid;
 /// How deeply sub-processes may call sub-processes.
 pub const MAX_CALL_DEPTH: u32 = 64;
 
-/// The default step budget of one run: generous, but an endless loop ends.
+/// The default step budget of one run: generous, but any run ends within
+/// seconds (docs/LIMITS.md has the measured worst cases).
 pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
+
+/// The default memory budget of an instance, in bytes: what its parameters
+/// and its log may hold (docs/LIMITS.md).
+pub const DEFAULT_MAX_MEMORY: u64 = 256 * 1024 * 1024;
 
 /// Which clock a run uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,10 +35,12 @@ pub enum ClockMode {
     Real,
 }
 
-/// How a run behaves: step budget, clock, trace.
+/// How a run behaves: budgets, clock, trace.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     pub max_steps: u64,
+    /// The memory budget of each instance, in bytes (`--max-memory`).
+    pub max_memory: u64,
     pub clock: ClockMode,
     /// Record a [`TraceEvent`] for every element executed.
     pub trace: bool,
@@ -44,7 +51,13 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { max_steps: DEFAULT_MAX_STEPS, clock: ClockMode::Virtual, trace: false, now: None }
+        RunOptions {
+            max_steps: DEFAULT_MAX_STEPS,
+            max_memory: DEFAULT_MAX_MEMORY,
+            clock: ClockMode::Virtual,
+            trace: false,
+            now: None,
+        }
     }
 }
 
@@ -125,7 +138,7 @@ impl Run {
     /// A run with these options and a full step budget.
     pub fn new(options: RunOptions) -> Run {
         Run {
-            budget: Budget::new(options.max_steps),
+            budget: Budget { max_memory: options.max_memory, ..Budget::new(options.max_steps) },
             options,
             now: Timestamp::UNIX_EPOCH,
             trace: Vec::new(),
@@ -525,7 +538,7 @@ impl Instance {
     fn execute(&mut self, program: &Program, token: Token, run: &mut Run) {
         let spec = program.process(self.process);
         let e = spec.element(token.element);
-        if let Err(err) = run.budget.spend(e.span) {
+        if let Err(err) = run.budget.spend_steps(e.cost.into(), e.span) {
             self.fail_with(err, e);
             return;
         }
@@ -610,6 +623,9 @@ impl Instance {
                 let callee = program.process(*process);
                 for (slot, expr) in inputs {
                     let v = self.eval(spec, expr, run)?;
+                    if matches!(v, Value::List(_) | Value::Object(_)) {
+                        run.budget.spend_bytes(v.size(), expr.span)?;
+                    }
                     let param = &callee.params[*slot as usize];
                     child.params[*slot as usize] = convert::conform(v, &param.ty).map_err(|why| {
                         RunError::new(format!("input `{}` of `{}`: {why}", param.code, callee.code)).at(expr.span)
@@ -619,7 +635,7 @@ impl Instance {
                 while child.advance(&child_program, run) {}
                 child.settle();
                 if child.status.is_finished() {
-                    self.take_call_result(e, &child, outputs, run)?;
+                    self.take_call_result(e, &mut child, outputs, run)?;
                     self.executed.extend(child.executed);
                     Ok(Act::Next)
                 } else {
@@ -633,24 +649,31 @@ impl Instance {
     fn take_call_result(
         &mut self,
         e: &ElementSpec,
-        child: &Instance,
+        child: &mut Instance,
         outputs: &[(u32, u32)],
         run: &mut Run,
     ) -> Result<(), RunError> {
         // The caller's log tells the whole story, sub-processes included.
-        for line in &child.log {
-            push_log(&mut self.log, line.clone());
-        }
+        self.log.append(std::mem::take(&mut child.log), run.budget.max_log_bytes());
         match child.status {
             Status::Completed => {
                 let program = self.program.clone();
                 let spec = program.process(self.process);
                 for (from, to) in outputs {
                     let param = &spec.params[*to as usize];
-                    let v = convert::conform(child.params[*from as usize].clone(), &param.ty)
+                    let v = child.params[*from as usize].clone();
+                    if matches!(v, Value::List(_) | Value::Object(_)) {
+                        run.budget.spend_bytes(v.size(), e.span)?;
+                    }
+                    let v = convert::conform(v, &param.ty)
                         .map_err(|why| RunError::new(format!("output to `{}`: {why}", param.code)).at(e.span))?;
                     run.undo.record(*to, &self.params[*to as usize]);
                     self.params[*to as usize] = v;
+                }
+                if !outputs.is_empty() {
+                    run.budget
+                        .check_memory(self.memory_held(), "the sub-process's outputs")
+                        .map_err(|err| err.at(e.span))?;
                 }
                 Ok(())
             }
@@ -662,7 +685,7 @@ impl Instance {
     /// A waiting sub-process finished: the call element completes or fails.
     fn finish_call(&mut self, i: usize, run: &mut Run) {
         let w = self.waiting.remove(i);
-        let Wait::Call { child } = w.wait else {
+        let Wait::Call { mut child } = w.wait else {
             return;
         };
         let program = self.program.clone();
@@ -673,7 +696,7 @@ impl Instance {
         run.undo.begin(self.params.len());
         run.element_signals.clear();
         self.executed.extend(child.executed.iter().copied());
-        match self.take_call_result(e, &child, outputs, run) {
+        match self.take_call_result(e, &mut child, outputs, run) {
             Ok(()) => self.complete(program.process(self.process), w.uid, w.element, Act::Next, run),
             Err(err) => self.fail_element(w.uid, e, err, run),
         }
@@ -705,6 +728,7 @@ impl Instance {
             budget: &mut run.budget,
             now: run.now,
             last_error: self.last_error.as_deref(),
+            memory: None,
         }
     }
 
@@ -884,7 +908,7 @@ impl Instance {
                     line.push_str(&format!(" (at {}:{}:{})", p.file, p.line, p.column));
                 }
                 line.push_str(&format!("; on error -> {}", spec.element(flow.target).name));
-                push_log(&mut self.log, line);
+                self.log.push(line, run.budget.max_log_bytes());
                 self.last_error = Some(err.own_message().into());
                 self.arrive(spec, flow);
             }
@@ -906,7 +930,7 @@ impl Instance {
             file: place.as_ref().map(|p| p.file.clone()),
             line: place.as_ref().map(|p| p.line),
             column: place.as_ref().map(|p| p.column),
-            origin: err.origin.map(|o| *o),
+            origin: err.origin,
             exhausted: err.kind == ErrorKind::Budget,
         });
         self.stop();
@@ -953,7 +977,7 @@ impl Instance {
             };
             let w = self.waiting.remove(i);
             self.executed.push(uid);
-            if let Err(err) = run.budget.spend(e.span) {
+            if let Err(err) = run.budget.spend_steps(e.cost.into(), e.span) {
                 self.fail_with(err, e);
                 return Ok(true);
             }
@@ -1000,7 +1024,7 @@ fn sub_process_failure(child: &Instance) -> RunError {
         return RunError::new(format!("sub-process `{code}` failed"));
     };
     let origin = match &err.origin {
-        Some(inner) => ErrorOrigin { depth: inner.depth.saturating_add(1), ..inner.clone() },
+        Some(inner) => ErrorOrigin { depth: inner.depth.saturating_add(1), ..(**inner).clone() },
         None => ErrorOrigin {
             message: err.message.clone(),
             process: code.to_string(),
