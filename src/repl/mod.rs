@@ -24,7 +24,7 @@ use crate::check::spec::{ProcessId, Program};
 use crate::check::{self, Snippet};
 use crate::diagnostic::{nearest, Diagnostic};
 use crate::runtime::builtins;
-use crate::runtime::engine::{self, ExecOutcome, Run, RunOptions, TraceEvent, DEFAULT_MAX_STEPS};
+use crate::runtime::engine::{self, ExecOutcome, Run, RunOptions, TraceEvent, DEFAULT_MAX_MEMORY, DEFAULT_MAX_STEPS};
 use crate::runtime::eval::RunError;
 use crate::runtime::instance::{Instance, Status};
 use crate::runtime::snippet::{self, SnippetOutcome};
@@ -56,11 +56,13 @@ pub struct SessionOptions {
     pub now: Option<Timestamp>,
     /// The step budget of each command.
     pub max_steps: u64,
+    /// The memory budget of each instance, in bytes.
+    pub max_memory: u64,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { color: false, now: None, max_steps: DEFAULT_MAX_STEPS }
+        SessionOptions { color: false, now: None, max_steps: DEFAULT_MAX_STEPS, max_memory: DEFAULT_MAX_MEMORY }
     }
 }
 
@@ -647,7 +649,12 @@ impl Session {
     }
 
     fn run_state(&self) -> Run {
-        Run::new(RunOptions { max_steps: self.options.max_steps, trace: true, ..RunOptions::default() })
+        Run::new(RunOptions {
+            max_steps: self.options.max_steps,
+            max_memory: self.options.max_memory,
+            trace: true,
+            ..RunOptions::default()
+        })
     }
 
     /// Where the instance stands: what runs next and what waits, or how it ended.

@@ -5,7 +5,7 @@
 use crate::check::ir::Script;
 use crate::check::spec::{ElementId, ElementKind, ElementSpec, Flow, ProcessId, ProcessSpec, Program, TimerSpec};
 use crate::diagnostic::nearest;
-use crate::runtime::eval::{Budget, ErrorKind, Eval, RunError, Undo};
+use crate::runtime::eval::{conform_work, Budget, ErrorKind, Eval, RunError, Undo};
 use crate::runtime::instance::*;
 use crate::runtime::ops;
 use crate::runtime::value::Value;
@@ -623,9 +623,7 @@ impl Instance {
                 let callee = program.process(*process);
                 for (slot, expr) in inputs {
                     let v = self.eval(spec, expr, run)?;
-                    if matches!(v, Value::List(_) | Value::Object(_)) {
-                        run.budget.spend_bytes(v.size(), expr.span)?;
-                    }
+                    run.budget.spend_bytes(conform_work(&v), expr.span)?;
                     let param = &callee.params[*slot as usize];
                     child.params[*slot as usize] = convert::conform(v, &param.ty).map_err(|why| {
                         RunError::new(format!("input `{}` of `{}`: {why}", param.code, callee.code)).at(expr.span)
@@ -659,12 +657,13 @@ impl Instance {
             Status::Completed => {
                 let program = self.program.clone();
                 let spec = program.process(self.process);
+                // The sub-process's elements recorded their own changes:
+                // from here on, record the caller's, so a failure undoes them.
+                run.undo.begin(self.params.len());
                 for (from, to) in outputs {
                     let param = &spec.params[*to as usize];
                     let v = child.params[*from as usize].clone();
-                    if matches!(v, Value::List(_) | Value::Object(_)) {
-                        run.budget.spend_bytes(v.size(), e.span)?;
-                    }
+                    run.budget.spend_bytes(conform_work(&v), e.span)?;
                     let v = convert::conform(v, &param.ty)
                         .map_err(|why| RunError::new(format!("output to `{}`: {why}", param.code)).at(e.span))?;
                     run.undo.record(*to, &self.params[*to as usize]);
@@ -672,7 +671,7 @@ impl Instance {
                 }
                 if !outputs.is_empty() {
                     run.budget
-                        .check_memory(self.memory_held(), "the sub-process's outputs")
+                        .check_memory(self.memory_held(), "with the sub-process's outputs,")
                         .map_err(|err| err.at(e.span))?;
                 }
                 Ok(())

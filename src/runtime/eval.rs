@@ -156,7 +156,7 @@ impl Budget {
     fn memory_exceeded(&self, what: &str, total: u64) -> RunError {
         RunError {
             message: format!(
-                "memory budget of {} exceeded: {what} would take the instance to {}; raise it with --max-memory",
+                "memory budget of {} exceeded: {what} the instance {} in all; raise it with --max-memory",
                 show_bytes(self.max_memory),
                 show_bytes(total)
             ),
@@ -402,10 +402,8 @@ impl Eval<'_> {
             Root::Local(slot) => set_path(&mut self.locals[slot as usize], &keys, value, self.budget, span),
             Root::Param(slot) => {
                 let spec = &self.specs[slot as usize];
-                if matches!(value, Value::List(_) | Value::Object(_)) {
-                    // Conforming walks the whole value.
-                    self.budget.spend_bytes(value.size(), span)?;
-                }
+                // Conforming visits every value inside.
+                self.budget.spend_bytes(conform_work(&value), span)?;
                 let value = match type_at(&spec.ty, &keys) {
                     Some(ty) => convert::conform(value, ty)
                         .map_err(|why| RunError::new(format!("`{}`: {why}", describe_place(&spec.code, &keys))))?,
@@ -425,7 +423,7 @@ impl Eval<'_> {
                 let total = held.saturating_sub(before).saturating_add(after);
                 self.memory = Some(total);
                 if total > self.budget.max_memory {
-                    let what = format!("`{}`, holding {},", describe_place(&spec.code, &keys), show_bytes(after));
+                    let what = format!("`{}` would hold {}, and", describe_place(&spec.code, &keys), show_bytes(after));
                     return self.budget.check_memory(total, &what);
                 }
                 Ok(())
@@ -559,6 +557,16 @@ impl Eval<'_> {
             BinaryOp::Coalesce | BinaryOp::And | BinaryOp::Or => unreachable_op(op),
         };
         result.map_err(RunError::new)
+    }
+}
+
+/// The bytes of work checking a value against a declared type does: a
+/// visit of every value inside it.
+#[inline]
+pub fn conform_work(value: &Value) -> u64 {
+    match value {
+        Value::List(_) | Value::Object(_) => value.nodes().saturating_mul(ITEM_BYTES),
+        _ => 0,
     }
 }
 

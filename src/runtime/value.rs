@@ -82,6 +82,7 @@ pub struct List {
     pub items: Vec<Value>,
     depth: u32,
     bytes: u64,
+    nodes: u64,
 }
 
 /// An object value: attributes in the order written, how deeply it nests
@@ -91,6 +92,7 @@ pub struct Object {
     pub attrs: IndexMap<Arc<str>, Value>,
     depth: u32,
     bytes: u64,
+    nodes: u64,
 }
 
 /// A run-time value.
@@ -129,28 +131,32 @@ impl Value {
     pub fn list(items: Vec<Value>) -> Result<Value, TooDeep> {
         let mut depth = 0;
         let mut bytes = ITEM_BYTES;
+        let mut nodes = 1u64;
         for item in &items {
             depth = depth.max(item.depth());
             bytes = bytes.saturating_add(item.size());
+            nodes = nodes.saturating_add(item.nodes());
         }
         if depth >= MAX_VALUE_DEPTH {
             return Err(TooDeep);
         }
-        Ok(Value::List(Arc::new(List { items, depth: depth + 1, bytes })))
+        Ok(Value::List(Arc::new(List { items, depth: depth + 1, bytes, nodes })))
     }
 
     /// An object with these attributes; fails when it would nest too deeply.
     pub fn object(attrs: IndexMap<Arc<str>, Value>) -> Result<Value, TooDeep> {
         let mut depth = 0;
         let mut bytes = ITEM_BYTES;
+        let mut nodes = 1u64;
         for (name, value) in &attrs {
             depth = depth.max(value.depth());
             bytes = bytes.saturating_add(attr_bytes(name, value));
+            nodes = nodes.saturating_add(value.nodes());
         }
         if depth >= MAX_VALUE_DEPTH {
             return Err(TooDeep);
         }
-        Ok(Value::Object(Arc::new(Object { attrs, depth: depth + 1, bytes })))
+        Ok(Value::Object(Arc::new(Object { attrs, depth: depth + 1, bytes, nodes })))
     }
 
     /// About how many bytes the value takes, counting a shared part every
@@ -163,6 +169,17 @@ impl Value {
             Value::List(l) => l.bytes,
             Value::Object(o) => o.bytes,
             _ => ITEM_BYTES,
+        }
+    }
+
+    /// How many values it is made of (itself, its items, theirs…),
+    /// counting shared parts every time: what walking it visits.
+    #[inline]
+    pub fn nodes(&self) -> u64 {
+        match self {
+            Value::List(l) => l.nodes,
+            Value::Object(o) => o.nodes,
+            _ => 1,
         }
     }
 
@@ -215,6 +232,7 @@ impl List {
     pub fn set(&mut self, i: usize, value: Value) -> Result<(), TooDeep> {
         self.depth = check_depth(self.depth, &value)?;
         self.bytes = self.bytes.saturating_sub(self.items[i].size()).saturating_add(value.size());
+        self.nodes = self.nodes.saturating_sub(self.items[i].nodes()).saturating_add(value.nodes());
         self.items[i] = value;
         Ok(())
     }
@@ -223,6 +241,7 @@ impl List {
     pub fn take(&mut self, i: usize) -> Value {
         let item = std::mem::take(&mut self.items[i]);
         self.bytes = self.bytes.saturating_sub(item.size()).saturating_add(ITEM_BYTES);
+        self.nodes = self.nodes.saturating_sub(item.nodes()).saturating_add(1);
         item
     }
 
@@ -230,6 +249,7 @@ impl List {
     pub fn push(&mut self, value: Value) -> Result<(), TooDeep> {
         self.depth = check_depth(self.depth, &value)?;
         self.bytes = self.bytes.saturating_add(value.size());
+        self.nodes = self.nodes.saturating_add(value.nodes());
         self.items.push(value);
         Ok(())
     }
@@ -245,11 +265,16 @@ impl Object {
     pub fn set(&mut self, name: Arc<str>, value: Value) -> Result<(), TooDeep> {
         self.depth = check_depth(self.depth, &value)?;
         let added = attr_bytes(&name, &value);
+        let added_nodes = value.nodes();
         let entry = (name.len() as u64).saturating_add(ITEM_BYTES);
         self.bytes = match self.attrs.insert(name, value) {
-            Some(old) => self.bytes.saturating_sub(old.size().saturating_add(entry)).saturating_add(added),
+            Some(old) => {
+                self.nodes = self.nodes.saturating_sub(old.nodes());
+                self.bytes.saturating_sub(old.size().saturating_add(entry)).saturating_add(added)
+            }
             None => self.bytes.saturating_add(added),
         };
+        self.nodes = self.nodes.saturating_add(added_nodes);
         Ok(())
     }
 
@@ -257,6 +282,7 @@ impl Object {
     pub fn take(&mut self, name: &str) -> Option<Value> {
         let value = std::mem::take(self.attrs.get_mut(name)?);
         self.bytes = self.bytes.saturating_sub(value.size()).saturating_add(ITEM_BYTES);
+        self.nodes = self.nodes.saturating_sub(value.nodes()).saturating_add(1);
         Some(value)
     }
 }
@@ -312,6 +338,7 @@ mod tests {
         assert!(o.take("Missing").is_none());
         o.take("Other");
         assert_eq!(object.size(), walked(&object));
+        assert_eq!(object.nodes(), 1 + 1 + 3 + 1, "the object, the list, its three items, the null left by take");
         let shared = Value::list(vec![object.clone(), object.clone()]).unwrap();
         assert_eq!(shared.size(), ITEM_BYTES + 2 * object.size(), "a shared part counts every time");
     }
