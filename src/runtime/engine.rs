@@ -538,7 +538,9 @@ impl Instance {
     fn execute(&mut self, program: &Program, token: Token, run: &mut Run) {
         let spec = program.process(self.process);
         let e = spec.element(token.element);
-        if let Err(err) = run.budget.spend_steps(e.cost.into(), e.span) {
+        // Starting an element clears a flag per parameter (the undo record).
+        let cost = run.budget.spend_steps(e.cost.into(), e.span);
+        if let Err(err) = cost.and_then(|()| run.budget.spend_bytes(self.params.len() as u64, e.span)) {
             self.fail_with(err, e);
             return;
         }

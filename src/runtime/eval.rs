@@ -416,7 +416,7 @@ impl Eval<'_> {
                     }
                 };
                 self.undo.record(slot, &self.params[slot as usize]);
-                let held = self.memory_held();
+                let held = self.memory_held(span)?;
                 let before = self.params[slot as usize].size();
                 set_path(&mut self.params[slot as usize], &keys, value, self.budget, span)?;
                 let after = self.params[slot as usize].size();
@@ -431,14 +431,16 @@ impl Eval<'_> {
         }
     }
 
-    /// What the instance holds now: its parameters and its log.
-    fn memory_held(&mut self) -> u64 {
+    /// What the instance holds now: its parameters and its log. Measured
+    /// once per script (a visit of every parameter, charged), then kept.
+    fn memory_held(&mut self, span: Span) -> Result<u64, RunError> {
         match self.memory {
-            Some(held) => held,
+            Some(held) => Ok(held),
             None => {
+                self.budget.spend_bytes((self.params.len() as u64).saturating_mul(ITEM_BYTES), span)?;
                 let held = self.params.iter().map(Value::size).fold(self.log.bytes(), u64::saturating_add);
                 self.memory = Some(held);
-                held
+                Ok(held)
             }
         }
     }
