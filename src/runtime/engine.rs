@@ -5,7 +5,7 @@
 use crate::check::ir::Script;
 use crate::check::spec::{ElementId, ElementKind, ElementSpec, Flow, ProcessId, ProcessSpec, Program, TimerSpec};
 use crate::diagnostic::nearest;
-use crate::runtime::eval::{conform_work, Budget, ErrorKind, Eval, RunError, Undo};
+use crate::runtime::eval::{conform_work, Budget, ErrorKind, Eval, RunError, Undo, BYTES_PER_STEP};
 use crate::runtime::instance::*;
 use crate::runtime::ops;
 use crate::runtime::value::Value;
@@ -781,6 +781,15 @@ impl Instance {
     fn record_trace(&mut self, uid: Uuid, e: &ElementSpec, outcome: Outcome, run: &mut Run) {
         let program = self.program.clone();
         let spec = program.process(self.process);
+        // Comparing old and new values is work too; the element is done, so
+        // it is spent without failing here: the next step fails if it is over.
+        let work: u64 = run
+            .undo
+            .changes()
+            .iter()
+            .map(|(slot, old)| old.size().min(self.params[*slot as usize].size()))
+            .fold(0, u64::saturating_add);
+        run.budget.used = run.budget.used.saturating_add(work / BYTES_PER_STEP);
         let changes = run
             .undo
             .changes()
