@@ -1185,6 +1185,24 @@ mod tests {
     }
 
     #[test]
+    fn work_is_known_before_the_call() {
+        assert_eq!(Builtin::Range.work(&[int(1_000_000)]), 1_000_000 * ITEM_BYTES, "before a million items are built");
+        assert_eq!(Builtin::Range.work(&[int(i64::MIN), int(i64::MAX)]), MAX_LIST_LEN as u64 * ITEM_BYTES);
+        assert_eq!(Builtin::Range.work(&[int(5), int(2)]), 0);
+        let big = text(&"x".repeat(1000));
+        assert_eq!(Builtin::Len.work(&[big.clone()]), 1000);
+        assert_eq!(Builtin::Upper.work(&[big.clone()]), ITEM_BYTES + 1000);
+        assert_eq!(Builtin::ParseJson.work(&[big.clone()]), 4000);
+        assert_eq!(Builtin::Abs.work(&[int(1)]), 0);
+        let many = list(vec![big; 100_000]);
+        assert_eq!(Builtin::ToJson.work(&[many]), MAX_TEXT_LEN as u64, "writing stops at 16 MiB");
+        let l = list(vec![int(1); 10]);
+        assert_eq!(Builtin::Push.work(&[l.clone(), int(2)]), 10 * ITEM_BYTES, "a shared list is copied");
+        let Value::List(only) = l else { unreachable!() };
+        assert_eq!(Builtin::Push.work(&[Value::List(only), int(2)]), 0, "an unshared one is not");
+    }
+
+    #[test]
     fn misc() {
         assert_eq!(call("type_of", vec![dec("1")]), "Text \"Decimal\"");
         assert_eq!(call("type_of", vec![Value::Null]), "Text \"Null\"");
