@@ -201,8 +201,8 @@ impl ElementKind {
     /// The steps executing such an element costs (see [`ElementSpec::cost`]).
     pub fn cost(&self) -> u32 {
         let weight = match self {
-            ElementKind::Gateway { branches, .. } => branches.iter().map(|(c, _)| c.weight()).sum(),
-            ElementKind::Call { inputs, .. } => inputs.iter().map(|(_, e)| e.weight()).sum(),
+            ElementKind::Gateway { branches, .. } => branches.iter().map(|(c, _)| c.weight().max(1)).sum(),
+            ElementKind::Call { inputs, .. } => inputs.iter().map(|(_, e)| e.weight().max(1)).sum(),
             ElementKind::Timer(TimerSpec::At(e)) => e.weight(),
             _ => 0,
         };

@@ -195,6 +195,17 @@ pub const ALL: &[Builtin] = &[
 
 static NULL: Value = Value::Null;
 
+/// How much more a byte of text costs when it is handled character by
+/// character (case mapping, escaping, splitting) than when it is copied:
+/// measured, see docs/LIMITS.md.
+const CHAR_WORK: u64 = 8;
+
+/// Bytes of work per byte of JSON parsed: a tree is built, then converted.
+const PARSE_WORK: u64 = 16;
+
+/// Bytes of work per value a function builds: an allocation each.
+const NEW_VALUE_WORK: u64 = 512;
+
 /// The largest `digits` `round` accepts either way: a Decimal's precision.
 const MAX_ROUND_DIGITS: i64 = 28;
 
@@ -444,8 +455,8 @@ impl Builtin {
             },
             // Counting characters, or looking a name up: the texts only.
             Builtin::Len | Builtin::Has => texts(),
-            // The JSON tree is built, then converted.
-            Builtin::ParseJson => texts().saturating_mul(4),
+            // Character by character, and a tree built then converted.
+            Builtin::ParseJson => texts().saturating_mul(PARSE_WORK),
             Builtin::TypeOf
             | Builtin::Coalesce
             | Builtin::Now
@@ -459,18 +470,32 @@ impl Builtin {
             | Builtin::AddDays
             | Builtin::AddHours
             | Builtin::DaysBetween => 0,
-            // Writing text stops at 16 MiB, however big the value.
-            Builtin::ToJson | Builtin::Text | Builtin::Join => {
-                args.iter().map(Value::size).fold(0, u64::saturating_add).min(MAX_TEXT_LEN as u64)
+            // Written character by character (escaped, formatted); writing
+            // stops at 16 MiB, however big the value.
+            Builtin::ToJson | Builtin::Text | Builtin::Join => args
+                .iter()
+                .map(Value::size)
+                .fold(0, u64::saturating_add)
+                .min(MAX_TEXT_LEN as u64)
+                .saturating_mul(CHAR_WORK),
+            // Character by character.
+            Builtin::Upper | Builtin::Lower | Builtin::Replace | Builtin::Split | Builtin::Substring => {
+                args.iter().map(Value::size).fold(0, u64::saturating_add).saturating_mul(CHAR_WORK)
             }
             // Everything else reads all of its arguments.
             _ => args.iter().map(Value::size).fold(0, u64::saturating_add),
         }
     }
 
-    /// Whether the result is newly built, so that its size is work too
-    /// (charged after the call, which never builds more than 16 MiB or
-    /// 1,000,000 items).
+    /// The bytes of work building this result took: its size, and an
+    /// allocation for each value in it. Charged after the call of a
+    /// function that builds its result ([`Builtin::builds_result`]), which
+    /// never builds more than 16 MiB or 1,000,000 items.
+    pub fn result_work(result: &Value) -> u64 {
+        result.size().saturating_add(result.nodes().saturating_mul(NEW_VALUE_WORK))
+    }
+
+    /// Whether the result is newly built, so that building it is work too.
     pub fn builds_result(self) -> bool {
         matches!(
             self,
@@ -1191,11 +1216,11 @@ mod tests {
         assert_eq!(Builtin::Range.work(&[int(5), int(2)]), 0);
         let big = text(&"x".repeat(1000));
         assert_eq!(Builtin::Len.work(&[big.clone()]), 1000);
-        assert_eq!(Builtin::Upper.work(&[big.clone()]), ITEM_BYTES + 1000);
-        assert_eq!(Builtin::ParseJson.work(&[big.clone()]), 4000);
+        assert_eq!(Builtin::Upper.work(&[big.clone()]), (ITEM_BYTES + 1000) * CHAR_WORK);
+        assert_eq!(Builtin::ParseJson.work(&[big.clone()]), 1000 * PARSE_WORK);
         assert_eq!(Builtin::Abs.work(&[int(1)]), 0);
         let many = list(vec![big; 100_000]);
-        assert_eq!(Builtin::ToJson.work(&[many]), MAX_TEXT_LEN as u64, "writing stops at 16 MiB");
+        assert_eq!(Builtin::ToJson.work(&[many]), MAX_TEXT_LEN as u64 * CHAR_WORK, "writing stops at 16 MiB");
         let l = list(vec![int(1); 10]);
         assert_eq!(Builtin::Push.work(&[l.clone(), int(2)]), 10 * ITEM_BYTES, "a shared list is copied");
         let Value::List(only) = l else { unreachable!() };

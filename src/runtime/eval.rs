@@ -2,7 +2,7 @@
 
 use crate::check::ir::*;
 use crate::check::spec::ParamSpec;
-use crate::runtime::builtins::BuiltinContext;
+use crate::runtime::builtins::{Builtin, BuiltinContext};
 use crate::runtime::engine::DEFAULT_MAX_MEMORY;
 use crate::runtime::instance::{ErrorOrigin, Log};
 use crate::runtime::value::ITEM_BYTES;
@@ -513,7 +513,7 @@ impl Eval<'_> {
                 self.budget.spend_bytes(f.work(&values), e.span)?;
                 let result = f.call(&mut values, self).map_err(|m| RunError::new(m).at(e.span))?;
                 if f.builds_result() {
-                    self.budget.spend_bytes(result.size(), e.span)?;
+                    self.budget.spend_bytes(Builtin::result_work(&result), e.span)?;
                 }
                 Ok(result)
             }
