@@ -1215,9 +1215,9 @@ mod tests {
         assert_eq!(Builtin::Range.work(&[int(i64::MIN), int(i64::MAX)]), MAX_LIST_LEN as u64 * ITEM_BYTES);
         assert_eq!(Builtin::Range.work(&[int(5), int(2)]), 0);
         let big = text(&"x".repeat(1000));
-        assert_eq!(Builtin::Len.work(&[big.clone()]), 1000);
-        assert_eq!(Builtin::Upper.work(&[big.clone()]), (ITEM_BYTES + 1000) * CHAR_WORK);
-        assert_eq!(Builtin::ParseJson.work(&[big.clone()]), 1000 * PARSE_WORK);
+        assert_eq!(Builtin::Len.work(std::slice::from_ref(&big)), 1000);
+        assert_eq!(Builtin::Upper.work(std::slice::from_ref(&big)), (ITEM_BYTES + 1000) * CHAR_WORK);
+        assert_eq!(Builtin::ParseJson.work(std::slice::from_ref(&big)), 1000 * PARSE_WORK);
         assert_eq!(Builtin::Abs.work(&[int(1)]), 0);
         let many = list(vec![big; 100_000]);
         assert_eq!(Builtin::ToJson.work(&[many]), MAX_TEXT_LEN as u64 * CHAR_WORK, "writing stops at 16 MiB");
