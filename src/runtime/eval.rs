@@ -73,11 +73,12 @@ pub const BYTES_PER_STEP: u64 = 64;
 /// The budgets of one run: steps, which bound its time, and memory, which
 /// bounds what each instance holds.
 ///
-/// Every element, statement and loop turn costs a step, plus one per node
-/// of the expressions it evaluates, plus one per [`BYTES_PER_STEP`] of work
-/// that grows with the size of the values (charged before the work is
-/// done where its size is known). So an endless loop, or a loop that
-/// builds big values, ends with a clear error within seconds.
+/// Every element, statement and loop turn costs a step, plus the weight
+/// of the expressions it evaluates ([`CExpr::weight`]), plus one per
+/// [`BYTES_PER_STEP`] of work that grows with the size of the values
+/// (charged before the work is done where its size is known). So an
+/// endless loop, or a loop that builds big values, ends with a clear error
+/// within seconds (docs/LIMITS.md has the measured worst cases).
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
     pub limit: u64,
@@ -116,11 +117,6 @@ impl Budget {
             return Ok(());
         }
         self.spend_steps(bytes / BYTES_PER_STEP, span)
-    }
-
-    /// Whether the step budget has run out.
-    pub fn is_exhausted(&self) -> bool {
-        self.used > self.limit
     }
 
     /// The most an instance's log may hold: a quarter of the memory budget,
