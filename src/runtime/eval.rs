@@ -412,11 +412,22 @@ impl Eval<'_> {
                     }
                 };
                 self.undo.record(slot, &self.params[slot as usize]);
-                let held = self.memory_held(span)?;
                 let before = self.params[slot as usize].size();
                 set_path(&mut self.params[slot as usize], &keys, value, self.budget, span)?;
                 let after = self.params[slot as usize].size();
-                let total = held.saturating_sub(before).saturating_add(after);
+                // Small values are not measured, to keep assignments cheap: a
+                // value within its share of a quarter of the budget (the
+                // quarter divided among the parameters) adds little. The
+                // instance is measured when a bigger value arrives.
+                let share = after.saturating_mul(4 * self.params.len() as u64);
+                if self.memory.is_none() && share <= self.budget.max_memory {
+                    return Ok(());
+                }
+                let total = match self.memory {
+                    Some(held) => held.saturating_sub(before).saturating_add(after),
+                    // Measured now, with the new value.
+                    None => self.memory_held(span)?,
+                };
                 self.memory = Some(total);
                 if total > self.budget.max_memory {
                     let what = format!("`{}` would hold {}, and", describe_place(&spec.code, &keys), show_bytes(after));
@@ -572,6 +583,9 @@ pub fn conform_work(value: &Value) -> u64 {
 /// lists, comparing texts, lists or objects. Nothing for scalars.
 #[inline]
 fn binary_work(op: BinaryOp, x: &Value, y: &Value) -> u64 {
+    if !matches!(x, Value::Text(_) | Value::List(_) | Value::Object(_)) {
+        return 0;
+    }
     let compares =
         matches!(op, BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge);
     match (x, y) {
