@@ -67,7 +67,7 @@ fn a_batch_commits_once_and_executes_each_element_once() {
     drop(store);
     let mut store = Store::open(dir.path().join("s.db")).unwrap();
     let first = ProcessStore::load(&mut store, saved_id(&saved[0])).unwrap();
-    assert_eq!(first.log, ["executed first"]);
+    assert_eq!(*first.log, ["executed first"]);
     let second = ProcessStore::load(&mut store, saved_id(&saved[1])).unwrap();
     assert_eq!(second.status, procdsl::Status::Waiting);
 }

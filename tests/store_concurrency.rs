@@ -125,7 +125,7 @@ fn check_store(
         let count: i64 = count.parse().unwrap_or(-1);
         assert_eq!(count as usize, instance.executed.len(), "{}: counter and executed UIds differ", summary.id);
         let expected: Vec<String> = (1..=count).map(|n| format!("step {n}")).collect();
-        assert_eq!(instance.log, expected, "{}: a step ran twice or was lost", summary.id);
+        assert_eq!(*instance.log, expected, "{}: a step ran twice or was lost", summary.id);
         let low = acked.get(&summary.id).copied().unwrap_or(0);
         let high = attempts.get(&summary.id).copied().unwrap_or(0);
         assert!(

@@ -49,6 +49,62 @@ pub enum CTextPart {
 pub struct CStmt {
     pub kind: CStmtKind,
     pub span: Span,
+    /// The steps running it costs, known when it is checked: one, plus the
+    /// [`CExpr::weight`] of the expressions it evaluates (work that grows
+    /// with the values' size is charged as it happens).
+    pub cost: u32,
+}
+
+impl CStmt {
+    /// A statement with its cost.
+    pub fn new(kind: CStmtKind, span: Span) -> CStmt {
+        let weight = match &kind {
+            CStmtKind::Assign { target, value } => {
+                let path = target.path.iter().map(|a| match a {
+                    CAccess::Field(_) => 1,
+                    CAccess::Index(e) => e.weight().max(1),
+                });
+                value.weight().saturating_add(path.fold(0, u64::saturating_add))
+            }
+            CStmtKind::If { branches, .. } => {
+                branches.iter().map(|(c, _)| c.weight().max(1)).fold(0, u64::saturating_add)
+            }
+            CStmtKind::While { condition, .. } => condition.weight(),
+            CStmtKind::ForList { list, .. } => list.weight(),
+            CStmtKind::ForRange { from, to, .. } => from.weight().saturating_add(to.weight()),
+            CStmtKind::Break | CStmtKind::Continue | CStmtKind::Return => 0,
+            CStmtKind::Fail(e) | CStmtKind::Log(e) | CStmtKind::Emit(e) | CStmtKind::Expr(e) => e.weight(),
+        };
+        let cost = u32::try_from(weight.saturating_add(1)).unwrap_or(u32::MAX);
+        CStmt { kind, span, cost }
+    }
+}
+
+impl CExpr {
+    /// The steps evaluating it costs, besides work that grows with the size
+    /// of the values: one per operator, call, field or index access,
+    /// interpolated text, and per item of a list or object literal or
+    /// argument of a call (names and constants alone cost nothing more).
+    pub fn weight(&self) -> u64 {
+        // Expressions nest up to 1,000 deep: grow the stack on demand, as the checker does.
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+            let items =
+                |items: &mut dyn Iterator<Item = &CExpr>| items.map(|e| e.weight().max(1)).fold(0, u64::saturating_add);
+            let inner = match &self.kind {
+                CExprKind::Const(_) | CExprKind::Param(_) | CExprKind::Local(_) => return 0,
+                CExprKind::Text(parts) => items(&mut parts.iter().filter_map(|p| match p {
+                    CTextPart::Literal(_) => None,
+                    CTextPart::Expr(e) => Some(e),
+                })),
+                CExprKind::List(list) => items(&mut list.iter()),
+                CExprKind::Object(attrs) => items(&mut attrs.iter().map(|(_, e)| e)),
+                CExprKind::Call(_, args) => items(&mut args.iter()),
+                CExprKind::Field(a, _) | CExprKind::Unary(_, a) => a.weight(),
+                CExprKind::Index(a, b) | CExprKind::Binary(_, a, b) => a.weight().saturating_add(b.weight()),
+            };
+            inner.saturating_add(1)
+        })
+    }
 }
 
 /// What a statement does; `let` became an assignment to a local slot.

@@ -307,6 +307,7 @@ impl Checker {
                 }
             };
             specs.push(ElementSpec {
+                cost: kind.cost(),
                 name: e.name.name.as_str().into(),
                 uid: element_uid,
                 caption: e.caption.as_ref().map(|c| c.value.as_str().into()),

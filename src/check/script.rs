@@ -155,7 +155,7 @@ impl Checker {
             StmtKind::Emit(e) => CStmtKind::Emit(self.compile_expr(e, scope)),
             StmtKind::Expr(e) => CStmtKind::Expr(self.compile_expr(e, scope)),
         };
-        Some(CStmt { kind, span: stmt.span })
+        Some(CStmt::new(kind, stmt.span))
     }
 
     fn compile_place(&mut self, place: &ast::Place, value: &CExpr, scope: &mut Scope) -> Option<CPlace> {
@@ -391,7 +391,11 @@ impl Checker {
                     .iter()
                     .filter_map(|e| if let CExprKind::Const(v) = &e.kind { Some(v.clone()) } else { None })
                     .collect();
-                f.call(&mut values, &mut NoContext).ok()
+                // Big work is left for run time, where the step budget bounds it.
+                if f.work(&values) > MAX_FOLD_BYTES {
+                    return expr;
+                }
+                f.call(&mut values, &mut NoContext).ok().filter(|v| v.size() <= MAX_FOLD_BYTES)
             }
             _ => None,
         };
@@ -473,6 +477,10 @@ fn fold_binary(op: BinaryOp, x: &Value, y: &Value) -> Option<Value> {
         BinaryOp::Rem => ops::rem(x, y).ok(),
     }
 }
+
+/// The most work (in bytes, as the step budget counts it) one call may do
+/// when it is computed while checking, and the largest value it may give.
+const MAX_FOLD_BYTES: u64 = 64 * 1024;
 
 /// Folding never calls the clock or the last error.
 struct NoContext;

@@ -146,6 +146,9 @@ pub struct ElementSpec {
     /// For an inclusive join: which elements can still reach it (a bitset
     /// over element indexes), so it can tell when no token can arrive.
     pub reached_from: Option<Vec<u64>>,
+    /// The steps executing it costs: one, plus the nodes of the conditions
+    /// or inputs it evaluates (a script's statements count their own).
+    pub cost: u32,
 }
 
 impl ElementSpec {
@@ -197,6 +200,17 @@ pub enum ElementKind {
 }
 
 impl ElementKind {
+    /// The steps executing such an element costs (see [`ElementSpec::cost`]).
+    pub fn cost(&self) -> u32 {
+        let weight = match self {
+            ElementKind::Gateway { branches, .. } => branches.iter().map(|(c, _)| c.weight().max(1)).sum(),
+            ElementKind::Call { inputs, .. } => inputs.iter().map(|(_, e)| e.weight().max(1)).sum(),
+            ElementKind::Timer(TimerSpec::At(e)) => e.weight(),
+            _ => 0,
+        };
+        u32::try_from(weight.saturating_add(1)).unwrap_or(u32::MAX)
+    }
+
     /// The keyword of this kind of element.
     pub fn name(&self) -> &'static str {
         match self {

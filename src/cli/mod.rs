@@ -120,6 +120,26 @@ pub fn parse_pair(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// A size in bytes for `--max-memory`: `268435456`, `256MiB`, `512 KiB`, `1GiB`
+/// (`K`, `M`, `G`, `KB`, `MB`, `GB` mean the same binary units).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(format!("`{s}` is not a size; write e.g. 256MiB, 1GiB or a number of bytes")),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("`{s}` is not a size; write e.g. 256MiB, 1GiB or a number of bytes"))
+}
+
 /// Prints an error with its help to stderr, the same way for every command.
 pub fn report(error: &dyn miette::Diagnostic) {
     let mut text = format!("error: {error}");

@@ -22,9 +22,12 @@ pub struct ReplArgs {
     /// Start new instances' virtual clock at this time (RFC 3339), instead of now.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
-    /// Stop a command after this many steps (elements, statements, loop turns).
+    /// Stop a command after this many steps (elements, statements, loop turns, work on big values).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STEPS)]
     pub max_steps: u64,
+    /// The most an instance may hold in parameter values and log (e.g. 256MiB; docs/LIMITS.md).
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = super::parse_size)]
+    pub max_memory: u64,
     /// Work on the instances kept in this store.
     #[arg(long, value_name = "PATH", env = "PROCDSL_STORE")]
     pub store: Option<PathBuf>,
@@ -40,7 +43,8 @@ pub fn repl(args: ReplArgs) -> i32 {
     };
     let terminal = std::io::stdin().is_terminal();
     let color = std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-    let mut session = Session::new(SessionOptions { color, now, max_steps: args.max_steps });
+    let mut session =
+        Session::new(SessionOptions { color, now, max_steps: args.max_steps, max_memory: args.max_memory });
     if let Some(path) = &args.store {
         match procdsl::store::Store::open(path) {
             Ok(store) => session = session.with_backing(Box::new(procdsl::repl::Stored::new(store))),

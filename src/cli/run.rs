@@ -5,7 +5,7 @@
 //! and is saved with its due time until `procdsl tick` fires it.
 
 use super::inputs::InputArgs;
-use super::{color_stderr, output, report, EXIT_INVALID};
+use super::{color_stderr, output, parse_size, report, EXIT_INVALID};
 use procdsl::check::{self, spec::ProcessId};
 use procdsl::runtime::engine::{self, ClockMode, Run, RunOptions, DEFAULT_MAX_STEPS};
 use procdsl::runtime::instance::{Instance, Status};
@@ -37,9 +37,12 @@ pub struct RunArgs {
     /// Keep the instance in this store (created when missing), so that later commands continue it.
     #[arg(long, env = "PROCDSL_STORE", value_name = "PATH")]
     pub store: Option<PathBuf>,
-    /// Stop a run after this many steps (elements, statements, loop turns).
+    /// Stop a run after this many steps (elements, statements, loop turns, work on big values; docs/LIMITS.md).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STEPS)]
     pub max_steps: u64,
+    /// The most an instance may hold in parameter values and log (e.g. 256MiB, 1GiB; docs/LIMITS.md).
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    pub max_memory: u64,
 }
 
 pub fn run(args: RunArgs) -> i32 {
@@ -87,6 +90,7 @@ pub fn run(args: RunArgs) -> i32 {
         Some(store) => {
             let options = RunOptions {
                 max_steps: args.max_steps,
+                max_memory: args.max_memory,
                 clock: ClockMode::Real,
                 trace: args.trace,
                 now: pinned,
@@ -103,6 +107,7 @@ pub fn run(args: RunArgs) -> i32 {
         None => {
             let options = RunOptions {
                 max_steps: args.max_steps,
+                max_memory: args.max_memory,
                 clock: ClockMode::Virtual,
                 trace: args.trace,
                 ..RunOptions::default()

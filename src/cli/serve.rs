@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// The step budget of one run.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STEPS)]
     pub max_steps: u64,
+    /// The memory budget of each instance (e.g. 256MiB, 1GiB; docs/LIMITS.md).
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = super::parse_size)]
+    pub max_memory: u64,
     /// The largest request body, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_body: usize,
@@ -185,6 +188,7 @@ fn start(args: ServeArgs) -> Result<(), String> {
         max_concurrent: args.max_concurrent.max(1),
         workers: args.workers.max(1),
         max_steps: args.max_steps,
+        max_memory: args.max_memory,
         session_ttl: seconds(args.session_hours * 3600.0, "--session-hours")?,
         tick_interval: Duration::from_millis(args.tick_ms.max(10)),
         max_connections: args.max_connections.max(1),

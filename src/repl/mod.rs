@@ -33,7 +33,7 @@ pub use input::is_incomplete;
 
 use crate::check::spec::Program;
 use crate::runtime::builtins;
-use crate::runtime::engine::{TraceEvent, DEFAULT_MAX_STEPS};
+use crate::runtime::engine::{TraceEvent, DEFAULT_MAX_MEMORY, DEFAULT_MAX_STEPS};
 use crate::runtime::instance::Instance;
 use crate::source::SourceMap;
 use jiff::Timestamp;
@@ -60,11 +60,13 @@ pub struct SessionOptions {
     pub now: Option<Timestamp>,
     /// The step budget of each command.
     pub max_steps: u64,
+    /// The memory budget of each instance, in bytes.
+    pub max_memory: u64,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { color: false, now: None, max_steps: DEFAULT_MAX_STEPS }
+        SessionOptions { color: false, now: None, max_steps: DEFAULT_MAX_STEPS, max_memory: DEFAULT_MAX_MEMORY }
     }
 }
 

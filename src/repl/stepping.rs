@@ -175,6 +175,7 @@ impl Session {
     fn run_state(&self) -> Run {
         Run::new(RunOptions {
             max_steps: self.options.max_steps,
+            max_memory: self.options.max_memory,
             clock: ClockMode::Virtual,
             trace: true,
             ..RunOptions::default()

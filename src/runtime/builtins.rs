@@ -11,7 +11,7 @@ use super::convert::{
     quote, text_too_long, to_display_text, to_json_text, LimitedString,
 };
 use super::ops::{compare, equals, list_too_long};
-use super::value::{date_in_range, UtcDateTime, Value, MAX_LIST_LEN, MAX_TEXT_LEN};
+use super::value::{date_in_range, UtcDateTime, Value, ITEM_BYTES, MAX_LIST_LEN, MAX_TEXT_LEN};
 use jiff::{SignedDuration, Span, Timestamp};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -192,6 +192,17 @@ pub const ALL: &[Builtin] = &[
 ];
 
 static NULL: Value = Value::Null;
+
+/// How much more a byte of text costs when it is handled character by
+/// character (case mapping, escaping, splitting) than when it is copied:
+/// measured, see docs/LIMITS.md.
+const CHAR_WORK: u64 = 8;
+
+/// Bytes of work per byte of JSON parsed: a tree is built, then converted.
+const PARSE_WORK: u64 = 16;
+
+/// Bytes of work per value a function builds: an allocation each.
+const NEW_VALUE_WORK: u64 = 512;
 
 /// The largest `digits` `round` accepts either way: a Decimal's precision.
 const MAX_ROUND_DIGITS: i64 = 28;
@@ -415,6 +426,86 @@ impl Builtin {
             Builtin::Coalesce => Ok(call.args.iter().find(|v| !v.is_null()).cloned().unwrap_or(Value::Null)),
             Builtin::LastError => Ok(ctx.last_error().map_or(Value::Null, Value::text)),
         }
+    }
+
+    /// The bytes of work a call does on these arguments, known before it
+    /// runs: what it scans, copies or compares, and for `range` what it
+    /// builds, so that a huge call is refused before it allocates. The run
+    /// charges it against the step budget ([`BYTES_PER_STEP`](super::eval::BYTES_PER_STEP)).
+    pub fn work(self, args: &[Value]) -> u64 {
+        let texts = || args.iter().map(|a| if let Value::Text(s) = a { s.len() as u64 } else { 0 }).sum::<u64>();
+        match self {
+            Builtin::Range => {
+                let (from, to) = match args {
+                    [Value::Integer(n)] => (0, *n),
+                    [Value::Integer(a), Value::Integer(b)] => (*a, *b),
+                    _ => return 0,
+                };
+                let items = (i128::from(to) - i128::from(from)).clamp(0, MAX_LIST_LEN as i128) as u64;
+                items * ITEM_BYTES
+            }
+            // Appending copies the list only when it is shared.
+            Builtin::Push => match args.first() {
+                Some(Value::List(l)) if Arc::strong_count(l) > 1 => (l.items.len() as u64).saturating_mul(ITEM_BYTES),
+                _ => 0,
+            },
+            // Counting characters, or looking a name up: the texts only.
+            Builtin::Len | Builtin::Has => texts(),
+            // Character by character, and a tree built then converted.
+            Builtin::ParseJson => texts().saturating_mul(PARSE_WORK),
+            Builtin::TypeOf
+            | Builtin::Coalesce
+            | Builtin::Now
+            | Builtin::Today
+            | Builtin::NewGuid
+            | Builtin::LastError
+            | Builtin::Abs
+            | Builtin::Round
+            | Builtin::Floor
+            | Builtin::Ceil
+            | Builtin::AddDays
+            | Builtin::AddHours
+            | Builtin::DaysBetween => 0,
+            // Written character by character (escaped, formatted); writing
+            // stops at 16 MiB, however big the value.
+            Builtin::ToJson | Builtin::Text | Builtin::Join => args
+                .iter()
+                .map(Value::size)
+                .fold(0, u64::saturating_add)
+                .min(MAX_TEXT_LEN as u64)
+                .saturating_mul(CHAR_WORK),
+            // Character by character.
+            Builtin::Upper | Builtin::Lower | Builtin::Replace | Builtin::Split | Builtin::Substring => {
+                args.iter().map(Value::size).fold(0, u64::saturating_add).saturating_mul(CHAR_WORK)
+            }
+            // Everything else reads all of its arguments.
+            _ => args.iter().map(Value::size).fold(0, u64::saturating_add),
+        }
+    }
+
+    /// The bytes of work building this result took: its size, and an
+    /// allocation for each value in it. Charged after the call of a
+    /// function that builds its result ([`Builtin::builds_result`]), which
+    /// never builds more than 16 MiB or 1,000,000 items.
+    pub fn result_work(result: &Value) -> u64 {
+        result.size().saturating_add(result.nodes().saturating_mul(NEW_VALUE_WORK))
+    }
+
+    /// Whether the result is newly built, so that building it is work too.
+    pub fn builds_result(self) -> bool {
+        matches!(
+            self,
+            Builtin::Upper
+                | Builtin::Lower
+                | Builtin::Replace
+                | Builtin::Split
+                | Builtin::Join
+                | Builtin::Substring
+                | Builtin::Keys
+                | Builtin::Text
+                | Builtin::ToJson
+                | Builtin::ParseJson
+        )
     }
 
     fn check_arity(self, got: usize) -> Result<(), String> {
@@ -1124,6 +1215,24 @@ mod tests {
             call("parse_json", vec![text("1e999999")]),
             "error: parse_json: 1e+999999 cannot be held exactly by a Decimal (28 digits)"
         );
+    }
+
+    #[test]
+    fn work_is_known_before_the_call() {
+        assert_eq!(Builtin::Range.work(&[int(1_000_000)]), 1_000_000 * ITEM_BYTES, "before a million items are built");
+        assert_eq!(Builtin::Range.work(&[int(i64::MIN), int(i64::MAX)]), MAX_LIST_LEN as u64 * ITEM_BYTES);
+        assert_eq!(Builtin::Range.work(&[int(5), int(2)]), 0);
+        let big = text(&"x".repeat(1000));
+        assert_eq!(Builtin::Len.work(std::slice::from_ref(&big)), 1000);
+        assert_eq!(Builtin::Upper.work(std::slice::from_ref(&big)), (ITEM_BYTES + 1000) * CHAR_WORK);
+        assert_eq!(Builtin::ParseJson.work(std::slice::from_ref(&big)), 1000 * PARSE_WORK);
+        assert_eq!(Builtin::Abs.work(&[int(1)]), 0);
+        let many = list(vec![big; 100_000]);
+        assert_eq!(Builtin::ToJson.work(&[many]), MAX_TEXT_LEN as u64 * CHAR_WORK, "writing stops at 16 MiB");
+        let l = list(vec![int(1); 10]);
+        assert_eq!(Builtin::Push.work(&[l.clone(), int(2)]), 10 * ITEM_BYTES, "a shared list is copied");
+        let Value::List(only) = l else { unreachable!() };
+        assert_eq!(Builtin::Push.work(&[Value::List(only), int(2)]), 0, "an unshared one is not");
     }
 
     #[test]

@@ -90,7 +90,7 @@ impl Instance {
             result_parameter_values: values,
             waiting,
             error: self.error.clone(),
-            log: self.log.clone(),
+            log: self.log.to_lines(),
             started_by: self.started_by.as_ref().map(|s| s.to_string()),
             history: Vec::new(),
         }

@@ -5,7 +5,7 @@
 use crate::check::ir::Script;
 use crate::check::spec::{ElementId, ElementKind, ElementSpec, Flow, ProcessId, ProcessSpec, Program, TimerSpec};
 use crate::diagnostic::nearest;
-use crate::runtime::eval::{push_log, Budget, ErrorKind, Eval, RunError, Undo};
+use crate::runtime::eval::{conform_work, Budget, ErrorKind, Eval, RunError, Undo, BYTES_PER_STEP};
 use crate::runtime::instance::*;
 use crate::runtime::ops;
 use crate::runtime::value::Value;
@@ -17,8 +17,13 @@ use uuid::Uuid;
 /// How deeply sub-processes may call sub-processes.
 pub const MAX_CALL_DEPTH: u32 = 64;
 
-/// The default step budget of one run: generous, but an endless loop ends.
+/// The default step budget of one run: generous, but any run ends within
+/// seconds (docs/LIMITS.md has the measured worst cases).
 pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
+
+/// The default memory budget of an instance, in bytes: what its parameters
+/// and its log may hold (docs/LIMITS.md).
+pub const DEFAULT_MAX_MEMORY: u64 = 256 * 1024 * 1024;
 
 /// Which clock a run uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,10 +38,12 @@ pub enum ClockMode {
 /// Who the command line and the REPL act as.
 pub const LOCAL_ACTOR: &str = "local";
 
-/// How a run behaves: step budget, clock, trace, and who asked for it.
+/// How a run behaves: budgets, clock, trace, and who asked for it.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     pub max_steps: u64,
+    /// The memory budget of each instance, in bytes (`--max-memory`).
+    pub max_memory: u64,
     pub clock: ClockMode,
     /// Record a [`TraceEvent`] for every element executed.
     pub trace: bool,
@@ -56,6 +63,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             max_steps: DEFAULT_MAX_STEPS,
+            max_memory: DEFAULT_MAX_MEMORY,
             clock: ClockMode::Virtual,
             trace: false,
             now: None,
@@ -142,7 +150,7 @@ impl Run {
     /// A run with these options and a full step budget.
     pub fn new(options: RunOptions) -> Run {
         Run {
-            budget: Budget::new(options.max_steps),
+            budget: Budget { max_memory: options.max_memory, ..Budget::new(options.max_steps) },
             options,
             now: Timestamp::UNIX_EPOCH,
             trace: Vec::new(),
@@ -588,7 +596,9 @@ impl Instance {
     fn execute(&mut self, program: &Program, token: Token, run: &mut Run) {
         let spec = program.process(self.process);
         let e = spec.element(token.element);
-        if let Err(err) = run.budget.spend(e.span) {
+        // Starting an element clears a flag per parameter (the undo record).
+        let cost = run.budget.spend_steps(e.cost.into(), e.span);
+        if let Err(err) = cost.and_then(|()| run.budget.spend_bytes(self.params.len() as u64, e.span)) {
             self.fail_with(err, e);
             return;
         }
@@ -681,6 +691,7 @@ impl Instance {
                 let callee = program.process(*process);
                 for (slot, expr) in inputs {
                     let v = self.eval(spec, expr, run)?;
+                    run.budget.spend_bytes(conform_work(&v), expr.span)?;
                     let param = &callee.params[*slot as usize];
                     child.params[*slot as usize] = convert::conform(v, &param.ty).map_err(|why| {
                         RunError::new(format!("input `{}` of `{}`: {why}", param.code, callee.code)).at(expr.span)
@@ -690,7 +701,7 @@ impl Instance {
                 while child.advance(&child_program, run) {}
                 child.settle();
                 if child.status.is_finished() {
-                    self.take_call_result(e, &child, outputs, run)?;
+                    self.take_call_result(e, &mut child, outputs, run)?;
                     self.executed.extend(child.executed);
                     Ok(Act::Next)
                 } else {
@@ -704,43 +715,36 @@ impl Instance {
     fn take_call_result(
         &mut self,
         e: &ElementSpec,
-        child: &Instance,
+        child: &mut Instance,
         outputs: &[(u32, u32)],
         run: &mut Run,
     ) -> Result<(), RunError> {
         // The caller's log tells the whole story, sub-processes included.
-        for line in &child.log {
-            push_log(&mut self.log, line.clone());
-        }
+        self.log.append(std::mem::take(&mut child.log), run.budget.max_log_bytes());
         match child.status {
             Status::Completed => {
                 let program = self.program.clone();
                 let spec = program.process(self.process);
+                // The sub-process's elements recorded their own changes:
+                // from here on, record the caller's, so a failure undoes them.
+                run.undo.begin(self.params.len());
                 for (from, to) in outputs {
                     let param = &spec.params[*to as usize];
-                    let v = convert::conform(child.params[*from as usize].clone(), &param.ty)
+                    let v = child.params[*from as usize].clone();
+                    run.budget.spend_bytes(conform_work(&v), e.span)?;
+                    let v = convert::conform(v, &param.ty)
                         .map_err(|why| RunError::new(format!("output to `{}`: {why}", param.code)).at(e.span))?;
                     run.undo.record(*to, &self.params[*to as usize]);
                     self.params[*to as usize] = v;
                 }
+                if !outputs.is_empty() {
+                    run.budget
+                        .check_memory(self.memory_held(), "with the sub-process's outputs,")
+                        .map_err(|err| err.at(e.span))?;
+                }
                 Ok(())
             }
-            Status::Failed => {
-                let message = match &child.error {
-                    Some(err) => {
-                        let mut m = format!("sub-process `{}` failed", child.spec().code);
-                        if let Some(element) = &err.element {
-                            m.push_str(&format!(" at element `{element}`"));
-                        }
-                        if let (Some(file), Some(line), Some(column)) = (&err.file, err.line, err.column) {
-                            m.push_str(&format!(" ({file}:{line}:{column})"));
-                        }
-                        format!("{m}: {}", err.message)
-                    }
-                    None => format!("sub-process `{}` failed", child.spec().code),
-                };
-                Err(RunError::new(message).at(e.span))
-            }
+            Status::Failed => Err(sub_process_failure(child).at(e.span)),
             other => Err(RunError::new(format!("sub-process `{}` ended {other}", child.spec().code)).at(e.span)),
         }
     }
@@ -748,7 +752,7 @@ impl Instance {
     /// A waiting sub-process finished: the call element completes or fails.
     fn finish_call(&mut self, i: usize, run: &mut Run) {
         let w = self.waiting.remove(i);
-        let Wait::Call { child } = w.wait else {
+        let Wait::Call { mut child } = w.wait else {
             return;
         };
         let program = self.program.clone();
@@ -759,7 +763,7 @@ impl Instance {
         run.undo.begin(self.params.len());
         run.element_signals.clear();
         self.executed.extend(child.executed.iter().copied());
-        match self.take_call_result(e, &child, outputs, run) {
+        match self.take_call_result(e, &mut child, outputs, run) {
             Ok(()) => self.complete(program.process(self.process), w.uid, w.element, Act::Next, run),
             Err(err) => self.fail_element(w.uid, e, err, run),
         }
@@ -791,6 +795,7 @@ impl Instance {
             budget: &mut run.budget,
             now: run.now,
             last_error: self.last_error.as_deref(),
+            memory: None,
         }
     }
 
@@ -842,6 +847,15 @@ impl Instance {
     fn record_trace(&mut self, uid: Uuid, e: &ElementSpec, outcome: Outcome, run: &mut Run) {
         let program = self.program.clone();
         let spec = program.process(self.process);
+        // Comparing old and new values is work too; the element is done, so
+        // it is spent without failing here: the next step fails if it is over.
+        let work: u64 = run
+            .undo
+            .changes()
+            .iter()
+            .map(|(slot, old)| old.size().min(self.params[*slot as usize].size()))
+            .fold(0, u64::saturating_add);
+        run.budget.used = run.budget.used.saturating_add(work / BYTES_PER_STEP);
         let changes = run
             .undo
             .changes()
@@ -947,6 +961,7 @@ impl Instance {
     fn fail_element(&mut self, uid: Uuid, e: &ElementSpec, err: RunError, run: &mut Run) {
         run.undo.rollback(&mut self.params);
         run.element_signals.clear();
+        // An exhausted budget is not a failure a handler may take, at any depth.
         let handler = e.on_error.filter(|_| err.kind != ErrorKind::Budget);
         let program = self.program.clone();
         if run.options.trace {
@@ -961,8 +976,17 @@ impl Instance {
         }
         match handler {
             Some(flow) => {
-                self.last_error = Some(err.message.into());
-                self.arrive(program.process(self.process), flow);
+                // `last_error()` is the message alone; the place goes to the log.
+                let spec = program.process(self.process);
+                let mut line = format!("element `{}` failed: {}", e.name, err.message);
+                if let Some(place) = err.span.filter(|s| (s.file.0 as usize) < program.sources.len()) {
+                    let p = program.sources.locate(place);
+                    line.push_str(&format!(" (at {}:{}:{})", p.file, p.line, p.column));
+                }
+                line.push_str(&format!("; on error -> {}", spec.element(flow.target).name));
+                self.log.push(line, run.budget.max_log_bytes());
+                self.last_error = Some(err.own_message().into());
+                self.arrive(spec, flow);
             }
             None => self.fail_with(err, e),
         }
@@ -982,6 +1006,8 @@ impl Instance {
             file: place.as_ref().map(|p| p.file.clone()),
             line: place.as_ref().map(|p| p.line),
             column: place.as_ref().map(|p| p.column),
+            origin: err.origin,
+            exhausted: err.kind == ErrorKind::Budget,
         });
         self.stop();
         self.status = Status::Failed;
@@ -1027,7 +1053,7 @@ impl Instance {
             };
             let w = self.waiting.remove(i);
             self.executed.push(uid);
-            if let Err(err) = run.budget.spend(e.span) {
+            if let Err(err) = run.budget.spend_steps(e.cost.into(), e.span) {
                 self.fail_with(err, e);
                 return Ok(Some(e.name.clone()));
             }
@@ -1111,6 +1137,42 @@ fn article(type_name: &str) -> &'static str {
     } else {
         "a"
     }
+}
+
+/// A failed sub-process as its call element's error: the innermost failure
+/// named once, with how deep it happened, however many calls lie between;
+/// an exhausted budget stays one.
+fn sub_process_failure(child: &Instance) -> RunError {
+    let code = &child.spec().code;
+    let Some(err) = &child.error else {
+        return RunError::new(format!("sub-process `{code}` failed"));
+    };
+    let origin = match &err.origin {
+        Some(inner) => ErrorOrigin { depth: inner.depth.saturating_add(1), ..(**inner).clone() },
+        None => ErrorOrigin {
+            message: err.message.clone(),
+            process: code.to_string(),
+            element: err.element.clone(),
+            file: err.file.clone(),
+            line: err.line,
+            column: err.column,
+            depth: 1,
+        },
+    };
+    let mut message = format!("sub-process `{code}` failed");
+    if origin.depth > 1 {
+        message.push_str(&format!(": its sub-process `{}`, {} levels down, failed", origin.process, origin.depth));
+    }
+    if let Some(element) = &origin.element {
+        message.push_str(&format!(" at element `{element}`"));
+    }
+    if let (Some(file), Some(line), Some(column)) = (&origin.file, origin.line, origin.column) {
+        message.push_str(&format!(" ({file}:{line}:{column})"));
+    }
+    message.push_str(": ");
+    message.push_str(&origin.message);
+    let kind = if err.exhausted { ErrorKind::Budget } else { ErrorKind::Failure };
+    RunError { message, span: None, kind, origin: Some(Box::new(origin)) }
 }
 
 fn input_slot(spec: &crate::check::spec::ProcessSpec, code: &str) -> Result<usize, InputError> {

@@ -2,7 +2,10 @@
 
 use crate::check::ir::*;
 use crate::check::spec::ParamSpec;
-use crate::runtime::builtins::BuiltinContext;
+use crate::runtime::builtins::{Builtin, BuiltinContext};
+use crate::runtime::engine::DEFAULT_MAX_MEMORY;
+use crate::runtime::instance::{ErrorOrigin, Log};
+use crate::runtime::value::ITEM_BYTES;
 use crate::runtime::value::{Type, Value};
 use crate::runtime::{convert, ops};
 use crate::source::Span;
@@ -29,12 +32,20 @@ pub struct RunError {
     pub message: String,
     pub span: Option<Span>,
     pub kind: ErrorKind,
+    /// A failed sub-process's innermost failure (the call element fails with it).
+    pub origin: Option<Box<ErrorOrigin>>,
 }
 
 impl RunError {
     /// An error without a place yet; the place is added while unwinding.
     pub fn new(message: impl Into<String>) -> RunError {
-        RunError { message: message.into(), span: None, kind: ErrorKind::Failure }
+        RunError { message: message.into(), span: None, kind: ErrorKind::Failure, origin: None }
+    }
+
+    /// The failing element's own message: the innermost one for a failed
+    /// sub-process, without places (what `last_error()` returns).
+    pub fn own_message(&self) -> &str {
+        self.origin.as_ref().map_or(&self.message, |o| &o.message)
     }
 
     /// Sets the place only if none is set yet: the innermost place wins.
@@ -53,35 +64,121 @@ pub enum Control {
     Return,
 }
 
-/// The step budget of one run: every element, statement and loop turn
-/// spends one step, so an endless loop ends with a clear error.
+/// Bytes of work that cost one step: text built, copied, scanned or
+/// parsed, and list items or attributes built, copied or compared
+/// ([`ITEM_BYTES`] each). Calibrated so that a step of work takes about as
+/// long as a simple statement (docs/LIMITS.md).
+pub const BYTES_PER_STEP: u64 = 64;
+
+/// The budgets of one run: steps, which bound its time, and memory, which
+/// bounds what each instance holds.
+///
+/// Every element, statement and loop turn costs a step, plus the weight
+/// of the expressions it evaluates ([`CExpr::weight`]), plus one per
+/// [`BYTES_PER_STEP`] of work that grows with the size of the values
+/// (charged before the work is done where its size is known). So an
+/// endless loop, or a loop that builds big values, ends with a clear error
+/// within seconds (docs/LIMITS.md has the measured worst cases).
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
     pub limit: u64,
     pub used: u64,
+    /// The most an instance may hold, in bytes: the [`Value::size`] of its
+    /// parameters plus its log.
+    pub max_memory: u64,
 }
 
 impl Budget {
-    /// A budget of `limit` steps, none spent.
+    /// A budget of `limit` steps, none spent, and the default memory budget.
     pub fn new(limit: u64) -> Budget {
-        Budget { limit, used: 0 }
+        Budget { limit, used: 0, max_memory: DEFAULT_MAX_MEMORY }
     }
 
     /// Spends one step; fails when the budget is exhausted.
     #[inline]
     pub fn spend(&mut self, span: Span) -> Result<(), RunError> {
-        self.used += 1;
+        self.spend_steps(1, span)
+    }
+
+    /// Spends several steps at once; fails when the budget is exhausted.
+    #[inline]
+    pub fn spend_steps(&mut self, steps: u64, span: Span) -> Result<(), RunError> {
+        self.used = self.used.saturating_add(steps);
         if self.used > self.limit {
-            return Err(RunError {
-                message: format!(
-                    "step budget of {} steps exceeded (an endless loop?); raise it with --max-steps",
-                    self.limit
-                ),
-                span: Some(span),
-                kind: ErrorKind::Budget,
-            });
+            return Err(self.exhausted(span));
         }
         Ok(())
+    }
+
+    /// Spends what `bytes` of work cost, before doing the work.
+    #[inline]
+    pub fn spend_bytes(&mut self, bytes: u64, span: Span) -> Result<(), RunError> {
+        if bytes < BYTES_PER_STEP {
+            return Ok(());
+        }
+        self.spend_steps(bytes / BYTES_PER_STEP, span)
+    }
+
+    /// The most an instance's log may hold: a quarter of the memory budget,
+    /// so that a chatty loop leaves room for the values.
+    pub fn max_log_bytes(&self) -> u64 {
+        self.max_memory / 4
+    }
+
+    #[cold]
+    fn exhausted(&self, span: Span) -> RunError {
+        RunError {
+            message: format!(
+                "step budget of {} steps exceeded (an endless loop, or too much work?); raise it with --max-steps",
+                self.limit
+            ),
+            span: Some(span),
+            kind: ErrorKind::Budget,
+            origin: None,
+        }
+    }
+
+    /// Fails when an instance holding `held` bytes is over the memory
+    /// budget; `what` names what took it there.
+    pub fn check_memory(&self, held: u64, what: &str) -> Result<(), RunError> {
+        if held > self.max_memory {
+            return Err(self.memory_exceeded(what, held));
+        }
+        Ok(())
+    }
+
+    /// The memory budget is exceeded: `what` would take the instance to `total` bytes.
+    #[cold]
+    fn memory_exceeded(&self, what: &str, total: u64) -> RunError {
+        RunError {
+            message: format!(
+                "memory budget of {} exceeded: {what} the instance {} in all; raise it with --max-memory",
+                show_bytes(self.max_memory),
+                show_bytes(total)
+            ),
+            span: None,
+            kind: ErrorKind::Budget,
+            origin: None,
+        }
+    }
+}
+
+/// `256 MiB`, `1.5 GiB`, `300 bytes`: sizes in messages.
+pub fn show_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
     }
 }
 
@@ -132,11 +229,14 @@ pub struct Eval<'a> {
     pub specs: &'a [ParamSpec],
     pub locals: &'a mut Vec<Value>,
     pub undo: &'a mut Undo,
-    pub log: &'a mut Vec<String>,
+    pub log: &'a mut Log,
     pub signals: &'a mut Vec<Arc<str>>,
     pub budget: &'a mut Budget,
     pub now: Timestamp,
     pub last_error: Option<&'a str>,
+    /// What the instance holds (parameters and log), measured at the first
+    /// assignment to a parameter and kept up to date from there.
+    pub memory: Option<u64>,
 }
 
 impl BuiltinContext for Eval<'_> {
@@ -177,11 +277,11 @@ impl Eval<'_> {
     }
 
     fn stmt(&mut self, stmt: &CStmt) -> Result<Control, RunError> {
-        self.budget.spend(stmt.span)?;
+        self.budget.spend_steps(stmt.cost.into(), stmt.span)?;
         match &stmt.kind {
             CStmtKind::Assign { target, value } => {
                 let value = self.expr(value)?;
-                self.assign(target, value).map_err(|e| e.at(stmt.span))?;
+                self.assign(target, value, stmt.span).map_err(|e| e.at(stmt.span))?;
             }
             CStmtKind::If { branches, otherwise } => {
                 for (condition, body) in branches {
@@ -193,7 +293,7 @@ impl Eval<'_> {
             }
             CStmtKind::While { condition, body } => {
                 while self.condition(condition)? {
-                    self.budget.spend(stmt.span)?;
+                    self.budget.spend_steps(stmt.cost.into(), stmt.span)?;
                     match self.block(body)? {
                         Control::Break => break,
                         Control::Return => return Ok(Control::Return),
@@ -241,13 +341,15 @@ impl Eval<'_> {
             CStmtKind::Continue => return Ok(Control::Continue),
             CStmtKind::Return => return Ok(Control::Return),
             CStmtKind::Fail(message) => {
-                let message = self.expr(message)?;
-                return Err(RunError::new(message.to_string()).at(stmt.span));
+                let value = self.expr(message)?;
+                let text = self.display_text(&value, message.span)?;
+                return Err(RunError::new(text).at(stmt.span));
             }
             CStmtKind::Log(line) => {
                 let value = self.expr(line)?;
-                let text = convert::to_display_text(&value).map_err(|m| RunError::new(m).at(line.span))?;
-                push_log(self.log, text);
+                let text = self.display_text(&value, line.span)?;
+                self.log.push(text, self.budget.max_log_bytes());
+                self.memory = None;
             }
             CStmtKind::Emit(name) => match self.expr(name)? {
                 Value::Text(name) => self.signals.push(name),
@@ -266,6 +368,12 @@ impl Eval<'_> {
         Ok(Control::Next)
     }
 
+    /// A value as text (`log`, `fail`, interpolation), its work charged first.
+    fn display_text(&mut self, value: &Value, span: Span) -> Result<String, RunError> {
+        self.budget.spend_bytes(value.size().min(MAX_TEXT_BYTES as u64), span)?;
+        convert::to_display_text(value).map_err(|m| RunError::new(m).at(span))
+    }
+
     fn condition(&mut self, e: &CExpr) -> Result<bool, RunError> {
         let v = self.expr(e)?;
         ops::truthy(&v).map_err(|m| RunError::new(m).at(e.span))
@@ -278,7 +386,7 @@ impl Eval<'_> {
         }
     }
 
-    fn assign(&mut self, place: &CPlace, value: Value) -> Result<(), RunError> {
+    fn assign(&mut self, place: &CPlace, value: Value, span: Span) -> Result<(), RunError> {
         let mut keys = Vec::with_capacity(place.path.len());
         for access in &place.path {
             keys.push(match access {
@@ -287,9 +395,11 @@ impl Eval<'_> {
             });
         }
         match place.root {
-            Root::Local(slot) => set_path(&mut self.locals[slot as usize], &keys, value),
+            Root::Local(slot) => set_path(&mut self.locals[slot as usize], &keys, value, self.budget, span),
             Root::Param(slot) => {
                 let spec = &self.specs[slot as usize];
+                // Conforming visits every value inside.
+                self.budget.spend_bytes(conform_work(&value), span)?;
                 let value = match type_at(&spec.ty, &keys) {
                     Some(ty) => convert::conform(value, ty)
                         .map_err(|why| RunError::new(format!("`{}`: {why}", describe_place(&spec.code, &keys))))?,
@@ -302,7 +412,42 @@ impl Eval<'_> {
                     }
                 };
                 self.undo.record(slot, &self.params[slot as usize]);
-                set_path(&mut self.params[slot as usize], &keys, value)
+                let before = self.params[slot as usize].size();
+                set_path(&mut self.params[slot as usize], &keys, value, self.budget, span)?;
+                let after = self.params[slot as usize].size();
+                // Small values are not measured, to keep assignments cheap: a
+                // value within its share of a quarter of the budget (the
+                // quarter divided among the parameters) adds little. The
+                // instance is measured when a bigger value arrives.
+                let share = after.saturating_mul(4 * self.params.len() as u64);
+                if self.memory.is_none() && share <= self.budget.max_memory {
+                    return Ok(());
+                }
+                let total = match self.memory {
+                    Some(held) => held.saturating_sub(before).saturating_add(after),
+                    // Measured now, with the new value.
+                    None => self.memory_held(span)?,
+                };
+                self.memory = Some(total);
+                if total > self.budget.max_memory {
+                    let what = format!("`{}` would hold {}, and", describe_place(&spec.code, &keys), show_bytes(after));
+                    return self.budget.check_memory(total, &what);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// What the instance holds now: its parameters and its log. Measured
+    /// once per script (a visit of every parameter, charged), then kept.
+    fn memory_held(&mut self, span: Span) -> Result<u64, RunError> {
+        match self.memory {
+            Some(held) => Ok(held),
+            None => {
+                self.budget.spend_bytes((self.params.len() as u64).saturating_mul(ITEM_BYTES), span)?;
+                let held = self.params.iter().map(Value::size).fold(self.log.bytes(), u64::saturating_add);
+                self.memory = Some(held);
+                Ok(held)
             }
         }
     }
@@ -330,10 +475,11 @@ impl Eval<'_> {
                         CTextPart::Expr(x) => {
                             let v = self.expr(x)?;
                             match &v {
-                                Value::Text(t) => out.push_str(t),
-                                other => out.push_str(
-                                    &convert::to_display_text(other).map_err(|m| RunError::new(m).at(x.span))?,
-                                ),
+                                Value::Text(t) => {
+                                    self.budget.spend_bytes(t.len() as u64, e.span)?;
+                                    out.push_str(t)
+                                }
+                                other => out.push_str(&self.display_text(other, x.span)?),
                             }
                         }
                     }
@@ -361,6 +507,9 @@ impl Eval<'_> {
             CExprKind::Index(base, index) => {
                 let v = self.expr(base)?;
                 let i = self.expr(index)?;
+                if let Value::Text(name) = &i {
+                    self.budget.spend_bytes(name.len() as u64, e.span)?;
+                }
                 item(&v, &i).map_err(|m| RunError::new(m).at(e.span))
             }
             CExprKind::Call(f, args) => {
@@ -368,7 +517,12 @@ impl Eval<'_> {
                 for a in args {
                     values.push(self.expr(a)?);
                 }
-                f.call(&mut values, self).map_err(|m| RunError::new(m).at(e.span))
+                self.budget.spend_bytes(f.work(&values), e.span)?;
+                let result = f.call(&mut values, self).map_err(|m| RunError::new(m).at(e.span))?;
+                if f.builds_result() {
+                    self.budget.spend_bytes(Builtin::result_work(&result), e.span)?;
+                }
+                Ok(result)
             }
         }
     }
@@ -392,6 +546,7 @@ impl Eval<'_> {
             _ => {}
         }
         let y = self.expr(b)?;
+        self.budget.spend_bytes(binary_work(op, &x, &y), a.span)?;
         let result = match op {
             BinaryOp::Add => ops::add(&x, &y),
             BinaryOp::Sub => ops::sub(&x, &y),
@@ -414,13 +569,36 @@ impl Eval<'_> {
     }
 }
 
-/// Appends a log line, keeping at most [`MAX_LOG_LINES`] per instance.
-pub fn push_log(log: &mut Vec<String>, line: String) {
-    use crate::runtime::instance::MAX_LOG_LINES;
-    if log.len() < MAX_LOG_LINES {
-        log.push(line);
-    } else if log.len() == MAX_LOG_LINES {
-        log.push(format!("… log truncated after {MAX_LOG_LINES} lines"));
+/// The bytes of work checking a value against a declared type does: a
+/// visit of every value inside it.
+#[inline]
+pub fn conform_work(value: &Value) -> u64 {
+    match value {
+        Value::List(_) | Value::Object(_) => value.nodes().saturating_mul(ITEM_BYTES),
+        _ => 0,
+    }
+}
+
+/// The bytes of work an operator does beyond a step: joining texts or
+/// lists, comparing texts, lists or objects. Nothing for scalars.
+#[inline]
+fn binary_work(op: BinaryOp, x: &Value, y: &Value) -> u64 {
+    if !matches!(x, Value::Text(_) | Value::List(_) | Value::Object(_)) {
+        return 0;
+    }
+    let compares =
+        matches!(op, BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge);
+    match (x, y) {
+        (Value::Text(a), Value::Text(b)) if op == BinaryOp::Add => (a.len() as u64).saturating_add(b.len() as u64),
+        (Value::List(a), Value::List(b)) if op == BinaryOp::Add => {
+            ((a.items.len() as u64).saturating_add(b.items.len() as u64)).saturating_mul(ITEM_BYTES)
+        }
+        (Value::Text(_), Value::Text(_)) | (Value::List(_), Value::List(_)) | (Value::Object(_), Value::Object(_))
+            if compares =>
+        {
+            x.size().min(y.size())
+        }
+        _ => 0,
     }
 }
 
@@ -461,7 +639,9 @@ fn type_at<'t>(ty: &'t Type, keys: &[Key]) -> Option<&'t Type> {
     Some(ty)
 }
 
-fn set_path(target: &mut Value, keys: &[Key], value: Value) -> Result<(), RunError> {
+/// Sets the value at a path. A list or object shared with another value
+/// is copied first (its items, not deeper), and that copy is charged.
+fn set_path(target: &mut Value, keys: &[Key], value: Value, budget: &mut Budget, at: Span) -> Result<(), RunError> {
     let Some((first, rest)) = keys.split_first() else {
         *target = value;
         return Ok(());
@@ -469,15 +649,17 @@ fn set_path(target: &mut Value, keys: &[Key], value: Value) -> Result<(), RunErr
     let too_deep = |d: crate::runtime::value::TooDeep| RunError::new(d.to_string());
     match (target, first) {
         (Value::Object(obj), Key::Field(name)) => {
+            if Arc::strong_count(obj) > 1 {
+                budget.spend_bytes((obj.attrs.len() as u64).saturating_mul(ITEM_BYTES), at)?;
+            }
             let obj = Arc::make_mut(obj);
             if rest.is_empty() {
                 return obj.set(name.clone(), value).map_err(too_deep);
             }
-            let mut child = match obj.attrs.get_mut(name) {
-                Some(child) => std::mem::take(child),
-                None => return Err(RunError::new(format!("the object has no attribute `{name}`"))),
+            let Some(mut child) = obj.take(name) else {
+                return Err(RunError::new(format!("the object has no attribute `{name}`")));
             };
-            let result = set_path(&mut child, rest, value);
+            let result = set_path(&mut child, rest, value, budget, at);
             obj.set(name.clone(), child).map_err(too_deep)?;
             result
         }
@@ -490,12 +672,15 @@ fn set_path(target: &mut Value, keys: &[Key], value: Value) -> Result<(), RunErr
                 ))
                 .at(*span)
             })?;
+            if Arc::strong_count(list) > 1 {
+                budget.spend_bytes((len as u64).saturating_mul(ITEM_BYTES), at)?;
+            }
             let list = Arc::make_mut(list);
             if rest.is_empty() {
                 return list.set(index, value).map_err(too_deep);
             }
-            let mut child = std::mem::take(&mut list.items[index]);
-            let result = set_path(&mut child, rest, value);
+            let mut child = list.take(index);
+            let result = set_path(&mut child, rest, value, budget, at);
             list.set(index, child).map_err(too_deep)?;
             result
         }

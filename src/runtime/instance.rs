@@ -118,6 +118,30 @@ pub struct ErrorInfo {
     pub file: Option<String>,
     pub line: Option<usize>,
     pub column: Option<usize>,
+    /// For a failure inside a sub-process: the element where it began,
+    /// however deep, with its own message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Box<ErrorOrigin>>,
+    /// The run's step or memory budget ran out (`"exhausted": true`): no
+    /// `on error` took it, and a caller's must not take it either.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exhausted: bool,
+}
+
+/// The innermost failure of a chain of sub-processes: the element that
+/// failed and where, so that the message can name it once.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorOrigin {
+    /// The failing element's own message, as `last_error()` returns it.
+    pub message: String,
+    /// The sub-process the element belongs to.
+    pub process: String,
+    pub element: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// How many sub-processes down it failed: 1 for the called one itself.
+    pub depth: u32,
 }
 
 impl std::fmt::Display for ErrorInfo {
@@ -180,6 +204,74 @@ pub struct HistoryEntry {
     pub signal: Option<String>,
 }
 
+/// An instance's log: its lines, what they take, and how many lines were
+/// dropped because the log was full ([`MAX_LOG_LINES`], or a quarter of
+/// the memory budget). Reads as a slice of its kept lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Log {
+    lines: Vec<String>,
+    bytes: u64,
+    dropped: u64,
+}
+
+impl Log {
+    /// A log as it was saved.
+    pub fn restore(lines: Vec<String>, dropped: u64) -> Log {
+        let bytes = lines.iter().map(|l| l.len() as u64).sum();
+        Log { lines, bytes, dropped }
+    }
+
+    /// Appends a line, or counts it as dropped when the log already holds
+    /// [`MAX_LOG_LINES`] lines or the line would take it past `max_bytes`.
+    pub fn push(&mut self, line: String, max_bytes: u64) {
+        let bytes = self.bytes.saturating_add(line.len() as u64);
+        if self.dropped > 0 || self.lines.len() >= MAX_LOG_LINES || bytes > max_bytes {
+            self.dropped += 1;
+            return;
+        }
+        self.bytes = bytes;
+        self.lines.push(line);
+    }
+
+    /// Appends a sub-process's log, keeping this log's limits.
+    pub fn append(&mut self, other: Log, max_bytes: u64) {
+        for line in other.lines {
+            self.push(line, max_bytes);
+        }
+        self.dropped = self.dropped.saturating_add(other.dropped);
+    }
+
+    /// Bytes of text the kept lines hold.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// How many lines were dropped.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The kept lines, then, if lines were dropped, a last line saying how many.
+    pub fn to_lines(&self) -> Vec<String> {
+        let mut lines = self.lines.clone();
+        if self.dropped > 0 {
+            let s = if self.dropped == 1 { "" } else { "s" };
+            lines.push(format!(
+                "… {} more log line{s} dropped: an instance keeps at most 10,000 log lines, in at most a quarter of its memory budget",
+                self.dropped
+            ));
+        }
+        lines
+    }
+}
+
+impl std::ops::Deref for Log {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.lines
+    }
+}
+
 /// A live execution of one process.
 #[derive(Debug)]
 pub struct Instance {
@@ -196,7 +288,7 @@ pub struct Instance {
     /// Element-instances already executed by UId, so a second execution is
     /// recognised and refused without running anything.
     pub executed: Vec<Uuid>,
-    pub log: Vec<String>,
+    pub log: Log,
     pub error: Option<ErrorInfo>,
     /// The message of the failure that sent the flow to an `on error` handler.
     pub last_error: Option<Arc<str>>,
@@ -227,7 +319,7 @@ impl Instance {
             waiting: Vec::new(),
             joins: Vec::new(),
             executed: Vec::new(),
-            log: Vec::new(),
+            log: Log::default(),
             error: None,
             last_error: None,
             clock,
@@ -249,6 +341,12 @@ impl Instance {
     /// The definition this instance runs on.
     pub fn spec(&self) -> &ProcessSpec {
         self.program.process(self.process)
+    }
+
+    /// What the instance holds, in bytes: the [`Value::size`] of its
+    /// parameters plus its log, as the memory budget counts it.
+    pub fn memory_held(&self) -> u64 {
+        self.params.iter().map(Value::size).fold(self.log.bytes(), u64::saturating_add)
     }
 
     /// A parameter's value by Code.

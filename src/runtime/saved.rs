@@ -44,6 +44,9 @@ pub struct SavedInstance {
     pub executed: Vec<Uuid>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log: Vec<String>,
+    /// Log lines dropped because the log was full.
+    #[serde(default, rename = "logDropped", skip_serializing_if = "is_zero")]
+    pub log_dropped: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,6 +60,10 @@ pub struct SavedInstance {
     /// Since version 2.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A pending element-instance, saved.
@@ -123,7 +130,8 @@ impl SavedInstance {
                 .collect(),
             joins: instance.joins.iter().map(|j| (j.element.0, j.arrived.clone())).collect(),
             executed: instance.executed.clone(),
-            log: instance.log.clone(),
+            log: instance.log.to_vec(),
+            log_dropped: instance.log.dropped(),
             error: instance.error.clone(),
             last_error: instance.last_error.as_ref().map(|s| s.to_string()),
             clock: instance.clock,
@@ -213,7 +221,7 @@ impl SavedInstance {
             waiting,
             joins,
             executed: self.executed.clone(),
-            log: self.log.clone(),
+            log: Log::restore(self.log.clone(), self.log_dropped),
             error: self.error.clone(),
             last_error: self.last_error.as_deref().map(Into::into),
             clock: self.clock,

@@ -6,7 +6,7 @@ use crate::check::spec::ParamSpec;
 use crate::check::Snippet;
 use crate::runtime::engine::Change;
 use crate::runtime::eval::{Budget, Eval, RunError, Undo};
-use crate::runtime::instance::Instance;
+use crate::runtime::instance::{Instance, Log};
 use crate::runtime::value::Value;
 use jiff::Timestamp;
 use std::sync::Arc;
@@ -38,7 +38,7 @@ impl Instance {
 /// Runs a snippet checked against no parameters (no instance yet).
 pub fn eval_detached(snippet: &Snippet, now: Timestamp, max_steps: u64) -> Result<SnippetOutcome, RunError> {
     let context = Context { now, last_error: None, max_steps };
-    eval_in(&mut [], &[], &mut Vec::new(), &context, snippet)
+    eval_in(&mut [], &[], &mut Log::default(), &context, snippet)
 }
 
 struct Context {
@@ -50,7 +50,7 @@ struct Context {
 fn eval_in(
     params: &mut [Value],
     specs: &[ParamSpec],
-    log: &mut Vec<String>,
+    log: &mut Log,
     context: &Context,
     snippet: &Snippet,
 ) -> Result<SnippetOutcome, RunError> {
@@ -70,6 +70,7 @@ fn eval_in(
         budget: &mut budget,
         now: context.now,
         last_error: context.last_error.as_deref(),
+        memory: None,
     };
     let result = match snippet {
         Snippet::Expr(expr) => eval.expr(expr).map(Some),

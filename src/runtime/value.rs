@@ -109,6 +109,10 @@ impl fmt::Display for UtcDateTime {
     }
 }
 
+/// What one value, list item or attribute takes besides its text: the
+/// unit of [`Value::size`].
+pub const ITEM_BYTES: u64 = std::mem::size_of::<Value>() as u64;
+
 /// A declared type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Type {
@@ -158,18 +162,23 @@ impl fmt::Display for Type {
     }
 }
 
-/// A list value and how deeply it nests.
+/// A list value, how deeply it nests and its [`Value::size`].
 #[derive(Clone, Debug, Default)]
 pub struct List {
     pub items: Vec<Value>,
     depth: u32,
+    bytes: u64,
+    nodes: u64,
 }
 
-/// An object value: attributes in the order written, and how deeply it nests.
+/// An object value: attributes in the order written, how deeply it nests
+/// and its [`Value::size`].
 #[derive(Clone, Debug, Default)]
 pub struct Object {
     pub attrs: IndexMap<Arc<str>, Value>,
     depth: u32,
+    bytes: u64,
+    nodes: u64,
 }
 
 /// A run-time value.
@@ -221,20 +230,58 @@ impl Value {
 
     /// A list of these items; fails when the result would nest too deeply.
     pub fn list(items: Vec<Value>) -> Result<Value, TooDeep> {
-        let depth = 1 + items.iter().map(Value::depth).max().unwrap_or(0);
-        if depth > MAX_VALUE_DEPTH {
+        let mut depth = 0;
+        let mut bytes = ITEM_BYTES;
+        let mut nodes = 1u64;
+        for item in &items {
+            depth = depth.max(item.depth());
+            bytes = bytes.saturating_add(item.size());
+            nodes = nodes.saturating_add(item.nodes());
+        }
+        if depth >= MAX_VALUE_DEPTH {
             return Err(TooDeep);
         }
-        Ok(Value::List(Arc::new(List { items, depth })))
+        Ok(Value::List(Arc::new(List { items, depth: depth + 1, bytes, nodes })))
     }
 
     /// An object with these attributes; fails when it would nest too deeply.
     pub fn object(attrs: IndexMap<Arc<str>, Value>) -> Result<Value, TooDeep> {
-        let depth = 1 + attrs.values().map(Value::depth).max().unwrap_or(0);
-        if depth > MAX_VALUE_DEPTH {
+        let mut depth = 0;
+        let mut bytes = ITEM_BYTES;
+        let mut nodes = 1u64;
+        for (name, value) in &attrs {
+            depth = depth.max(value.depth());
+            bytes = bytes.saturating_add(attr_bytes(name, value));
+            nodes = nodes.saturating_add(value.nodes());
+        }
+        if depth >= MAX_VALUE_DEPTH {
             return Err(TooDeep);
         }
-        Ok(Value::Object(Arc::new(Object { attrs, depth })))
+        Ok(Value::Object(Arc::new(Object { attrs, depth: depth + 1, bytes, nodes })))
+    }
+
+    /// About how many bytes the value takes, counting a shared part every
+    /// time it appears, as printing or saving the value would. Known
+    /// without walking the value: lists and objects keep their total.
+    #[inline]
+    pub fn size(&self) -> u64 {
+        match self {
+            Value::Text(s) => ITEM_BYTES + s.len() as u64,
+            Value::List(l) => l.bytes,
+            Value::Object(o) => o.bytes,
+            _ => ITEM_BYTES,
+        }
+    }
+
+    /// How many values it is made of (itself, its items, theirs…),
+    /// counting shared parts every time: what walking it visits.
+    #[inline]
+    pub fn nodes(&self) -> u64 {
+        match self {
+            Value::List(l) => l.nodes,
+            Value::Object(o) => o.nodes,
+            _ => 1,
+        }
     }
 
     /// 0 for scalars, 1 + the deepest item for lists and objects.
@@ -285,13 +332,25 @@ impl List {
     /// Replaces item `i`; fails when the list would nest too deeply.
     pub fn set(&mut self, i: usize, value: Value) -> Result<(), TooDeep> {
         self.depth = check_depth(self.depth, &value)?;
+        self.bytes = self.bytes.saturating_sub(self.items[i].size()).saturating_add(value.size());
+        self.nodes = self.nodes.saturating_sub(self.items[i].nodes()).saturating_add(value.nodes());
         self.items[i] = value;
         Ok(())
+    }
+
+    /// Takes item `i` out, leaving null in its place.
+    pub fn take(&mut self, i: usize) -> Value {
+        let item = std::mem::take(&mut self.items[i]);
+        self.bytes = self.bytes.saturating_sub(item.size()).saturating_add(ITEM_BYTES);
+        self.nodes = self.nodes.saturating_sub(item.nodes()).saturating_add(1);
+        item
     }
 
     /// Appends an item; fails when the list would nest too deeply.
     pub fn push(&mut self, value: Value) -> Result<(), TooDeep> {
         self.depth = check_depth(self.depth, &value)?;
+        self.bytes = self.bytes.saturating_add(value.size());
+        self.nodes = self.nodes.saturating_add(value.nodes());
         self.items.push(value);
         Ok(())
     }
@@ -306,9 +365,32 @@ impl Object {
     /// Sets (or adds) an attribute; fails when the object would nest too deeply.
     pub fn set(&mut self, name: Arc<str>, value: Value) -> Result<(), TooDeep> {
         self.depth = check_depth(self.depth, &value)?;
-        self.attrs.insert(name, value);
+        let added = attr_bytes(&name, &value);
+        let added_nodes = value.nodes();
+        let entry = (name.len() as u64).saturating_add(ITEM_BYTES);
+        self.bytes = match self.attrs.insert(name, value) {
+            Some(old) => {
+                self.nodes = self.nodes.saturating_sub(old.nodes());
+                self.bytes.saturating_sub(old.size().saturating_add(entry)).saturating_add(added)
+            }
+            None => self.bytes.saturating_add(added),
+        };
+        self.nodes = self.nodes.saturating_add(added_nodes);
         Ok(())
     }
+
+    /// Takes an attribute's value out, leaving null in its place.
+    pub fn take(&mut self, name: &str) -> Option<Value> {
+        let value = std::mem::take(self.attrs.get_mut(name)?);
+        self.bytes = self.bytes.saturating_sub(value.size()).saturating_add(ITEM_BYTES);
+        self.nodes = self.nodes.saturating_sub(value.nodes()).saturating_add(1);
+        Some(value)
+    }
+}
+
+/// An attribute's share of its object's size: its name, its entry, its value.
+fn attr_bytes(name: &str, value: &Value) -> u64 {
+    (name.len() as u64).saturating_add(ITEM_BYTES).saturating_add(value.size())
 }
 
 fn check_depth(current: u32, child: &Value) -> Result<u32, TooDeep> {
@@ -317,5 +399,48 @@ fn check_depth(current: u32, child: &Value) -> Result<u32, TooDeep> {
         Err(TooDeep)
     } else {
         Ok(depth)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size kept by lists and objects is what walking them would give.
+    fn walked(v: &Value) -> u64 {
+        match v {
+            Value::List(l) => ITEM_BYTES + l.items.iter().map(walked).sum::<u64>(),
+            Value::Object(o) => {
+                ITEM_BYTES + o.attrs.iter().map(|(k, v)| k.len() as u64 + ITEM_BYTES + walked(v)).sum::<u64>()
+            }
+            other => other.size(),
+        }
+    }
+
+    #[test]
+    fn sizes_stay_exact_as_values_change() {
+        let mut list = Value::list(vec![Value::text("abcd"), Value::Integer(1)]).unwrap();
+        assert_eq!(list.size(), 3 * ITEM_BYTES + 4);
+        let Value::List(l) = &mut list else { unreachable!() };
+        let l = Arc::make_mut(l);
+        l.set(0, Value::text("ab")).unwrap();
+        l.push(Value::text("xyz")).unwrap();
+        let taken = l.take(1);
+        assert_eq!(taken.size(), ITEM_BYTES);
+        assert_eq!(list.size(), walked(&list));
+
+        let mut attrs = IndexMap::new();
+        attrs.insert(Arc::from("Name"), Value::text("abc"));
+        let mut object = Value::object(attrs).unwrap();
+        let Value::Object(o) = &mut object else { unreachable!() };
+        let o = Arc::make_mut(o);
+        o.set("Name".into(), list.clone()).unwrap();
+        o.set("Other".into(), Value::text("hello")).unwrap();
+        assert!(o.take("Missing").is_none());
+        o.take("Other");
+        assert_eq!(object.size(), walked(&object));
+        assert_eq!(object.nodes(), 1 + 1 + 3 + 1, "the object, the list, its three items, the null left by take");
+        let shared = Value::list(vec![object.clone(), object.clone()]).unwrap();
+        assert_eq!(shared.size(), ITEM_BYTES + 2 * object.size(), "a shared part counts every time");
     }
 }

@@ -21,7 +21,7 @@ mod signin;
 mod worker;
 
 use crate::check::spec::Program;
-use crate::runtime::engine::{Run, RunOptions, DEFAULT_MAX_STEPS};
+use crate::runtime::engine::{Run, RunOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_STEPS};
 use crate::runtime::instance::{Instance, Status};
 use crate::store::{self, ListFilter, ProcessStore};
 use axum::routing::{get, post};
@@ -134,6 +134,8 @@ pub struct Limits {
     pub workers: usize,
     /// The step budget of one run.
     pub max_steps: u64,
+    /// The memory budget of each instance, in bytes.
+    pub max_memory: u64,
     /// How long a session lives after sign-in.
     pub session_ttl: Duration,
     /// How often the scheduler fires due timers.
@@ -165,6 +167,7 @@ impl Default for Limits {
             max_concurrent: 256,
             workers: 4,
             max_steps: DEFAULT_MAX_STEPS,
+            max_memory: DEFAULT_MAX_MEMORY,
             session_ttl: Duration::from_secs(8 * 3600),
             tick_interval: Duration::from_secs(1),
             max_connections: 512,
@@ -219,7 +222,7 @@ impl Shared {
     }
 
     fn options(&self) -> RunOptions {
-        RunOptions { max_steps: self.limits.max_steps, ..store::real_time(None) }
+        RunOptions { max_steps: self.limits.max_steps, max_memory: self.limits.max_memory, ..store::real_time(None) }
     }
 
     fn program(&self) -> Result<&Arc<Program>, ApiError> {
