@@ -4,7 +4,7 @@
 //!
 //! - `token_soups`: random sequences of the language's tokens.
 //! - `mutated_sources`: the valid `.proc` files of `tests/cases`, `examples`
-//!   and the shared conformance cases, with bytes and tokens deleted,
+//!   and the shared conformance cases (when `../shared` is there), with bytes and tokens deleted,
 //!   duplicated, swapped and inserted.
 //! - `generated_expressions`: well-formed processes around random
 //!   expressions and statements, so that most of them check and run.
@@ -244,7 +244,13 @@ fn seed_files() -> Vec<String> {
     let mut paths = Vec::new();
     collect_proc(&root.join("tests/cases"), &mut paths);
     collect_proc(&root.join("examples"), &mut paths);
-    collect_proc(&root.join("../shared/conformance/cases"), &mut paths);
+    // The shared conformance cases too, when the project brief is beside the clone.
+    let shared = root.join("../shared/conformance/cases");
+    if shared.is_dir() {
+        collect_proc(&shared, &mut paths);
+    } else {
+        eprintln!("seed files: no {} beside this clone, so only the own cases and examples", shared.display());
+    }
     paths.sort();
     let files: Vec<String> = paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect();
     assert!(files.len() >= 20, "expected the .proc files of tests/cases, found {}", files.len());
