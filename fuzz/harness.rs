@@ -79,13 +79,45 @@ const PARAMS: &[&str] = &["I", "D", "T", "L", "O", "B", "W", "R"];
 const LOCALS: &[&str] = &["a", "b", "it"];
 const SIGNALS: &[&str] = &["Go", "Stop"];
 const TEXTS: &[&str] = &[
-    "", "a", "{I}", "x{T}y", "\\{", "\\n", "PT1H", "P1D", "2026-01-01", "2026-11-28T15:00:00Z",
-    "8b4c2f3e-0d7a-4c1b-9c55-2f1e3a4b5c6d", "[1,2]", "\\{\\\"A\\\":1}", "12.50", " -12 ", "é", "ß", "Go",
+    "",
+    "a",
+    "{I}",
+    "x{T}y",
+    "\\{",
+    "\\n",
+    "PT1H",
+    "P1D",
+    "2026-01-01",
+    "2026-11-28T15:00:00Z",
+    "8b4c2f3e-0d7a-4c1b-9c55-2f1e3a4b5c6d",
+    "[1,2]",
+    "\\{\\\"A\\\":1}",
+    "12.50",
+    " -12 ",
+    "é",
+    "ß",
+    "Go",
 ];
 const VALUES: &[&str] = &[
-    "", "0", "1", "-1", "12.50", "true", "null", "x", "[]", "[1,2,3]", "{\"Name\":\"n\",\"N\":2}",
-    "2026-02-30", "2026-11-28T15:00:00+01:00", "9223372036854775807", "-9223372036854775808",
-    "99999999999999999999999", "1e5", "[[[[]]]]", "{8B4C2F3E-0D7A-4C1B-9C55-2F1E3A4B5C6D}",
+    "",
+    "0",
+    "1",
+    "-1",
+    "12.50",
+    "true",
+    "null",
+    "x",
+    "[]",
+    "[1,2,3]",
+    "{\"Name\":\"n\",\"N\":2}",
+    "2026-02-30",
+    "2026-11-28T15:00:00+01:00",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "99999999999999999999999",
+    "1e5",
+    "[[[[]]]]",
+    "{8B4C2F3E-0D7A-4C1B-9C55-2F1E3A4B5C6D}",
 ];
 
 struct Gen<'a, 'b> {
@@ -120,9 +152,7 @@ impl Gen<'_, '_> {
             6 => self.pick(&["null", "true", "false", "O.Name", "O.N", "last_error()", "now()"])?.to_string(),
             7 => "[]".into(),
             8 | 9 => {
-                let op = self.pick(&[
-                    "??", "or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%",
-                ])?;
+                let op = self.pick(&["??", "or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"])?;
                 format!("({} {op} {})", self.expr(depth + 1)?, self.expr(depth + 1)?)
             }
             10 => format!("{}{}", self.pick(&["-", "not "])?, self.expr(depth + 1)?),
@@ -131,7 +161,8 @@ impl Gen<'_, '_> {
                 let (min, max) = f.arity();
                 let max = max.unwrap_or(min + 2);
                 // Sometimes a wrong number of arguments, for the checker.
-                let n = if self.u.ratio(1, 16)? { self.u.int_in_range(0..=4)? } else { self.u.int_in_range(min..=max)? };
+                let n =
+                    if self.u.ratio(1, 16)? { self.u.int_in_range(0..=4)? } else { self.u.int_in_range(min..=max)? };
                 let args = (0..n).map(|_| self.expr(depth + 1)).collect::<R<Vec<_>>>()?;
                 format!("{}({})", f.name(), args.join(", "))
             }

@@ -257,7 +257,16 @@ fn seed_files() -> Vec<String> {
     if shared.is_dir() {
         collect_proc(&shared, &mut paths);
     } else {
-        eprintln!("seed files: no {} beside this clone, so only the own cases and examples", shared.display());
+        // Once, and past the test harness's capture, so a plain `cargo test` shows it.
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: the fuzz tests mutate only tests/cases and examples: there is no {} beside this clone",
+                shared.display()
+            );
+        });
     }
     paths.sort();
     let files: Vec<String> = paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect();

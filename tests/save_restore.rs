@@ -170,7 +170,13 @@ fn every_run_case_gives_the_same_result_when_saved_and_restored_between_steps() 
     if shared.is_dir() {
         conformance_cases(&shared, &mut cases);
     } else {
-        eprintln!("skipped the shared conformance cases: there is no {} beside this clone", shared.display());
+        // Past the test harness's capture of `eprintln!`, so a plain `cargo test` shows it.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: save_restore uses only tests/cases: there is no {} beside this clone",
+            shared.display()
+        );
     }
     own_cases(&manifest.join("tests/cases"), &mut cases);
     assert!(!cases.is_empty(), "no run cases found");

@@ -543,7 +543,13 @@ fn shared_dir(test: &str) -> Option<std::path::PathBuf> {
     if dir.join("LANGUAGE.md").is_file() {
         return Some(dir.to_path_buf());
     }
-    eprintln!("{test}: skipped, there is no ../shared (the project brief) beside this clone");
+    // Written past the test harness's capture of `eprintln!`, so that a plain
+    // `cargo test` shows it.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "note: {test} skipped: there is no ../shared (the project brief) beside this clone"
+    );
     None
 }
 
