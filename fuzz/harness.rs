@@ -362,6 +362,8 @@ impl Gen<'_, '_> {
     }
 }
 
+/// Loads the program, runs `UsrFuzz` (with the inputs, or without when they
+/// are refused) and executes what waits, a few rounds, with the field values.
 fn exercise(source: &str, params: &[(&str, &str)], fields: &[&str]) {
     let loaded = Engine::from_source("fuzz.proc", source);
     // PROCDSL_FUZZ_DEBUG=1 shows each program and whether it loaded, to
