@@ -683,3 +683,36 @@ fn corpus_replays() {
         assert!(replayed >= 100, "only {replayed} corpus files under {}", root.display());
     });
 }
+
+/// Found by the `interpret` fuzz target: `fail [last_error()]` looping
+/// through its own handler doubled the message each turn (quotes escaped
+/// again), past the text limit, until the process ran out of memory. The
+/// message is bounded like every text: past the limit the failure says so.
+#[test]
+fn a_fail_message_that_doubles_each_turn_stops_at_the_text_limit() {
+    let source = r#"
+process UsrGrow {
+    var N:    Integer = 0
+    out Len:  Integer = 0
+    out Last: Text
+    start Begin -> Fail
+    script Fail { fail [last_error()] } -> Done on error -> Count
+    script Count {
+        N = N + 1
+        Last = last_error()
+        Len = len(Last)
+    } -> Again
+    exclusive Again {
+        when N < 25 -> Fail
+        else -> Done
+    }
+    end Done
+}
+"#;
+    let engine = Engine::from_source("grow.proc", source).unwrap();
+    let d = engine.execute::<&str, &str>("UsrGrow", []).unwrap();
+    let len = d.result_parameter_values["Len"].as_u64().unwrap();
+    assert!(len <= procdsl::runtime::value::MAX_TEXT_LEN as u64, "a message of {len} bytes");
+    let last = d.result_parameter_values["Last"].as_str().unwrap().to_string();
+    assert!(last.contains("longer than the limit"), "{}", &last[..last.len().min(200)]);
+}

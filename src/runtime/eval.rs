@@ -241,8 +241,11 @@ impl Eval<'_> {
             CStmtKind::Continue => return Ok(Control::Continue),
             CStmtKind::Return => return Ok(Control::Return),
             CStmtKind::Fail(message) => {
-                let message = self.expr(message)?;
-                return Err(RunError::new(message.to_string()).at(stmt.span));
+                let value = self.expr(message)?;
+                // Bounded like every text: `fail [last_error()]` in a loop
+                // through its own handler doubles the message each turn.
+                let text = convert::to_display_text(&value).map_err(|m| RunError::new(m).at(message.span))?;
+                return Err(RunError::new(text).at(stmt.span));
             }
             CStmtKind::Log(line) => {
                 let value = self.expr(line)?;
