@@ -1,5 +1,5 @@
 //! Criterion benchmarks of the parser, the checker and the element engine,
-//! on the shared workloads (`../shared/bench/procdsl/w1..w5.proc`, see
+//! on the benchmark workloads (`benches/workloads/w1..w5.proc`, see
 //! docs/BENCHMARKS.md) and on a large generated `.proc` file.
 //!
 //! `cargo bench --bench engine` runs them all; `cargo bench --bench engine -- run/`
@@ -19,7 +19,7 @@ use std::time::Duration;
 const GENERATED_GROUPS: usize = 1_000;
 
 fn workload(name: &str) -> (String, String) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/procdsl").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/workloads").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (path.display().to_string(), text)
 }

@@ -1,4 +1,4 @@
-//! The store's costs for a small waiting process (shared/bench w4.proc):
+//! The store's costs for a small waiting process (benches/workloads/w4.proc):
 //! saved waiting instances per second (durable commits), exec-and-continue
 //! per second, and stored bytes per waiting instance (printed).
 //!
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn w4() -> Arc<Program> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/procdsl/w4.proc");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/workloads/w4.proc");
     Arc::new(check::load_files(&[path]).expect("w4.proc loads").program)
 }
 

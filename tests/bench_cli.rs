@@ -17,7 +17,7 @@ const KEYS: [&str; 8] = [
 ];
 
 fn workload(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/procdsl").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/workloads").join(name);
     assert!(path.exists(), "{} is missing", path.display());
     path.display().to_string()
 }

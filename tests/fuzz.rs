@@ -4,12 +4,17 @@
 //!
 //! - `token_soups`: random sequences of the language's tokens.
 //! - `mutated_sources`: the valid `.proc` files of `tests/cases`, `examples`
-//!   and the shared conformance cases, with bytes and tokens deleted,
+//!   and the shared conformance cases (when `../shared` is there), with bytes and tokens deleted,
 //!   duplicated, swapped and inserted.
 //! - `generated_expressions`: well-formed processes around random
 //!   expressions and statements, so that most of them check and run.
-//! - `corpus_replays`: every file under `fuzz/corpus/*/` (what a fuzzer
-//!   found stays a regression test).
+//! - `corpus_replays`: every file under `fuzz/corpus/*/`, through the same
+//!   code the coverage-guided fuzz targets run (`fuzz/harness.rs`), so what
+//!   a fuzzer found stays a regression test.
+//!
+//! The generated tests run a few hundred cases each by default, so that they
+//! do not dominate `cargo test`; `PROCDSL_FUZZ_CASES=N` runs N cases per test
+//! for a longer search (docs/FUZZING.md).
 //!
 //! Whatever checks is run through [`procdsl::Engine`] with random parameter
 //! strings and a small step budget; a waiting instance has its waiting
@@ -25,6 +30,9 @@ use proptest::test_runner::{Config, TestRunner};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[path = "../fuzz/harness.rs"]
+mod harness;
 
 const STACK_BYTES: usize = 256 << 20;
 
@@ -244,7 +252,22 @@ fn seed_files() -> Vec<String> {
     let mut paths = Vec::new();
     collect_proc(&root.join("tests/cases"), &mut paths);
     collect_proc(&root.join("examples"), &mut paths);
-    collect_proc(&root.join("../shared/conformance/cases"), &mut paths);
+    // The shared conformance cases too, when the project brief is beside the clone.
+    let shared = root.join("../shared/conformance/cases");
+    if shared.is_dir() {
+        collect_proc(&shared, &mut paths);
+    } else {
+        // Once, and past the test harness's capture, so a plain `cargo test` shows it.
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: the fuzz tests mutate only tests/cases and examples: there is no {} beside this clone",
+                shared.display()
+            );
+        });
+    }
     paths.sort();
     let files: Vec<String> = paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect();
     assert!(files.len() >= 20, "expected the .proc files of tests/cases, found {}", files.len());
@@ -548,7 +571,9 @@ process UsrFuzzChild {{
     )
 }
 
-fn config(cases: u32) -> Config {
+/// `default` cases, or `PROCDSL_FUZZ_CASES` of them when it is set.
+fn config(default: u32) -> Config {
+    let cases = std::env::var("PROCDSL_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(default);
     Config { cases, failure_persistence: None, ..Config::default() }
 }
 
@@ -569,7 +594,7 @@ fn token_soups() {
                 s
             }
         });
-        let mut runner = TestRunner::new(config(1500));
+        let mut runner = TestRunner::new(config(200));
         runner
             .run(&(wrapped, params(), fields()), |(source, params, fields)| {
                 exercise(&source, &params, &fields);
@@ -584,7 +609,7 @@ fn mutated_sources() {
     with_big_stack(|| {
         let seeds = seed_files();
         let n = seeds.len();
-        let mut runner = TestRunner::new(config(3000));
+        let mut runner = TestRunner::new(config(300));
         runner
             .run(
                 &(0..n, prop::collection::vec(mutation(), 0..5), params(), fields()),
@@ -601,7 +626,7 @@ fn mutated_sources() {
 #[test]
 fn generated_expressions() {
     with_big_stack(|| {
-        let mut runner = TestRunner::new(config(1500));
+        let mut runner = TestRunner::new(config(200));
         runner
             .run(&(generated_process(), params(), fields()), |(source, params, fields)| {
                 exercise(&source, &params, &fields);
@@ -629,18 +654,65 @@ fn every_seed_file_runs() {
 fn corpus_replays() {
     with_big_stack(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-        let Ok(targets) = std::fs::read_dir(&root) else {
-            return;
-        };
-        for target in targets.flatten() {
-            let Ok(files) = std::fs::read_dir(target.path()) else {
-                continue;
-            };
-            for file in files.flatten() {
-                let bytes = std::fs::read(file.path()).unwrap_or_default();
-                let source = String::from_utf8_lossy(&bytes);
-                exercise(&source, &[("X".to_string(), "1".to_string())], &["1".to_string()]);
+        let mut replayed = 0;
+        for target in std::fs::read_dir(&root).expect("fuzz/corpus").flatten() {
+            let name = target.file_name().to_string_lossy().into_owned();
+            for file in std::fs::read_dir(target.path()).expect("a corpus directory").flatten() {
+                let bytes = std::fs::read(file.path()).expect("a corpus file");
+                let replay = || match name.as_str() {
+                    // Bytes the generator decodes into a program.
+                    "interpret" => {
+                        if let Some(generated) = harness::generate(&bytes) {
+                            harness::run_generated(&generated);
+                        }
+                    }
+                    // Source text (parse_check): loaded, rendered, and run when it checks.
+                    _ => {
+                        harness::load_any(&bytes);
+                        let source = String::from_utf8_lossy(&bytes);
+                        exercise(&source, &[("X".to_string(), "1".to_string())], &["1".to_string()]);
+                    }
+                };
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(replay)) {
+                    eprintln!("=== corpus file that panicked: {}", file.path().display());
+                    std::panic::resume_unwind(panic);
+                }
+                replayed += 1;
             }
         }
+        assert!(replayed >= 100, "only {replayed} corpus files under {}", root.display());
     });
+}
+
+/// Found by the `interpret` fuzz target: `fail [last_error()]` looping
+/// through its own handler doubled the message each turn (quotes escaped
+/// again), past the text limit, until the process ran out of memory. The
+/// message is bounded like every text: past the limit the failure says so.
+#[test]
+fn a_fail_message_that_doubles_each_turn_stops_at_the_text_limit() {
+    let source = r#"
+process UsrGrow {
+    var N:    Integer = 0
+    out Len:  Integer = 0
+    out Last: Text
+    start Begin -> Fail
+    script Fail { fail [last_error()] } -> Done on error -> Count
+    script Count {
+        N = N + 1
+        Last = last_error()
+        Len = len(Last)
+    } -> Again
+    exclusive Again {
+        when N < 25 -> Fail
+        else -> Done
+    }
+    end Done
+}
+"#;
+    let engine = Engine::from_source("grow.proc", source).unwrap();
+    let d = engine.execute::<&str, &str>("UsrGrow", []).unwrap();
+    let len = d.result_parameter_values["Len"].as_u64().unwrap();
+    assert!(len <= procdsl::runtime::value::MAX_TEXT_LEN as u64, "a message of {len} bytes");
+    let last = d.result_parameter_values["Last"].as_str().unwrap().to_string();
+    assert!(last.contains("longer than the limit"), "{}", &last[..last.len().min(200)]);
 }

@@ -1,6 +1,8 @@
 //! Runs the shared conformance cases (`../shared/conformance/cases`) against
 //! the real binary. A Rust port of the shared `run.py`, so `cargo test` needs
 //! nothing but Rust: same case.json format, same placeholders, same checks.
+//! The cases belong to the project brief beside the repository; a clone on
+//! its own has none, and the test says it skipped them.
 
 use rust_decimal::Decimal;
 use serde_json::Value as Json;
@@ -162,6 +164,16 @@ fn run_case(folder: &Path) -> Result<(), String> {
 #[test]
 fn shared_conformance_cases_pass() {
     let dir = cases_dir();
+    if !dir.is_dir() {
+        // Past the test harness's capture of `eprintln!`, so a plain `cargo test` shows it.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: shared_conformance_cases_pass skipped: there is no {} (the project brief) beside this clone",
+            dir.display()
+        );
+        return;
+    }
     let mut folders: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -188,7 +188,7 @@ fn a_newer_schema_a_foreign_database_and_a_non_database_are_refused() {
 fn a_waiting_instance_of_a_small_process_takes_under_2_kb() {
     let (_dir, mut store, _) = setup();
     let program = Arc::new(
-        check::load_files(&[concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bench/procdsl/w4.proc")]).unwrap().program,
+        check::load_files(&[concat!(env!("CARGO_MANIFEST_DIR"), "/benches/workloads/w4.proc")]).unwrap().program,
     );
     store.save_program(&program).unwrap();
     let before = store.used_bytes().unwrap();

@@ -342,6 +342,8 @@ impl Eval<'_> {
             CStmtKind::Return => return Ok(Control::Return),
             CStmtKind::Fail(message) => {
                 let value = self.expr(message)?;
+                // Bounded and charged like every text: `fail [last_error()]` in a
+                // loop through its own handler doubles the message each turn.
                 let text = self.display_text(&value, message.span)?;
                 return Err(RunError::new(text).at(stmt.span));
             }

@@ -1,0 +1,54 @@
+//! docs/LANGUAGE.md, the project's language reference: every ```proc block
+//! in it is a complete file that parses and checks, so the reference cannot
+//! drift from what the implementation accepts.
+
+use std::path::Path;
+
+/// The ```proc blocks of a Markdown text, with the line each starts on.
+fn proc_blocks(markdown: &str) -> Vec<(usize, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (i, line) in markdown.lines().enumerate() {
+        match current.as_mut() {
+            None if line.trim_start() == "```proc" => current = Some((i + 1, String::new())),
+            None => {}
+            Some(_) if line.trim_start().starts_with("```") => blocks.extend(current.take()),
+            Some((_, text)) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    assert!(current.is_none(), "a ```proc block is not closed");
+    blocks
+}
+
+#[test]
+fn every_example_of_the_language_reference_checks() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/LANGUAGE.md");
+    let markdown = std::fs::read_to_string(&path).expect("docs/LANGUAGE.md");
+    let blocks = proc_blocks(&markdown);
+    assert!(blocks.len() >= 7, "expected the reference's examples, found {} blocks", blocks.len());
+    for (line, text) in blocks {
+        let name = format!("docs/LANGUAGE.md:{line}");
+        if let Err(e) = procdsl::check::load_sources(&[(name.clone(), text)]) {
+            panic!("the example at {name} does not check:\n{}", e.render(false));
+        }
+    }
+}
+
+#[test]
+fn what_the_reference_lists_as_not_yet_supported_is_refused() {
+    let unsupported = [
+        "user A \"a\" { done { } } -> Done\n    deadline \"P3D\" -> Done",
+        "user A \"a\" to \"ada\" { done { } } -> Done",
+        "user A \"a\" for each X in [1, 2] { done { } } -> Done",
+        "script A { let x = if true then 1 else 2 } -> Done",
+    ];
+    for element in unsupported {
+        let text = format!("process P {{\n    start Begin -> A\n    {element}\n    end Done\n}}\n");
+        assert!(procdsl::check::load_sources(&[("t.proc".into(), text.clone())]).is_err(), "accepted:\n{text}");
+    }
+    let test_block = "test \"t\" {\n    start P { }\n}\n";
+    assert!(procdsl::check::load_sources(&[("t.proc".into(), test_block.into())]).is_err());
+}
