@@ -54,20 +54,30 @@ pub enum Control {
 }
 
 /// The step budget of one run: every element, statement and loop turn
-/// spends one step, so an endless loop ends with a clear error.
+/// spends one step, so an endless loop ends with a clear error. A run may
+/// also have a deadline (the service's request time-out): it is looked at
+/// every [`DEADLINE_STRIDE`] steps, and a run past it stops the same way.
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
     pub limit: u64,
     pub used: u64,
+    /// Stop the run once this moment has passed.
+    pub deadline: Option<std::time::Instant>,
+    /// Set when the run was stopped by its deadline, not by the step limit.
+    pub timed_out: bool,
 }
+
+/// How many steps between two looks at the clock: reading it costs about
+/// as much as a hundred steps, so it is not read on every one.
+pub const DEADLINE_STRIDE: u64 = 1024;
 
 impl Budget {
     /// A budget of `limit` steps, none spent.
     pub fn new(limit: u64) -> Budget {
-        Budget { limit, used: 0 }
+        Budget { limit, used: 0, deadline: None, timed_out: false }
     }
 
-    /// Spends one step; fails when the budget is exhausted.
+    /// Spends one step; fails when the budget is exhausted or the deadline passed.
     #[inline]
     pub fn spend(&mut self, span: Span) -> Result<(), RunError> {
         self.used += 1;
@@ -77,6 +87,14 @@ impl Budget {
                     "step budget of {} steps exceeded (an endless loop?); raise it with --max-steps",
                     self.limit
                 ),
+                span: Some(span),
+                kind: ErrorKind::Budget,
+            });
+        }
+        if self.used % DEADLINE_STRIDE == 0 && self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            self.timed_out = true;
+            return Err(RunError {
+                message: "the run was stopped: it took longer than its time limit".to_string(),
                 span: Some(span),
                 kind: ErrorKind::Budget,
             });

@@ -68,9 +68,27 @@ impl StoreHandle {
 
     /// One write, committed (with others queued at the same time) before it returns.
     pub fn write(&self, write: Write) -> Result<Written, ApiError> {
+        Ok(self.try_write(write)??)
+    }
+
+    /// [`StoreHandle::write`], with the store's own error, so that a caller
+    /// can tell a conflict (load again and retry) from a failure.
+    pub fn try_write(&self, write: Write) -> Result<Result<Written, StoreError>, ApiError> {
         let (reply, answer) = mpsc::channel();
         self.jobs.send(Job::Write(write, reply)).map_err(|_| stopped())?;
-        Ok(answer.recv().map_err(|_| stopped())??)
+        answer.recv().map_err(|_| stopped())
+    }
+
+    /// Several writes queued at once, so that they share commits; each
+    /// result in order.
+    pub fn write_many(&self, writes: Vec<Write>) -> Result<Vec<Result<Written, StoreError>>, ApiError> {
+        let mut answers = Vec::with_capacity(writes.len());
+        for write in writes {
+            let (reply, answer) = mpsc::channel();
+            self.jobs.send(Job::Write(write, reply)).map_err(|_| stopped())?;
+            answers.push(answer);
+        }
+        answers.into_iter().map(|a| a.recv().map_err(|_| stopped())).collect()
     }
 
     /// Any other store call, in order with the writes.
