@@ -170,8 +170,13 @@ pub struct PageDone {
 }
 
 /// Delivers one page of a signal waiting in the outbox: of row `only`, or
-/// of the oldest row nobody else delivers. `None`: no such row waits.
-pub fn deliver_page(state: &AppState, only: Option<i64>) -> Result<Option<PageDone>, ApiError> {
+/// of the oldest row nobody else delivers; past `until`, the page ends
+/// early. `None`: no such row waits.
+pub fn deliver_page(
+    state: &AppState,
+    only: Option<i64>,
+    until: Option<std::time::Instant>,
+) -> Result<Option<PageDone>, ApiError> {
     let skip: Vec<i64> = match only {
         Some(_) => Vec::new(),
         None => state.claimed.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect(),
@@ -179,7 +184,7 @@ pub fn deliver_page(state: &AppState, only: Option<i64>) -> Result<Option<PageDo
     let Some(page) = state.store.call(move |st| st.signal_page(only, &skip, PAGE_SIZE))? else {
         return Ok(None);
     };
-    let run = page.run(&state.options());
+    let run = page.run(&state.options(), until);
     let finished = run.write.cursor.is_none();
     let emitted = run.write.saves.iter().any(|s| !s.emitted.is_empty());
     match state.store.try_write(Write::Delivered(Box::new(run.write)))? {
@@ -212,7 +217,7 @@ pub fn start_deliverer(state: AppState) -> tokio::task::JoinHandle<()> {
             let _ = tokio::time::timeout(state.limits.tick_interval, state.deliverer.notified()).await;
             loop {
                 let s = state.clone();
-                match blocking(move || deliver_page(&s, None)).await {
+                match blocking(move || deliver_page(&s, None, None)).await {
                     Ok(Some(_)) => {}
                     Ok(None) => break,
                     Err(e) => {
@@ -268,7 +273,7 @@ fn deliver_rows(
             if std::time::Instant::now() >= until {
                 return Ok(false);
             }
-            match deliver_page(state, Some(row))? {
+            match deliver_page(state, Some(row), Some(until))? {
                 None => break,
                 Some(page) => {
                     let finished = page.finished;

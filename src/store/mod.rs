@@ -145,12 +145,19 @@ pub struct PageRun {
 
 impl SignalPage {
     /// Delivers the signal to each instance of the page and runs each on.
-    pub fn run(self, options: &RunOptions) -> PageRun {
+    /// Past `until`, the instances not reached yet are left to the next page.
+    pub fn run(self, options: &RunOptions, until: Option<std::time::Instant>) -> PageRun {
         let mut saves = Vec::new();
         let mut woken = Vec::new();
         let mut elements = 0;
-        let cursor = self.instances.last().map(|v| v.instance.id.to_string());
+        let mut more = self.more;
+        let mut cursor = None;
         for Versioned { mut instance, version } in self.instances {
+            if until.is_some_and(|t| std::time::Instant::now() >= t) && cursor.is_some() {
+                more = true;
+                break;
+            }
+            cursor = Some(instance.id.to_string());
             if instance.status.is_finished() || instance.deliver_signal(&self.signal) == 0 {
                 continue;
             }
@@ -160,7 +167,7 @@ impl SignalPage {
             woken.push(instance.descriptor(None));
             saves.push(Save { instance, emitted: run.emitted, expected: Some(version), key: None });
         }
-        let cursor = if self.more { cursor } else { None };
+        let cursor = if more { cursor } else { None };
         PageRun { write: Delivered { outbox: self.outbox, hops: self.hops, cursor, saves }, woken, elements }
     }
 }
@@ -512,7 +519,7 @@ impl Store {
         let mut dropped = None;
         let mut conflicts = 0;
         while let Some(page) = self.signal_page(None, &[], PAGE_SIZE)? {
-            let run = page.run(options);
+            let run = page.run(options, None);
             match self.apply_delivered(&run.write) {
                 Ok(notes) => dropped = dropped.or(notes.into_iter().next()),
                 // Another command saved one of the page's instances
