@@ -91,7 +91,7 @@ impl Budget {
                 kind: ErrorKind::Budget,
             });
         }
-        if self.used % DEADLINE_STRIDE == 0 && self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+        if self.used.is_multiple_of(DEADLINE_STRIDE) && self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
             self.timed_out = true;
             return Err(RunError {
                 message: "the run was stopped: it took longer than its time limit".to_string(),

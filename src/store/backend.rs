@@ -39,6 +39,9 @@ pub struct Delivered {
     pub saves: Vec<Save>,
 }
 
+/// What cancelling each of several instances did.
+pub type Cancelled = Vec<Result<(CancelOutcome, Descriptor), StoreError>>;
+
 /// One write of a batch (see [`ProcessStore::write_batch`]).
 pub enum Write {
     /// Save an instance that a run moved, and queue the signals it threw.
@@ -88,8 +91,7 @@ pub trait ProcessStore: Send {
     /// How many instances there are of each status.
     fn count_by_status(&mut self) -> Result<Vec<(Status, u64)>, StoreError>;
     /// Cancels each instance, in one transaction.
-    fn cancel_many(&mut self, ids: &[Uuid])
-        -> Result<Vec<Result<(CancelOutcome, Descriptor), StoreError>>, StoreError>;
+    fn cancel_many(&mut self, ids: &[Uuid]) -> Result<Cancelled, StoreError>;
     /// Up to `limit` instances with a timer due at `now`, loaded.
     fn due(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Versioned>, StoreError>;
     /// The next page of a signal waiting to be delivered (see [`Store::signal_page`]).
@@ -163,10 +165,7 @@ impl ProcessStore for Store {
         Store::count_by_status(self)
     }
 
-    fn cancel_many(
-        &mut self,
-        ids: &[Uuid],
-    ) -> Result<Vec<Result<(CancelOutcome, Descriptor), StoreError>>, StoreError> {
+    fn cancel_many(&mut self, ids: &[Uuid]) -> Result<Cancelled, StoreError> {
         Store::cancel_many(self, ids)
     }
 
@@ -237,7 +236,7 @@ impl ProcessStore for Store {
                     })
                 }
                 Write::Exec { uid, fields, options } => super::exec_in(&tx, programs, *uid, fields, options.clone())
-                    .map(|(outcome, d, n)| Done::Exec(outcome, d, n)),
+                    .map(|(outcome, d, n)| Done::Exec(outcome, Box::new(d), n)),
                 Write::Delivered(page) => super::delivered_in(&tx, programs, page).map(Done::Delivered),
             };
             let ended = if result.is_ok() {
@@ -269,7 +268,7 @@ impl ProcessStore for Store {
             .map(|(result, write)| match (result, write) {
                 (Ok(Done::Saved), Write::SaveRun { instance, .. }) => Ok(Written::Saved(instance)),
                 (Ok(Done::Saved), Write::Save(save)) => Ok(Written::Saved(Box::new(save.instance))),
-                (Ok(Done::Exec(outcome, d, n)), _) => Ok(Written::Exec(outcome, Box::new(d), n)),
+                (Ok(Done::Exec(outcome, d, n)), _) => Ok(Written::Exec(outcome, d, n)),
                 (Ok(Done::Delivered(notes)), _) => Ok(Written::Delivered(notes)),
                 (Err(e), _) => Err(e),
                 (Ok(Done::Saved), write) => write_one(self, write),
@@ -281,6 +280,6 @@ impl ProcessStore for Store {
 /// What a write of a batch did, before its result is handed back.
 enum Done {
     Saved,
-    Exec(ExecOutcome, Descriptor, u64),
+    Exec(ExecOutcome, Box<Descriptor>, u64),
     Delivered(Vec<StoreError>),
 }
