@@ -88,6 +88,8 @@ fn a_store_of_format_version_1_still_loads_and_finishes() {
     let db = dir.path().join("store.db");
     std::fs::copy(fixture.join("store.db"), &db).expect("tests/fixtures/store-v1/store.db is committed");
     let mut store = Store::open_existing(&db).unwrap();
+    // Opening migrated it to schema 2: the counts by status were filled.
+    assert_eq!(store.count_by_status().unwrap(), [(Status::Waiting, 1)]);
     let list = store.list(&ListFilter::default()).unwrap();
     assert_eq!(list.len(), 1);
     let id = list[0].id;
@@ -109,6 +111,7 @@ fn a_store_of_format_version_1_still_loads_and_finishes() {
     assert_eq!(done.result_parameter_values["Total"].to_string(), "12.50");
     assert_eq!(done.result_parameter_values["Summary"], "DHL: 12.50");
     assert_eq!(done.log, ["prepared 2 lines", "approved: true ok"]);
+    assert_eq!(store.count_by_status().unwrap(), [(Status::Completed, 1)]);
 }
 
 #[test]

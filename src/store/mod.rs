@@ -699,7 +699,7 @@ impl Store {
 
     /// Instances by status, from the counts the triggers keep (no scan).
     pub fn count_by_status(&self) -> Result<Vec<(Status, u64)>> {
-        let mut stmt = self.conn.prepare_cached("SELECT status, n FROM status_counts")?;
+        let mut stmt = self.conn.prepare_cached("SELECT status, n FROM status_counts WHERE n > 0 ORDER BY status")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
