@@ -141,7 +141,7 @@ impl Run {
     /// The same run, stopped (as by its step budget) once `deadline` has
     /// passed: the service stops the work of a request that timed out.
     pub fn until(mut self, deadline: std::time::Instant) -> Run {
-        self.budget.deadline = Some(deadline);
+        self.budget = self.budget.with_deadline(deadline);
         self
     }
 

@@ -61,20 +61,27 @@ pub enum Control {
 pub struct Budget {
     pub limit: u64,
     pub used: u64,
-    /// Stop the run once this moment has passed.
-    pub deadline: Option<std::time::Instant>,
+    /// Stop the run once this moment has passed (see [`Budget::with_deadline`]).
+    deadline: Option<std::time::Instant>,
     /// Set when the run was stopped by its deadline, not by the step limit.
     pub timed_out: bool,
+    /// The clock is looked at again once `used` reaches this (never without a deadline).
+    next_look: u64,
 }
 
-/// How many steps between two looks at the clock: reading it costs about
-/// as much as a hundred steps, so it is not read on every one.
+/// How many steps between two looks at the clock, so that a step usually
+/// costs one more comparison, not a clock read.
 pub const DEADLINE_STRIDE: u64 = 1024;
 
 impl Budget {
     /// A budget of `limit` steps, none spent.
     pub fn new(limit: u64) -> Budget {
-        Budget { limit, used: 0, deadline: None, timed_out: false }
+        Budget { limit, used: 0, deadline: None, timed_out: false, next_look: u64::MAX }
+    }
+
+    /// The same budget, also stopped once `deadline` has passed.
+    pub fn with_deadline(self, deadline: std::time::Instant) -> Budget {
+        Budget { deadline: Some(deadline), next_look: self.used + DEADLINE_STRIDE, ..self }
     }
 
     /// Spends one step; fails when the budget is exhausted or the deadline passed.
@@ -91,7 +98,11 @@ impl Budget {
                 kind: ErrorKind::Budget,
             });
         }
-        if self.used.is_multiple_of(DEADLINE_STRIDE) && self.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+        if self.used >= self.next_look {
+            self.next_look = self.used + DEADLINE_STRIDE;
+            if self.deadline.is_some_and(|d| std::time::Instant::now() < d) {
+                return Ok(());
+            }
             self.timed_out = true;
             return Err(RunError {
                 message: "the run was stopped: it took longer than its time limit".to_string(),
