@@ -201,3 +201,22 @@ fn a_waiting_instance_of_a_small_process_takes_under_2_kb() {
     let per = (store.used_bytes().unwrap() - before) / N;
     assert!(per < 2048, "{per} bytes per waiting instance");
 }
+
+#[test]
+fn a_waiter_whose_state_is_damaged_does_not_hold_a_signal_up() {
+    let (dir, mut store, program) = setup();
+    let options = store::real_time(None);
+    let watchers: Vec<_> =
+        (0..3).map(|_| store.start(program.clone(), "UsrWatch", NONE, options.clone()).unwrap().process_id).collect();
+    let mut sorted = watchers.clone();
+    sorted.sort();
+    raw(&dir).execute("UPDATE instances SET state = 'not json' WHERE id = ?1", [sorted[1].to_string()]).unwrap();
+    let err = store.signal("Approved", options).unwrap_err();
+    assert!(matches!(err, StoreError::CorruptState { .. }), "{err}");
+    for id in [sorted[0], sorted[2]] {
+        assert_eq!(store.show(id).unwrap().status, Status::Completed, "the others got the signal");
+    }
+    // Nothing is left waiting in the outbox.
+    let left: i64 = raw(&dir).query_row("SELECT COUNT(*) FROM signal_outbox", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0);
+}

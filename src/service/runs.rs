@@ -185,6 +185,9 @@ pub fn deliver_page(
         return Ok(None);
     };
     let run = page.run(&state.options(), until);
+    for e in &run.failed {
+        eprintln!("procdsl serve: signal not delivered to an instance: {e}");
+    }
     let finished = run.write.cursor.is_none();
     let emitted = run.write.saves.iter().any(|s| !s.emitted.is_empty());
     match state.store.try_write(Write::Delivered(Box::new(run.write)))? {

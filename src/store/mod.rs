@@ -130,12 +130,19 @@ pub struct SignalPage {
     pub signal: Arc<str>,
     pub hops: i64,
     pub instances: Vec<Versioned>,
+    /// The last instance id of the page (also when it could not be loaded).
+    pub last: String,
     /// Whether more waiters may follow this page.
     pub more: bool,
+    /// The waiters that could not be loaded (a damaged state): they are
+    /// passed over, so that one of them does not hold the signal up.
+    pub failed: Vec<StoreError>,
 }
 
 /// What running a [`SignalPage`] did.
 pub struct PageRun {
+    /// The waiters passed over because they could not be loaded.
+    pub failed: Vec<StoreError>,
     /// The write that commits it.
     pub write: Delivered,
     /// The instances woken, as they are now.
@@ -152,9 +159,11 @@ impl SignalPage {
         let mut elements = 0;
         let mut more = self.more;
         let mut cursor = None;
+        let mut cut = false;
         for Versioned { mut instance, version } in self.instances {
             if until.is_some_and(|t| std::time::Instant::now() >= t) && cursor.is_some() {
                 more = true;
+                cut = true;
                 break;
             }
             cursor = Some(instance.id.to_string());
@@ -167,8 +176,13 @@ impl SignalPage {
             woken.push(instance.descriptor(None));
             saves.push(Save { instance, emitted: run.emitted, expected: Some(version), key: None });
         }
-        let cursor = if more { cursor } else { None };
-        PageRun { write: Delivered { outbox: self.outbox, hops: self.hops, cursor, saves }, woken, elements }
+        let cursor = match (more, cut) {
+            (false, _) => None,
+            (true, true) => cursor,
+            (true, false) => Some(self.last),
+        };
+        let write = Delivered { outbox: self.outbox, hops: self.hops, cursor, saves };
+        PageRun { write, woken, elements, failed: self.failed }
     }
 }
 
@@ -520,6 +534,7 @@ impl Store {
         let mut conflicts = 0;
         while let Some(page) = self.signal_page(None, &[], PAGE_SIZE)? {
             let run = page.run(options, None);
+            dropped = dropped.or(run.failed.into_iter().next());
             match self.apply_delivered(&run.write) {
                 Ok(notes) => dropped = dropped.or(notes.into_iter().next()),
                 // Another command saved one of the page's instances
@@ -662,10 +677,16 @@ impl Store {
             }
             let more = ids.len() >= limit;
             let mut instances = Vec::with_capacity(ids.len());
+            let mut failed = Vec::new();
             for id in &ids {
-                instances.push(load_versioned(&self.conn, &mut self.programs, id)?);
+                match load_versioned(&self.conn, &mut self.programs, id) {
+                    Ok(v) => instances.push(v),
+                    Err(e @ (StoreError::Database(_) | StoreError::UnknownInstance { .. })) => return Err(e),
+                    Err(e) => failed.push(e),
+                }
             }
-            return Ok(Some(SignalPage { outbox, signal: Arc::from(signal), hops, instances, more }));
+            let last = ids.last().cloned().unwrap_or_default();
+            return Ok(Some(SignalPage { outbox, signal: Arc::from(signal), hops, instances, last, more, failed }));
         }
     }
 
