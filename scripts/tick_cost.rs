@@ -11,6 +11,8 @@
 //! store, commit the page) and as it did before (one call for all).
 //!
 //! Usage: tick_cost [--sizes 1000,10000,100000] [--burst 10000]
+//!        tick_cost --seed PATH N   (only store N waiting instances in PATH,
+//!        for a service to be measured on; PROCS holds their processes)
 
 use procdsl::runtime::engine::Run;
 use procdsl::runtime::instance::Status;
@@ -202,6 +204,14 @@ fn main() {
     let mut sizes = vec![1000, 10_000, 100_000];
     let mut burst_size = 10_000;
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, path, n] = args.as_slice() {
+        if flag == "--seed" {
+            let n = n.parse().unwrap_or_else(|_| panic!("`{n}` is not a number of instances"));
+            seed(Path::new(path), "UsrWait", n, &store::real_time(None));
+            std::fs::write(Path::new(path).with_extension("proc"), PROCS).expect("write the processes");
+            return;
+        }
+    }
     let mut i = 0;
     while i < args.len() {
         match (args[i].as_str(), args.get(i + 1)) {
