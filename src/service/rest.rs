@@ -76,7 +76,7 @@ pub async fn instances(
             ApiError::bad_request(format!("`{text}` is not a cursor: give the `Next-Cursor` of the page before"))
         })?),
     };
-    let limit = q.limit.unwrap_or(1000).clamp(1, MAX_LIST);
+    let limit = q.limit.unwrap_or(1000).min(MAX_LIST);
     let filter = ListFilter { status, process: q.process, limit: Some(limit) };
     let s = state.clone();
     let list = blocking(move || s.store.call(move |st| st.list(&filter, after.as_ref()))).await?;
