@@ -216,15 +216,20 @@ pub fn deliver_page(
 /// process or before a restart).
 pub fn start_deliverer(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        // A failure that repeats every tick is said once.
+        let mut last_error = None;
         loop {
             let _ = tokio::time::timeout(state.limits.tick_interval, state.deliverer.notified()).await;
             loop {
                 let s = state.clone();
                 match blocking(move || deliver_page(&s, None, None)).await {
-                    Ok(Some(_)) => {}
+                    Ok(Some(_)) => last_error = None,
                     Ok(None) => break,
                     Err(e) => {
-                        eprintln!("procdsl serve: signals: {}", e.message);
+                        if last_error.as_ref() != Some(&e.message) {
+                            eprintln!("procdsl serve: signals: {}", e.message);
+                            last_error = Some(e.message);
+                        }
                         break;
                     }
                 }
