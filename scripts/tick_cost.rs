@@ -100,7 +100,7 @@ fn idle(dir: &Path, n: usize) {
     seed(&path, "UsrWait", n, &store::real_time(None));
     let mut store = Store::open(&path).expect("open");
     let now = jiff::Timestamp::now();
-    let tick = mean(|| assert!(store.due(now, PAGE_SIZE).expect("due").is_empty()));
+    let tick = mean(|| assert!(store.due(now, PAGE_SIZE).expect("due").0.is_empty()));
     let counts = mean(|| drop(store.count_by_status().expect("counts")));
     let one = ListFilter { limit: Some(1), ..ListFilter::default() };
     let list = mean(|| drop(ProcessStore::list(&mut store, &one, None).expect("list")));
@@ -163,7 +163,7 @@ fn burst(dir: &Path, n: usize) {
     let (mut held_max, mut held_sum, mut fired) = (Duration::ZERO, Duration::ZERO, 0);
     loop {
         let t = Instant::now();
-        let page = store.due(now, PAGE_SIZE).expect("due");
+        let (page, _) = store.due(now, PAGE_SIZE).expect("due");
         let load = t.elapsed();
         if page.is_empty() {
             break;

@@ -220,3 +220,17 @@ fn a_waiter_whose_state_is_damaged_does_not_hold_a_signal_up() {
     let left: i64 = raw(&dir).query_row("SELECT COUNT(*) FROM signal_outbox", [], |r| r.get(0)).unwrap();
     assert_eq!(left, 0);
 }
+
+#[test]
+fn a_due_timer_whose_instance_is_damaged_does_not_hold_the_others_up() {
+    let (dir, mut store, program) = setup();
+    let options = store::real_time(Some(at("2026-01-01T00:00:00Z")));
+    let sleepers: Vec<_> =
+        (0..3).map(|_| store.start(program.clone(), "UsrSleep", NONE, options.clone()).unwrap().process_id).collect();
+    raw(&dir).execute("UPDATE instances SET state = 'not json' WHERE id = ?1", [sleepers[1].to_string()]).unwrap();
+    let err = store.tick(at("2026-01-01T01:00:00Z")).unwrap_err();
+    assert!(matches!(err, StoreError::CorruptState { .. }), "{err}");
+    for id in [sleepers[0], sleepers[2]] {
+        assert_eq!(store.show(id).unwrap().status, Status::Completed, "the other timers fired");
+    }
+}

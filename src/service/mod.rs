@@ -311,11 +311,27 @@ impl ServiceHandle {
             let mut interval = tokio::time::interval(state.limits.tick_interval);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let _deliverer = AbortOnDrop(deliverer);
+            let mut reported = Some(HashSet::new());
             loop {
                 interval.tick().await;
                 let s = state.clone();
-                if let Err(e) = blocking(move || runs::tick(&s)).await {
-                    eprintln!("procdsl serve: timers: {}", e.message);
+                let mut said = reported.take().unwrap_or_default();
+                let result = blocking(move || {
+                    let moved = runs::tick(&s, &mut said);
+                    Ok((moved, said))
+                })
+                .await;
+                match result {
+                    Ok((Ok(_), said)) => reported = Some(said),
+                    Ok((Err(e), said)) => {
+                        if !said.contains(&e.message) {
+                            eprintln!("procdsl serve: timers: {}", e.message);
+                        }
+                        let mut said = said;
+                        said.insert(e.message);
+                        reported = Some(said);
+                    }
+                    Err(e) => eprintln!("procdsl serve: timers: {}", e.message),
                 }
             }
         })

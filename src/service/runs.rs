@@ -125,15 +125,21 @@ pub fn spawn_background(state: AppState, id: Uuid) {
 
 /// Fires the timers due now, a page at a time (each page loaded in one
 /// call, run here, committed together), until nothing new is due.
-/// Returns how many instances moved.
-pub fn tick(state: &AppState) -> Result<usize, ApiError> {
+/// Returns how many instances moved. An instance that cannot be loaded is
+/// passed over and said once (`reported` keeps what was said).
+pub fn tick(state: &AppState, reported: &mut HashSet<String>) -> Result<usize, ApiError> {
     let now = jiff::Timestamp::now();
     let options =
         crate::runtime::engine::RunOptions { max_steps: state.limits.max_steps, ..store::real_time(Some(now)) };
     let mut seen = HashSet::new();
     let mut moved = 0;
     loop {
-        let page = state.store.call(move |st| st.due(now, PAGE_SIZE))?;
+        let (page, damaged) = state.store.call(move |st| st.due(now, PAGE_SIZE))?;
+        for e in damaged {
+            if reported.insert(e.to_string()) {
+                eprintln!("procdsl serve: a due timer cannot fire: {e}");
+            }
+        }
         // Only instances seen in this tick: nothing more is due now (a
         // conflict or a timer due later in the same millisecond waits for
         // the next tick).

@@ -93,7 +93,7 @@ pub trait ProcessStore: Send {
     /// Cancels each instance, in one transaction.
     fn cancel_many(&mut self, ids: &[Uuid]) -> Result<Cancelled, StoreError>;
     /// Up to `limit` instances with a timer due at `now`, loaded.
-    fn due(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Versioned>, StoreError>;
+    fn due(&mut self, now: Timestamp, limit: usize) -> Result<(Vec<Versioned>, Vec<StoreError>), StoreError>;
     /// The next page of a signal waiting to be delivered (see [`Store::signal_page`]).
     fn signal_page(&mut self, only: Option<i64>, skip: &[i64], limit: usize) -> Result<Option<SignalPage>, StoreError>;
     /// Queues a signal thrown from outside; its outbox row, or `None` when nobody waits.
@@ -169,7 +169,7 @@ impl ProcessStore for Store {
         Store::cancel_many(self, ids)
     }
 
-    fn due(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Versioned>, StoreError> {
+    fn due(&mut self, now: Timestamp, limit: usize) -> Result<(Vec<Versioned>, Vec<StoreError>), StoreError> {
         Store::due(self, now, limit)
     }
 

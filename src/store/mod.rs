@@ -132,6 +132,8 @@ pub struct SignalPage {
     pub instances: Vec<Versioned>,
     /// The last instance id of the page (also when it could not be loaded).
     pub last: String,
+    /// Where the row's cursor was before this page.
+    pub from: String,
     /// Whether more waiters may follow this page.
     pub more: bool,
     /// The waiters that could not be loaded (a damaged state): they are
@@ -152,7 +154,8 @@ pub struct PageRun {
 
 impl SignalPage {
     /// Delivers the signal to each instance of the page and runs each on.
-    /// Past `until`, the instances not reached yet are left to the next page.
+    /// At `until`, the run in progress stops and is dropped, and the
+    /// instances not reached yet are left to the next page.
     pub fn run(self, options: &RunOptions, until: Option<std::time::Instant>) -> PageRun {
         let mut saves = Vec::new();
         let mut woken = Vec::new();
@@ -161,24 +164,32 @@ impl SignalPage {
         let mut cursor = None;
         let mut cut = false;
         for Versioned { mut instance, version } in self.instances {
-            if until.is_some_and(|t| std::time::Instant::now() >= t) && cursor.is_some() {
-                more = true;
-                cut = true;
+            if until.is_some_and(|t| std::time::Instant::now() >= t) {
+                (more, cut) = (true, true);
                 break;
             }
-            cursor = Some(instance.id.to_string());
+            let id = instance.id.to_string();
             if instance.status.is_finished() || instance.deliver_signal(&self.signal) == 0 {
+                cursor = Some(id);
                 continue;
             }
             let mut run = Run::new(options.clone());
+            if let Some(t) = until {
+                run = run.until(t);
+            }
             run_on(&mut instance, &mut run);
+            if run.timed_out() {
+                (more, cut) = (true, true);
+                break;
+            }
+            cursor = Some(id);
             elements += run.elements_executed;
             woken.push(instance.descriptor(None));
             saves.push(Save { instance, emitted: run.emitted, expected: Some(version), key: None });
         }
         let cursor = match (more, cut) {
             (false, _) => None,
-            (true, true) => cursor,
+            (true, true) => Some(cursor.unwrap_or(self.from)),
             (true, false) => Some(self.last),
         };
         let write = Delivered { outbox: self.outbox, hops: self.hops, cursor, saves };
@@ -566,8 +577,10 @@ impl Store {
         let options = real_time(Some(now));
         let mut moved = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let mut failed = None;
         loop {
-            let page = self.due(now, PAGE_SIZE)?;
+            let (page, damaged) = self.due(now, PAGE_SIZE)?;
+            failed = failed.or(damaged.into_iter().next());
             // A page of instances seen before: nothing more is due (or their
             // timers are not due to the millisecond yet).
             if !page.iter().any(|v| seen.insert(v.instance.id)) {
@@ -585,7 +598,10 @@ impl Store {
         }
         let woken = self.deliver_signals(&options)?;
         moved.extend(woken);
-        Ok(moved)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(moved),
+        }
     }
 
     /// An instance with the version it was saved as.
@@ -608,8 +624,10 @@ impl Store {
     }
 
     /// Up to `limit` instances with a timer due at `now`, loaded. Reads only
-    /// the index of live timers: nothing due costs one index look-up.
-    pub fn due(&mut self, now: Timestamp, limit: usize) -> Result<Vec<Versioned>> {
+    /// the index of live timers: nothing due costs one index look-up. Those
+    /// that cannot be loaded (a damaged state) come apart, so that they do
+    /// not hold the others up.
+    pub fn due(&mut self, now: Timestamp, limit: usize) -> Result<(Vec<Versioned>, Vec<StoreError>)> {
         let ids: Vec<String> = {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT instance FROM element_instances INDEXED BY element_instances_live_timers
@@ -620,13 +638,19 @@ impl Store {
             rows.collect::<std::result::Result<_, _>>()?
         };
         let mut out: Vec<Versioned> = Vec::new();
+        let mut failed = Vec::new();
+        let mut tried = std::collections::HashSet::new();
         for id in ids {
-            if out.iter().any(|v| v.instance.id.to_string() == id) {
+            if !tried.insert(id.clone()) {
                 continue;
             }
-            out.push(load_versioned(&self.conn, &mut self.programs, &id)?);
+            match load_versioned(&self.conn, &mut self.programs, &id) {
+                Ok(v) => out.push(v),
+                Err(e @ StoreError::Database(_)) => return Err(e),
+                Err(e) => failed.push(e),
+            }
         }
-        Ok(out)
+        Ok((out, failed))
     }
 
     /// The next page of a signal waiting in the outbox: of row `only`, or
@@ -686,7 +710,8 @@ impl Store {
                 }
             }
             let last = ids.last().cloned().unwrap_or_default();
-            return Ok(Some(SignalPage { outbox, signal: Arc::from(signal), hops, instances, last, more, failed }));
+            let (signal, from) = (Arc::from(signal), cursor);
+            return Ok(Some(SignalPage { outbox, signal, hops, instances, last, from, more, failed }));
         }
     }
 
