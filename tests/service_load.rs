@@ -275,7 +275,7 @@ fn a_request_that_times_out_stops_its_run_commits_nothing_and_is_counted() {
 #[test]
 fn a_long_signal_delivery_runs_off_the_store_thread_and_reaches_each_waiter_once() {
     let dir = setup();
-    seed(dir.path(), "UsrListener", &[("Work", "300000")], 24, store::real_time(None));
+    seed(dir.path(), "UsrListener", &[("Work", "600000")], 24, store::real_time(None));
     let server = start(dir.path(), &["--timeout", "2", "--max-steps", "1000000000000"]);
     let a = server.addr.clone();
     let thrower = {
