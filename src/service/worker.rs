@@ -50,8 +50,11 @@ impl StoreHandle {
                             writes.push(w);
                             replies.push(reply);
                         }
+                        // A call runs before the writes queued with it are
+                        // committed: nobody has been told of those writes
+                        // yet, so nobody can tell, and the writes stay in one
+                        // commit (a flush per call would split the group).
                         Job::Call(call) => {
-                            flush(store.as_mut(), &mut writes, &mut replies);
                             // A panic in a call loses that call's answer, not the store.
                             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| call(store.as_mut())));
                         }
@@ -91,7 +94,9 @@ impl StoreHandle {
         answers.into_iter().map(|a| a.recv().map_err(|_| stopped())).collect()
     }
 
-    /// Any other store call, in order with the writes.
+    /// Any other store call (loads, lists, cancellations). It may run before
+    /// writes queued at the same time are committed, never before a write
+    /// whose caller was answered.
     pub fn call<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn ProcessStore) -> Result<T, StoreError> + Send + 'static,
