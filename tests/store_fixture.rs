@@ -104,6 +104,8 @@ fn copy_store(version: u32) -> (tempfile::TempDir, Store) {
 #[test]
 fn a_store_of_format_version_1_still_loads_and_finishes() {
     let (_dir, mut store) = copy_store(1);
+    // Opening migrated it to the current schema: the counts by status were filled.
+    assert_eq!(store.count_by_status().unwrap(), [(Status::Waiting, 1)]);
     let list = store.list(&ListFilter::default()).unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].started_by, None, "format 1 did not record who started an instance");
@@ -133,6 +135,7 @@ fn a_store_of_format_version_1_still_loads_and_finishes() {
     let actions: Vec<_> = history.iter().map(|h| (h.action, h.element.as_deref())).collect();
     assert_eq!(actions, [(Action::Exec, Some("Approve")), (Action::Exec, Some("Confirm"))]);
     assert_eq!(store.list(&ListFilter::default()).unwrap()[0].started_by.as_deref(), Some(UNKNOWN_STARTER));
+    assert_eq!(store.count_by_status().unwrap(), [(Status::Completed, 1)]);
 }
 
 /// Restores a fixture's saved JSON on its definition and finishes it in

@@ -49,6 +49,9 @@ pub struct ServeArgs {
     /// The most background runs at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub workers: usize,
+    /// The most background runs accepted and not finished; more are refused with 503.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_backlog: usize,
     /// How long a session lives after sign-in, in hours.
     #[arg(long, value_name = "HOURS", default_value_t = 8.0)]
     pub session_hours: f64,
@@ -187,6 +190,7 @@ fn start(args: ServeArgs) -> Result<(), String> {
         request_timeout: seconds(args.timeout, "--timeout")?,
         max_concurrent: args.max_concurrent.max(1),
         workers: args.workers.max(1),
+        max_backlog: args.max_backlog.max(1),
         max_steps: args.max_steps,
         max_memory: args.max_memory,
         session_ttl: seconds(args.session_hours * 3600.0, "--session-hours")?,

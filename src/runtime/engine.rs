@@ -162,6 +162,18 @@ impl Run {
             locals: Vec::new(),
         }
     }
+
+    /// The same run, stopped (as by its step budget) once `deadline` has
+    /// passed: the service stops the work of a request that timed out.
+    pub fn until(mut self, deadline: std::time::Instant) -> Run {
+        self.budget = self.budget.with_deadline(deadline);
+        self
+    }
+
+    /// Was the run stopped by its deadline?
+    pub fn timed_out(&self) -> bool {
+        self.budget.timed_out
+    }
 }
 
 /// A process input that cannot be used; nothing runs after one.

@@ -79,6 +79,10 @@ pub const BYTES_PER_STEP: u64 = 64;
 /// (charged before the work is done where its size is known). So an
 /// endless loop, or a loop that builds big values, ends with a clear error
 /// within seconds (docs/LIMITS.md has the measured worst cases).
+///
+/// A run may also have a deadline (the service's request time-out): it is
+/// looked at every [`DEADLINE_STRIDE`] steps, and a run past it stops the
+/// same way.
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
     pub limit: u64,
@@ -86,15 +90,30 @@ pub struct Budget {
     /// The most an instance may hold, in bytes: the [`Value::size`] of its
     /// parameters plus its log.
     pub max_memory: u64,
+    /// Stop the run once this moment has passed (see [`Budget::with_deadline`]).
+    deadline: Option<std::time::Instant>,
+    /// Set when the run was stopped by its deadline, not by the step limit.
+    pub timed_out: bool,
+    /// The clock is looked at again once `used` reaches this (never without a deadline).
+    next_look: u64,
 }
+
+/// How many steps between two looks at the clock, so that a step usually
+/// costs one more comparison, not a clock read.
+pub const DEADLINE_STRIDE: u64 = 1024;
 
 impl Budget {
     /// A budget of `limit` steps, none spent, and the default memory budget.
     pub fn new(limit: u64) -> Budget {
-        Budget { limit, used: 0, max_memory: DEFAULT_MAX_MEMORY }
+        Budget { limit, used: 0, max_memory: DEFAULT_MAX_MEMORY, deadline: None, timed_out: false, next_look: u64::MAX }
     }
 
-    /// Spends one step; fails when the budget is exhausted.
+    /// The same budget, also stopped once `deadline` has passed.
+    pub fn with_deadline(self, deadline: std::time::Instant) -> Budget {
+        Budget { deadline: Some(deadline), next_look: self.used + DEADLINE_STRIDE, ..self }
+    }
+
+    /// Spends one step; fails when the budget is exhausted or the deadline passed.
     #[inline]
     pub fn spend(&mut self, span: Span) -> Result<(), RunError> {
         self.spend_steps(1, span)
@@ -106,6 +125,19 @@ impl Budget {
         self.used = self.used.saturating_add(steps);
         if self.used > self.limit {
             return Err(self.exhausted(span));
+        }
+        if self.used >= self.next_look {
+            self.next_look = self.used + DEADLINE_STRIDE;
+            if self.deadline.is_some_and(|d| std::time::Instant::now() < d) {
+                return Ok(());
+            }
+            self.timed_out = true;
+            return Err(RunError {
+                message: "the run was stopped: it took longer than its time limit".to_string(),
+                span: Some(span),
+                kind: ErrorKind::Budget,
+                origin: None,
+            });
         }
         Ok(())
     }

@@ -5,14 +5,14 @@
 //! or as JSON when the client accepts `application/json`.
 
 use super::error::{ApiError, Segment};
-use super::{auth, blocking, AppState};
+use super::{auth, blocking, runs, AppState, Deadline};
 use crate::runtime::engine::{self, ExecOutcome, Run};
 use crate::runtime::instance::{Instance, Status};
 use crate::runtime::{convert, descriptor::Descriptor};
 use crate::store;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -282,17 +282,44 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
     Ok(response)
 }
 
-/// Runs a new instance until it waits or ends; commits it when it waits
-/// or when it threw signals (a run that ends in this request is not kept).
-fn run_foreground(state: &AppState, mut instance: Instance) -> Result<(Instance, u64), ApiError> {
-    let mut run = Run::new(state.options());
+/// Runs a new instance until it waits or ends, stopped at the deadline
+/// (then nothing is committed: 503). Commits it when it waits or when it
+/// threw signals (a run that ends in this request is not kept).
+fn run_foreground(state: &AppState, mut instance: Instance, deadline: Deadline) -> Result<(Instance, Run), ApiError> {
+    let mut run = state.run_until(deadline);
     store::run_on(&mut instance, &mut run);
-    let elements = run.elements_executed;
-    state.metrics.started.fetch_add(1, Ordering::Relaxed);
-    if !instance.status.is_finished() || !run.emitted.is_empty() {
-        instance = state.save_run(instance, run)?;
+    if run.timed_out() {
+        return Err(runs::stopped(state));
     }
-    Ok((instance, elements))
+    state.metrics.started.fetch_add(1, Ordering::Relaxed);
+    Ok((instance, run))
+}
+
+/// Whether a run that ended in its request is kept.
+fn kept(instance: &Instance, run: &Run) -> bool {
+    !instance.status.is_finished() || !run.emitted.is_empty()
+}
+
+/// Saves a moved instance; the signals it threw reach their waiters
+/// before the answer, as far as the deadline allows.
+fn save(
+    state: &AppState,
+    instance: Instance,
+    run: &Run,
+    key: Option<(String, String)>,
+    deadline: Deadline,
+) -> Result<Instance, ApiError> {
+    let emitted = !run.emitted.is_empty();
+    let save = store::Save { instance, emitted: run.emitted.clone(), expected: None, key };
+    let saved = match state.store.try_write(store::Write::Save(Box::new(save)))? {
+        Ok(store::Written::Saved(instance)) => *instance,
+        Ok(_) => return Err(ApiError::internal("the store answered a save with something else")),
+        Err(e) => return Err(e.into()),
+    };
+    if emitted {
+        runs::deliver_thrown(state, saved.id, deadline)?;
+    }
+    Ok(saved)
 }
 
 fn new_instance(state: &AppState, code: &str, inputs: &[(String, String)]) -> Result<Instance, ApiError> {
@@ -308,6 +335,7 @@ fn new_instance(state: &AppState, code: &str, inputs: &[(String, String)]) -> Re
 /// starts the instance in the background and returns its id at once.
 pub async fn execute(
     State(state): State<AppState>,
+    Extension(deadline): Extension<Deadline>,
     Segment(code): Segment,
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -328,9 +356,12 @@ pub async fn execute(
         Some(result) => {
             let (id, status, value) = blocking(move || {
                 let instance = new_instance(&s, &code, &inputs)?;
-                let (instance, elements) = run_foreground(&s, instance)?;
+                let (mut instance, run) = run_foreground(&s, instance, deadline)?;
+                if kept(&instance, &run) {
+                    instance = save(&s, instance, &run, None, deadline)?;
+                }
                 let d = instance.descriptor(Some(&[]));
-                s.metrics.outcome(&d, elements);
+                s.metrics.outcome(&d, run.elements_executed);
                 let value = match (instance.status, &instance.error) {
                     (Status::Failed, Some(err)) => Err(ApiError::failed(err)),
                     _ => Ok(instance.param(&result).map_or(Json_::Null, convert::to_json)),
@@ -345,20 +376,28 @@ pub async fn execute(
             Ok(with_instance(response, id, status))
         }
         None => {
-            let instance = blocking(move || {
+            let id = blocking(move || {
                 let program = s.program()?.clone();
                 let process = engine::find_process(&program, &code)?;
                 crate::api::may_run_in_background(program.process(process))?;
                 let instance = new_instance(&s, &code, &inputs)?;
+                s.enter_backlog()?;
                 // Committed as accepted before the answer: a restart resumes it.
-                let instance = s.save_run(instance, Run::new(s.options()))?;
-                s.metrics.started.fetch_add(1, Ordering::Relaxed);
-                Ok(instance)
+                match s.save_run(instance, Run::new(s.options())) {
+                    Ok(instance) => {
+                        s.metrics.started.fetch_add(1, Ordering::Relaxed);
+                        Ok(instance.id)
+                    }
+                    Err(e) => {
+                        s.backlog.fetch_sub(1, Ordering::SeqCst);
+                        Err(e)
+                    }
+                }
             })
             .await?;
-            let (id, status) = (instance.id, instance.status);
-            super::spawn_background(state, instance);
-            Ok(with_instance(respond(&headers, Json_::String(id.to_string())), id, status))
+            runs::spawn_background(state, id);
+            // Accepted and committed; a worker runs it from here.
+            Ok(with_instance(respond(&headers, Json_::String(id.to_string())), id, Status::Running))
         }
     }
 }
@@ -367,6 +406,7 @@ pub async fn execute(
 /// values from the query or a JSON object body, and runs on.
 pub async fn exec_by_uid(
     State(state): State<AppState>,
+    Extension(deadline): Extension<Deadline>,
     Segment(uid): Segment,
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -377,10 +417,7 @@ pub async fn exec_by_uid(
     fields.extend(object_pairs(json_body(body)?, "field values")?);
     let s = state.clone();
     let descriptor = blocking(move || {
-        let write = store::Write::Exec { uid, fields, options: s.options() };
-        let store::Written::Exec(outcome, d, elements) = s.store.write(write)? else {
-            return Err(ApiError::internal("the store answered an exec with a save"));
-        };
+        let (outcome, d, elements) = runs::exec_by_uid(&s, uid, &fields, deadline)?;
         if outcome == ExecOutcome::AlreadyExecuted {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -389,7 +426,7 @@ pub async fn exec_by_uid(
             .with_code("procdsl::exec::already_executed"));
         }
         s.metrics.outcome(&d, elements);
-        Ok(*d)
+        Ok(d)
     })
     .await?;
     Ok(respond(&headers, descriptor_json(&descriptor)))
@@ -440,9 +477,17 @@ fn parameter_values(values: Option<Json_>) -> Result<Vec<(String, String)>, ApiE
 /// descriptor plus Creatio's `processStatus`, `success` and `errorInfo`.
 pub async fn run_process(
     State(state): State<AppState>,
+    Extension(deadline): Extension<Deadline>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    if let Some(key) = key.clone() {
+        let s = state.clone();
+        if let Some(answer) = blocking(move || s.store.call(move |st| st.remembered(&key))).await? {
+            return Ok(replay(&headers, &answer.1));
+        }
+    }
     let json = json_body(body)?.ok_or_else(|| {
         ApiError::bad_request("the request body must be a JSON object with \"schemaName\" or \"schemaUId\"")
     })?;
@@ -466,25 +511,75 @@ pub async fn run_process(
             }
         };
         let instance = new_instance(&s, &code, &inputs)?;
-        let (instance, elements) = run_foreground(&s, instance)?;
-        let d = instance.descriptor(body.result_parameter_names.as_deref());
-        s.metrics.outcome(&d, elements);
-        let mut value = descriptor_json(&d);
-        if let Json_::Object(map) = &mut value {
-            map.insert("processStatus".into(), json!(d.status.creatio_code()));
-            map.insert("success".into(), json!(d.status != Status::Failed));
-            let error = map.get("error").cloned().unwrap_or(Json_::Null);
-            map.insert("errorInfo".into(), error);
-        }
-        Ok((instance.id, instance.status, value))
+        let (instance, run) = run_foreground(&s, instance, deadline)?;
+        let value = |instance: &Instance| {
+            let d = instance.descriptor(body.result_parameter_names.as_deref());
+            let mut value = descriptor_json(&d);
+            if let Json_::Object(map) = &mut value {
+                map.insert("processStatus".into(), json!(d.status.creatio_code()));
+                map.insert("success".into(), json!(d.status != Status::Failed));
+                // The error as `descriptor_json` wrote it (no server paths).
+                let error = map.get("error").cloned().unwrap_or(Json_::Null);
+                map.insert("errorInfo".into(), error);
+            }
+            (d, value)
+        };
+        let (d, answer) = value(&instance);
+        // With a key, the instance and its answer are kept together, so that
+        // a retry gets this answer, however this request ends.
+        let instance = match key {
+            Some(key) => match save(&s, instance, &run, Some((key.clone(), answer.to_string())), deadline) {
+                Err(e) if e.code.as_deref() == Some("procdsl::store::key_used") => {
+                    let kept = s.store.call(move |st| st.remembered(&key))?;
+                    return Ok(Err(kept.map(|(_, answer)| answer).unwrap_or_default()));
+                }
+                saved => saved?,
+            },
+            None if kept(&instance, &run) => save(&s, instance, &run, None, deadline)?,
+            None => instance,
+        };
+        s.metrics.outcome(&d, run.elements_executed);
+        Ok(Ok((instance.id, instance.status, value(&instance).1)))
     })
     .await?;
-    let (id, status, value) = value;
-    Ok(with_instance(respond(&headers, value), id, status))
+    match value {
+        Ok((id, status, value)) => Ok(with_instance(respond(&headers, value), id, status)),
+        Err(answer) => Ok(replay(&headers, &answer)),
+    }
 }
 
-/// `CancelExecution`: body a JSON array of instance ids; answers one
-/// entry per id: its status, or why it could not be cancelled.
+/// Longest `Idempotency-Key`.
+const MAX_KEY: usize = 255;
+
+/// The `Idempotency-Key` header: visible ASCII, at most 255 characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key =
+        value.to_str().ok().filter(|k| !k.is_empty() && k.len() <= MAX_KEY && k.bytes().all(|b| b.is_ascii_graphic()));
+    key.map(|k| Some(k.to_string())).ok_or_else(|| {
+        ApiError::bad_request(format!("the Idempotency-Key must be 1 to {MAX_KEY} visible ASCII characters"))
+    })
+}
+
+/// The answer kept under an idempotency key, sent again (`Idempotent-Replayed: true`).
+fn replay(headers: &HeaderMap, answer: &str) -> Response {
+    let value: Json_ = serde_json::from_str(answer).unwrap_or(Json_::Null);
+    let id = value.get("processId").and_then(Json_::as_str).and_then(|id| id.parse().ok());
+    let status = value.get("status").and_then(Json_::as_str).and_then(|s| s.parse().ok());
+    let mut response = respond(headers, value);
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    match (id, status) {
+        (Some(id), Some(status)) => with_instance(response, id, status),
+        _ => response,
+    }
+}
+
+/// Most instance ids in one `CancelExecution`.
+pub const MAX_CANCEL: usize = 1000;
+
+/// `CancelExecution`: body a JSON array of instance ids (at most
+/// [`MAX_CANCEL`]), all cancelled in one transaction; answers one entry
+/// per id: its status, or why it could not be cancelled.
 pub async fn cancel_execution(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -502,16 +597,24 @@ pub async fn cancel_execution(
             other => Err(ApiError::bad_request(format!("an instance id must be a string, not {}", json_kind(other)))),
         })
         .collect::<Result<_, _>>()?;
+    if ids.len() > MAX_CANCEL {
+        return Err(ApiError::bad_request(format!(
+            "CancelExecution takes at most {MAX_CANCEL} instance ids at once, not {}",
+            ids.len()
+        )));
+    }
     let s = state.clone();
     let results = blocking(move || {
         s.store.call(move |st| {
-            let mut out = Vec::new();
-            for id in ids {
-                match st.cancel(id) {
-                    Ok((_, d)) => out.push(json!({ "processId": id, "status": d.status })),
-                    Err(e) => out.push(json!({ "processId": id, "error": ApiError::from(e).body()["error"] })),
-                }
-            }
+            let results = st.cancel_many(&ids)?;
+            let out = ids
+                .iter()
+                .zip(results)
+                .map(|(id, result)| match result {
+                    Ok((_, d)) => json!({ "processId": id, "status": d.status }),
+                    Err(e) => json!({ "processId": id, "error": ApiError::from(e).body()["error"] }),
+                })
+                .collect();
             Ok(Json_::Array(out))
         })
     })

@@ -3,7 +3,7 @@
 
 use super::auth;
 use super::error::ApiError;
-use super::AppState;
+use super::{AppState, Deadline};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
@@ -16,8 +16,9 @@ use std::time::Instant;
 /// `HEAD` on a route that runs processes), waits for one of
 /// `max_concurrent` slots (Login has its own small pool, so that slow
 /// unsigned sign-ins cannot hold them; a request that cannot get one within
-/// the request timeout gets 503), then checks header limits and answers
-/// within the request timeout.
+/// its deadline gets 503), then checks header limits and answers by the
+/// deadline. The deadline is one for the wait and the work: `--timeout` is
+/// the longest time to an answer.
 pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if let Err(e) = canonicalize(&mut request) {
         return e.into_response();
@@ -32,19 +33,21 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         }
         return response;
     }
-    let timeout = state.limits.request_timeout;
+    let deadline = Deadline(Instant::now() + state.limits.request_timeout);
     let pool = if auth::is_login(request.uri().path()) { &state.logins } else { &state.requests };
-    let permit = match tokio::time::timeout(timeout, pool.clone().acquire_owned()).await {
+    let permit = match tokio::time::timeout_at(deadline.0.into(), pool.clone().acquire_owned()).await {
         Ok(Ok(permit)) => permit,
         _ => {
+            state.metrics.record("(waiting for a slot)", 503, state.limits.request_timeout);
             let mut response =
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the service is busy; try again later").into_response();
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
             return response;
         }
     };
+    request.extensions_mut().insert(deadline);
     state.metrics.enter();
-    let response = guarded(&state, request, next).await;
+    let response = guarded(&state, request, next, deadline).await;
     state.metrics.leave();
     drop(permit);
     response
@@ -121,7 +124,7 @@ fn non_utf8_query(query: &str) -> Option<&str> {
     })
 }
 
-async fn guarded(state: &AppState, request: Request, next: Next) -> Response {
+async fn guarded(state: &AppState, request: Request, next: Next, deadline: Deadline) -> Response {
     let headers = request.headers();
     let bytes: usize = headers.iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
     if headers.len() > state.limits.max_headers || bytes > state.limits.max_header_bytes {
@@ -136,23 +139,41 @@ async fn guarded(state: &AppState, request: Request, next: Next) -> Response {
         )
         .into_response();
     }
-    let timeout = state.limits.request_timeout;
-    match tokio::time::timeout(timeout, next.run(request)).await {
+    // A backstop: `record` answers at the deadline itself, and counts it.
+    let late = deadline.0 + std::time::Duration::from_millis(50);
+    match tokio::time::timeout_at(late.into(), next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the request took longer than {} s; what it committed stays committed", timeout.as_secs_f64()),
-        )
-        .into_response(),
+        Err(_) => timed_out(state).into_response(),
     }
 }
 
-/// Counts requests by route and status, with their latency.
+/// The answer at the deadline, when the request's work has not answered.
+fn timed_out(state: &AppState) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "the request took longer than {} s; its run was stopped. A save on its way to the store \
+             may have been committed: RunProcess with the same Idempotency-Key answers what was",
+            state.limits.request_timeout.as_secs_f64()
+        ),
+    )
+    .with_code("procdsl::service::timeout")
+}
+
+/// Counts requests by route and status, with their latency, and answers a
+/// request that reaches its deadline with 503 (counted too).
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route =
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let deadline = request.extensions().get::<Deadline>().copied();
     let started = Instant::now();
-    let response = next.run(request).await;
+    let response = match deadline {
+        Some(deadline) => match tokio::time::timeout_at(deadline.0.into(), next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => timed_out(&state).into_response(),
+        },
+        None => next.run(request).await,
+    };
     state.metrics.record(&route, response.status().as_u16(), started.elapsed());
     response
 }

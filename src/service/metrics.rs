@@ -31,6 +31,10 @@ pub struct Metrics {
     pub failed: AtomicU64,
     pub elements: AtomicU64,
     pub timers_fired: AtomicU64,
+    /// Runs stopped at their request's deadline.
+    pub runs_stopped: AtomicU64,
+    /// Signals not passed on (a loop).
+    pub signals_dropped: AtomicU64,
     in_flight: AtomicI64,
     in_flight_max: AtomicI64,
 }
@@ -74,7 +78,8 @@ impl Metrics {
         };
     }
 
-    pub fn render(&self, by_status: &[(Status, u64)]) -> String {
+    /// The text of `/metrics`; `backlog` is the background runs accepted and not finished.
+    pub fn render(&self, by_status: &[(Status, u64)], backlog: usize) -> String {
         let mut out = String::new();
         let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
         out.push_str("# HELP procdsl_http_requests_total HTTP requests by route and status.\n");
@@ -156,6 +161,27 @@ impl Metrics {
             "Instances moved on by the timer scheduler.",
             "counter",
             count(&self.timers_fired),
+        );
+        gauge(
+            &mut out,
+            "procdsl_runs_stopped_total",
+            "Runs stopped because their request reached its time-out (nothing of them committed).",
+            "counter",
+            count(&self.runs_stopped),
+        );
+        gauge(
+            &mut out,
+            "procdsl_signals_dropped_total",
+            "Signals not passed on: instances kept throwing signals to each other.",
+            "counter",
+            count(&self.signals_dropped),
+        );
+        gauge(
+            &mut out,
+            "procdsl_background_backlog",
+            "Background runs accepted and not finished (running or waiting for a worker).",
+            "gauge",
+            i64::try_from(backlog).unwrap_or(i64::MAX),
         );
         out.push_str("# HELP procdsl_instances Stored instances by status.\n# TYPE procdsl_instances gauge\n");
         for status in [Status::Running, Status::Waiting, Status::Completed, Status::Failed, Status::Cancelled] {

@@ -17,6 +17,7 @@ pub mod metrics;
 mod odata;
 pub mod openapi;
 mod rest;
+mod runs;
 mod signin;
 mod worker;
 
@@ -27,10 +28,12 @@ use crate::store::{self, ListFilter, ProcessStore};
 use axum::routing::{get, post};
 use axum::Router;
 use error::ApiError;
+use std::collections::HashSet;
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::Semaphore;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, Semaphore};
 
 /// The Creatio route prefixes: both serve the same routes.
 pub const PREFIXES: [&str; 2] = ["/0/ServiceModel", "/ServiceModel"];
@@ -132,6 +135,9 @@ pub struct Limits {
     pub max_concurrent: usize,
     /// Most background runs at once.
     pub workers: usize,
+    /// Most background runs accepted and not finished (running or waiting
+    /// for a worker); more are refused with 503.
+    pub max_backlog: usize,
     /// The step budget of one run.
     pub max_steps: u64,
     /// The memory budget of each instance, in bytes.
@@ -166,6 +172,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             max_concurrent: 256,
             workers: 4,
+            max_backlog: 1000,
             max_steps: DEFAULT_MAX_STEPS,
             max_memory: DEFAULT_MAX_MEMORY,
             session_ttl: Duration::from_secs(8 * 3600),
@@ -207,6 +214,26 @@ pub(crate) struct Shared {
     logins: Arc<Semaphore>,
     password_checks: signin::PasswordChecks,
     throttle: signin::Throttle,
+    /// Background runs accepted and not finished.
+    backlog: AtomicUsize,
+    /// Wakes the deliverer: a signal was queued.
+    deliverer: Notify,
+    /// Outbox rows a request is delivering itself; the deliverer leaves them.
+    claimed: Mutex<HashSet<i64>>,
+}
+
+/// When a request must be answered (`--timeout` after it came in, also
+/// counting the wait for a slot). The guard puts it in every request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline(pub Instant);
+
+impl Deadline {
+    /// When a run of the request stops: a little before the deadline, so
+    /// that the request still answers itself that its run was stopped.
+    pub fn run_until(self) -> Instant {
+        let left = self.0.saturating_duration_since(Instant::now());
+        self.0 - (left / 10).min(Duration::from_millis(100))
+    }
 }
 
 pub(crate) type AppState = Arc<Shared>;
@@ -217,12 +244,30 @@ impl Shared {
         let write = store::Write::SaveRun { instance: Box::new(instance), emitted: run.emitted, options: run.options };
         match self.store.write(write)? {
             store::Written::Saved(instance) => Ok(*instance),
-            store::Written::Exec(..) => Err(ApiError::internal("the store answered a save with an exec")),
+            _ => Err(ApiError::internal("the store answered a save with something else")),
         }
     }
 
     fn options(&self) -> RunOptions {
         RunOptions { max_steps: self.limits.max_steps, max_memory: self.limits.max_memory, ..store::real_time(None) }
+    }
+
+    /// A run that stops at the request's deadline.
+    fn run_until(&self, deadline: Deadline) -> Run {
+        Run::new(self.options()).until(deadline.run_until())
+    }
+
+    /// Takes a place in the background backlog, or refuses with 503.
+    fn enter_backlog(&self) -> Result<(), ApiError> {
+        let max = self.limits.max_backlog.max(1);
+        let taken = self.backlog.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1));
+        taken.map(|_| ()).map_err(|n| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                format!("{n} background runs are waiting or running already (at most {max}); try again later"),
+            )
+            .with_code("procdsl::service::backlog_full")
+        })
     }
 
     fn program(&self) -> Result<&Arc<Program>, ApiError> {
@@ -302,6 +347,9 @@ pub fn app(config: Config) -> (Router, ServiceHandle) {
         password_checks: signin::PasswordChecks::start(limits.password_checks, limits.password_queue_wait),
         throttle: signin::Throttle::default(),
         limits,
+        backlog: AtomicUsize::new(0),
+        deliverer: Notify::new(),
+        claimed: Mutex::new(HashSet::new()),
     });
     let inner = routes_router(state.clone());
     let outer = Router::new()
@@ -319,40 +367,52 @@ pub struct ServiceHandle {
 
 impl ServiceHandle {
     /// Resumes the instances that a stopped service left `Running` (a
-    /// background run it had accepted but not finished).
+    /// background run it had accepted but not finished). Each waits for a
+    /// worker and is loaded only then.
     pub async fn resume_interrupted(&self) -> Result<usize, ApiError> {
         let state = self.state.clone();
         let ids = blocking(move || {
             let filter = ListFilter { status: Some(Status::Running), ..ListFilter::default() };
-            state.store.call(move |st| Ok(st.list(&filter)?.into_iter().map(|s| s.id).collect::<Vec<_>>()))
+            state.store.call(move |st| Ok(st.list(&filter, None)?.into_iter().map(|s| s.id).collect::<Vec<_>>()))
         })
         .await?;
         let n = ids.len();
         for id in ids {
-            let state = self.state.clone();
-            let instance = blocking(move || state.store.call(move |st| st.load(id))).await?;
-            spawn_background(self.state.clone(), instance);
+            self.state.backlog.fetch_add(1, Ordering::SeqCst);
+            runs::spawn_background(self.state.clone(), id);
         }
         Ok(n)
     }
 
     /// Fires due timers every `tick_interval`, forever (also those that fell
-    /// due while the service was down: they are due now).
+    /// due while the service was down: they are due now), and delivers the
+    /// signals queued in the store.
     pub fn start_scheduler(&self) -> tokio::task::JoinHandle<()> {
         let state = self.state.clone();
+        let deliverer = runs::start_deliverer(state.clone());
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(state.limits.tick_interval);
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let _deliverer = AbortOnDrop(deliverer);
+            let mut reported = Some(HashSet::new());
             loop {
                 interval.tick().await;
                 let s = state.clone();
-                let result = blocking(move || s.store.call(|st| st.tick(jiff::Timestamp::now()))).await;
+                let mut said = reported.take().unwrap_or_default();
+                let result = blocking(move || {
+                    let moved = runs::tick(&s, &mut said);
+                    Ok((moved, said))
+                })
+                .await;
                 match result {
-                    Ok(moved) => {
-                        for d in &moved {
-                            state.metrics.timers_fired.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            state.metrics.outcome(d, 0);
+                    Ok((Ok(_), said)) => reported = Some(said),
+                    Ok((Err(e), said)) => {
+                        if !said.contains(&e.message) {
+                            eprintln!("procdsl serve: timers: {}", e.message);
                         }
+                        let mut said = said;
+                        said.insert(e.message);
+                        reported = Some(said);
                     }
                     Err(e) => eprintln!("procdsl serve: timers: {}", e.message),
                 }
@@ -365,37 +425,22 @@ impl ServiceHandle {
         let n = u32::try_from(self.state.limits.workers.max(1)).unwrap_or(u32::MAX);
         let _ = tokio::time::timeout(limit, self.state.workers.acquire_many(n)).await;
     }
+
+    /// Leaves the store quick to open next time (SQLite: the WAL copied
+    /// into the database file and emptied).
+    pub async fn close_store(&self) -> Result<(), ApiError> {
+        let state = self.state.clone();
+        blocking(move || state.store.call(|st| st.close())).await
+    }
 }
 
-/// Runs an instance on the worker pool, saving it when it waits or ends.
-fn spawn_background(state: AppState, mut instance: Instance) {
-    tokio::spawn(async move {
-        let Ok(permit) = state.workers.clone().acquire_owned().await else { return };
-        let s = state.clone();
-        let id = instance.id;
-        let result = blocking(move || {
-            let _permit = permit;
-            let mut run = Run::new(s.options());
-            store::run_on(&mut instance, &mut run);
-            let elements = run.elements_executed;
-            // Not over a cancellation that came while it ran: the check and
-            // the save are one call on the store's thread.
-            let descriptor = s.store.call(move |st| {
-                if st.load(id).is_ok_and(|stored| stored.status == Status::Cancelled) {
-                    return Ok(None);
-                }
-                st.save_run(&instance, &run)?;
-                Ok(Some(instance.descriptor(None)))
-            })?;
-            Ok((descriptor, elements))
-        })
-        .await;
-        match result {
-            Ok((Some(d), elements)) => state.metrics.outcome(&d, elements),
-            Ok((None, _)) => {}
-            Err(e) => eprintln!("procdsl serve: background instance {id}: {}", e.message),
-        }
-    });
+/// Stops a task when the task that owns it stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Serves on `listener` until `shutdown` resolves; then stops accepting,
@@ -415,6 +460,9 @@ pub async fn serve(
     let result = listen::accept_loop(app, listener, &handle.state.limits, shutdown).await;
     scheduler.abort();
     handle.drain(Duration::from_secs(30)).await;
+    if let Err(e) = handle.close_store().await {
+        eprintln!("procdsl serve: closing the store: {}", e.message);
+    }
     result
 }
 

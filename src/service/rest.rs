@@ -2,13 +2,13 @@
 //! metrics and the OpenAPI document.
 
 use super::error::{ApiError, Segment};
-use super::{blocking, AppState};
+use super::{blocking, runs, AppState, Deadline};
 use crate::check::spec::ProcessSpec;
 use crate::runtime::convert;
 use crate::runtime::instance::Status;
-use crate::store::ListFilter;
+use crate::store::{Cursor, ListFilter};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -52,25 +52,58 @@ pub struct InstancesQuery {
     status: Option<String>,
     process: Option<String>,
     limit: Option<usize>,
+    /// The `Next-Cursor` of the page before.
+    after: Option<String>,
 }
 
 /// At most this many instances in one list.
 const MAX_LIST: usize = 10_000;
 
+/// A page of the stored instances, oldest first. A full page says where
+/// the next one starts: the `Next-Cursor` header (its `after`), and a
+/// `Link` header with `rel="next"`.
 pub async fn instances(
     State(state): State<AppState>,
+    uri: Uri,
     query: Result<Query<InstancesQuery>, QueryRejection>,
-) -> Result<Json<JsonValue>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) =
         query.map_err(|e| ApiError::bad_request(format!("the query string is not valid: {}", e.body_text())))?;
     if let Some(limit) = q.limit.filter(|l| !(1..=MAX_LIST).contains(l)) {
         return Err(ApiError::bad_request(format!("`limit` must be from 1 to {MAX_LIST}, not {limit}")));
     }
     let status = q.status.map(|s| s.parse::<Status>()).transpose().map_err(ApiError::bad_request)?;
-    let filter = ListFilter { status, process: q.process, limit: Some(q.limit.unwrap_or(1000)) };
+    let after = match q.after.as_deref() {
+        None => None,
+        Some(text) => Some(Cursor::parse(text).ok_or_else(|| {
+            ApiError::bad_request(format!("`{text}` is not a cursor: give the `Next-Cursor` of the page before"))
+        })?),
+    };
+    let limit = q.limit.unwrap_or(1000).min(MAX_LIST);
+    let filter = ListFilter { status, process: q.process, limit: Some(limit) };
     let s = state.clone();
-    let list = blocking(move || s.store.call(move |st| st.list(&filter))).await?;
-    Ok(Json(serde_json::to_value(list).unwrap_or(JsonValue::Null)))
+    let list = blocking(move || s.store.call(move |st| st.list(&filter, after.as_ref()))).await?;
+    let next = (list.len() == limit)
+        .then(|| list.last().map(|last| Cursor { created: last.created.clone(), id: last.id }.text()))
+        .flatten();
+    let mut response = Json(serde_json::to_value(list).unwrap_or(JsonValue::Null)).into_response();
+    if let Some(next) = next {
+        let mut pairs: Vec<String> = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("after="))
+            .map(str::to_string)
+            .collect();
+        pairs.push(format!("after={next}"));
+        let link = format!("<{}?{}>; rel=\"next\"", uri.path(), pairs.join("&"));
+        for (name, value) in [("next-cursor", next), ("link", link)] {
+            if let Ok(v) = header::HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, v);
+            }
+        }
+    }
+    Ok(response)
 }
 
 pub async fn instance(State(state): State<AppState>, Segment(id): Segment) -> Result<Json<JsonValue>, ApiError> {
@@ -83,22 +116,22 @@ pub async fn instance(State(state): State<AppState>, Segment(id): Segment) -> Re
     Ok(Json(value))
 }
 
-pub async fn signal(State(state): State<AppState>, Segment(name): Segment) -> Result<Json<JsonValue>, ApiError> {
+/// Throws a signal: this request delivers it, page by page, until every
+/// waiter has it or the deadline comes (then the deliverer goes on:
+/// `"complete": false`). `woken` lists the first 1,000 instances it woke,
+/// `wokenCount` counts them all.
+pub async fn signal(
+    State(state): State<AppState>,
+    Extension(deadline): Extension<Deadline>,
+    Segment(name): Segment,
+) -> Result<Json<JsonValue>, ApiError> {
     if name.trim().is_empty() {
         return Err(ApiError::bad_request("a signal needs a name"));
     }
     let s = state.clone();
     let signal = name.clone();
-    let woken = blocking(move || {
-        let options = s.options();
-        let woken = s.store.call(move |st| st.signal(&signal, options))?;
-        for d in &woken {
-            s.metrics.outcome(d, 0);
-        }
-        Ok(woken)
-    })
-    .await?;
-    let mut value = json!({ "signal": name, "woken": woken });
+    let (woken, count, complete) = blocking(move || runs::throw(&s, signal, deadline)).await?;
+    let mut value = json!({ "signal": name, "woken": woken, "wokenCount": count, "complete": complete });
     super::error::scrub_files(&mut value);
     Ok(Json(value))
 }
@@ -110,7 +143,7 @@ pub async fn health() -> Json<JsonValue> {
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let s = state.clone();
     let counts = blocking(move || s.store.call(|st| st.count_by_status())).await?;
-    let text = state.metrics.render(&counts);
+    let text = state.metrics.render(&counts, state.backlog.load(std::sync::atomic::Ordering::SeqCst));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
 }
 

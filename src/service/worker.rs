@@ -50,8 +50,11 @@ impl StoreHandle {
                             writes.push(w);
                             replies.push(reply);
                         }
+                        // A call runs before the writes queued with it are
+                        // committed: nobody has been told of those writes
+                        // yet, so nobody can tell, and the writes stay in one
+                        // commit (a flush per call would split the group).
                         Job::Call(call) => {
-                            flush(store.as_mut(), &mut writes, &mut replies);
                             // A panic in a call loses that call's answer, not the store.
                             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| call(store.as_mut())));
                         }
@@ -68,12 +71,32 @@ impl StoreHandle {
 
     /// One write, committed (with others queued at the same time) before it returns.
     pub fn write(&self, write: Write) -> Result<Written, ApiError> {
-        let (reply, answer) = mpsc::channel();
-        self.jobs.send(Job::Write(write, reply)).map_err(|_| stopped())?;
-        Ok(answer.recv().map_err(|_| stopped())??)
+        Ok(self.try_write(write)??)
     }
 
-    /// Any other store call, in order with the writes.
+    /// [`StoreHandle::write`], with the store's own error, so that a caller
+    /// can tell a conflict (load again and retry) from a failure.
+    pub fn try_write(&self, write: Write) -> Result<Result<Written, StoreError>, ApiError> {
+        let (reply, answer) = mpsc::channel();
+        self.jobs.send(Job::Write(write, reply)).map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())
+    }
+
+    /// Several writes queued at once, so that they share commits; each
+    /// result in order.
+    pub fn write_many(&self, writes: Vec<Write>) -> Result<Vec<Result<Written, StoreError>>, ApiError> {
+        let mut answers = Vec::with_capacity(writes.len());
+        for write in writes {
+            let (reply, answer) = mpsc::channel();
+            self.jobs.send(Job::Write(write, reply)).map_err(|_| stopped())?;
+            answers.push(answer);
+        }
+        answers.into_iter().map(|a| a.recv().map_err(|_| stopped())).collect()
+    }
+
+    /// Any other store call (loads, lists, cancellations). It may run before
+    /// writes queued at the same time are committed, never before a write
+    /// whose caller was answered.
     pub fn call<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn ProcessStore) -> Result<T, StoreError> + Send + 'static,

@@ -6,7 +6,7 @@
 //! Every method is one unit of work that commits before it returns: a
 //! caller may answer its client once a method has returned `Ok`.
 
-use super::{CancelOutcome, InstanceSummary, ListFilter, Store, StoreError};
+use super::{CancelOutcome, Cursor, InstanceSummary, ListFilter, SignalPage, Store, StoreError, Versioned};
 use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::{ExecOutcome, Run, RunOptions};
 use crate::runtime::instance::{Instance, Status};
@@ -15,12 +15,43 @@ use rusqlite::TransactionBehavior;
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// An instance that a run moved, to save: only if nobody saved it since
+/// version `expected` (when given), and with the answer kept under an
+/// idempotency key (when given; refused when the key is taken).
+pub struct Save {
+    pub instance: Instance,
+    /// The signals its run threw: queued for delivery in the same transaction.
+    pub emitted: Vec<Arc<str>>,
+    pub expected: Option<i64>,
+    /// `(key, answer)`.
+    pub key: Option<(String, String)>,
+}
+
+/// A page of a signal's delivery, run (see [`SignalPage::run`]).
+pub struct Delivered {
+    /// The `signal_outbox` row.
+    pub outbox: i64,
+    pub hops: i64,
+    /// The last instance reached when more may follow; `None`: the signal
+    /// has reached every waiter.
+    pub cursor: Option<String>,
+    /// The instances woken, each expecting the version it was loaded as.
+    pub saves: Vec<Save>,
+}
+
+/// What cancelling each of several instances did.
+pub type Cancelled = Vec<Result<(CancelOutcome, Descriptor), StoreError>>;
+
 /// One write of a batch (see [`ProcessStore::write_batch`]).
 pub enum Write {
-    /// Save an instance that a run moved, and deliver the signals it threw.
+    /// Save an instance that a run moved, and queue the signals it threw.
     SaveRun { instance: Box<Instance>, emitted: Vec<Arc<str>>, options: RunOptions },
+    /// The same, with a version check and an idempotency key.
+    Save(Box<Save>),
     /// Execute a waiting element-instance exactly once and run on.
     Exec { uid: Uuid, fields: Vec<(String, String)>, options: RunOptions },
+    /// Commit a page of a signal's delivery: all its saves or none.
+    Delivered(Box<Delivered>),
 }
 
 /// What a write did.
@@ -29,12 +60,17 @@ pub enum Written {
     Saved(Box<Instance>),
     /// Executed (or found already executed): the outcome, the descriptor, the elements that ran.
     Exec(ExecOutcome, Box<Descriptor>, u64),
+    /// A page delivered; the signals its instances threw that were not passed on.
+    Delivered(Vec<StoreError>),
 }
 
-/// What a backend must do to keep live instances for the service.
+/// What a backend must do to keep live instances for the service. Process
+/// code never runs in these methods but in [`ProcessStore::exec`] and the
+/// `Exec` write (kept for the commands and their tests): the service loads,
+/// runs elsewhere, and saves with a version check.
 pub trait ProcessStore: Send {
-    /// Saves an instance that `run` moved, with its program, and delivers
-    /// the signals the run threw to the stored instances waiting for them.
+    /// Saves an instance that `run` moved, with its program, and queues
+    /// the signals the run threw for delivery.
     fn save_run(&mut self, instance: &Instance, run: &Run) -> Result<(), StoreError>;
     /// Executes a waiting element-instance exactly once (see [`Store::exec`]);
     /// also returns how many elements ran.
@@ -46,40 +82,58 @@ pub trait ProcessStore: Send {
     ) -> Result<(ExecOutcome, Descriptor, u64), StoreError>;
     /// An instance, restored on the definition it runs on.
     fn load(&mut self, id: Uuid) -> Result<Instance, StoreError>;
-    fn list(&mut self, filter: &ListFilter) -> Result<Vec<InstanceSummary>, StoreError>;
+    /// An instance with the version it was saved as.
+    fn load_versioned(&mut self, id: Uuid) -> Result<Versioned, StoreError>;
+    /// The instance holding an element-instance, with its version.
+    fn load_by_uid(&mut self, uid: Uuid) -> Result<Versioned, StoreError>;
+    /// A page of the stored instances, oldest first, after a cursor.
+    fn list(&mut self, filter: &ListFilter, after: Option<&Cursor>) -> Result<Vec<InstanceSummary>, StoreError>;
     /// How many instances there are of each status.
     fn count_by_status(&mut self) -> Result<Vec<(Status, u64)>, StoreError>;
-    fn cancel(&mut self, id: Uuid) -> Result<(CancelOutcome, Descriptor), StoreError>;
-    fn signal(&mut self, name: &str, options: RunOptions) -> Result<Vec<Descriptor>, StoreError>;
-    /// Fires the timers due at `now`; each instance in its own transaction.
-    fn tick(&mut self, now: Timestamp) -> Result<Vec<Descriptor>, StoreError>;
+    /// Cancels each instance, in one transaction.
+    fn cancel_many(&mut self, ids: &[Uuid]) -> Result<Cancelled, StoreError>;
+    /// Up to `limit` instances with a timer due at `now`, loaded.
+    fn due(&mut self, now: Timestamp, limit: usize) -> Result<(Vec<Versioned>, Vec<StoreError>), StoreError>;
+    /// The next page of a signal waiting to be delivered (see [`Store::signal_page`]).
+    fn signal_page(&mut self, only: Option<i64>, skip: &[i64], limit: usize) -> Result<Option<SignalPage>, StoreError>;
+    /// Queues a signal thrown from outside; its outbox row, or `None` when nobody waits.
+    fn throw(&mut self, name: &str) -> Result<Option<i64>, StoreError>;
+    /// The outbox rows of the signals an instance threw and that wait to be delivered.
+    fn thrown_by(&mut self, source: Uuid) -> Result<Vec<i64>, StoreError>;
+    /// The instance and answer kept under an idempotency key.
+    fn remembered(&mut self, key: &str) -> Result<Option<(Uuid, String)>, StoreError>;
+    /// Called once when the service stops: leave the store quick to open.
+    fn close(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Applies writes in order, all durable with one commit (group
     /// commit); a write that fails is undone alone. By default, one
     /// transaction per write.
-    fn write_batch(&mut self, writes: Vec<Write>) -> Vec<Result<Written, StoreError>> {
-        writes.into_iter().map(|w| write_one(self, w)).collect()
-    }
+    fn write_batch(&mut self, writes: Vec<Write>) -> Vec<Result<Written, StoreError>>;
 }
 
 /// One write in its own transaction.
-fn write_one<S: ProcessStore + ?Sized>(store: &mut S, write: Write) -> Result<Written, StoreError> {
+fn write_one(store: &mut Store, write: Write) -> Result<Written, StoreError> {
     match write {
-        Write::SaveRun { instance, emitted, options } => {
-            let mut run = Run::new(options);
-            run.emitted = emitted;
-            store.save_run(&instance, &run)?;
+        Write::SaveRun { instance, emitted, .. } => {
+            store.save_run_only(&instance, &emitted)?;
             Ok(Written::Saved(instance))
         }
+        Write::Save(save) => {
+            store.apply_save(&save)?;
+            Ok(Written::Saved(Box::new(save.instance)))
+        }
         Write::Exec { uid, fields, options } => {
-            let (outcome, d, n) = store.exec(uid, &fields, options)?;
+            let (outcome, d, n) = store.exec_only(uid, &fields, options)?;
             Ok(Written::Exec(outcome, Box::new(d), n))
         }
+        Write::Delivered(page) => Ok(Written::Delivered(store.apply_delivered(&page)?)),
     }
 }
 
 impl ProcessStore for Store {
     fn save_run(&mut self, instance: &Instance, run: &Run) -> Result<(), StoreError> {
-        Store::save_run(self, instance, run)
+        self.save_run_only(instance, &run.emitted)
     }
 
     fn exec(
@@ -88,40 +142,55 @@ impl ProcessStore for Store {
         fields: &[(String, String)],
         options: RunOptions,
     ) -> Result<(ExecOutcome, Descriptor, u64), StoreError> {
-        self.exec_counted(uid, fields, options)
+        self.exec_only(uid, fields, options)
     }
 
     fn load(&mut self, id: Uuid) -> Result<Instance, StoreError> {
         Store::load(self, id)
     }
 
-    fn list(&mut self, filter: &ListFilter) -> Result<Vec<InstanceSummary>, StoreError> {
-        Store::list(self, filter)
+    fn load_versioned(&mut self, id: Uuid) -> Result<Versioned, StoreError> {
+        Store::load_versioned(self, id)
+    }
+
+    fn load_by_uid(&mut self, uid: Uuid) -> Result<Versioned, StoreError> {
+        Store::load_by_uid(self, uid)
+    }
+
+    fn list(&mut self, filter: &ListFilter, after: Option<&Cursor>) -> Result<Vec<InstanceSummary>, StoreError> {
+        Store::list_page(self, filter, after)
     }
 
     fn count_by_status(&mut self) -> Result<Vec<(Status, u64)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT status, COUNT(*) FROM instances GROUP BY status")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (status, n) = row?;
-            if let Ok(status) = status.parse::<Status>() {
-                out.push((status, u64::try_from(n).unwrap_or(0)));
-            }
-        }
-        Ok(out)
+        Store::count_by_status(self)
     }
 
-    fn cancel(&mut self, id: Uuid) -> Result<(CancelOutcome, Descriptor), StoreError> {
-        Store::cancel(self, id)
+    fn cancel_many(&mut self, ids: &[Uuid]) -> Result<Cancelled, StoreError> {
+        Store::cancel_many(self, ids)
     }
 
-    fn signal(&mut self, name: &str, options: RunOptions) -> Result<Vec<Descriptor>, StoreError> {
-        Store::signal(self, name, options)
+    fn due(&mut self, now: Timestamp, limit: usize) -> Result<(Vec<Versioned>, Vec<StoreError>), StoreError> {
+        Store::due(self, now, limit)
     }
 
-    fn tick(&mut self, now: Timestamp) -> Result<Vec<Descriptor>, StoreError> {
-        Store::tick(self, now)
+    fn signal_page(&mut self, only: Option<i64>, skip: &[i64], limit: usize) -> Result<Option<SignalPage>, StoreError> {
+        Store::signal_page(self, only, skip, limit)
+    }
+
+    fn throw(&mut self, name: &str) -> Result<Option<i64>, StoreError> {
+        Store::throw(self, name)
+    }
+
+    fn remembered(&mut self, key: &str) -> Result<Option<(Uuid, String)>, StoreError> {
+        Store::remembered(self, key)
+    }
+
+    fn thrown_by(&mut self, source: Uuid) -> Result<Vec<i64>, StoreError> {
+        Store::thrown_by(self, source)
+    }
+
+    fn close(&mut self) -> Result<(), StoreError> {
+        self.checkpoint_all()
     }
 
     /// One `BEGIN IMMEDIATE` transaction for the whole batch, a savepoint
@@ -146,18 +215,29 @@ impl ProcessStore for Store {
                 kept.push(write);
                 continue;
             }
+            let fresh = |instance: &Instance| !programs.contains_key(&instance.program.hash);
             let result = match &write {
-                Write::SaveRun { instance, emitted, options } => {
-                    let fresh = !programs.contains_key(&instance.program.hash);
-                    super::save_run_in(&tx, programs, instance, emitted, options).map(|()| {
+                Write::SaveRun { instance, emitted, .. } => {
+                    let fresh = fresh(instance);
+                    super::save_run_in(&tx, programs, instance, emitted).map(|()| {
                         if fresh {
                             saved_programs.push(instance.program.clone());
                         }
-                        None
+                        Done::Saved
+                    })
+                }
+                Write::Save(save) => {
+                    let fresh = fresh(&save.instance);
+                    super::save_in(&tx, programs, save).map(|()| {
+                        if fresh {
+                            saved_programs.push(save.instance.program.clone());
+                        }
+                        Done::Saved
                     })
                 }
                 Write::Exec { uid, fields, options } => super::exec_in(&tx, programs, *uid, fields, options.clone())
-                    .map(|(outcome, d, n)| Some((outcome, d, n))),
+                    .map(|(outcome, d, n)| Done::Exec(outcome, Box::new(d), n)),
+                Write::Delivered(page) => super::delivered_in(&tx, programs, page).map(Done::Delivered),
             };
             let ended = if result.is_ok() {
                 tx.prepare_cached("RELEASE write").and_then(|mut st| st.execute([])).map(|_| ())
@@ -186,11 +266,20 @@ impl ProcessStore for Store {
             .into_iter()
             .zip(kept)
             .map(|(result, write)| match (result, write) {
-                (Ok(None), Write::SaveRun { instance, .. }) => Ok(Written::Saved(instance)),
-                (Ok(Some((outcome, d, n))), _) => Ok(Written::Exec(outcome, Box::new(d), n)),
+                (Ok(Done::Saved), Write::SaveRun { instance, .. }) => Ok(Written::Saved(instance)),
+                (Ok(Done::Saved), Write::Save(save)) => Ok(Written::Saved(Box::new(save.instance))),
+                (Ok(Done::Exec(outcome, d, n)), _) => Ok(Written::Exec(outcome, d, n)),
+                (Ok(Done::Delivered(notes)), _) => Ok(Written::Delivered(notes)),
                 (Err(e), _) => Err(e),
-                (Ok(None), write) => write_one(self, write),
+                (Ok(Done::Saved), write) => write_one(self, write),
             })
             .collect()
     }
+}
+
+/// What a write of a batch did, before its result is handed back.
+enum Done {
+    Saved,
+    Exec(ExecOutcome, Box<Descriptor>, u64),
+    Delivered(Vec<StoreError>),
 }

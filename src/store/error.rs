@@ -73,12 +73,24 @@ pub enum StoreError {
     #[error("instance {id} is {status}; it cannot be cancelled")]
     #[diagnostic(code(procdsl::store::finished))]
     Finished { id: Uuid, status: Status },
-    /// `signal `Ping` was delivered 10000 times in one command: …`
-    #[error(
-        "signal `{signal}` was delivered {limit} times in one command: instances keep throwing signals to each other"
+    /// `signal `Ping` was not passed on after 100 hops: …`
+    #[error("signal `{signal}` was not passed on after {hops} hops: instances keep throwing signals to each other")]
+    #[diagnostic(
+        code(procdsl::store::signal_loop),
+        help("what was delivered before stays committed; break the cycle of `emit`s")
     )]
-    #[diagnostic(code(procdsl::store::signal_loop), help("nothing was saved; break the cycle of `emit`s"))]
-    SignalLoop { signal: String, limit: usize },
+    SignalLoop { signal: String, hops: i64 },
+    /// `signal `Ping` was not passed on: 10000 signals wait to be delivered already`
+    #[error("signal `{signal}` was not passed on: {pending} signals wait to be delivered already")]
+    #[diagnostic(
+        code(procdsl::store::signal_flood),
+        help("instances woken by signals keep throwing more; what was delivered before stays committed")
+    )]
+    SignalFlood { signal: String, pending: i64 },
+    /// `the idempotency key `k1` was used by another request`
+    #[error("the idempotency key `{key}` was used by another request")]
+    #[diagnostic(code(procdsl::store::key_used))]
+    KeyUsed { key: String },
     /// `instance … was changed by another command since it was loaded; nothing was saved`
     #[error("instance {id} was changed by another command since it was loaded; nothing was saved")]
     #[diagnostic(

@@ -18,7 +18,7 @@ mod lookup;
 pub mod postgres;
 pub mod schema;
 
-pub use backend::{ProcessStore, Write, Written};
+pub use backend::{Delivered, ProcessStore, Save, Write, Written};
 pub use copy::copy_all;
 pub use error::StoreError;
 pub use lookup::{ElementInstanceMatch, InstanceMatch};
@@ -31,7 +31,7 @@ use crate::runtime::instance::{Action, HistoryEntry, Instance, Status, Wait};
 use crate::runtime::saved::{SavedInstance, FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,9 +40,21 @@ use uuid::Uuid;
 /// How long a command waits for another one that holds the store's write lock.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// At most this many signal deliveries in one command; more means instances
-/// keep waking each other up.
-pub const MAX_SIGNAL_DELIVERIES: usize = 10_000;
+/// A signal thrown by an instance that a signal woke is one hop further
+/// than that signal; past this many hops, instances keep throwing signals
+/// to each other, and the signal is not passed on. A fan-out (one signal,
+/// many waiters) is one hop, however many it wakes.
+pub const MAX_SIGNAL_HOPS: i64 = 100;
+
+/// When this many signals wait to be delivered, those thrown by instances
+/// that a signal woke are dropped: a loop that fans out grows the queue
+/// faster than hops alone would stop it.
+pub const MAX_PENDING_SIGNALS: i64 = 10_000;
+
+/// Instances per page of a signal's delivery or of a tick: each page is
+/// loaded in one call, run outside the store, and committed in one
+/// transaction.
+pub const PAGE_SIZE: usize = 64;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -87,6 +99,118 @@ pub struct InstanceSummary {
     /// Who started it (absent for instances saved before format 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_by: Option<String>,
+}
+
+/// Where a page of [`Store::list_page`] ends: the next page starts after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub created: String,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// `created~id`, as it travels in a query string.
+    pub fn text(&self) -> String {
+        format!("{}~{}", self.created, self.id)
+    }
+
+    /// Reads [`Cursor::text`] back; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Cursor> {
+        let (created, id) = text.split_once('~')?;
+        let valid = created.len() == 24 && created.bytes().all(|b| b.is_ascii_alphanumeric() || b":-.".contains(&b));
+        valid.then_some(())?;
+        Some(Cursor { created: created.to_string(), id: id.parse().ok()? })
+    }
+}
+
+/// An instance as loaded, with the version it was saved as: a save that
+/// expects this version fails if anyone saved it since.
+pub struct Versioned {
+    pub instance: Instance,
+    pub version: i64,
+}
+
+/// One page of a signal's delivery: the instances waiting for it, loaded.
+/// [`SignalPage::run`] runs them (outside the store); the store then
+/// commits the [`Delivered`] write.
+pub struct SignalPage {
+    /// The `signal_outbox` row.
+    pub outbox: i64,
+    pub signal: Arc<str>,
+    pub hops: i64,
+    pub instances: Vec<Versioned>,
+    /// The last instance id of the page (also when it could not be loaded).
+    pub last: String,
+    /// Where the row's cursor was before this page.
+    pub from: String,
+    /// Whether more waiters may follow this page.
+    pub more: bool,
+    /// The waiters that could not be loaded (a damaged state): they are
+    /// passed over, so that one of them does not hold the signal up.
+    pub failed: Vec<StoreError>,
+}
+
+/// What running a [`SignalPage`] did.
+pub struct PageRun {
+    /// The waiters passed over because they could not be loaded.
+    pub failed: Vec<StoreError>,
+    /// The write that commits it.
+    pub write: Delivered,
+    /// The instances woken, as they are now.
+    pub woken: Vec<Descriptor>,
+    pub elements: u64,
+}
+
+impl SignalPage {
+    /// Delivers the signal to each instance of the page and runs each on.
+    /// At `until`, the run in progress stops and is dropped, and the
+    /// instances not reached yet are left to the next page.
+    pub fn run(self, options: &RunOptions, until: Option<std::time::Instant>) -> PageRun {
+        let mut saves = Vec::new();
+        let mut woken = Vec::new();
+        let mut elements = 0;
+        let mut more = self.more;
+        let mut cursor = None;
+        let mut cut = false;
+        for Versioned { mut instance, version } in self.instances {
+            if until.is_some_and(|t| std::time::Instant::now() >= t) {
+                (more, cut) = (true, true);
+                break;
+            }
+            let id = instance.id.to_string();
+            if instance.status.is_finished() || instance.deliver_signal(&self.signal) == 0 {
+                cursor = Some(id);
+                continue;
+            }
+            let mut run = Run::new(options.clone());
+            if let Some(t) = until {
+                run = run.until(t);
+            }
+            instance.record(HistoryEntry {
+                at: options.now.unwrap_or_else(Timestamp::now),
+                who: options.actor.to_string(),
+                action: Action::Signal,
+                element: None,
+                signal: Some(self.signal.to_string()),
+            });
+            run_on(&mut instance, &mut run);
+            if run.timed_out() {
+                (more, cut) = (true, true);
+                break;
+            }
+            cursor = Some(id);
+            elements += run.elements_executed;
+            woken.push(instance.descriptor(None));
+            saves.push(Save { instance, emitted: run.emitted, expected: Some(version), key: None });
+        }
+        let cursor = match (more, cut) {
+            (false, _) => None,
+            (true, true) => Some(cursor.unwrap_or(self.from)),
+            (true, false) => Some(self.last),
+        };
+        let write = Delivered { outbox: self.outbox, hops: self.hops, cursor, saves };
+        PageRun { write, woken, elements, failed: self.failed }
+    }
 }
 
 /// What [`Store::cancel`] did.
@@ -149,17 +273,23 @@ impl Store {
                 supported: schema::SCHEMA_VERSION,
             });
         }
-        if version == 0 {
+        if version < schema::SCHEMA_VERSION {
+            // Read again under the write lock: another process may have
+            // created or migrated it meanwhile.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let mut version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if version == 0 {
                 let tables: i64 = tx.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))?;
                 if tables > 0 {
                     return Err(StoreError::Foreign { path: path.to_path_buf() });
                 }
                 tx.execute_batch(schema::SCHEMA_V1)?;
-                tx.pragma_update(None, "user_version", schema::SCHEMA_VERSION)?;
+                version = 1;
             }
+            if version == 1 {
+                tx.execute_batch(schema::MIGRATE_V2)?;
+            }
+            tx.pragma_update(None, "user_version", schema::SCHEMA_VERSION)?;
             tx.commit()?;
         }
         Ok(Store { conn, path: path.to_path_buf(), programs: HashMap::new() })
@@ -248,8 +378,16 @@ impl Store {
     /// program, and delivers the signals the run threw to the stored
     /// instances waiting for them, in one transaction.
     pub fn save_run(&mut self, instance: &Instance, run: &Run) -> Result<()> {
+        self.save_run_only(instance, &run.emitted)?;
+        self.deliver_signals(&run.options)?;
+        Ok(())
+    }
+
+    /// [`Store::save_run`] without delivering: the signals wait in the
+    /// outbox for whoever delivers them (the service's deliverer).
+    fn save_run_only(&mut self, instance: &Instance, emitted: &[Arc<str>]) -> Result<()> {
         let (tx, programs) = self.begin()?;
-        save_run_in(&tx, programs, instance, &run.emitted, &run.options)?;
+        save_run_in(&tx, programs, instance, emitted)?;
         tx.commit()?;
         self.programs.entry(instance.program.hash.clone()).or_insert_with(|| instance.program.clone());
         Ok(())
@@ -292,6 +430,20 @@ impl Store {
         fields: &[(K, V)],
         options: RunOptions,
     ) -> Result<(ExecOutcome, Descriptor, u64)> {
+        let result = self.exec_only(uid, fields, options.clone())?;
+        if result.0 == ExecOutcome::Executed {
+            self.deliver_signals(&options)?;
+        }
+        Ok(result)
+    }
+
+    /// [`Store::exec_counted`] without delivering the signals it threw.
+    fn exec_only<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        uid: Uuid,
+        fields: &[(K, V)],
+        options: RunOptions,
+    ) -> Result<(ExecOutcome, Descriptor, u64)> {
         let (tx, programs) = self.begin()?;
         let result = exec_in(&tx, programs, uid, fields, options)?;
         if result.0 == ExecOutcome::Executed {
@@ -302,7 +454,14 @@ impl Store {
 
     /// The stored instances, oldest first.
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<InstanceSummary>> {
-        let mut stmt = self.conn.prepare(
+        self.list_page(filter, None)
+    }
+
+    /// The stored instances after `after`, oldest first: an index gives
+    /// them in order (no sort), so a page costs the same however many
+    /// instances there are.
+    pub fn list_page(&self, filter: &ListFilter, after: Option<&Cursor>) -> Result<Vec<InstanceSummary>> {
+        let mut sql = String::from(
             "SELECT i.id, i.process, i.status, i.version, i.created, i.updated,
                     (SELECT COUNT(*) FROM element_instances e
                       WHERE e.instance = i.id AND e.live = 1 AND e.kind IN ('user', 'timer', 'signal')),
@@ -310,13 +469,26 @@ impl Store {
                         CASE WHEN json_type(i.state, '$.startedBy') = 'text'
                              THEN json_extract(i.state, '$.startedBy') END
                     END
-               FROM instances i
-              WHERE (?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR i.process = ?2)
-              ORDER BY i.created, i.id
-              LIMIT ?3",
-        )?;
-        let limit = filter.limit.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let rows = stmt.query_map(params![filter.status.map(Status::as_str), filter.process, limit], |r| {
+               FROM instances i WHERE 1",
+        );
+        let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(status) = filter.status {
+            sql.push_str(" AND i.status = ?");
+            args.push(Box::new(status.as_str()));
+        }
+        if let Some(process) = &filter.process {
+            sql.push_str(" AND i.process = ?");
+            args.push(Box::new(process.clone()));
+        }
+        if let Some(after) = after {
+            sql.push_str(" AND (i.created, i.id) > (?, ?)");
+            args.push(Box::new(after.created.clone()));
+            args.push(Box::new(after.id.to_string()));
+        }
+        sql.push_str(" ORDER BY i.created, i.id LIMIT ?");
+        args.push(Box::new(filter.limit.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX))));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
@@ -356,57 +528,286 @@ impl Store {
     /// [`Store::cancel`], recording `actor` (a user or token name) in the history.
     pub fn cancel_by(&mut self, id: Uuid, actor: &str) -> Result<(CancelOutcome, Descriptor)> {
         let (tx, programs) = self.begin()?;
-        let mut instance = load_instance(&tx, programs, &id.to_string())?;
-        match instance.status {
-            Status::Cancelled => return Ok((CancelOutcome::AlreadyCancelled, instance.descriptor(None))),
-            status @ (Status::Completed | Status::Failed) => return Err(StoreError::Finished { id, status }),
-            Status::Running | Status::Waiting => {}
-        }
-        instance.cancel_by(actor, Timestamp::now());
-        save_instance(&tx, &instance)?;
+        let result = cancel_in(&tx, programs, id, actor)?;
         tx.commit()?;
-        Ok((CancelOutcome::Cancelled, instance.descriptor(None)))
+        Ok(result)
+    }
+
+    /// Cancels each instance, all in one transaction (one durable commit);
+    /// one that cannot be cancelled is reported and does not stop the others.
+    pub fn cancel_many(&mut self, ids: &[Uuid]) -> Result<Vec<Result<(CancelOutcome, Descriptor)>>> {
+        let (tx, programs) = self.begin()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            tx.execute_batch("SAVEPOINT cancel")?;
+            let result = cancel_in(&tx, programs, *id, engine::LOCAL_ACTOR);
+            if result.is_ok() {
+                tx.execute_batch("RELEASE cancel")?;
+            } else {
+                tx.execute_batch("ROLLBACK TO cancel; RELEASE cancel")?;
+            }
+            out.push(result);
+        }
+        tx.commit()?;
+        Ok(out)
     }
 
     /// Throws a signal from outside to every stored instance waiting for
     /// it, runs each on, and returns their descriptors (also of those that
-    /// the signals they throw in turn woke up).
+    /// the signals they throw in turn woke up). The delivery goes in pages,
+    /// each committed; see [`Store::deliver_signals`].
     pub fn signal(&mut self, name: &str, options: RunOptions) -> Result<Vec<Descriptor>> {
-        let (tx, programs) = self.begin()?;
-        let woken = deliver(&tx, programs, &[Arc::from(name)], Uuid::nil(), &options)?;
+        let (tx, _) = self.begin()?;
+        queue_signals(&tx, &[Arc::from(name)], Uuid::nil(), 0)?;
         tx.commit()?;
-        Ok(woken)
+        self.deliver_signals(&options)
+    }
+
+    /// Delivers every signal waiting in the outbox, page by page, each page
+    /// one transaction, and returns the descriptors of the instances woken.
+    /// A signal that was not passed on (a loop) is reported after the rest
+    /// was delivered: what was delivered stays committed.
+    pub fn deliver_signals(&mut self, options: &RunOptions) -> Result<Vec<Descriptor>> {
+        let mut woken: Vec<Descriptor> = Vec::new();
+        let mut dropped = None;
+        let mut conflicts = 0;
+        while let Some(page) = self.signal_page(None, &[], PAGE_SIZE)? {
+            let run = page.run(options, None);
+            dropped = dropped.or(run.failed.into_iter().next());
+            match self.apply_delivered(&run.write) {
+                Ok(notes) => dropped = dropped.or(notes.into_iter().next()),
+                // Another command saved one of the page's instances
+                // meanwhile: load the page again.
+                Err(StoreError::Conflict { .. }) if conflicts < 100 => {
+                    conflicts += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            for d in run.woken {
+                match woken.iter_mut().find(|w| w.process_id == d.process_id) {
+                    Some(w) => *w = d,
+                    None => woken.push(d),
+                }
+            }
+        }
+        match dropped {
+            Some(e) => Err(e),
+            None => Ok(woken),
+        }
     }
 
     /// Fires every timer due at `now` in the stored instances and runs each
-    /// instance on; returns the descriptors of the instances that moved.
-    /// One transaction per instance, so a long tick never holds the store.
+    /// instance on; returns the descriptors of the instances that moved
+    /// (and of those their signals woke). A page of instances at a time,
+    /// each page one transaction.
     pub fn tick(&mut self, now: Timestamp) -> Result<Vec<Descriptor>> {
-        let candidates: Vec<String> = {
-            let mut stmt = self.conn.prepare(
-                "SELECT DISTINCT instance FROM element_instances
-                  WHERE live = 1 AND kind = 'timer' AND due <= ?1 ORDER BY instance",
-            )?;
-            let rows = stmt.query_map([time_text(now)], |r| r.get(0))?;
-            rows.collect::<std::result::Result<_, _>>()?
-        };
         let options = real_time(Some(now));
         let mut moved = Vec::new();
-        for id in candidates {
-            let (tx, programs) = self.begin()?;
-            let mut instance = load_instance(&tx, programs, &id)?;
-            if instance.status.is_finished() || instance.fire_due_timers(now) == 0 {
+        let mut seen = std::collections::HashSet::new();
+        let mut failed = None;
+        loop {
+            let (page, damaged) = self.due(now, PAGE_SIZE)?;
+            failed = failed.or(damaged.into_iter().next());
+            // A page of instances seen before: nothing more is due (or their
+            // timers are not due to the millisecond yet).
+            if !page.iter().any(|v| seen.insert(v.instance.id)) {
+                break;
+            }
+            let (saves, descriptors, _) = fire_page(page, &options);
+            for save in saves {
+                let result = self.apply_save(&save);
+                match result {
+                    Ok(()) | Err(StoreError::Conflict { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            moved.extend(descriptors);
+        }
+        let woken = self.deliver_signals(&options)?;
+        moved.extend(woken);
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(moved),
+        }
+    }
+
+    /// An instance with the version it was saved as.
+    pub fn load_versioned(&mut self, id: Uuid) -> Result<Versioned> {
+        load_versioned(&self.conn, &mut self.programs, &id.to_string())
+    }
+
+    /// The instance that holds an element-instance, with its version
+    /// (`UnknownUid` when no instance ever held it).
+    pub fn load_by_uid(&mut self, uid: Uuid) -> Result<Versioned> {
+        let id: Option<String> = self
+            .conn
+            .prepare_cached("SELECT instance FROM element_instances WHERE uid = ?1")?
+            .query_row([uid.to_string()], |r| r.get(0))
+            .optional()?;
+        let Some(id) = id else {
+            return Err(ExecError::UnknownUid { uid }.into());
+        };
+        load_versioned(&self.conn, &mut self.programs, &id)
+    }
+
+    /// Up to `limit` instances with a timer due at `now`, loaded. Reads only
+    /// the index of live timers: nothing due costs one index look-up. Those
+    /// that cannot be loaded (a damaged state) come apart, so that they do
+    /// not hold the others up.
+    pub fn due(&mut self, now: Timestamp, limit: usize) -> Result<(Vec<Versioned>, Vec<StoreError>)> {
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT instance FROM element_instances INDEXED BY element_instances_live_timers
+                  WHERE live = 1 AND kind = 'timer' AND due <= ?1 ORDER BY due LIMIT ?2",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![time_text(now), limit], |r| r.get(0))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        let mut out: Vec<Versioned> = Vec::new();
+        let mut failed = Vec::new();
+        let mut tried = std::collections::HashSet::new();
+        for id in ids {
+            if !tried.insert(id.clone()) {
                 continue;
             }
-            let mut run = Run::new(options.clone());
-            run_on(&mut instance, &mut run);
-            save_instance(&tx, &instance)?;
-            let woken = deliver(&tx, programs, &run.emitted, instance.id, &run.options)?;
-            tx.commit()?;
-            moved.push(instance.descriptor(None));
-            moved.extend(woken);
+            match load_versioned(&self.conn, &mut self.programs, &id) {
+                Ok(v) => out.push(v),
+                Err(e @ StoreError::Database(_)) => return Err(e),
+                Err(e) => failed.push(e),
+            }
         }
-        Ok(moved)
+        Ok((out, failed))
+    }
+
+    /// The next page of a signal waiting in the outbox: of row `only`, or
+    /// else of the oldest row not in `skip` (rows someone else delivers):
+    /// up to `limit` instances waiting for it since before it was thrown,
+    /// after those it already reached. `None` when no such signal waits.
+    ///
+    /// Two deliverers of one row never deliver twice to an instance: each
+    /// save expects the version loaded, and an instance that got the signal
+    /// no longer waits for it with a wait older than the signal.
+    pub fn signal_page(&mut self, only: Option<i64>, skip: &[i64], limit: usize) -> Result<Option<SignalPage>> {
+        loop {
+            let mut sql = String::from("SELECT id, signal, source, hops, horizon, cursor FROM signal_outbox");
+            match only {
+                Some(id) => sql.push_str(&format!(" WHERE id = {id}")),
+                None if !skip.is_empty() => {
+                    let list: Vec<String> = skip.iter().map(i64::to_string).collect();
+                    sql.push_str(&format!(" WHERE id NOT IN ({})", list.join(",")));
+                }
+                None => {}
+            }
+            sql.push_str(" ORDER BY id LIMIT 1");
+            let row: Option<(i64, String, String, i64, i64, String)> = self
+                .conn
+                .prepare(&sql)?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+                .optional()?;
+            let Some((outbox, signal, source, hops, horizon, cursor)) = row else {
+                return Ok(None);
+            };
+            let ids: Vec<String> = {
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT DISTINCT instance FROM element_instances INDEXED BY element_instances_live_signals
+                      WHERE signal = ?1 AND live = 1 AND kind = 'signal' AND instance > ?2 AND instance <> ?3
+                        AND rowid <= ?4
+                      ORDER BY instance LIMIT ?5",
+                )?;
+                let n = i64::try_from(limit).unwrap_or(i64::MAX);
+                let rows = stmt.query_map(params![signal, cursor, source, horizon, n], |r| r.get(0))?;
+                rows.collect::<std::result::Result<_, _>>()?
+            };
+            if ids.is_empty() {
+                self.conn.prepare_cached("DELETE FROM signal_outbox WHERE id = ?1")?.execute([outbox])?;
+                if only.is_some() {
+                    return Ok(None);
+                }
+                continue;
+            }
+            let more = ids.len() >= limit;
+            let mut instances = Vec::with_capacity(ids.len());
+            let mut failed = Vec::new();
+            for id in &ids {
+                match load_versioned(&self.conn, &mut self.programs, id) {
+                    Ok(v) => instances.push(v),
+                    Err(e @ (StoreError::Database(_) | StoreError::UnknownInstance { .. })) => return Err(e),
+                    Err(e) => failed.push(e),
+                }
+            }
+            let last = ids.last().cloned().unwrap_or_default();
+            let (signal, from) = (Arc::from(signal), cursor);
+            return Ok(Some(SignalPage { outbox, signal, hops, instances, last, from, more, failed }));
+        }
+    }
+
+    /// Puts a signal thrown from outside in the outbox; returns its row, or
+    /// `None` when nobody waits for it.
+    pub fn throw(&mut self, name: &str) -> Result<Option<i64>> {
+        let (tx, _) = self.begin()?;
+        queue_signals(&tx, &[Arc::from(name)], Uuid::nil(), 0)?;
+        let row: Option<i64> =
+            tx.query_row("SELECT MAX(id) FROM signal_outbox WHERE signal = ?1", [name], |r| r.get(0))?;
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// The outbox rows of the signals an instance threw, oldest first.
+    pub fn thrown_by(&self, source: Uuid) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached("SELECT id FROM signal_outbox WHERE source = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([source.to_string()], |r| r.get(0))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// The instance and answer kept for an idempotency key.
+    pub fn remembered(&self, key: &str) -> Result<Option<(Uuid, String)>> {
+        let row: Option<(String, String)> = self
+            .conn
+            .prepare_cached("SELECT instance, answer FROM idempotency WHERE key = ?1")?
+            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(row.and_then(|(id, answer)| Some((id.parse().ok()?, answer))))
+    }
+
+    /// Instances by status, from the counts the triggers keep (no scan).
+    pub fn count_by_status(&self) -> Result<Vec<(Status, u64)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT status, n FROM status_counts WHERE n > 0 ORDER BY status")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (status, n) = row?;
+            if let Ok(status) = status.parse::<Status>() {
+                out.push((status, u64::try_from(n).unwrap_or(0)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One [`Save`] in its own transaction.
+    fn apply_save(&mut self, save: &Save) -> Result<()> {
+        let (tx, programs) = self.begin()?;
+        save_in(&tx, programs, save)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// One [`Delivered`] page in its own transaction; returns the signals
+    /// that were not passed on.
+    fn apply_delivered(&mut self, page: &Delivered) -> Result<Vec<StoreError>> {
+        let (tx, programs) = self.begin()?;
+        let notes = delivered_in(&tx, programs, page)?;
+        tx.commit()?;
+        Ok(notes)
+    }
+
+    /// Copies the whole WAL into the database file and empties it, so that
+    /// the next start has nothing to recover (the service does this when it
+    /// stops).
+    pub fn checkpoint_all(&self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Leaves most of the WAL checkpointing to another connection (see
@@ -509,14 +910,20 @@ pub fn decode_state(instance: &str, text: &str) -> Result<SavedInstance> {
 }
 
 fn load_instance(conn: &Connection, cache: &mut HashMap<String, Arc<Program>>, id: &str) -> Result<Instance> {
-    let row: Option<(String, String)> = conn
-        .prepare_cached("SELECT program, state FROM instances WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+    Ok(load_versioned(conn, cache, id)?.instance)
+}
+
+fn load_versioned(conn: &Connection, cache: &mut HashMap<String, Arc<Program>>, id: &str) -> Result<Versioned> {
+    let row: Option<(String, String, i64)> = conn
+        .prepare_cached("SELECT program, state, version FROM instances WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    let (hash, state) = row.ok_or_else(|| StoreError::UnknownInstance { id: id.to_string() })?;
+    let (hash, state, version) = row.ok_or_else(|| StoreError::UnknownInstance { id: id.to_string() })?;
     let saved = decode_state(id, &state)?;
     let program = load_program(conn, cache, &hash)?;
-    saved.restore(program).map_err(|message| StoreError::CorruptState { instance: id.to_string(), message })
+    let instance =
+        saved.restore(program).map_err(|message| StoreError::CorruptState { instance: id.to_string(), message })?;
+    Ok(Versioned { instance, version })
 }
 
 /// One pending or waiting element-instance, as the index keeps it.
@@ -588,20 +995,165 @@ fn save_instance(conn: &Connection, instance: &Instance) -> Result<()> {
 }
 
 /// Saves a moved instance with its program (unless the store is known to
-/// hold it) and delivers the signals its run threw, inside `conn`'s transaction.
+/// hold it) and queues the signals its run threw, inside `conn`'s transaction.
 fn save_run_in(
     conn: &Connection,
     programs: &mut HashMap<String, Arc<Program>>,
     instance: &Instance,
     emitted: &[Arc<str>],
-    options: &RunOptions,
 ) -> Result<()> {
     if !programs.contains_key(&instance.program.hash) {
         save_program(conn, &instance.program)?;
     }
     save_instance(conn, instance)?;
-    deliver(conn, programs, emitted, instance.id, options)?;
+    queue_signals(conn, emitted, instance.id, 0)?;
     Ok(())
+}
+
+/// A [`Save`] inside `conn`'s transaction: refused with `Conflict` when the
+/// instance was saved since the version expected, and with `KeyUsed` when
+/// its idempotency key is taken.
+fn save_in(conn: &Connection, programs: &mut HashMap<String, Arc<Program>>, save: &Save) -> Result<()> {
+    check_version(conn, save.instance.id, save.expected)?;
+    save_run_in(conn, programs, &save.instance, &save.emitted)?;
+    if let Some((key, answer)) = &save.key {
+        remember(conn, key, save.instance.id, answer)?;
+    }
+    Ok(())
+}
+
+fn check_version(conn: &Connection, id: Uuid, expected: Option<i64>) -> Result<()> {
+    let Some(expected) = expected else { return Ok(()) };
+    let current: Option<i64> = conn
+        .prepare_cached("SELECT version FROM instances WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    if current != Some(expected) {
+        return Err(StoreError::Conflict { id });
+    }
+    Ok(())
+}
+
+fn remember(conn: &Connection, key: &str, instance: Uuid, answer: &str) -> Result<()> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO idempotency (key, instance, answer, created) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key) DO NOTHING",
+        )?
+        .execute(params![key, instance.to_string(), answer, time_text(Timestamp::now())])?;
+    if inserted == 0 {
+        return Err(StoreError::KeyUsed { key: key.to_string() });
+    }
+    Ok(())
+}
+
+/// A page of a signal's delivery inside `conn`'s transaction: every save
+/// (all or none: a conflict refuses the page), the signals they threw one
+/// hop further, and the outbox row moved on (or removed when done).
+/// Returns the signals that were not passed on (a loop).
+fn delivered_in(
+    conn: &Connection,
+    programs: &mut HashMap<String, Arc<Program>>,
+    page: &Delivered,
+) -> Result<Vec<StoreError>> {
+    let mut notes = Vec::new();
+    for save in &page.saves {
+        check_version(conn, save.instance.id, save.expected)?;
+        if !programs.contains_key(&save.instance.program.hash) {
+            save_program(conn, &save.instance.program)?;
+        }
+        save_instance(conn, &save.instance)?;
+        if let Some(note) = queue_signals(conn, &save.emitted, save.instance.id, page.hops + 1)? {
+            notes.push(note);
+        }
+    }
+    match &page.cursor {
+        Some(cursor) => {
+            conn.prepare_cached("UPDATE signal_outbox SET cursor = ?2 WHERE id = ?1")?
+                .execute(params![page.outbox, cursor])?;
+        }
+        None => {
+            conn.prepare_cached("DELETE FROM signal_outbox WHERE id = ?1")?.execute([page.outbox])?;
+        }
+    }
+    Ok(notes)
+}
+
+/// Puts the signals `source` threw in the outbox, `hops` deliveries after
+/// the first throw, when someone else waits for them. Past
+/// [`MAX_SIGNAL_HOPS`], or when [`MAX_PENDING_SIGNALS`] wait already and
+/// this one was thrown by a woken instance, a signal is not queued: the
+/// note returned says so.
+fn queue_signals(conn: &Connection, signals: &[Arc<str>], source: Uuid, hops: i64) -> Result<Option<StoreError>> {
+    let source = source.to_string();
+    let mut note = None;
+    for signal in signals {
+        let waited: Option<i64> = conn
+            .prepare_cached(
+                "SELECT 1 FROM element_instances INDEXED BY element_instances_live_signals
+                  WHERE signal = ?1 AND live = 1 AND kind = 'signal' AND instance <> ?2 LIMIT 1",
+            )?
+            .query_row(params![&**signal, source], |r| r.get(0))
+            .optional()?;
+        if waited.is_none() {
+            continue;
+        }
+        if hops > MAX_SIGNAL_HOPS {
+            note.get_or_insert(StoreError::SignalLoop { signal: signal.to_string(), hops: MAX_SIGNAL_HOPS });
+            continue;
+        }
+        if hops > 0 {
+            let pending: i64 =
+                conn.prepare_cached("SELECT COUNT(*) FROM signal_outbox")?.query_row([], |r| r.get(0))?;
+            if pending >= MAX_PENDING_SIGNALS {
+                note.get_or_insert(StoreError::SignalFlood { signal: signal.to_string(), pending });
+                continue;
+            }
+        }
+        conn.prepare_cached(
+            "INSERT INTO signal_outbox (signal, source, hops, horizon)
+             VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(rowid), 0) FROM element_instances))",
+        )?
+        .execute(params![&**signal, source, hops])?;
+    }
+    Ok(note)
+}
+
+/// Fires the due timers of a page of instances and runs each on: the saves
+/// (expecting the versions loaded), the descriptors, the elements executed.
+pub fn fire_page(page: Vec<Versioned>, options: &RunOptions) -> (Vec<Save>, Vec<Descriptor>, u64) {
+    let now = options.now.unwrap_or_else(Timestamp::now);
+    let mut saves = Vec::new();
+    let mut moved = Vec::new();
+    let mut elements = 0;
+    for Versioned { mut instance, version } in page {
+        if instance.status.is_finished() || instance.fire_due_timers(now) == 0 {
+            continue;
+        }
+        let mut run = Run::new(options.clone());
+        run_on(&mut instance, &mut run);
+        elements += run.elements_executed;
+        moved.push(instance.descriptor(None));
+        saves.push(Save { instance, emitted: run.emitted, expected: Some(version), key: None });
+    }
+    (saves, moved, elements)
+}
+
+fn cancel_in(
+    conn: &Connection,
+    programs: &mut HashMap<String, Arc<Program>>,
+    id: Uuid,
+    actor: &str,
+) -> Result<(CancelOutcome, Descriptor)> {
+    let mut instance = load_instance(conn, programs, &id.to_string())?;
+    match instance.status {
+        Status::Cancelled => return Ok((CancelOutcome::AlreadyCancelled, instance.descriptor(None))),
+        status @ (Status::Completed | Status::Failed) => return Err(StoreError::Finished { id, status }),
+        Status::Running | Status::Waiting => {}
+    }
+    instance.cancel_by(actor, Timestamp::now());
+    save_instance(conn, &instance)?;
+    Ok((CancelOutcome::Cancelled, instance.descriptor(None)))
 }
 
 /// [`Store::exec`] inside `conn`'s transaction; the caller commits when
@@ -631,58 +1183,6 @@ fn exec_in<K: AsRef<str>, V: AsRef<str>>(
     instance.exec_only(uid, fields, &mut run)?;
     run_on(&mut instance, &mut run);
     save_instance(conn, &instance)?;
-    deliver(conn, programs, &run.emitted, instance.id, &run.options)?;
+    queue_signals(conn, &run.emitted, instance.id, 0)?;
     Ok((ExecOutcome::Executed, instance.descriptor(None), run.elements_executed))
-}
-
-/// Delivers signals thrown by `source` (nil: from outside) to every other
-/// stored instance waiting for them, runs those on, and so on for the
-/// signals they throw. Returns the descriptors of the instances woken.
-fn deliver(
-    conn: &Connection,
-    programs: &mut HashMap<String, Arc<Program>>,
-    signals: &[Arc<str>],
-    source: Uuid,
-    options: &RunOptions,
-) -> Result<Vec<Descriptor>> {
-    let mut queue: VecDeque<(Arc<str>, Uuid)> = signals.iter().map(|s| (s.clone(), source)).collect();
-    let mut woken: Vec<Descriptor> = Vec::new();
-    let mut deliveries = 0;
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT instance FROM element_instances
-          WHERE signal = ?1 AND live = 1 AND kind = 'signal' ORDER BY instance",
-    )?;
-    while let Some((name, from)) = queue.pop_front() {
-        let ids: Vec<String> = stmt.query_map([&*name], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
-        for id in ids {
-            if id == from.to_string() {
-                continue;
-            }
-            deliveries += 1;
-            if deliveries > MAX_SIGNAL_DELIVERIES {
-                return Err(StoreError::SignalLoop { signal: name.to_string(), limit: MAX_SIGNAL_DELIVERIES });
-            }
-            let mut instance = load_instance(conn, programs, &id)?;
-            if instance.status.is_finished() || instance.deliver_signal(&name) == 0 {
-                continue;
-            }
-            let mut run = Run::new(options.clone());
-            instance.record(HistoryEntry {
-                at: options.now.unwrap_or_else(Timestamp::now),
-                who: options.actor.to_string(),
-                action: Action::Signal,
-                element: None,
-                signal: Some(name.to_string()),
-            });
-            run_on(&mut instance, &mut run);
-            save_instance(conn, &instance)?;
-            queue.extend(run.emitted.iter().map(|s| (s.clone(), instance.id)));
-            let d = instance.descriptor(None);
-            match woken.iter_mut().find(|w| w.process_id == d.process_id) {
-                Some(w) => *w = d,
-                None => woken.push(d),
-            }
-        }
-    }
-    Ok(woken)
 }

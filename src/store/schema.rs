@@ -2,8 +2,9 @@
 //! the schema version kept in `PRAGMA user_version`.
 
 /// The schema this build writes and reads. A store with a newer schema is
-/// refused; an older one would be migrated here, step by step.
-pub const SCHEMA_VERSION: i64 = 1;
+/// refused; an older one is migrated forward, step by step: a new store
+/// is created as version 1 and migrated like an old one.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Version 1.
 ///
@@ -46,4 +47,62 @@ CREATE TABLE element_instances (
 CREATE INDEX element_instances_by_instance ON element_instances(instance, live);
 CREATE INDEX element_instances_by_signal ON element_instances(signal, live);
 CREATE INDEX element_instances_by_due ON element_instances(due, live);
+";
+
+/// Version 1 to 2: what the service needs so that its cost does not grow
+/// with the work stored.
+///
+/// - Partial indexes over the live timers (by due time) and the live
+///   signal waits (by signal and instance): the scheduler's idle tick and a
+///   signal's pages read only what is due or waiting. They replace the
+///   version-1 indexes over every element-instance ever saved.
+/// - `instances` by `(created, id)`, `(status, created, id)` and
+///   `(process, created, id)`: lists page by key instead of sorting.
+/// - `status_counts`, kept by triggers: instances by status without a scan.
+/// - `signal_outbox`: signals thrown and not yet delivered to every waiter.
+///   `horizon` is the last `element_instances` rowid when it was thrown
+///   (a wait that began later does not get it); `cursor` the last instance
+///   id delivered to; `hops` how many deliveries led to it.
+/// - `idempotency`: the answer of a request sent with an `Idempotency-Key`.
+pub const MIGRATE_V2: &str = "
+DROP INDEX IF EXISTS element_instances_by_signal;
+DROP INDEX IF EXISTS element_instances_by_due;
+DROP INDEX IF EXISTS instances_by_status;
+CREATE INDEX element_instances_live_timers ON element_instances(due) WHERE live = 1 AND kind = 'timer';
+CREATE INDEX element_instances_live_signals ON element_instances(signal, instance) WHERE live = 1 AND kind = 'signal';
+CREATE INDEX instances_by_created ON instances(created, id);
+CREATE INDEX instances_by_status ON instances(status, created, id);
+CREATE INDEX instances_by_process ON instances(process, created, id);
+CREATE TABLE status_counts (
+    status TEXT PRIMARY KEY,
+    n      INTEGER NOT NULL
+);
+INSERT INTO status_counts (status, n) SELECT status, COUNT(*) FROM instances GROUP BY status;
+CREATE TRIGGER instances_count_insert AFTER INSERT ON instances BEGIN
+    INSERT INTO status_counts (status, n) VALUES (new.status, 1)
+        ON CONFLICT (status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER instances_count_update AFTER UPDATE OF status ON instances WHEN old.status <> new.status BEGIN
+    UPDATE status_counts SET n = n - 1 WHERE status = old.status;
+    INSERT INTO status_counts (status, n) VALUES (new.status, 1)
+        ON CONFLICT (status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER instances_count_delete AFTER DELETE ON instances BEGIN
+    UPDATE status_counts SET n = n - 1 WHERE status = old.status;
+END;
+CREATE TABLE signal_outbox (
+    id      INTEGER PRIMARY KEY,
+    signal  TEXT NOT NULL,
+    source  TEXT NOT NULL,
+    hops    INTEGER NOT NULL,
+    horizon INTEGER NOT NULL,
+    cursor  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX signal_outbox_by_source ON signal_outbox(source);
+CREATE TABLE idempotency (
+    key      TEXT PRIMARY KEY,
+    instance TEXT NOT NULL,
+    answer   TEXT NOT NULL,
+    created  TEXT NOT NULL
+);
 ";

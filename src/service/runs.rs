@@ -1,0 +1,320 @@
+//! Process code off the store's thread. The store thread only loads and
+//! commits; every run happens on the blocking pool: load (with the
+//! version saved), run, save expecting that version. A save that finds
+//! the instance changed meanwhile is a conflict: load again and decide
+//! again (an exec then finds its element-instance executed). Timer ticks
+//! and signal deliveries go a page of instances at a time, each page
+//! committed, so that no request waits behind a burst.
+
+use super::error::ApiError;
+use super::{blocking, AppState, Deadline};
+use crate::runtime::descriptor::Descriptor;
+use crate::runtime::engine::{ExecError, ExecOutcome, Run};
+use crate::runtime::instance::Status;
+use crate::store::{self, Save, StoreError, Versioned, Write, Written, PAGE_SIZE};
+use axum::http::StatusCode;
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use uuid::Uuid;
+
+/// How often an exec loads again after a conflict before it gives up
+/// (others keep changing the instance).
+const MAX_RETRIES: usize = 16;
+
+/// At most this many descriptors in the answer of a signal; `wokenCount`
+/// says how many were woken.
+pub const MAX_WOKEN_LISTED: usize = 1000;
+
+/// The answer to a run stopped by its deadline: nothing was committed.
+pub fn stopped(state: &AppState) -> ApiError {
+    state.metrics.runs_stopped.fetch_add(1, Ordering::Relaxed);
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "the request took longer than {} s: its run was stopped and nothing was committed",
+            state.limits.request_timeout.as_secs_f64()
+        ),
+    )
+    .with_code("procdsl::service::timeout")
+}
+
+fn conflicted() -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the instance kept changing while this request ran; try again")
+}
+
+/// Executes a waiting element-instance by UId and runs its instance on,
+/// off the store's thread. Exactly once: of two racing execs, both may
+/// run, but only the first save matches the version loaded; the second
+/// loads again and finds the element-instance executed.
+pub fn exec_by_uid(
+    state: &AppState,
+    uid: Uuid,
+    fields: &[(String, String)],
+    deadline: Deadline,
+) -> Result<(ExecOutcome, Descriptor, u64), ApiError> {
+    for _ in 0..MAX_RETRIES {
+        let Versioned { mut instance, version } = state.store.call(move |st| st.load_by_uid(uid))?;
+        if instance.was_executed(uid) {
+            return Ok((ExecOutcome::AlreadyExecuted, instance.descriptor(None), 0));
+        }
+        if instance.status.is_finished() {
+            return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
+        }
+        let mut run = state.run_until(deadline);
+        instance.exec_only(uid, fields, &mut run)?;
+        store::run_on(&mut instance, &mut run);
+        if run.timed_out() {
+            return Err(stopped(state));
+        }
+        let emitted = !run.emitted.is_empty();
+        let save = Save { instance, emitted: run.emitted, expected: Some(version), key: None };
+        match state.store.try_write(Write::Save(Box::new(save)))? {
+            Ok(Written::Saved(instance)) => {
+                if emitted {
+                    deliver_thrown(state, instance.id, deadline)?;
+                }
+                return Ok((ExecOutcome::Executed, instance.descriptor(None), run.elements_executed));
+            }
+            Ok(_) => return Err(ApiError::internal("the store answered a save with something else")),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(conflicted())
+}
+
+/// Accepts a background run of a committed instance: the run waits for a
+/// worker, loads the instance, runs it and saves it expecting the version
+/// accepted (a cancellation meanwhile wins: the run's result is dropped).
+pub fn spawn_background(state: AppState, id: Uuid) {
+    tokio::spawn(async move {
+        let permit = state.workers.clone().acquire_owned().await;
+        let s = state.clone();
+        let result = blocking(move || {
+            let _permit = permit;
+            let Versioned { mut instance, version } = s.store.call(move |st| st.load_versioned(id))?;
+            if instance.status != Status::Running {
+                return Ok(None);
+            }
+            let mut run = Run::new(s.options());
+            store::run_on(&mut instance, &mut run);
+            let elements = run.elements_executed;
+            let emitted = !run.emitted.is_empty();
+            let save = Save { instance, emitted: run.emitted, expected: Some(version), key: None };
+            match s.store.try_write(Write::Save(Box::new(save)))? {
+                Ok(Written::Saved(instance)) => {
+                    if emitted {
+                        s.deliverer.notify_one();
+                    }
+                    Ok(Some((instance.descriptor(None), elements)))
+                }
+                // Cancelled (or changed) while it ran: that stays.
+                Ok(_) | Err(StoreError::Conflict { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await;
+        state.backlog.fetch_sub(1, Ordering::SeqCst);
+        match result {
+            Ok(Some((d, elements))) => state.metrics.outcome(&d, elements),
+            Ok(None) => {}
+            Err(e) => eprintln!("procdsl serve: background instance {id}: {}", e.message),
+        }
+    });
+}
+
+/// Fires the timers due now, a page at a time (each page loaded in one
+/// call, run here, committed together), until nothing new is due.
+/// Returns how many instances moved. An instance that cannot be loaded is
+/// passed over and said once (`reported` keeps what was said).
+pub fn tick(state: &AppState, reported: &mut HashSet<String>) -> Result<usize, ApiError> {
+    let now = jiff::Timestamp::now();
+    let options =
+        crate::runtime::engine::RunOptions { max_steps: state.limits.max_steps, ..store::real_time(Some(now)) };
+    let mut seen = HashSet::new();
+    let mut moved = 0;
+    loop {
+        let (page, damaged) = state.store.call(move |st| st.due(now, PAGE_SIZE))?;
+        for e in damaged {
+            if reported.insert(e.to_string()) {
+                eprintln!("procdsl serve: a due timer cannot fire: {e}");
+            }
+        }
+        // Only instances seen in this tick: nothing more is due now (a
+        // conflict or a timer due later in the same millisecond waits for
+        // the next tick).
+        if !page.iter().any(|v| seen.insert(v.instance.id)) {
+            return Ok(moved);
+        }
+        let (saves, descriptors, elements) = store::fire_page(page, &options);
+        let emitted = saves.iter().any(|s| !s.emitted.is_empty());
+        let writes = saves.into_iter().map(|s| Write::Save(Box::new(s))).collect();
+        let results = state.store.write_many(writes)?;
+        for (result, d) in results.into_iter().zip(&descriptors) {
+            match result {
+                Ok(_) => {
+                    moved += 1;
+                    state.metrics.timers_fired.fetch_add(1, Ordering::Relaxed);
+                    state.metrics.outcome(d, 0);
+                }
+                Err(StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        state.metrics.elements.fetch_add(elements, Ordering::Relaxed);
+        if emitted {
+            state.deliverer.notify_one();
+        }
+    }
+}
+
+/// What delivering one page did.
+pub struct PageDone {
+    /// The signal has reached every waiter.
+    pub finished: bool,
+    pub woken: Vec<Descriptor>,
+}
+
+/// Delivers one page of a signal waiting in the outbox: of row `only`, or
+/// of the oldest row nobody else delivers; past `until`, the page ends
+/// early. `None`: no such row waits.
+pub fn deliver_page(
+    state: &AppState,
+    only: Option<i64>,
+    until: Option<std::time::Instant>,
+) -> Result<Option<PageDone>, ApiError> {
+    let skip: Vec<i64> = match only {
+        Some(_) => Vec::new(),
+        None => state.claimed.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect(),
+    };
+    let Some(page) = state.store.call(move |st| st.signal_page(only, &skip, PAGE_SIZE))? else {
+        return Ok(None);
+    };
+    let run = page.run(&state.options(), until);
+    for e in &run.failed {
+        eprintln!("procdsl serve: signal not delivered to an instance: {e}");
+    }
+    let finished = run.write.cursor.is_none();
+    let emitted = run.write.saves.iter().any(|s| !s.emitted.is_empty());
+    match state.store.try_write(Write::Delivered(Box::new(run.write)))? {
+        Ok(Written::Delivered(notes)) => {
+            for note in notes {
+                state.metrics.signals_dropped.fetch_add(1, Ordering::Relaxed);
+                eprintln!("procdsl serve: {note}");
+            }
+            state.metrics.elements.fetch_add(run.elements, Ordering::Relaxed);
+            for d in &run.woken {
+                state.metrics.outcome(d, 0);
+            }
+            if emitted {
+                state.deliverer.notify_one();
+            }
+            Ok(Some(PageDone { finished, woken: run.woken }))
+        }
+        // One of its instances changed meanwhile: the page is loaded again.
+        Ok(_) | Err(StoreError::Conflict { .. }) => Ok(Some(PageDone { finished: false, woken: Vec::new() })),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The deliverer: delivers every signal in the outbox, page by page, when
+/// told that one was queued, and every tick (signals queued by another
+/// process or before a restart).
+pub fn start_deliverer(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        // A failure that repeats every tick is said once.
+        let mut last_error = None;
+        loop {
+            let _ = tokio::time::timeout(state.limits.tick_interval, state.deliverer.notified()).await;
+            loop {
+                let s = state.clone();
+                match blocking(move || deliver_page(&s, None, None)).await {
+                    Ok(Some(_)) => last_error = None,
+                    Ok(None) => break,
+                    Err(e) => {
+                        if last_error.as_ref() != Some(&e.message) {
+                            eprintln!("procdsl serve: signals: {}", e.message);
+                            last_error = Some(e.message);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// A signal thrown from outside: delivered by this request until it has
+/// reached every waiter or the deadline comes (the deliverer then goes
+/// on). Returns the instances it woke (the first [`MAX_WOKEN_LISTED`]), how
+/// many, and whether it reached every waiter.
+pub fn throw(state: &AppState, name: String, deadline: Deadline) -> Result<(Vec<Descriptor>, usize, bool), ApiError> {
+    let Some(row) = state.store.call(move |st| st.throw(&name))? else {
+        return Ok((Vec::new(), 0, true));
+    };
+    let mut woken = Vec::new();
+    let mut count = 0;
+    let complete = deliver_rows(state, &[row], deadline, &mut |page| {
+        count += page.len();
+        let room = MAX_WOKEN_LISTED.saturating_sub(woken.len());
+        woken.extend(page.into_iter().take(room));
+    })?;
+    Ok((woken, count, complete))
+}
+
+/// The signals a request's run threw reach their waiters before it answers,
+/// as far as its deadline allows (the deliverer does the rest, and the
+/// signals that those waiters throw in turn).
+pub fn deliver_thrown(state: &AppState, source: Uuid, deadline: Deadline) -> Result<(), ApiError> {
+    let rows = state.store.call(move |st| st.thrown_by(source))?;
+    deliver_rows(state, &rows, deadline, &mut |_| {})?;
+    Ok(())
+}
+
+/// Delivers outbox rows page by page until done (true) or the deadline.
+/// The deliverer leaves them alone meanwhile.
+fn deliver_rows(
+    state: &AppState,
+    rows: &[i64],
+    deadline: Deadline,
+    woken: &mut dyn FnMut(Vec<Descriptor>),
+) -> Result<bool, ApiError> {
+    state.claimed.lock().unwrap_or_else(|e| e.into_inner()).extend(rows);
+    let _release = Release { state: state.clone(), rows: rows.to_vec() };
+    let until = deadline.run_until();
+    for &row in rows {
+        loop {
+            if std::time::Instant::now() >= until {
+                return Ok(false);
+            }
+            match deliver_page(state, Some(row), Some(until))? {
+                None => break,
+                Some(page) => {
+                    let finished = page.finished;
+                    woken(page.woken);
+                    if finished {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Hands a row back to the deliverer, also when the request stops early.
+struct Release {
+    state: AppState,
+    rows: Vec<i64>,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let mut claimed = self.state.claimed.lock().unwrap_or_else(|e| e.into_inner());
+        for row in &self.rows {
+            claimed.remove(row);
+        }
+        drop(claimed);
+        self.state.deliverer.notify_one();
+    }
+}
