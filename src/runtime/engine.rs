@@ -150,7 +150,7 @@ impl Run {
     /// A run with these options and a full step budget.
     pub fn new(options: RunOptions) -> Run {
         Run {
-            budget: Budget { max_memory: options.max_memory, ..Budget::new(options.max_steps) },
+            budget: Budget::new(options.max_steps).with_memory(options.max_memory),
             options,
             now: Timestamp::UNIX_EPOCH,
             trace: Vec::new(),

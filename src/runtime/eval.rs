@@ -108,6 +108,11 @@ impl Budget {
         Budget { limit, used: 0, max_memory: DEFAULT_MAX_MEMORY, deadline: None, timed_out: false, next_look: u64::MAX }
     }
 
+    /// The same budget with another memory budget (bytes).
+    pub fn with_memory(self, max_memory: u64) -> Budget {
+        Budget { max_memory, ..self }
+    }
+
     /// The same budget, also stopped once `deadline` has passed.
     pub fn with_deadline(self, deadline: std::time::Instant) -> Budget {
         Budget { deadline: Some(deadline), next_look: self.used + DEADLINE_STRIDE, ..self }

@@ -129,7 +129,7 @@ async fn entities(state: &AppState, set: &Set, wanted: usize) -> Result<Vec<Valu
         Set::Instances => {
             let s = state.clone();
             let filter = ListFilter { limit: Some(wanted), ..ListFilter::default() };
-            let list = blocking(move || s.store.call(move |st| st.list(&filter))).await?;
+            let list = blocking(move || s.store.call(move |st| st.list(&filter, None))).await?;
             list.iter().map(instance_entity).collect()
         }
         Set::Processes => {
