@@ -249,7 +249,7 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
             return Ok(retry_after(login_answer(StatusCode::TOO_MANY_REQUESTS, Some(&message)), wait));
         }
         let (stored, known) = users.hash_for(&name);
-        let ok = match state.password_checks.check(stored, &login.user_password).await {
+        let ok = match state.password_checks.check(&stored, &login.user_password).await {
             Some(ok) => ok && known,
             None => {
                 let message = "too many sign-ins at once; try again shortly";
@@ -268,14 +268,32 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
     }
     let (key, session) = state.sessions.create(&name, state.limits.session_ttl);
     let mut response = login_answer(StatusCode::OK, None);
-    let max_age = state.limits.session_ttl.as_secs();
+    // Session cookies (no Max-Age), as Creatio's: they end with the browser.
+    let secure = if state.limits.secure_cookies { "; Secure" } else { "" };
     let cookies = [
-        format!(".ASPXAUTH={key}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax"),
-        format!("BPMCSRF={}; Path=/; Max-Age={max_age}; SameSite=Lax", session.csrf),
-        format!("BPMSESSIONID={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax", auth::random_token()),
+        format!(".ASPXAUTH={key}; Path=/; HttpOnly; SameSite=Lax{secure}"),
+        format!("BPMCSRF={}; Path=/; SameSite=Lax{secure}", session.csrf),
+        format!("BPMSESSIONID={}; Path=/; HttpOnly; SameSite=Lax{secure}", auth::random_token()),
     ];
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(&c) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
+}
+
+/// `AuthService.svc/Logout`: ends the session of the `.ASPXAUTH` cookie
+/// (sign-in checked its `BPMCSRF` header, as for every POST) and clears
+/// the cookies.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let Some(key) = auth::cookie(&headers, ".ASPXAUTH") else {
+        return Err(ApiError::bad_request("there is no session to end (a bearer token has none)"));
+    };
+    state.sessions.end(key);
+    let mut response = Json(json!({ "Code": 0, "Message": "" })).into_response();
+    for name in [".ASPXAUTH", "BPMCSRF", "BPMSESSIONID"] {
+        if let Ok(v) = HeaderValue::from_str(&format!("{name}=; Path=/; Max-Age=0")) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }
     }

@@ -1,6 +1,8 @@
 //! The service's own JSON API: processes, instances, signals, health,
 //! metrics and the OpenAPI document.
 
+use super::access;
+use super::caller::Caller;
 use super::error::{ApiError, Segment};
 use super::{blocking, AppState};
 use crate::check::spec::ProcessSpec;
@@ -8,7 +10,7 @@ use crate::runtime::convert;
 use crate::runtime::instance::Status;
 use crate::store::ListFilter;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -59,6 +61,7 @@ const MAX_LIST: usize = 10_000;
 
 pub async fn instances(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     query: Result<Query<InstancesQuery>, QueryRejection>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let Query(q) =
@@ -69,15 +72,30 @@ pub async fn instances(
     let status = q.status.map(|s| s.parse::<Status>()).transpose().map_err(ApiError::bad_request)?;
     let filter = ListFilter { status, process: q.process, limit: Some(q.limit.unwrap_or(1000)) };
     let s = state.clone();
-    let list = blocking(move || s.store.call(move |st| st.list(&filter))).await?;
+    let mut list = blocking(move || s.store.call(move |st| st.list(&filter))).await?;
+    list.retain(|i| access::visible_to(i, &caller));
     Ok(Json(serde_json::to_value(list).unwrap_or(JsonValue::Null)))
 }
 
-pub async fn instance(State(state): State<AppState>, Segment(id): Segment) -> Result<Json<JsonValue>, ApiError> {
+pub async fn instance(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Segment(id): Segment,
+) -> Result<Json<JsonValue>, ApiError> {
     let id: uuid::Uuid =
         id.parse().map_err(|_| ApiError::bad_request(format!("`{id}` is not a valid instance id (a UUID)")))?;
     let s = state.clone();
-    let d = blocking(move || s.store.call(move |st| Ok(st.load(id)?.descriptor(None)))).await?;
+    let d = blocking(move || {
+        s.store.call(move |st| {
+            let instance = st.load(id)?;
+            // Not visible is answered as not there: a `user` learns nothing of others' instances.
+            if !access::visible_to(&instance, &caller) {
+                return Err(crate::store::StoreError::UnknownInstance { id: id.to_string() });
+            }
+            Ok(instance.descriptor(None))
+        })
+    })
+    .await?;
     let mut value = serde_json::to_value(d).unwrap_or(JsonValue::Null);
     super::error::scrub_files(&mut value);
     Ok(Json(value))
