@@ -257,6 +257,8 @@ fn the_access_log_names_callers_and_routes_but_never_secrets_or_values() {
         Some(&json!({"Decision": "SecretDecision"})),
     );
     assert_eq!(r.status, 400, "{}", r.body);
+    let r = call(a, Some("operator"), "GET", &format!("{SVC}/ExecProcElByUId/{uid}?Decision=true"), None);
+    assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(call(a, None, "GET", "/api/processes", None).status, 401);
     let r = request(
         a,
@@ -270,7 +272,7 @@ fn the_access_log_names_callers_and_routes_but_never_secrets_or_values() {
     let mut text = String::new();
     wait_for("the access log", std::time::Duration::from_secs(10), || {
         text = std::fs::read_to_string(&log).unwrap_or_default();
-        text.lines().count() >= 8
+        text.lines().count() >= 9
     });
     let secrets = ["s3cret", "TopSecretValue", "SecretDecision", "wrong-token", "-token-0123456789abcdef"]
         .into_iter()
@@ -294,6 +296,8 @@ fn the_access_log_names_callers_and_routes_but_never_secrets_or_values() {
     assert_eq!((execute["caller"].clone(), execute["instance"].clone()), (json!("admin-bot"), json!(started)));
     assert_eq!(find("/api/instances/{id}", 200).expect("the instance line")["instance"], json!(id));
     assert_eq!(find(&format!("{SVC}/ExecProcElByUId/{{uid}}"), 400).expect("the exec line")["caller"], "user-bot");
+    let exec = find(&format!("{SVC}/ExecProcElByUId/{{uid}}"), 200).expect("the exec line");
+    assert_eq!((exec["caller"].clone(), exec["instance"].clone()), (json!("operator-bot"), json!(id)));
     assert!(lines.iter().filter(|l| l["status"] == 401).all(|l| l["caller"].is_null()));
     #[cfg(unix)]
     {

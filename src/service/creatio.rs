@@ -410,7 +410,8 @@ pub async fn exec_by_uid(
         Ok(*d)
     })
     .await?;
-    Ok(respond(&headers, descriptor_json(&descriptor)))
+    let (id, status) = (descriptor.process_id, descriptor.status);
+    Ok(with_instance(respond(&headers, descriptor_json(&descriptor)), id, status))
 }
 
 fn descriptor_json(d: &Descriptor) -> Json_ {
