@@ -166,7 +166,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
 pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let caller = match identify(&state, &request) {
         Ok(caller) => caller,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if let Some(caller) = &caller {
         request.extensions_mut().insert(caller.clone());
@@ -180,7 +180,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
 
 /// Who the request comes from (`None`: a public route, not signed in), or
 /// the answer that refuses it.
-fn identify(state: &AppState, request: &Request) -> Result<Option<Caller>, Response> {
+fn identify(state: &AppState, request: &Request) -> Result<Option<Caller>, Box<Response>> {
     let Some(users) = &state.users else {
         return Ok(Some(Caller::local()));
     };
@@ -189,7 +189,7 @@ fn identify(state: &AppState, request: &Request) -> Result<Option<Caller>, Respo
     if let Some(token) = auth::bearer(headers) {
         return match users.token(token) {
             Ok((name, roles)) => Ok(Some(Caller { name, roles, via: Via::Token })),
-            Err(message) => Err(unauthorized(message)),
+            Err(message) => Err(Box::new(unauthorized(message))),
         };
     }
     let session =
@@ -200,25 +200,29 @@ fn identify(state: &AppState, request: &Request) -> Result<Option<Caller>, Respo
             return Ok(None);
         }
         if auth::cookie(headers, ".ASPXAUTH").is_none() {
-            return Err(unauthorized("sign in first (AuthService.svc/Login) or send `Authorization: Bearer TOKEN`"));
+            return Err(Box::new(unauthorized(
+                "sign in first (AuthService.svc/Login) or send `Authorization: Bearer TOKEN`",
+            )));
         }
         if path.starts_with("/0/odata/") && request.method() == Method::GET {
-            return Err(to_login_page(path));
+            return Err(Box::new(to_login_page(path)));
         }
-        return Err(unauthorized("the session has expired or is not known; sign in again"));
+        return Err(Box::new(unauthorized("the session has expired or is not known; sign in again")));
     };
     let Some(roles) = users.roles_of(&session.user) else {
-        return Err(unauthorized("the session's user is no longer in the users file; sign in again"));
+        return Err(Box::new(unauthorized("the session's user is no longer in the users file; sign in again")));
     };
     if !public && auth::changes_state(request.method(), path) {
         let sent = headers.get("BPMCSRF").and_then(|v| v.to_str().ok());
         if !sent.is_some_and(|sent| auth::same_secret(sent, &session.csrf)) {
             let what = if sent.is_none() { "has no" } else { "has a wrong" };
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("the request {what} `BPMCSRF` header; send the value of the `BPMCSRF` cookie"),
-            )
-            .into_response());
+            return Err(Box::new(
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!("the request {what} `BPMCSRF` header; send the value of the `BPMCSRF` cookie"),
+                )
+                .into_response(),
+            ));
         }
     }
     Ok(Some(Caller { name: session.user, roles, via: Via::Session }))
