@@ -290,7 +290,7 @@ fn the_access_log_names_callers_and_routes_but_never_secrets_or_values() {
     }
     let find = |route: &str, status: u64| lines.iter().find(|l| l["route"] == route && l["status"] == status);
     let login_line = find("/ServiceModel/AuthService.svc/Login", 200).expect("the Login line");
-    assert_eq!(login_line["method"], "POST");
+    assert_eq!((login_line["method"].clone(), login_line["caller"].clone()), (json!("POST"), json!("Ada")));
     assert_eq!(find("/api/instances", 200).expect("the session's line")["caller"], "Ada");
     let execute = find(&format!("{SVC}/{{code}}/Execute"), 200).expect("the Execute line");
     assert_eq!((execute["caller"].clone(), execute["instance"].clone()), (json!("admin-bot"), json!(started)));

@@ -169,7 +169,7 @@ fn an_idle_session_ends_and_secure_cookies_can_be_asked_for() {
     let setup = Setup::new(PROCS);
     let users = users_file(&setup);
     let server =
-        setup.start(&["--users", users.to_str().unwrap(), "--session-idle-minutes", "0.01", "--secure-cookies"]);
+        setup.start(&["--users", users.to_str().unwrap(), "--session-idle-minutes", "0.04", "--secure-cookies"]);
     let a = server.addr.as_str();
     let r = login(a, "Ada");
     assert!(r
@@ -179,7 +179,7 @@ fn an_idle_session_ends_and_secure_cookies_can_be_asked_for() {
         .all(|(_, v)| v.ends_with("; Secure")));
     let (cookie, _) = session(&r);
     assert_eq!(request(a, "GET", "/api/instances", &[("Cookie", &cookie)], None).status, 200);
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(3500));
     let r = request(a, "GET", "/api/instances", &[("Cookie", &cookie)], None);
     assert_eq!(r.status, 401, "{}", r.body);
 }

@@ -4,6 +4,7 @@
 //! (JSON for lists and objects) inside `<string xmlns="…Serialization/">` —
 //! or as JSON when the client accepts `application/json`.
 
+use super::caller::{Caller, Via};
 use super::error::{ApiError, Segment};
 use super::{auth, blocking, AppState};
 use crate::runtime::engine::{self, ExecOutcome, Run};
@@ -268,6 +269,10 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
     }
     let (key, session) = state.sessions.create(&name, state.limits.session_ttl);
     let mut response = login_answer(StatusCode::OK, None);
+    // For the access log: who signed in (a failed sign-in names no one, so
+    // that a password typed as a user name never reaches the log).
+    let roles = state.users.as_ref().and_then(|u| u.roles_of(&name)).unwrap_or_default();
+    response.extensions_mut().insert(Caller { name: name.clone(), roles, via: Via::Session });
     // Session cookies (no Max-Age), as Creatio's: they end with the browser.
     let secure = if state.limits.secure_cookies { "; Secure" } else { "" };
     let cookies = [

@@ -76,7 +76,9 @@ fn operation(method: &str, path: &str) -> Value {
     } else if p.ends_with("/AuthService.svc/Logout") {
         op.insert(
             "summary".into(),
-            json!("Signs out: ends the session of the .ASPXAUTH cookie (with the BPMCSRF header) and clears the cookies"),
+            json!(
+                "Signs out: ends the session of the .ASPXAUTH cookie (with the BPMCSRF header) and clears the cookies"
+            ),
         );
         responses["200"] = json_ok(
             "signed out",
