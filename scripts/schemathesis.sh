@@ -26,9 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-token="schemathesis-$RANDOM$RANDOM"
+token="$("$bin" serve --new-token | head -n 1)"
 sha="$(printf '%s\n' "$token" | "$bin" serve --hash-token)"
-printf '{"tokens": [{"name": "schemathesis", "sha256": "%s"}]}\n' "$sha" >"$work/users.json"
+printf '{"tokens": [{"name": "schemathesis", "sha256": "%s", "roles": ["admin"]}]}\n' "$sha" >"$work/users.json"
 
 "$bin" serve scripts/schemathesis.proc --addr 127.0.0.1:0 --store "$work/store.db" --users "$work/users.json" \
   2>"$work/serve.log" &
