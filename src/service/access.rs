@@ -1,9 +1,10 @@
 //! Who may do what: the role matrix, one table from route pattern to the
 //! permission it needs, checked for every request by one middleware
 //! ([`enforce`]) after sign-in. Handlers never check roles themselves; the
-//! two decisions that depend on data (which instances a `user` sees, which
-//! tasks a caller may execute) are the functions [`visible_to`] and
-//! [`may_execute`], which handlers apply to what they load.
+//! two decisions that depend on data are [`visible_to`] (which instances a
+//! `user` sees), applied to what handlers load, and the engine's
+//! `runtime::access::may_execute` (which tasks a caller may execute), given
+//! the caller's name and roles by [`run_as`].
 //! docs/SERVICE.md ("Security") has the same matrix for readers.
 
 use super::caller::Caller;
@@ -148,8 +149,8 @@ pub fn sees_every_instance(caller: &Caller) -> bool {
 
 /// What an instance tells about whom it belongs to. Who started an
 /// instance and to whom its waiting tasks are assigned are recorded by the
-/// engine (issue 10, language side); an instance that records neither
-/// belongs to nobody, and a `user` does not see it.
+/// engine (`startedBy`, a user task's `to`); an instance that records
+/// neither belongs to nobody, and a `user` does not see it.
 pub trait Ownership {
     /// The user or token name that started it.
     fn started_by(&self) -> Option<&str>;
@@ -204,16 +205,6 @@ pub fn visible_to(instance: &impl Ownership, caller: &Caller) -> bool {
         || instance.task_holders().iter().any(|h| *h == caller.name || caller.has_role(h))
 }
 
-/// May this caller execute a task assigned to `assignees` (empty: to
-/// anyone)? `admin` and `operator` execute anything; others the tasks
-/// assigned to their name or one of their roles, or unassigned ones.
-pub fn may_execute(caller: &Caller, assignees: &[&str]) -> bool {
-    caller.has_role("admin")
-        || caller.has_role("operator")
-        || assignees.is_empty()
-        || assignees.iter().any(|a| *a == caller.name || caller.has_role(a))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,8 +230,22 @@ mod tests {
         assert!(!allows(&caller(&["user"]), Permission::Cancel));
         assert!(!allows(&caller(&["managers"]), Permission::Read));
         assert!(allows(&caller(&["managers", "operator"]), Permission::Signal));
-        assert!(may_execute(&caller(&["user", "managers"]), &["managers"]));
-        assert!(!may_execute(&caller(&["user"]), &["managers", "Bob"]));
-        assert!(may_execute(&caller(&["user"]), &["Ada"]));
+    }
+
+    #[test]
+    fn a_run_as_a_caller_checks_tasks_unless_it_may_execute_anything() {
+        use crate::runtime::access::may_execute;
+        let managers = ["managers".to_string(), "Bob".to_string()];
+        let check = |roles: &[&str]| {
+            let options = run_as(RunOptions::default(), &caller(roles));
+            assert_eq!(&*options.actor, "Ada");
+            options.roles.map(|r| may_execute("Approve", &managers, &options.actor, &r).is_ok())
+        };
+        assert_eq!(check(&["user", "managers"]), Some(true));
+        assert_eq!(check(&["user"]), Some(false));
+        assert_eq!(check(&["operator"]), None, "an operator's runs are not checked");
+        assert_eq!(check(&["admin"]), None);
+        let own = run_as(RunOptions::default(), &caller(&["user"]));
+        assert!(may_execute("Approve", &["Ada".to_string()], &own.actor, own.roles.as_deref().unwrap()).is_ok());
     }
 }
