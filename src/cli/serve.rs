@@ -6,7 +6,7 @@ use procdsl::check;
 use procdsl::runtime::engine::DEFAULT_MAX_STEPS;
 use procdsl::service::{self, auth, Config, Limits};
 use procdsl::store::Store;
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -128,11 +128,17 @@ pub fn serve(args: ServeArgs) -> i32 {
     if args.new_token {
         return match auth::new_token() {
             Ok(token) => {
-                println!("{token}");
                 let entry =
                     serde_json::json!({ "name": "NAME", "sha256": auth::sha256_hex(&token), "roles": ["user"] });
-                println!("{entry}");
-                EXIT_OK
+                // One write, and no panic when the reader has gone (`| head -n 1`).
+                match std::io::stdout().lock().write_all(format!("{token}\n{entry}\n").as_bytes()) {
+                    Ok(()) => EXIT_OK,
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+                    Err(e) => {
+                        eprintln!("error: cannot write the token: {e}");
+                        EXIT_INVALID
+                    }
+                }
             }
             Err(e) => {
                 eprintln!("error: {e}");
