@@ -350,3 +350,37 @@ fn a_user_sees_what_it_started_or_holds_a_task_in_and_executes_only_its_tasks() 
     let (_, uid) = start("boss");
     assert_eq!(call(a, Some("ops"), "GET", &format!("{SVC}/ExecProcElByUId/{uid}?Decision=true"), None).status, 200);
 }
+
+const BACKGROUND: &str = r#"
+process UsrBackground {
+    start Begin -> Look
+    user Look "Look at it" to "managers" { done { } } -> Done
+    end Done
+}
+"#;
+
+#[test]
+fn a_background_execute_is_its_starters_from_the_accept_on() {
+    let setup = Setup::new(BACKGROUND);
+    let tokens: Vec<Value> = [("clerk", vec!["user"]), ("ops", vec!["operator"])]
+        .iter()
+        .map(|(n, r)| json!({"name": n, "sha256": procdsl::service::auth::sha256_hex(&token(n)), "roles": r}))
+        .collect();
+    std::fs::write(setup.path("users.json"), json!({"tokens": tokens}).to_string()).unwrap();
+    let server = setup.start(&["--users", setup.path("users.json").to_str().unwrap()]);
+    let a = server.addr.as_str();
+    let r = call(a, Some("clerk"), "GET", &format!("{SVC}/UsrBackground/Execute"), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json().as_str().unwrap().to_string();
+    // Visible to its starter at once, before the worker has run it.
+    assert_eq!(call(a, Some("clerk"), "GET", &format!("/api/instances/{id}"), None).status, 200);
+    let mut d = Value::Null;
+    wait_for("the background run to wait", std::time::Duration::from_secs(20), || {
+        d = call(a, Some("ops"), "GET", &format!("/api/instances/{id}"), None).json();
+        d["status"] == "Waiting"
+    });
+    assert_eq!(d["startedBy"], "clerk", "{d}");
+    let starts: Vec<&Value> = d["history"].as_array().unwrap().iter().filter(|e| e["action"] == "start").collect();
+    assert_eq!(starts.len(), 1, "{d}");
+    assert_eq!(starts[0]["who"], "clerk", "{d}");
+}

@@ -411,8 +411,8 @@ pub async fn execute(
                 let process = engine::find_process(&program, &code)?;
                 crate::api::may_run_in_background(program.process(process))?;
                 let mut instance = new_instance(&s, &code, &inputs)?;
-                // Who started it is kept from the accept on (a restart resumes it as "local").
-                instance.started_by = Some(caller.name.as_str().into());
+                // Its starter's from the accept on, also when a restart resumes it.
+                instance.mark_started(caller.name.as_str().into(), jiff::Timestamp::now());
                 s.enter_backlog()?;
                 // Committed as accepted before the answer: a restart resumes it.
                 match s.save_run(instance, Run::new(s.options())) {
