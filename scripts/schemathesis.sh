@@ -26,9 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-token="schemathesis-$RANDOM$RANDOM"
+token="$("$bin" serve --new-token | sed -n 1p)"
 sha="$(printf '%s\n' "$token" | "$bin" serve --hash-token)"
-printf '{"tokens": [{"name": "schemathesis", "sha256": "%s"}]}\n' "$sha" >"$work/users.json"
+printf '{"tokens": [{"name": "schemathesis", "sha256": "%s", "roles": ["admin"]}]}\n' "$sha" >"$work/users.json"
 
 "$bin" serve scripts/schemathesis.proc --addr 127.0.0.1:0 --store "$work/store.db" --users "$work/users.json" \
   2>"$work/serve.log" &
@@ -44,6 +44,15 @@ if [ -z "$addr" ]; then
   cat "$work/serve.log" >&2
   exit 1
 fi
+
+# This run signs in with a bearer token, and Logout with a token is a 400
+# (a token has no session to end: docs/SERVICE.md, "Sign-in"); every other
+# operation keeps Schemathesis's expectations.
+cat >"$work/schemathesis.toml" <<'TOML'
+[[operations]]
+include-path-regex = 'AuthService\.svc/Logout$'
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+TOML
 
 cd "$work"
 schemathesis run "http://$addr/api/openapi.json" \

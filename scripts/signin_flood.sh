@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 hash="$(printf 's3cret\n' | "$bin" serve --hash-password)"
-printf '{"users": [{"name": "Supervisor", "password": "%s"}]}\n' "$hash" >"$work/users.json"
+printf '{"users": [{"name": "Supervisor", "password": "%s", "roles": ["admin"]}]}\n' "$hash" >"$work/users.json"
 "$bin" serve --addr 127.0.0.1:0 --store "$work/store.db" --users "$work/users.json" 2>"$work/serve.log" &
 server=$!
 addr=""

@@ -205,7 +205,9 @@ impl Response {
 fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Response {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    // Not a browser: says so, as the loopback service asks of requests that change state.
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nX-Requested-With: procdsl-tests\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -511,11 +513,11 @@ fn bad_input_gets_a_clear_4xx() {
 
 fn users_file(setup: &Setup) -> PathBuf {
     let hash = procdsl::service::auth::hash_password("s3cret").unwrap();
-    let token = procdsl::service::auth::sha256_hex("tok-123");
+    let token = procdsl::service::auth::sha256_hex("tok-123-0123456789abcdef0123456789abcdef");
     let path = setup.path("users.json");
     std::fs::write(
         &path,
-        json!({"users": [{"name": "Supervisor", "password": hash}], "tokens": [{"name": "ci", "sha256": token}]})
+        json!({"users": [{"name": "Supervisor", "password": hash, "roles": ["admin"]}], "tokens": [{"name": "ci", "sha256": token, "roles": ["admin"]}]})
             .to_string(),
     )
     .unwrap();
@@ -561,16 +563,23 @@ fn sign_in_with_cookies_and_csrf_or_a_bearer_token() {
     assert_eq!(r.status, 200, "{}", r.body);
     // ... but changes state only with it, as Creatio clients send it.
     let body = br#"{"schemaName":"UsrApprove"}"#;
-    let r = request(a, "POST", &format!("{SVC}/RunProcess"), &[("Cookie", &cookie)], Some(body));
+    let json = ("Content-Type", "application/json");
+    let r = request(a, "POST", &format!("{SVC}/RunProcess"), &[("Cookie", &cookie), json], Some(body));
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.error_message().contains("BPMCSRF"));
-    let r = request(a, "POST", &format!("{SVC}/RunProcess"), &[("Cookie", &cookie), ("BPMCSRF", "forged")], Some(body));
+    let r = request(
+        a,
+        "POST",
+        &format!("{SVC}/RunProcess"),
+        &[("Cookie", &cookie), ("BPMCSRF", "forged"), json],
+        Some(body),
+    );
     assert_eq!(r.status, 403);
     let r = request(
         a,
         "POST",
         &format!("{SVC}/RunProcess"),
-        &[("Cookie", &cookie), ("BPMCSRF", &csrf), ("Accept", "application/json")],
+        &[("Cookie", &cookie), ("BPMCSRF", &csrf), ("Accept", "application/json"), json],
         Some(body),
     );
     assert_eq!(r.status, 200, "{}", r.body);
@@ -583,9 +592,16 @@ fn sign_in_with_cookies_and_csrf_or_a_bearer_token() {
     assert_eq!(r.status, 401);
 
     // Bearer tokens.
-    let r = request(a, "POST", "/api/signals/Nothing", &[("Authorization", "Bearer tok-123")], None);
+    let r = request(
+        a,
+        "POST",
+        "/api/signals/Nothing",
+        &[("Authorization", "Bearer tok-123-0123456789abcdef0123456789abcdef")],
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = request(a, "GET", "/metrics", &[("Authorization", "Bearer tok-124")], None);
+    let r =
+        request(a, "GET", "/metrics", &[("Authorization", "Bearer tok-124-0123456789abcdef0123456789abcdef")], None);
     assert_eq!(r.status, 401);
 }
 
@@ -629,11 +645,13 @@ fn without_users_only_loopback_is_served() {
     };
     let password = hash("--hash-password", "pw");
     assert!(password.starts_with("$argon2id$"), "{password}");
-    let token = hash("--hash-token", "tok");
-    let file = json!({"users": [{"name": "u", "password": password}], "tokens": [{"name": "t", "sha256": token}]});
+    let long = "0123456789abcdef0123456789abcdef";
+    let token = hash("--hash-token", long);
+    let file = json!({"users": [{"name": "u", "password": password, "roles": []}],
+                      "tokens": [{"name": "t", "sha256": token, "roles": ["reader"]}]});
     let users = procdsl::service::auth::Users::parse(&file.to_string()).unwrap();
     assert!(users.verify("u", "pw"));
-    assert_eq!(users.token("tok"), Some("t"));
+    assert_eq!(users.token(long), Ok(("t".to_string(), vec!["reader".to_string()])));
 }
 
 #[test]

@@ -101,7 +101,11 @@ fn creatio_api_py_signs_in_reuses_its_session_and_signs_in_again_after_a_restart
     std::fs::write(setup.path("client.py"), SCRIPT).unwrap();
     let hash = procdsl::service::auth::hash_password("s3cret").unwrap();
     let users = setup.path("users.json");
-    std::fs::write(&users, json!({"users": [{"name": "Supervisor", "password": hash}]}).to_string()).unwrap();
+    std::fs::write(
+        &users,
+        json!({"users": [{"name": "Supervisor", "password": hash, "roles": ["admin"]}]}).to_string(),
+    )
+    .unwrap();
     // The same address across the restart: the client keys its cookies by URL.
     let addr = format!("127.0.0.1:{}", free_port());
     let args = ["--users", users.to_str().unwrap(), "--addr", addr.as_str()];

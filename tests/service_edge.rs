@@ -52,10 +52,10 @@ const LOGIN: &str = "/ServiceModel/AuthService.svc/Login";
 
 fn users_file(setup: &Setup) -> PathBuf {
     let hash = procdsl::service::auth::hash_password("s3cret").unwrap();
-    let token = procdsl::service::auth::sha256_hex("tok-123");
+    let token = procdsl::service::auth::sha256_hex("tok-123-0123456789abcdef0123456789abcdef");
     let path = setup.path("users.json");
-    let users = json!({"users": [{"name": "Supervisor", "password": hash}, {"name": "Ada", "password": hash}],
-                       "tokens": [{"name": "ci", "sha256": token}]});
+    let users = json!({"users": [{"name": "Supervisor", "password": hash, "roles": ["admin"]}, {"name": "Ada", "password": hash, "roles": ["admin"]}],
+                       "tokens": [{"name": "ci", "sha256": token, "roles": ["admin"]}]});
     std::fs::write(&path, users.to_string()).unwrap();
     path
 }
@@ -111,7 +111,13 @@ fn slow_login_bodies_time_out_and_do_not_hold_the_global_limit() {
     }
     std::thread::sleep(Duration::from_millis(300));
     // The one global slot is free: they wait in Login's own pool.
-    let r = request(&a, "GET", "/api/instances", &[("Authorization", "Bearer tok-123")], None);
+    let r = request(
+        &a,
+        "GET",
+        "/api/instances",
+        &[("Authorization", "Bearer tok-123-0123456789abcdef0123456789abcdef")],
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     // Each is answered 408 once the Login body time-out passes.
     for mut s in slow {
@@ -129,7 +135,7 @@ fn odata_answers_session_probes_as_creatio_does() {
     let users = users_file(&setup);
     let server = setup.start(&["--users", users.to_str().unwrap()]);
     let a = &server.addr;
-    let bearer = [("Authorization", "Bearer tok-123")];
+    let bearer = [("Authorization", "Bearer tok-123-0123456789abcdef0123456789abcdef")];
 
     // No credentials: 401. An unknown (stale) session: a redirect to the
     // login page, which needs no sign-in.

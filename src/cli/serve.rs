@@ -6,7 +6,7 @@ use procdsl::check;
 use procdsl::runtime::engine::DEFAULT_MAX_STEPS;
 use procdsl::service::{self, auth, Config, Limits};
 use procdsl::store::Store;
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +31,21 @@ pub struct ServeArgs {
     /// Print the SHA-256 of the bearer token read from stdin, for a users file, and exit.
     #[arg(long)]
     pub hash_token: bool,
+    /// Make a bearer token of 256 random bits; print it, then its users-file entry, and exit.
+    #[arg(long)]
+    pub new_token: bool,
+    /// Where to write one JSON line per request: a file (appended to) or `-` for stderr.
+    #[arg(long, value_name = "FILE|-")]
+    pub access_log: Option<String>,
+    /// Mark session cookies `Secure` (HTTPS only). On by default when --addr is not loopback.
+    #[arg(long, overrides_with = "no_secure_cookies")]
+    pub secure_cookies: bool,
+    /// Do not mark session cookies `Secure`, even off loopback (plain HTTP on a trusted network).
+    #[arg(long, overrides_with = "secure_cookies")]
+    pub no_secure_cookies: bool,
+    /// End a session unused for this many minutes (default: only at --session-hours).
+    #[arg(long, value_name = "MINUTES")]
+    pub session_idle_minutes: Option<f64>,
     /// The step budget of one run.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STEPS)]
     pub max_steps: u64,
@@ -110,12 +125,40 @@ fn seconds(value: f64, what: &str) -> Result<Duration, String> {
 }
 
 pub fn serve(args: ServeArgs) -> i32 {
+    if args.new_token {
+        return match auth::new_token() {
+            Ok(token) => {
+                let entry =
+                    serde_json::json!({ "name": "NAME", "sha256": auth::sha256_hex(&token), "roles": ["user"] });
+                // One write, and no panic when the reader has gone (`| head -n 1`).
+                match std::io::stdout().lock().write_all(format!("{token}\n{entry}\n").as_bytes()) {
+                    Ok(()) => EXIT_OK,
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+                    Err(e) => {
+                        eprintln!("error: cannot write the token: {e}");
+                        EXIT_INVALID
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_INVALID
+            }
+        };
+    }
     if args.hash_password || args.hash_token {
         let Some(secret) = read_stdin_line() else {
             eprintln!("error: write the password or token on stdin");
             return EXIT_INVALID;
         };
         if args.hash_token {
+            if secret.chars().count() < auth::MIN_TOKEN_CHARS {
+                eprintln!(
+                    "error: the token is too short: at least {} characters (128 bits); `--new-token` makes one",
+                    auth::MIN_TOKEN_CHARS
+                );
+                return EXIT_INVALID;
+            }
             println!("{}", auth::sha256_hex(&secret));
             return EXIT_OK;
         }
@@ -161,7 +204,17 @@ fn start(args: ServeArgs) -> Result<(), String> {
         }
     };
     let users = args.users.as_deref().map(auth::Users::load).transpose()?;
+    if let Some(path) = args.users.as_deref() {
+        warn_if_shared(path);
+    }
     let (addr, loopback) = resolve(&args.addr)?;
+    let secure_cookies = args.secure_cookies || (!loopback && !args.no_secure_cookies);
+    if !loopback {
+        eprintln!(
+            "procdsl serve: warning: serving {addr} over plain HTTP: passwords, tokens and session cookies cross the network readable; put a TLS reverse proxy in front (docs/SERVICE.md, \"Security\")"
+        );
+    }
+    let access_log = args.access_log.as_deref().map(service::accesslog::AccessLog::open).transpose()?;
     if users.is_none() {
         if !loopback {
             return Err(format!(
@@ -198,9 +251,12 @@ fn start(args: ServeArgs) -> Result<(), String> {
         max_connections: args.max_connections.max(1),
         header_timeout: seconds(args.header_timeout, "--header-timeout")?,
         idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
+        session_idle: args.session_idle_minutes.map(|m| seconds(m * 60.0, "--session-idle-minutes")).transpose()?,
+        secure_cookies,
         ..Limits::default()
     };
-    let config = Config { program, store: Box::new(store), users, limits, maintenance: Some(maintenance) };
+    let reloadable = users.clone();
+    let config = Config { program, store: Box::new(store), users, limits, access_log, maintenance: Some(maintenance) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -209,9 +265,53 @@ fn start(args: ServeArgs) -> Result<(), String> {
         let listener =
             tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        reload_on_hangup(reloadable);
         eprintln!("procdsl serve: listening on http://{addr}");
         service::serve(config, listener, service::shutdown_signal()).await.map_err(|e| e.to_string())?;
         eprintln!("procdsl serve: stopped");
         Ok(())
     })
+}
+
+/// A users file others can read gets a warning (its hashes can be guessed at offline).
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            eprintln!(
+                "procdsl serve: warning: the users file `{}` is readable or writable by others (mode {:o}); `chmod 600` it",
+                path.display(),
+                mode & 0o777
+            );
+        }
+    }
+}
+
+/// `SIGHUP` reads the users file again (instead of ending the service, its
+/// default); a file that does not check leaves the users as they were.
+fn reload_on_hangup(users: Option<auth::Users>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            eprintln!("procdsl serve: warning: cannot listen for SIGHUP");
+            return;
+        };
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match &users {
+                    None => eprintln!("procdsl serve: SIGHUP: no --users file to reload"),
+                    Some(users) => match users.reload() {
+                        Ok((u, t)) => eprintln!("procdsl serve: SIGHUP: users file reloaded ({u} users, {t} tokens)"),
+                        Err(e) => {
+                            eprintln!("procdsl serve: SIGHUP: the users file was not reloaded, the old one stays: {e}")
+                        }
+                    },
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = users;
 }

@@ -491,16 +491,7 @@ impl Instance {
             ClockMode::Virtual => self.clock.max(run.now),
             ClockMode::Real => run.options.now.unwrap_or_else(Timestamp::now),
         };
-        if self.started_by.is_none() && self.depth == 0 {
-            self.started_by = Some(run.options.actor.clone());
-            self.record(HistoryEntry {
-                at: run.now,
-                who: run.options.actor.to_string(),
-                action: Action::Start,
-                element: None,
-                signal: None,
-            });
-        }
+        self.mark_started(run.options.actor.clone(), run.now);
     }
 
     fn finish_run(&mut self, run: &mut Run) {

@@ -338,6 +338,18 @@ impl Instance {
         self.history.push(entry);
     }
 
+    /// Records who started a top-level instance, once: its `startedBy` and
+    /// the history's `start` line. A run does it when it begins; a front end
+    /// that commits an instance before its first run (a background start)
+    /// does it then, so the instance is its starter's from the outset.
+    pub fn mark_started(&mut self, actor: Arc<str>, at: Timestamp) {
+        if self.started_by.is_some() || self.depth != 0 {
+            return;
+        }
+        self.record(HistoryEntry { at, who: actor.to_string(), action: Action::Start, element: None, signal: None });
+        self.started_by = Some(actor);
+    }
+
     /// The definition this instance runs on.
     pub fn spec(&self) -> &ProcessSpec {
         self.program.process(self.process)

@@ -4,6 +4,7 @@
 //! (JSON for lists and objects) inside `<string xmlns="…Serialization/">` —
 //! or as JSON when the client accepts `application/json`.
 
+use super::caller::{Caller, Via};
 use super::error::{ApiError, Segment};
 use super::{auth, blocking, runs, AppState, Deadline};
 use crate::runtime::engine::{self, ExecOutcome, Run};
@@ -249,7 +250,7 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
             return Ok(retry_after(login_answer(StatusCode::TOO_MANY_REQUESTS, Some(&message)), wait));
         }
         let (stored, known) = users.hash_for(&name);
-        let ok = match state.password_checks.check(stored, &login.user_password).await {
+        let ok = match state.password_checks.check(&stored, &login.user_password).await {
             Some(ok) => ok && known,
             None => {
                 let message = "too many sign-ins at once; try again shortly";
@@ -268,11 +269,16 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
     }
     let (key, session) = state.sessions.create(&name, state.limits.session_ttl);
     let mut response = login_answer(StatusCode::OK, None);
-    let max_age = state.limits.session_ttl.as_secs();
+    // For the access log: who signed in (a failed sign-in names no one, so
+    // that a password typed as a user name never reaches the log).
+    let roles = state.users.as_ref().and_then(|u| u.roles_of(&name)).unwrap_or_default();
+    response.extensions_mut().insert(Caller { name: name.clone(), roles, via: Via::Session });
+    // Session cookies (no Max-Age), as Creatio's: they end with the browser.
+    let secure = if state.limits.secure_cookies { "; Secure" } else { "" };
     let cookies = [
-        format!(".ASPXAUTH={key}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax"),
-        format!("BPMCSRF={}; Path=/; Max-Age={max_age}; SameSite=Lax", session.csrf),
-        format!("BPMSESSIONID={}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax", auth::random_token()),
+        format!(".ASPXAUTH={key}; Path=/; HttpOnly; SameSite=Lax{secure}"),
+        format!("BPMCSRF={}; Path=/; SameSite=Lax{secure}", session.csrf),
+        format!("BPMSESSIONID={}; Path=/; HttpOnly; SameSite=Lax{secure}", auth::random_token()),
     ];
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(&c) {
@@ -282,11 +288,33 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
     Ok(response)
 }
 
+/// `AuthService.svc/Logout`: ends the session of the `.ASPXAUTH` cookie
+/// (sign-in checked its `BPMCSRF` header, as for every POST) and clears
+/// the cookies.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let Some(key) = auth::cookie(&headers, ".ASPXAUTH") else {
+        return Err(ApiError::bad_request("there is no session to end (a bearer token has none)"));
+    };
+    state.sessions.end(key);
+    let mut response = Json(json!({ "Code": 0, "Message": "" })).into_response();
+    for name in [".ASPXAUTH", "BPMCSRF", "BPMSESSIONID"] {
+        if let Ok(v) = HeaderValue::from_str(&format!("{name}=; Path=/; Max-Age=0")) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
+}
+
 /// Runs a new instance until it waits or ends, stopped at the deadline
 /// (then nothing is committed: 503). Commits it when it waits or when it
 /// threw signals (a run that ends in this request is not kept).
-fn run_foreground(state: &AppState, mut instance: Instance, deadline: Deadline) -> Result<(Instance, Run), ApiError> {
-    let mut run = state.run_until(deadline);
+fn run_foreground(
+    state: &AppState,
+    mut instance: Instance,
+    caller: &Caller,
+    deadline: Deadline,
+) -> Result<(Instance, Run), ApiError> {
+    let mut run = state.run_until(caller, deadline);
     store::run_on(&mut instance, &mut run);
     if run.timed_out() {
         return Err(runs::stopped(state));
@@ -317,7 +345,7 @@ fn save(
         Err(e) => return Err(e.into()),
     };
     if emitted {
-        runs::deliver_thrown(state, saved.id, deadline)?;
+        runs::deliver_thrown(state, saved.id, &run.options, deadline)?;
     }
     Ok(saved)
 }
@@ -335,6 +363,7 @@ fn new_instance(state: &AppState, code: &str, inputs: &[(String, String)]) -> Re
 /// starts the instance in the background and returns its id at once.
 pub async fn execute(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Extension(deadline): Extension<Deadline>,
     Segment(code): Segment,
     headers: HeaderMap,
@@ -352,11 +381,12 @@ pub async fn execute(
     }
     inputs.extend(object_pairs(json_body(body)?, "parameter values")?);
     let s = state.clone();
+    let options = state.options_for(&caller);
     match result {
         Some(result) => {
             let (id, status, value) = blocking(move || {
                 let instance = new_instance(&s, &code, &inputs)?;
-                let (mut instance, run) = run_foreground(&s, instance, deadline)?;
+                let (mut instance, run) = run_foreground(&s, instance, &caller, deadline)?;
                 if kept(&instance, &run) {
                     instance = save(&s, instance, &run, None, deadline)?;
                 }
@@ -380,7 +410,9 @@ pub async fn execute(
                 let program = s.program()?.clone();
                 let process = engine::find_process(&program, &code)?;
                 crate::api::may_run_in_background(program.process(process))?;
-                let instance = new_instance(&s, &code, &inputs)?;
+                let mut instance = new_instance(&s, &code, &inputs)?;
+                // Its starter's from the accept on, also when a restart resumes it.
+                instance.mark_started(caller.name.as_str().into(), jiff::Timestamp::now());
                 s.enter_backlog()?;
                 // Committed as accepted before the answer: a restart resumes it.
                 match s.save_run(instance, Run::new(s.options())) {
@@ -395,7 +427,7 @@ pub async fn execute(
                 }
             })
             .await?;
-            runs::spawn_background(state, id);
+            runs::spawn_background(state, id, options);
             // Accepted and committed; a worker runs it from here.
             Ok(with_instance(respond(&headers, Json_::String(id.to_string())), id, Status::Running))
         }
@@ -406,6 +438,7 @@ pub async fn execute(
 /// values from the query or a JSON object body, and runs on.
 pub async fn exec_by_uid(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Extension(deadline): Extension<Deadline>,
     Segment(uid): Segment,
     headers: HeaderMap,
@@ -417,7 +450,7 @@ pub async fn exec_by_uid(
     fields.extend(object_pairs(json_body(body)?, "field values")?);
     let s = state.clone();
     let descriptor = blocking(move || {
-        let (outcome, d, elements) = runs::exec_by_uid(&s, uid, &fields, deadline)?;
+        let (outcome, d, elements) = runs::exec_by_uid(&s, uid, &fields, &caller, deadline)?;
         if outcome == ExecOutcome::AlreadyExecuted {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -429,7 +462,8 @@ pub async fn exec_by_uid(
         Ok(d)
     })
     .await?;
-    Ok(respond(&headers, descriptor_json(&descriptor)))
+    let (id, status) = (descriptor.process_id, descriptor.status);
+    Ok(with_instance(respond(&headers, descriptor_json(&descriptor)), id, status))
 }
 
 fn descriptor_json(d: &Descriptor) -> Json_ {
@@ -477,6 +511,7 @@ fn parameter_values(values: Option<Json_>) -> Result<Vec<(String, String)>, ApiE
 /// descriptor plus Creatio's `processStatus`, `success` and `errorInfo`.
 pub async fn run_process(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Extension(deadline): Extension<Deadline>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -511,7 +546,7 @@ pub async fn run_process(
             }
         };
         let instance = new_instance(&s, &code, &inputs)?;
-        let (instance, run) = run_foreground(&s, instance, deadline)?;
+        let (instance, run) = run_foreground(&s, instance, &caller, deadline)?;
         let value = |instance: &Instance| {
             let d = instance.descriptor(body.result_parameter_names.as_deref());
             let mut value = descriptor_json(&d);

@@ -2,6 +2,7 @@
 //! request timeout), sign-in and CSRF checks, and request metrics.
 
 use super::auth;
+use super::caller::{Caller, Via};
 use super::error::ApiError;
 use super::{AppState, Deadline};
 use axum::extract::{MatchedPath, Request, State};
@@ -181,42 +182,71 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
 /// Every route but Login and `/health` needs a session (the `.ASPXAUTH`
 /// cookie, plus a `BPMCSRF` header equal to the `BPMCSRF` cookie's session
 /// value on state-changing requests) or an `Authorization: Bearer` token.
-pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Puts the [`Caller`] on the request (and on the answer, for the access
+/// log); without a users file the caller is the local `admin`.
+pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let caller = match identify(&state, &request) {
+        Ok(caller) => caller,
+        Err(response) => return *response,
+    };
+    if let Some(caller) = &caller {
+        request.extensions_mut().insert(caller.clone());
+    }
+    let mut response = next.run(request).await;
+    if let Some(caller) = caller {
+        response.extensions_mut().insert(caller);
+    }
+    response
+}
+
+/// Who the request comes from (`None`: a public route, not signed in), or
+/// the answer that refuses it.
+fn identify(state: &AppState, request: &Request) -> Result<Option<Caller>, Box<Response>> {
     let Some(users) = &state.users else {
-        return next.run(request).await;
+        return Ok(Some(Caller::local()));
     };
     let path = request.uri().path();
-    if auth::is_public(path) {
-        return next.run(request).await;
-    }
     let headers = request.headers();
     if let Some(token) = auth::bearer(headers) {
-        if users.token(token).is_some() {
-            return next.run(request).await;
-        }
-        return unauthorized("the bearer token is not valid");
+        return match users.token(token) {
+            Ok((name, roles)) => Ok(Some(Caller { name, roles, via: Via::Token })),
+            Err(message) => Err(Box::new(unauthorized(message))),
+        };
     }
-    let Some(key) = auth::cookie(headers, ".ASPXAUTH") else {
-        return unauthorized("sign in first (AuthService.svc/Login) or send `Authorization: Bearer TOKEN`");
-    };
-    let Some(session) = state.sessions.find(key) else {
+    let session =
+        auth::cookie(headers, ".ASPXAUTH").and_then(|key| state.sessions.find(key, state.limits.session_idle));
+    let public = auth::is_public(path);
+    let Some(session) = session else {
+        if public {
+            return Ok(None);
+        }
+        if auth::cookie(headers, ".ASPXAUTH").is_none() {
+            return Err(Box::new(unauthorized(
+                "sign in first (AuthService.svc/Login) or send `Authorization: Bearer TOKEN`",
+            )));
+        }
         if path.starts_with("/0/odata/") && request.method() == Method::GET {
-            return to_login_page(path);
+            return Err(Box::new(to_login_page(path)));
         }
-        return unauthorized("the session has expired or is not known; sign in again");
+        return Err(Box::new(unauthorized("the session has expired or is not known; sign in again")));
     };
-    if auth::changes_state(request.method(), path) {
+    let Some(roles) = users.roles_of(&session.user) else {
+        return Err(Box::new(unauthorized("the session's user is no longer in the users file; sign in again")));
+    };
+    if !public && auth::changes_state(request.method(), path) {
         let sent = headers.get("BPMCSRF").and_then(|v| v.to_str().ok());
-        if sent != Some(session.csrf.as_str()) {
+        if !sent.is_some_and(|sent| auth::same_secret(sent, &session.csrf)) {
             let what = if sent.is_none() { "has no" } else { "has a wrong" };
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("the request {what} `BPMCSRF` header; send the value of the `BPMCSRF` cookie"),
-            )
-            .into_response();
+            return Err(Box::new(
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!("the request {what} `BPMCSRF` header; send the value of the `BPMCSRF` cookie"),
+                )
+                .into_response(),
+            ));
         }
     }
-    next.run(request).await
+    Ok(Some(Caller { name: session.user, roles, via: Via::Session }))
 }
 
 /// What Creatio answers an OData request with a stale session: a redirect

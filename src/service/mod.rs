@@ -8,9 +8,13 @@
 //! due timers every second; background runs go to a bounded worker pool.
 //! docs/SERVICE.md describes routes, auth, limits and metrics.
 
+pub mod access;
+pub mod accesslog;
 pub mod auth;
+pub mod caller;
 mod creatio;
 pub mod error;
+mod forgery;
 mod limits;
 mod listen;
 pub mod metrics;
@@ -27,6 +31,7 @@ use crate::runtime::instance::{Instance, Status};
 use crate::store::{self, ListFilter, ProcessStore};
 use axum::routing::{get, post};
 use axum::Router;
+use caller::Caller;
 use error::ApiError;
 use std::collections::HashSet;
 use std::future::Future;
@@ -42,6 +47,7 @@ pub const PREFIXES: [&str; 2] = ["/0/ServiceModel", "/ServiceModel"];
 /// document and its test. Creatio routes are listed without a prefix.
 pub const CREATIO_ROUTES: &[(&str, &str)] = &[
     ("post", "/AuthService.svc/Login"),
+    ("post", "/AuthService.svc/Logout"),
     ("get", "/ProcessEngineService.svc/{code}/Execute"),
     ("post", "/ProcessEngineService.svc/{code}/Execute"),
     ("get", "/ProcessEngineService.svc/ExecProcElByUId/{uid}"),
@@ -144,6 +150,10 @@ pub struct Limits {
     pub max_memory: u64,
     /// How long a session lives after sign-in.
     pub session_ttl: Duration,
+    /// How long a session may go unused before it ends (none: until `session_ttl`).
+    pub session_idle: Option<Duration>,
+    /// Whether session cookies carry `Secure` (sent only over HTTPS).
+    pub secure_cookies: bool,
     /// How often the scheduler fires due timers.
     pub tick_interval: Duration,
     /// Most open connections; more are answered 503 and closed.
@@ -176,6 +186,8 @@ impl Default for Limits {
             max_steps: DEFAULT_MAX_STEPS,
             max_memory: DEFAULT_MAX_MEMORY,
             session_ttl: Duration::from_secs(8 * 3600),
+            session_idle: None,
+            secure_cookies: false,
             tick_interval: Duration::from_secs(1),
             max_connections: 512,
             header_timeout: Duration::from_secs(10),
@@ -196,6 +208,8 @@ pub struct Config {
     /// Users and tokens; `None` means no sign-in (loopback only).
     pub users: Option<auth::Users>,
     pub limits: Limits,
+    /// Where one JSON line per request goes (none: no access log).
+    pub access_log: Option<accesslog::AccessLog>,
     /// Store upkeep run every 100 ms on its own thread, off the commit path
     /// (SQLite: WAL checkpoints from a second connection).
     pub maintenance: Option<Box<dyn FnMut() + Send>>,
@@ -207,6 +221,7 @@ pub(crate) struct Shared {
     store: worker::StoreHandle,
     users: Option<auth::Users>,
     sessions: auth::Sessions,
+    access_log: Option<Arc<accesslog::AccessLog>>,
     metrics: metrics::Metrics,
     limits: Limits,
     workers: Arc<Semaphore>,
@@ -252,9 +267,14 @@ impl Shared {
         RunOptions { max_steps: self.limits.max_steps, max_memory: self.limits.max_memory, ..store::real_time(None) }
     }
 
-    /// A run that stops at the request's deadline.
-    fn run_until(&self, deadline: Deadline) -> Run {
-        Run::new(self.options()).until(deadline.run_until())
+    /// The options of a run on behalf of `caller` (see [`access::run_as`]).
+    fn options_for(&self, caller: &Caller) -> RunOptions {
+        access::run_as(self.options(), caller)
+    }
+
+    /// A run on behalf of `caller` that stops at the request's deadline.
+    fn run_until(&self, caller: &Caller, deadline: Deadline) -> Run {
+        Run::new(self.options_for(caller)).until(deadline.run_until())
     }
 
     /// Takes a place in the background backlog, or refuses with 503.
@@ -289,6 +309,7 @@ fn routes_router(state: AppState) -> Router {
     for prefix in PREFIXES {
         router = router
             .route(&format!("{prefix}/AuthService.svc/Login"), post(creatio::login))
+            .route(&format!("{prefix}/AuthService.svc/Logout"), post(creatio::logout))
             .route(
                 &format!("{prefix}/ProcessEngineService.svc/{{code}}/Execute"),
                 get(creatio::execute).post(creatio::execute),
@@ -314,7 +335,10 @@ fn routes_router(state: AppState) -> Router {
         .route(odata::LOGIN_PAGE, get(odata::login_page))
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed)
+        .layer(axum::middleware::from_fn(access::enforce))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::authenticate))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), forgery::check))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), accesslog::record))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::record))
         .layer(axum::extract::DefaultBodyLimit::max(state.limits.max_body))
         .with_state(state)
@@ -340,6 +364,7 @@ pub fn app(config: Config) -> (Router, ServiceHandle) {
         store: worker::StoreHandle::start(config.store),
         users: config.users,
         sessions: auth::Sessions::default(),
+        access_log: config.access_log.map(Arc::new),
         metrics: metrics::Metrics::default(),
         workers: Arc::new(Semaphore::new(limits.workers.max(1))),
         requests: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
@@ -355,7 +380,8 @@ pub fn app(config: Config) -> (Router, ServiceHandle) {
     let outer = Router::new()
         .fallback_service(inner)
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::guard))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(limits::panic_response));
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(limits::panic_response))
+        .layer(axum::middleware::from_fn(forgery::headers));
     (outer, ServiceHandle { state })
 }
 
@@ -379,7 +405,7 @@ impl ServiceHandle {
         let n = ids.len();
         for id in ids {
             self.state.backlog.fetch_add(1, Ordering::SeqCst);
-            runs::spawn_background(self.state.clone(), id);
+            runs::spawn_background(self.state.clone(), id, self.state.options());
         }
         Ok(n)
     }

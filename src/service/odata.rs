@@ -6,11 +6,13 @@
 //! is a 404. Only `$top`, `$skip` and `$count` are understood; other query
 //! options are refused (400) rather than ignored.
 
+use super::access;
+use super::caller::Caller;
 use super::error::{scrub_files, ApiError, Segment};
 use super::{blocking, AppState};
 use crate::store::ListFilter;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -124,13 +126,14 @@ fn context(headers: &HeaderMap, fragment: &str) -> String {
 }
 
 /// Every entity of a set (the sets are small, or bounded by `MAX_SKIP + MAX_TOP`).
-async fn entities(state: &AppState, set: &Set, wanted: usize) -> Result<Vec<Value>, ApiError> {
+/// A `user` gets only the instances it may see ([`access::visible_to`]).
+async fn entities(state: &AppState, set: &Set, wanted: usize, caller: &Caller) -> Result<Vec<Value>, ApiError> {
     Ok(match set {
         Set::Instances => {
             let s = state.clone();
             let filter = ListFilter { limit: Some(wanted), ..ListFilter::default() };
             let list = blocking(move || s.store.call(move |st| st.list(&filter, None))).await?;
-            list.iter().map(instance_entity).collect()
+            list.iter().filter(|i| access::visible_to(*i, caller)).map(instance_entity).collect()
         }
         Set::Processes => {
             state.program.as_ref().map_or_else(Vec::new, |p| p.processes.iter().map(process_entity).collect())
@@ -139,8 +142,11 @@ async fn entities(state: &AppState, set: &Set, wanted: usize) -> Result<Vec<Valu
     })
 }
 
-async fn count(state: &AppState, set: &Set) -> Result<u64, ApiError> {
+async fn count(state: &AppState, set: &Set, caller: &Caller) -> Result<u64, ApiError> {
     Ok(match set {
+        Set::Instances if !access::sees_every_instance(caller) => {
+            entities(state, set, MAX_SKIP + MAX_TOP, caller).await?.len() as u64
+        }
         Set::Instances => {
             let s = state.clone();
             let counts = blocking(move || s.store.call(|st| st.count_by_status())).await?;
@@ -154,6 +160,7 @@ async fn count(state: &AppState, set: &Set) -> Result<u64, ApiError> {
 /// `GET /0/odata/{set}` and `GET /0/odata/{set}({id})`.
 pub async fn collection(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Segment(segment): Segment,
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -164,8 +171,10 @@ pub async fn collection(
         let entity = match set {
             Set::Instances => {
                 let s = state.clone();
+                let who = caller.clone();
                 let found = blocking(move || {
                     s.store.call(move |st| match st.load(key) {
+                        Ok(i) if !access::visible_to(&i, &who) => Ok(None),
                         Ok(i) => Ok(Some(json!({
                             "Id": i.id, "Name": &*i.spec().code, "Status": i.status, "Waiting": i.waiting.len(),
                         }))),
@@ -189,12 +198,12 @@ pub async fn collection(
         }
         return Ok(Json(entity).into_response());
     }
-    let all = entities(&state, &set, o.skip + o.top).await?;
+    let all = entities(&state, &set, o.skip + o.top, &caller).await?;
     let value: Vec<Value> = all.into_iter().skip(o.skip).take(o.top).collect();
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(context(&headers, set.name())));
     if o.count {
-        body.insert("@odata.count".into(), json!(count(&state, &set).await?));
+        body.insert("@odata.count".into(), json!(count(&state, &set, &caller).await?));
     }
     body.insert("value".into(), Value::Array(value));
     let mut body = Value::Object(body);
@@ -205,6 +214,7 @@ pub async fn collection(
 /// `GET /0/odata/{set}/$count`: the number as plain text, as OData answers.
 pub async fn count_of(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Segment(segment): Segment,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -213,7 +223,7 @@ pub async fn count_of(
         return Err(ApiError::bad_request("`$count` counts an entity set, not one entity"));
     }
     options(query)?;
-    let n = count(&state, &set).await?;
+    let n = count(&state, &set, &caller).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], n.to_string()).into_response())
 }
 

@@ -10,7 +10,7 @@ fn error_responses() -> Value {
         "schema": { "$ref": "#/components/schemas/Error" } } } });
     json!({
         "400": err, "401": err, "403": err, "404": err, "405": err, "409": err, "413": err,
-        "422": err, "431": err, "503": err,
+        "415": err, "422": err, "431": err, "503": err,
     })
 }
 
@@ -73,6 +73,17 @@ fn operation(method: &str, path: &str) -> Value {
         responses["408"] = login_answer("the body did not arrive in time");
         responses["429"] = login_answer("too many failures for this user or address; wait Retry-After seconds");
         responses["503"] = login_answer("every password check is busy; try again after Retry-After seconds");
+    } else if p.ends_with("/AuthService.svc/Logout") {
+        op.insert(
+            "summary".into(),
+            json!(
+                "Signs out: ends the session of the .ASPXAUTH cookie (with the BPMCSRF header) and clears the cookies"
+            ),
+        );
+        responses["200"] = json_ok(
+            "signed out",
+            json!({ "type": "object", "properties": { "Code": { "type": "integer" }, "Message": { "type": "string" } } }),
+        );
     } else if p.ends_with("/Execute") {
         op.insert("summary".into(), json!("Runs a process by Code. With ResultParameterName: waits and returns that value (null when the process has no such parameter). Without: starts it in the background and returns the instance id; refused (400) for a process with output parameters"));
         op.insert(

@@ -1,6 +1,8 @@
 //! The service's own JSON API: processes, instances, signals, health,
 //! metrics and the OpenAPI document.
 
+use super::access;
+use super::caller::Caller;
 use super::error::{ApiError, Segment};
 use super::{blocking, runs, AppState, Deadline};
 use crate::check::spec::ProcessSpec;
@@ -64,6 +66,7 @@ const MAX_LIST: usize = 10_000;
 /// `Link` header with `rel="next"`.
 pub async fn instances(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     uri: Uri,
     query: Result<Query<InstancesQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -82,10 +85,13 @@ pub async fn instances(
     let limit = q.limit.unwrap_or(1000).min(MAX_LIST);
     let filter = ListFilter { status, process: q.process, limit: Some(limit) };
     let s = state.clone();
-    let list = blocking(move || s.store.call(move |st| st.list(&filter, after.as_ref()))).await?;
+    let mut list = blocking(move || s.store.call(move |st| st.list(&filter, after.as_ref()))).await?;
     let next = (list.len() == limit)
         .then(|| list.last().map(|last| Cursor { created: last.created.clone(), id: last.id }.text()))
         .flatten();
+    // A page is cut before visibility is applied, so a `user`'s page may be
+    // shorter than `limit` and still have a next one.
+    list.retain(|i| access::visible_to(i, &caller));
     let mut response = Json(serde_json::to_value(list).unwrap_or(JsonValue::Null)).into_response();
     if let Some(next) = next {
         let mut pairs: Vec<String> = uri
@@ -106,11 +112,25 @@ pub async fn instances(
     Ok(response)
 }
 
-pub async fn instance(State(state): State<AppState>, Segment(id): Segment) -> Result<Json<JsonValue>, ApiError> {
+pub async fn instance(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Segment(id): Segment,
+) -> Result<Json<JsonValue>, ApiError> {
     let id: uuid::Uuid =
         id.parse().map_err(|_| ApiError::bad_request(format!("`{id}` is not a valid instance id (a UUID)")))?;
     let s = state.clone();
-    let d = blocking(move || s.store.call(move |st| Ok(st.load(id)?.descriptor_with_history(None)))).await?;
+    let d = blocking(move || {
+        s.store.call(move |st| {
+            let instance = st.load(id)?;
+            // Not visible is answered as not there: a `user` learns nothing of others' instances.
+            if !access::visible_to(&instance, &caller) {
+                return Err(crate::store::StoreError::UnknownInstance { id: id.to_string() });
+            }
+            Ok(instance.descriptor_with_history(None))
+        })
+    })
+    .await?;
     let mut value = serde_json::to_value(d).unwrap_or(JsonValue::Null);
     super::error::scrub_files(&mut value);
     Ok(Json(value))
@@ -122,6 +142,7 @@ pub async fn instance(State(state): State<AppState>, Segment(id): Segment) -> Re
 /// `wokenCount` counts them all.
 pub async fn signal(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Extension(deadline): Extension<Deadline>,
     Segment(name): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
@@ -130,7 +151,7 @@ pub async fn signal(
     }
     let s = state.clone();
     let signal = name.clone();
-    let (woken, count, complete) = blocking(move || runs::throw(&s, signal, deadline)).await?;
+    let (woken, count, complete) = blocking(move || runs::throw(&s, signal, &caller, deadline)).await?;
     let mut value = json!({ "signal": name, "woken": woken, "wokenCount": count, "complete": complete });
     super::error::scrub_files(&mut value);
     Ok(Json(value))

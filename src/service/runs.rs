@@ -6,10 +6,11 @@
 //! and signal deliveries go a page of instances at a time, each page
 //! committed, so that no request waits behind a burst.
 
+use super::caller::Caller;
 use super::error::ApiError;
 use super::{blocking, AppState, Deadline};
 use crate::runtime::descriptor::Descriptor;
-use crate::runtime::engine::{ExecError, ExecOutcome, Run};
+use crate::runtime::engine::{ExecError, ExecOutcome, Run, RunOptions};
 use crate::runtime::instance::Status;
 use crate::store::{self, Save, StoreError, Versioned, Write, Written, PAGE_SIZE};
 use axum::http::StatusCode;
@@ -50,6 +51,7 @@ pub fn exec_by_uid(
     state: &AppState,
     uid: Uuid,
     fields: &[(String, String)],
+    caller: &Caller,
     deadline: Deadline,
 ) -> Result<(ExecOutcome, Descriptor, u64), ApiError> {
     for _ in 0..MAX_RETRIES {
@@ -60,7 +62,7 @@ pub fn exec_by_uid(
         if instance.status.is_finished() {
             return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
         }
-        let mut run = state.run_until(deadline);
+        let mut run = state.run_until(caller, deadline);
         instance.exec_only(uid, fields, &mut run)?;
         store::run_on(&mut instance, &mut run);
         if run.timed_out() {
@@ -71,7 +73,7 @@ pub fn exec_by_uid(
         match state.store.try_write(Write::Save(Box::new(save)))? {
             Ok(Written::Saved(instance)) => {
                 if emitted {
-                    deliver_thrown(state, instance.id, deadline)?;
+                    deliver_thrown(state, instance.id, &run.options, deadline)?;
                 }
                 return Ok((ExecOutcome::Executed, instance.descriptor(None), run.elements_executed));
             }
@@ -86,7 +88,8 @@ pub fn exec_by_uid(
 /// Accepts a background run of a committed instance: the run waits for a
 /// worker, loads the instance, runs it and saves it expecting the version
 /// accepted (a cancellation meanwhile wins: the run's result is dropped).
-pub fn spawn_background(state: AppState, id: Uuid) {
+/// `options` are those of the caller who started it.
+pub fn spawn_background(state: AppState, id: Uuid, options: RunOptions) {
     tokio::spawn(async move {
         let permit = state.workers.clone().acquire_owned().await;
         let s = state.clone();
@@ -96,7 +99,7 @@ pub fn spawn_background(state: AppState, id: Uuid) {
             if instance.status != Status::Running {
                 return Ok(None);
             }
-            let mut run = Run::new(s.options());
+            let mut run = Run::new(options);
             store::run_on(&mut instance, &mut run);
             let elements = run.elements_executed;
             let emitted = !run.emitted.is_empty();
@@ -181,6 +184,7 @@ pub struct PageDone {
 pub fn deliver_page(
     state: &AppState,
     only: Option<i64>,
+    options: &RunOptions,
     until: Option<std::time::Instant>,
 ) -> Result<Option<PageDone>, ApiError> {
     let skip: Vec<i64> = match only {
@@ -190,7 +194,7 @@ pub fn deliver_page(
     let Some(page) = state.store.call(move |st| st.signal_page(only, &skip, PAGE_SIZE))? else {
         return Ok(None);
     };
-    let run = page.run(&state.options(), until);
+    let run = page.run(options, until);
     for e in &run.failed {
         eprintln!("procdsl serve: signal not delivered to an instance: {e}");
     }
@@ -228,7 +232,7 @@ pub fn start_deliverer(state: AppState) -> tokio::task::JoinHandle<()> {
             let _ = tokio::time::timeout(state.limits.tick_interval, state.deliverer.notified()).await;
             loop {
                 let s = state.clone();
-                match blocking(move || deliver_page(&s, None, None)).await {
+                match blocking(move || deliver_page(&s, None, &s.options(), None)).await {
                     Ok(Some(_)) => last_error = None,
                     Ok(None) => break,
                     Err(e) => {
@@ -248,13 +252,19 @@ pub fn start_deliverer(state: AppState) -> tokio::task::JoinHandle<()> {
 /// reached every waiter or the deadline comes (the deliverer then goes
 /// on). Returns the instances it woke (the first [`MAX_WOKEN_LISTED`]), how
 /// many, and whether it reached every waiter.
-pub fn throw(state: &AppState, name: String, deadline: Deadline) -> Result<(Vec<Descriptor>, usize, bool), ApiError> {
+/// The instances it wakes run on behalf of `caller`.
+pub fn throw(
+    state: &AppState,
+    name: String,
+    caller: &Caller,
+    deadline: Deadline,
+) -> Result<(Vec<Descriptor>, usize, bool), ApiError> {
     let Some(row) = state.store.call(move |st| st.throw(&name))? else {
         return Ok((Vec::new(), 0, true));
     };
     let mut woken = Vec::new();
     let mut count = 0;
-    let complete = deliver_rows(state, &[row], deadline, &mut |page| {
+    let complete = deliver_rows(state, &[row], &state.options_for(caller), deadline, &mut |page| {
         count += page.len();
         let room = MAX_WOKEN_LISTED.saturating_sub(woken.len());
         woken.extend(page.into_iter().take(room));
@@ -264,10 +274,16 @@ pub fn throw(state: &AppState, name: String, deadline: Deadline) -> Result<(Vec<
 
 /// The signals a request's run threw reach their waiters before it answers,
 /// as far as its deadline allows (the deliverer does the rest, and the
-/// signals that those waiters throw in turn).
-pub fn deliver_thrown(state: &AppState, source: Uuid, deadline: Deadline) -> Result<(), ApiError> {
+/// signals that those waiters throw in turn). The waiters run with
+/// `options`, those of the run that threw them.
+pub fn deliver_thrown(
+    state: &AppState,
+    source: Uuid,
+    options: &RunOptions,
+    deadline: Deadline,
+) -> Result<(), ApiError> {
     let rows = state.store.call(move |st| st.thrown_by(source))?;
-    deliver_rows(state, &rows, deadline, &mut |_| {})?;
+    deliver_rows(state, &rows, options, deadline, &mut |_| {})?;
     Ok(())
 }
 
@@ -276,6 +292,7 @@ pub fn deliver_thrown(state: &AppState, source: Uuid, deadline: Deadline) -> Res
 fn deliver_rows(
     state: &AppState,
     rows: &[i64],
+    options: &RunOptions,
     deadline: Deadline,
     woken: &mut dyn FnMut(Vec<Descriptor>),
 ) -> Result<bool, ApiError> {
@@ -287,7 +304,7 @@ fn deliver_rows(
             if std::time::Instant::now() >= until {
                 return Ok(false);
             }
-            match deliver_page(state, Some(row), Some(until))? {
+            match deliver_page(state, Some(row), options, Some(until))? {
                 None => break,
                 Some(page) => {
                     let finished = page.finished;

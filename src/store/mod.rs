@@ -13,11 +13,13 @@
 mod backend;
 mod error;
 mod lookup;
+mod private;
 pub mod schema;
 
 pub use backend::{Delivered, ProcessStore, Save, Write, Written};
 pub use error::StoreError;
 pub use lookup::{ElementInstanceMatch, InstanceMatch};
+pub use private::private_file;
 
 use crate::check::spec::Program;
 use crate::check::{self};
@@ -252,6 +254,10 @@ impl Store {
             return Err(StoreError::Missing { path: path.to_path_buf() });
         }
         let open_error = |e: rusqlite::Error| StoreError::Open { path: path.to_path_buf(), message: e.to_string() };
+        if create && path != Path::new(":memory:") {
+            private::create_private(path)
+                .map_err(|e| StoreError::Open { path: path.to_path_buf(), message: e.to_string() })?;
+        }
         let mut flags = OpenFlags::default();
         if !create {
             flags.remove(OpenFlags::SQLITE_OPEN_CREATE);
