@@ -617,6 +617,7 @@ pub const MAX_CANCEL: usize = 1000;
 /// per id: its status, or why it could not be cancelled.
 pub async fn cancel_execution(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -641,7 +642,7 @@ pub async fn cancel_execution(
     let s = state.clone();
     let results = blocking(move || {
         s.store.call(move |st| {
-            let results = st.cancel_many(&ids)?;
+            let results = st.cancel_many(&ids, &caller.name)?;
             let out = ids
                 .iter()
                 .zip(results)

@@ -90,8 +90,9 @@ pub trait ProcessStore: Send {
     fn list(&mut self, filter: &ListFilter, after: Option<&Cursor>) -> Result<Vec<InstanceSummary>, StoreError>;
     /// How many instances there are of each status.
     fn count_by_status(&mut self) -> Result<Vec<(Status, u64)>, StoreError>;
-    /// Cancels each instance, in one transaction.
-    fn cancel_many(&mut self, ids: &[Uuid]) -> Result<Cancelled, StoreError>;
+    /// Cancels each instance, in one transaction; `actor` (a user or token
+    /// name) is recorded in each instance's history.
+    fn cancel_many(&mut self, ids: &[Uuid], actor: &str) -> Result<Cancelled, StoreError>;
     /// Up to `limit` instances with a timer due at `now`, loaded.
     fn due(&mut self, now: Timestamp, limit: usize) -> Result<(Vec<Versioned>, Vec<StoreError>), StoreError>;
     /// The next page of a signal waiting to be delivered (see [`Store::signal_page`]).
@@ -165,8 +166,8 @@ impl ProcessStore for Store {
         Store::count_by_status(self)
     }
 
-    fn cancel_many(&mut self, ids: &[Uuid]) -> Result<Cancelled, StoreError> {
-        Store::cancel_many(self, ids)
+    fn cancel_many(&mut self, ids: &[Uuid], actor: &str) -> Result<Cancelled, StoreError> {
+        Store::cancel_many(self, ids, actor)
     }
 
     fn due(&mut self, now: Timestamp, limit: usize) -> Result<(Vec<Versioned>, Vec<StoreError>), StoreError> {

@@ -537,12 +537,12 @@ impl Store {
 
     /// Cancels each instance, all in one transaction (one durable commit);
     /// one that cannot be cancelled is reported and does not stop the others.
-    pub fn cancel_many(&mut self, ids: &[Uuid]) -> Result<Vec<Result<(CancelOutcome, Descriptor)>>> {
+    pub fn cancel_many(&mut self, ids: &[Uuid], actor: &str) -> Result<Vec<Result<(CancelOutcome, Descriptor)>>> {
         let (tx, programs) = self.begin()?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             tx.execute_batch("SAVEPOINT cancel")?;
-            let result = cancel_in(&tx, programs, *id, engine::LOCAL_ACTOR);
+            let result = cancel_in(&tx, programs, *id, actor);
             if result.is_ok() {
                 tx.execute_batch("RELEASE cancel")?;
             } else {
