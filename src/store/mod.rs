@@ -11,11 +11,15 @@
 //! docs/STORE.md describes the design.
 
 mod backend;
+pub mod copy;
 mod error;
 mod lookup;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod schema;
 
 pub use backend::{Delivered, ProcessStore, Save, Write, Written};
+pub use copy::copy_all;
 pub use error::StoreError;
 pub use lookup::{ElementInstanceMatch, InstanceMatch};
 
