@@ -174,5 +174,5 @@ fn the_synchronous_client_works_on_tokios_blocking_pool() {
         }
         versions
     });
-    assert_eq!(versions, vec![1; 8]);
+    assert_eq!(versions, vec![procdsl::store::postgres::schema::SCHEMA_VERSION; 8]);
 }

@@ -9,9 +9,13 @@
 mod pg;
 
 use jiff::{SignedDuration, Timestamp};
+use procdsl::runtime::descriptor::Descriptor;
+use procdsl::runtime::engine::RunOptions;
 use procdsl::runtime::engine::{ExecOutcome, Run};
 use procdsl::runtime::instance::Status;
-use procdsl::store::{self, CancelOutcome, ListFilter, ProcessStore, Store, StoreError, Write, Written};
+use procdsl::store::{
+    self, CancelOutcome, Cursor, ListFilter, ProcessStore, Save, Store, StoreError, Write, Written, PAGE_SIZE,
+};
 use procdsl::Engine;
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
@@ -109,6 +113,9 @@ store_tests!(
     an_unknown_uid_is_refused,
     copy_all_moves_every_row_and_keeps_executed_uids,
     a_batch_undoes_a_failed_write_alone_and_executes_once,
+    a_list_pages_by_cursor,
+    a_stale_save_is_refused_and_an_idempotency_key_kept_once,
+    a_signal_waits_in_the_outbox_and_skips_later_waits,
 );
 
 fn engine() -> Engine {
@@ -126,6 +133,66 @@ fn start(store: &mut dyn ProcessStore, code: &str) -> Uuid {
     store::run_on(&mut instance, &mut run);
     store.save_run(&instance, &run).unwrap();
     instance.id
+}
+
+/// What the service's scheduler does: pages of due instances, loaded,
+/// run here, saved expecting the version loaded. Returns the instances
+/// this call moved (a save that lost a race moved nothing).
+fn tick(store: &mut dyn ProcessStore, now: Timestamp) -> Vec<Descriptor> {
+    let options = store::real_time(Some(now));
+    let mut moved = Vec::new();
+    let mut seen = HashSet::new();
+    loop {
+        let (page, failed) = store.due(now, PAGE_SIZE).unwrap();
+        assert!(failed.is_empty());
+        if !page.iter().any(|v| seen.insert(v.instance.id)) {
+            break;
+        }
+        let (saves, descriptors, _) = store::fire_page(page, &options);
+        let writes = saves.into_iter().map(|s| Write::Save(Box::new(s))).collect();
+        for (result, d) in store.write_batch(writes).into_iter().zip(descriptors) {
+            match result {
+                Ok(_) => moved.push(d),
+                Err(StoreError::Conflict { .. }) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    deliver(store, &options).unwrap();
+    moved
+}
+
+/// What the service's deliverer does: every signal in the outbox, page
+/// by page, each page run here and committed with version checks.
+fn deliver(store: &mut dyn ProcessStore, options: &RunOptions) -> Result<Vec<Descriptor>, StoreError> {
+    let mut woken = Vec::new();
+    let mut notes = Vec::new();
+    while let Some(page) = store.signal_page(None, &[], PAGE_SIZE)? {
+        let run = page.run(options, None);
+        match store.write_batch(vec![Write::Delivered(Box::new(run.write))]).remove(0) {
+            Ok(Written::Delivered(n)) => {
+                notes.extend(n);
+                woken.extend(run.woken);
+            }
+            Ok(_) => panic!("a page answered as another write"),
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match notes.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(woken),
+    }
+}
+
+/// Throws a signal from outside and delivers it.
+fn signal(store: &mut dyn ProcessStore, name: &str) -> Vec<Descriptor> {
+    store.throw(name).unwrap();
+    deliver(store, &store::real_time(None)).unwrap()
+}
+
+fn cancel(store: &mut dyn ProcessStore, id: Uuid) -> Result<(CancelOutcome, Descriptor), StoreError> {
+    store.cancel_many(&[id]).unwrap().remove(0)
 }
 
 fn waiting_uid(store: &mut dyn ProcessStore, id: Uuid) -> Uuid {
@@ -151,7 +218,7 @@ where
     let loaded = two.load(id).unwrap().descriptor(None);
     assert_eq!(saved, loaded);
     assert_eq!(loaded.status, Status::Waiting);
-    let listed = two.list(&ListFilter::default()).unwrap();
+    let listed = two.list(&ListFilter::default(), None).unwrap();
     assert_eq!((listed.len(), listed[0].id, listed[0].version, listed[0].waiting), (1, id, 1, 1));
     let uid = loaded.waiting[0].uid;
     let live = |store: &mut B::Node| -> Vec<(String, String, bool)> {
@@ -162,7 +229,7 @@ where
     let (outcome, d, _) = two.exec(uid, &fields("ok"), store::real_time(None)).unwrap();
     assert_eq!((outcome, d.status), (ExecOutcome::Executed, Status::Completed));
     assert_eq!(one.load(id).unwrap().descriptor(None), d);
-    let listed = one.list(&ListFilter::default()).unwrap();
+    let listed = one.list(&ListFilter::default(), None).unwrap();
     assert_eq!((listed[0].version, listed[0].waiting), (2, 0));
     assert_eq!(live(&mut one), vec![(uid.to_string(), "user".to_string(), false)], "the index row is dead, kept");
 }
@@ -206,7 +273,7 @@ fn a_due_timer_fires_once_across_two_nodes<B: Backend>(b: &B) {
     const INSTANCES: usize = 24;
     let mut setup = b.node();
     let ids: Vec<Uuid> = (0..INSTANCES).map(|_| start(&mut setup, "UsrTimer")).collect();
-    assert_eq!(setup.tick(t0() + SignedDuration::from_mins(30)).unwrap().len(), 0, "nothing is due yet");
+    assert_eq!(tick(&mut setup, t0() + SignedDuration::from_mins(30)).len(), 0, "nothing is due yet");
     let later = t0() + SignedDuration::from_hours(2);
     let barrier = Barrier::new(2);
     let moved: Vec<Uuid> = std::thread::scope(|scope| {
@@ -216,7 +283,7 @@ fn a_due_timer_fires_once_across_two_nodes<B: Backend>(b: &B) {
                 let barrier = &barrier;
                 scope.spawn(move || {
                     barrier.wait();
-                    node.tick(later).unwrap().into_iter().map(|d| d.process_id).collect::<Vec<_>>()
+                    tick(&mut node, later).into_iter().map(|d| d.process_id).collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -228,7 +295,7 @@ fn a_due_timer_fires_once_across_two_nodes<B: Backend>(b: &B) {
         let d = setup.load(id).unwrap().descriptor(None);
         assert_eq!((d.status, count(&d.log, "fired")), (Status::Completed, 1));
     }
-    assert!(setup.tick(later).unwrap().is_empty(), "a fired timer does not fire again");
+    assert!(tick(&mut setup, later).is_empty(), "a fired timer does not fire again");
 }
 
 fn a_signal_wakes_each_waiting_instance_once<B: Backend>(b: &B) {
@@ -244,11 +311,7 @@ fn a_signal_wakes_each_waiting_instance_once<B: Backend>(b: &B) {
                 let barrier = &barrier;
                 scope.spawn(move || {
                     barrier.wait();
-                    node.signal("Go", store::real_time(None))
-                        .unwrap()
-                        .into_iter()
-                        .map(|d| d.process_id)
-                        .collect::<Vec<_>>()
+                    signal(&mut node, "Go").into_iter().map(|d| d.process_id).collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -261,7 +324,7 @@ fn a_signal_wakes_each_waiting_instance_once<B: Backend>(b: &B) {
         assert_eq!((d.status, count(&d.log, "heard")), (Status::Completed, 1));
     }
     assert_eq!(setup.load(approve).unwrap().status, Status::Waiting, "an instance not listening is left alone");
-    assert!(setup.signal("Go", store::real_time(None)).unwrap().is_empty());
+    assert!(signal(&mut setup, "Go").is_empty());
 }
 
 fn cancel_stops_an_instance_once<B: Backend>(b: &B) {
@@ -269,16 +332,16 @@ fn cancel_stops_an_instance_once<B: Backend>(b: &B) {
     let id = start(&mut one, "UsrApprove");
     let uid = waiting_uid(&mut one, id);
     let mut two = b.node();
-    let (outcome, d) = two.cancel(id).unwrap();
+    let (outcome, d) = cancel(&mut two, id).unwrap();
     assert_eq!((outcome, d.status), (CancelOutcome::Cancelled, Status::Cancelled));
-    assert_eq!(one.cancel(id).unwrap().0, CancelOutcome::AlreadyCancelled);
+    assert_eq!(cancel(&mut one, id).unwrap().0, CancelOutcome::AlreadyCancelled);
     let refused = one.exec(uid, &fields("late"), store::real_time(None)).unwrap_err();
     assert!(matches!(refused, StoreError::Exec(_)), "{refused}");
     let done = start(&mut one, "UsrApprove");
     let uid = waiting_uid(&mut one, done);
     one.exec(uid, &fields("ok"), store::real_time(None)).unwrap();
-    assert!(matches!(two.cancel(done), Err(StoreError::Finished { status: Status::Completed, .. })));
-    let missing = two.cancel(Uuid::new_v4()).unwrap_err();
+    assert!(matches!(cancel(&mut two, done), Err(StoreError::Finished { status: Status::Completed, .. })));
+    let missing = cancel(&mut two, Uuid::new_v4()).unwrap_err();
     assert!(matches!(missing, StoreError::UnknownInstance { .. }), "{missing}");
     let mut counts = two.count_by_status().unwrap();
     counts.sort_by_key(|(s, _)| s.as_str());
@@ -292,7 +355,7 @@ fn list_filters_by_status_and_process<B: Backend>(b: &B) {
     let uid = waiting_uid(&mut store, approvals[1]);
     store.exec(uid, &fields("ok"), store::real_time(None)).unwrap();
     let ids = |filter: ListFilter, store: &mut B::Node| -> Vec<Uuid> {
-        store.list(&filter).unwrap().into_iter().map(|s| s.id).collect::<Vec<_>>()
+        store.list(&filter, None).unwrap().into_iter().map(|s| s.id).collect::<Vec<_>>()
     };
     let mut all: Vec<Uuid> = approvals.iter().chain(&timers).copied().collect();
     all.sort();
@@ -362,7 +425,7 @@ fn a_batch_undoes_a_failed_write_alone_and_executes_once<B: Backend>(b: &B) {
         .into_iter()
         .map(|w| match w.unwrap() {
             Written::Saved(i) => i.id,
-            Written::Exec(..) => panic!("a save answered as an exec"),
+            _ => panic!("a save answered as another write"),
         })
         .collect();
     let mut other = b.node();
@@ -379,7 +442,7 @@ fn a_batch_undoes_a_failed_write_alone_and_executes_once<B: Backend>(b: &B) {
         .into_iter()
         .map(|r| match r {
             Ok(Written::Exec(outcome, _, _)) => Ok(outcome),
-            Ok(Written::Saved(_)) => panic!("an exec answered as a save"),
+            Ok(_) => panic!("an exec answered as another write"),
             Err(e) => Err(e.to_string()),
         })
         .collect();
@@ -391,6 +454,81 @@ fn a_batch_undoes_a_failed_write_alone_and_executes_once<B: Backend>(b: &B) {
     assert_eq!(other.load(ids[0]).unwrap().descriptor(None).log, ["executed first"]);
     assert_eq!(other.load(ids[1]).unwrap().status, Status::Waiting, "the failed write was undone alone");
     assert_eq!(other.load(ids[2]).unwrap().status, Status::Completed);
+}
+
+fn a_list_pages_by_cursor<B: Backend>(b: &B) {
+    let mut store = b.node();
+    let mut started: Vec<Uuid> = (0..5).map(|_| start(&mut store, "UsrApprove")).collect();
+    start(&mut store, "UsrTimer");
+    let approvals = ListFilter { process: Some("UsrApprove".into()), limit: Some(2), ..Default::default() };
+    let mut paged = Vec::new();
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = store.list(&approvals, after.as_ref()).unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(Cursor { created: last.created.clone(), id: last.id });
+        paged.extend(page.iter().map(|s| s.id));
+    }
+    let whole: Vec<Uuid> =
+        store.list(&ListFilter { limit: None, ..approvals }, None).unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(paged, whole, "pages in order, none twice, none left out");
+    started.sort();
+    paged.sort();
+    assert_eq!(paged, started);
+    let counts = store.count_by_status().unwrap();
+    assert_eq!(counts, vec![(Status::Waiting, 6)]);
+}
+
+fn a_stale_save_is_refused_and_an_idempotency_key_kept_once<B: Backend>(b: &B) {
+    let mut one = b.node();
+    let mut two = b.node();
+    let id = start(&mut one, "UsrApprove");
+    let loaded = one.load_versioned(id).unwrap();
+    assert_eq!(loaded.version, 1);
+    let uid = waiting_uid(&mut two, id);
+    two.exec(uid, &fields("on two"), store::real_time(None)).unwrap();
+    let stale = Save { instance: loaded.instance, emitted: vec![], expected: Some(1), key: None };
+    let refused = one.write_batch(vec![Write::Save(Box::new(stale))]).remove(0);
+    assert!(matches!(refused, Err(StoreError::Conflict { .. })), "a save of version 1 after version 2");
+    let by_uid = one.load_by_uid(uid).unwrap();
+    assert_eq!((by_uid.instance.id, by_uid.version, by_uid.instance.status), (id, 2, Status::Completed));
+    let new = |key: &str| {
+        let mut instance = engine().start("UsrApprove", Vec::<(String, String)>::new()).unwrap();
+        let mut run = Run::new(store::real_time(None));
+        store::run_on(&mut instance, &mut run);
+        let save = Save { instance, emitted: run.emitted, expected: None, key: Some((key.into(), format!("{key}!"))) };
+        Write::Save(Box::new(save))
+    };
+    let first = match one.write_batch(vec![new("k1")]).remove(0).unwrap() {
+        Written::Saved(i) => i.id,
+        _ => panic!("a save answered as another write"),
+    };
+    assert_eq!(two.remembered("k1").unwrap(), Some((first, "k1!".to_string())));
+    let results = two.write_batch(vec![new("k1"), new("k2")]);
+    assert!(matches!(&results[0], Err(StoreError::KeyUsed { key }) if key == "k1"));
+    let second = match &results[1] {
+        Ok(Written::Saved(i)) => i.id,
+        _ => panic!("the other write of the batch was kept"),
+    };
+    assert_eq!(one.remembered("k2").unwrap(), Some((second, "k2!".to_string())));
+    assert_eq!(one.remembered("k3").unwrap(), None);
+    assert_eq!(one.list(&ListFilter::default(), None).unwrap().len(), 3, "the refused save wrote nothing");
+}
+
+fn a_signal_waits_in_the_outbox_and_skips_later_waits<B: Backend>(b: &B) {
+    let mut store = b.node();
+    let early: HashSet<Uuid> = (0..2).map(|_| start(&mut store, "UsrListen")).collect();
+    assert_eq!(store.throw("Nobody").unwrap(), None, "nobody waits: nothing is queued");
+    let row = store.throw("Go").unwrap().expect("queued");
+    assert_eq!(store.thrown_by(Uuid::nil()).unwrap(), vec![row]);
+    let late = start(&mut store, "UsrListen");
+    let woken: HashSet<Uuid> =
+        deliver(&mut store, &store::real_time(None)).unwrap().into_iter().map(|d| d.process_id).collect();
+    assert_eq!(woken, early);
+    assert_eq!(store.load(late).unwrap().status, Status::Waiting, "its wait began after the throw");
+    assert!(store.thrown_by(Uuid::nil()).unwrap().is_empty(), "the row is gone once delivered");
+    assert!(store.signal_page(None, &[], PAGE_SIZE).unwrap().is_none());
 }
 
 type AllRows = (Vec<store::copy::ProgramRow>, Vec<store::copy::InstanceRow>);
@@ -469,8 +607,8 @@ mod postgres_only {
         store::run_on(&mut instance, &mut run);
         assert_eq!(a.save_versioned(&instance, &run, None).unwrap(), 1);
         assert!(matches!(b.save_versioned(&instance, &run, None), Err(StoreError::Conflict { .. })), "not new");
-        let (mut on_a, version) = a.load_versioned(instance.id).unwrap();
-        let (on_b, _) = b.load_versioned(instance.id).unwrap();
+        let store::Versioned { instance: mut on_a, version } = a.clone().load_versioned(instance.id).unwrap();
+        let on_b = b.clone().load_versioned(instance.id).unwrap().instance;
         let uid = on_a.descriptor(None).waiting[0].uid;
         let mut run = Run::new(store::real_time(None));
         on_a.exec_only(uid, &fields("a"), &mut run).unwrap();
@@ -506,13 +644,13 @@ mod postgres_only {
     fn the_schema_is_versioned_and_foreign_or_newer_databases_are_refused() {
         let Some((server, url)) = pg::fresh_database() else { return };
         let (a, b) = (node(&url, "a"), node(&url, "b"));
-        assert_eq!((a.schema_version().unwrap(), b.schema_version().unwrap()), (schema::SCHEMA_VERSION, 1));
+        assert_eq!((a.schema_version().unwrap(), b.schema_version().unwrap()), (schema::SCHEMA_VERSION, 2));
         let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
         let steps: i64 = client.query_one("SELECT COUNT(*) FROM procdsl_schema", &[]).unwrap().get(0);
-        assert_eq!(steps, 1, "a second node does not migrate again");
+        assert_eq!(steps, 2, "a second node does not migrate again");
         client.batch_execute("INSERT INTO procdsl_schema VALUES (9, 'later')").unwrap();
         let newer = PgStore::connect(&url, PgOptions::default()).unwrap_err();
-        assert!(matches!(newer, StoreError::NewerSchema { found: 9, supported: 1, .. }), "{newer}");
+        assert!(matches!(newer, StoreError::NewerSchema { found: 9, supported: 2, .. }), "{newer}");
         let other = server.create_database();
         let mut client = ::postgres::Client::connect(&other, ::postgres::NoTls).unwrap();
         client.batch_execute("CREATE TABLE customers (id INTEGER)").unwrap();
@@ -546,7 +684,7 @@ mod postgres_only {
         assert_eq!((report.programs, report.instances), (1, 3));
         assert_eq!(rows(&mut source), rows(&mut pg));
         assert_eq!(pg.exec(done_uid, &fields("x"), store::real_time(None)).unwrap().0, ExecOutcome::AlreadyExecuted);
-        assert_eq!(pg.signal("Go", store::real_time(None)).unwrap().len(), 1, "the signal index was copied");
+        assert_eq!(signal(&mut pg, "Go").len(), 1, "the signal index was copied");
         let uid = waiting_uid(&mut pg, waiting);
         pg.exec(uid, &fields("in postgres"), store::real_time(None)).unwrap();
         let back = super::sqlite();

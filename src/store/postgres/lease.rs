@@ -14,7 +14,7 @@
 //! within a small part of the lease (NTP does that).
 
 use super::db::Db;
-use super::{deliver, load_instance, run_on, save_instance, PgStore, Result};
+use super::{load_instance, queue_signals, run_on, save_instance, PgStore, Result};
 use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::Run;
 use crate::store::{real_time, time_text};
@@ -22,9 +22,6 @@ use jiff::Timestamp;
 use postgres::types::Type;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// Instances claimed per round of a tick.
-pub(super) const TICK_BATCH: i64 = 64;
 
 /// The lease name of an instance's timers.
 pub(super) fn timer_lease(id: Uuid) -> String {
@@ -75,9 +72,9 @@ impl PgStore {
     }
 
     /// Fires the due timers of an instance this node claimed, runs it on,
-    /// saves it, delivers the signals it threw, and gives the lease back,
+    /// saves it, queues the signals it threw in the outbox, and gives the lease back,
     /// in one transaction under the instance's row lock. Returns the
-    /// descriptors of the instances that moved (none when another node
+    /// descriptor of the instance if it moved (none when another node
     /// fired the timers first, or the lease passed to another node).
     pub fn fire_claimed(&self, id: Uuid, now: Timestamp) -> Result<Vec<Descriptor>> {
         let name = timer_lease(id);
@@ -94,10 +91,8 @@ impl PgStore {
             let mut run = Run::new(options.clone());
             run_on(&mut instance, &mut run);
             save_instance(tx, &instance, None)?;
-            let woken = deliver(tx, programs, &run.emitted, instance.id, &run.options)?;
-            let mut moved = vec![instance.descriptor(None)];
-            moved.extend(woken);
-            Ok(moved)
+            queue_signals(tx, &run.emitted, instance.id, 0)?;
+            Ok(vec![instance.descriptor(None)])
         })
     }
 

@@ -24,20 +24,21 @@ mod session;
 
 pub use session::StoredSession;
 
+use super::backend::Cancelled;
 use super::{
-    decode_state, entries, run_on, time_text, CancelOutcome, InstanceSummary, ListFilter, ProcessStore, StoreError,
-    Write, Written, MAX_SIGNAL_DELIVERIES,
+    decode_state, entries, run_on, time_text, CancelOutcome, Cursor, Delivered, InstanceSummary, ListFilter,
+    ProcessStore, Save, SignalPage, StoreError, Versioned, Write, Written, MAX_PENDING_SIGNALS, MAX_SIGNAL_HOPS,
 };
 use crate::check::{self, spec::Program};
 use crate::runtime::descriptor::Descriptor;
-use crate::runtime::engine::{ExecError, ExecOutcome, Run, RunOptions};
+use crate::runtime::engine::{ExecError, ExecOutcome, Run, RunOptions, LOCAL_ACTOR};
 use crate::runtime::instance::{Instance, Status};
 use crate::runtime::saved::{SavedInstance, FORMAT_VERSION};
 use db::{Db, Manager};
 use jiff::Timestamp;
 use postgres::error::SqlState;
 use postgres::types::Type;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -259,24 +260,18 @@ impl PgStore {
         }
     }
 
-    /// The instance with this id and its version (how many times it was
-    /// saved), for a later [`PgStore::save_versioned`].
-    pub fn load_versioned(&self, id: Uuid) -> Result<(Instance, i64)> {
-        self.transact(|db, programs| load_instance(db, programs, &id.to_string(), false))
-    }
-
     /// Saves an instance that a run moved (outside the store) only if
     /// nobody saved it since version `expected` (None: it must be new), with
-    /// its program, and delivers the signals the run threw; returns the new
-    /// version. `UPDATE … WHERE version = $n`: a conflict is
-    /// [`StoreError::Conflict`] and nothing is written.
+    /// its program, and queues the signals the run threw in the outbox;
+    /// returns the new version. `UPDATE … WHERE version = $n`: a conflict
+    /// is [`StoreError::Conflict`] and nothing is written.
     pub fn save_versioned(&self, instance: &Instance, run: &Run, expected: Option<i64>) -> Result<i64> {
         let version = self.transact(|tx, programs| {
             if programs.get(&instance.program.hash).is_none() {
                 save_program(tx, &instance.program)?;
             }
             let version = save_instance(tx, instance, Some(expected))?;
-            deliver(tx, programs, &run.emitted, instance.id, &run.options)?;
+            queue_signals(tx, &run.emitted, instance.id, 0)?;
             Ok(version)
         })?;
         self.programs.remember(&instance.program);
@@ -289,36 +284,61 @@ impl PgStore {
     }
 }
 
-/// One write of a batch inside `tx`: None for a save, the exec's outcome for an exec.
-fn apply(tx: &mut Db<'_>, programs: &Programs, write: &Write) -> Result<Option<(ExecOutcome, Descriptor, u64)>> {
+/// What a write of a batch did, before its result is handed back.
+enum Done {
+    Saved,
+    Exec(ExecOutcome, Box<Descriptor>, u64),
+    Delivered(Vec<StoreError>),
+}
+
+/// One write of a batch inside `tx`.
+fn apply(tx: &mut Db<'_>, programs: &Programs, write: &Write) -> Result<Done> {
     match write {
-        Write::SaveRun { instance, emitted, options } => {
-            if programs.get(&instance.program.hash).is_none() {
-                save_program(tx, &instance.program)?;
-            }
-            save_instance(tx, instance, None)?;
-            deliver(tx, programs, emitted, instance.id, options)?;
-            Ok(None)
+        Write::SaveRun { instance, emitted, .. } => {
+            save_run_in(tx, programs, instance, emitted)?;
+            Ok(Done::Saved)
         }
-        Write::Exec { uid, fields, options } => exec_in(tx, programs, *uid, fields, options.clone()).map(Some),
+        Write::Save(save) => {
+            save_in(tx, programs, save)?;
+            Ok(Done::Saved)
+        }
+        Write::Exec { uid, fields, options } => {
+            let (outcome, d, n) = exec_in(tx, programs, *uid, fields, options.clone())?;
+            Ok(Done::Exec(outcome, Box::new(d), n))
+        }
+        Write::Delivered(page) => delivered_in(tx, programs, page).map(Done::Delivered),
+    }
+}
+
+/// The program a write saves, if any: remembered once its transaction committed.
+fn saved_program(write: &Write) -> Option<&Arc<Program>> {
+    match write {
+        Write::SaveRun { instance, .. } => Some(&instance.program),
+        Write::Save(save) => Some(&save.instance.program),
+        Write::Exec { .. } | Write::Delivered(_) => None,
     }
 }
 
 impl PgStore {
     /// One write in a transaction of its own.
     fn write_alone(&mut self, write: Write) -> Result<Written> {
-        match write {
-            Write::SaveRun { instance, emitted, options } => {
-                let mut run = Run::new(options);
-                run.emitted = emitted;
-                ProcessStore::save_run(self, &instance, &run)?;
-                Ok(Written::Saved(instance))
-            }
-            Write::Exec { uid, fields, options } => {
-                let (outcome, d, n) = ProcessStore::exec(self, uid, &fields, options)?;
-                Ok(Written::Exec(outcome, Box::new(d), n))
-            }
+        let done = self.transact(|tx, programs| apply(tx, programs, &write))?;
+        if let Some(program) = saved_program(&write) {
+            self.programs.remember(program);
         }
+        Ok(written(done, write))
+    }
+}
+
+/// The result of a write that was applied and committed.
+fn written(done: Done, write: Write) -> Written {
+    match (done, write) {
+        (Done::Exec(outcome, d, n), _) => Written::Exec(outcome, d, n),
+        (Done::Delivered(notes), _) => Written::Delivered(notes),
+        (Done::Saved, Write::SaveRun { instance, .. }) => Written::Saved(instance),
+        (Done::Saved, Write::Save(save)) => Written::Saved(Box::new(save.instance)),
+        // `apply` answers `Saved` only for the two saves.
+        (Done::Saved, Write::Exec { .. } | Write::Delivered(_)) => Written::Delivered(Vec::new()),
     }
 }
 
@@ -463,7 +483,7 @@ fn save_instance(tx: &mut Db<'_>, instance: &Instance, check: Option<Option<i64>
 }
 
 /// [`ProcessStore::exec`] inside `tx`: the instance's row lock makes it
-/// exactly once across nodes.
+/// exactly once across nodes. The signals the run threw go to the outbox.
 fn exec_in(
     tx: &mut Db<'_>,
     programs: &Programs,
@@ -491,67 +511,166 @@ fn exec_in(
     instance.exec_only(uid, fields, &mut run)?;
     run_on(&mut instance, &mut run);
     save_instance(tx, &instance, None)?;
-    deliver(tx, programs, &run.emitted, instance.id, &run.options)?;
+    queue_signals(tx, &run.emitted, instance.id, 0)?;
     Ok((ExecOutcome::Executed, instance.descriptor(None), run.elements_executed))
 }
 
-/// Delivers signals thrown by `source` (nil: from outside) to every other
-/// stored instance waiting for them, as the SQLite store does. Each woken
-/// instance is read under its row lock, so a signal that two nodes throw
-/// at once wakes a waiting instance once: the second finds it moved on.
-fn deliver(
-    tx: &mut Db<'_>,
-    programs: &Programs,
-    signals: &[Arc<str>],
-    source: Uuid,
-    options: &RunOptions,
-) -> Result<Vec<Descriptor>> {
-    let mut queue: VecDeque<(Arc<str>, Uuid)> = signals.iter().map(|s| (s.clone(), source)).collect();
-    let mut woken: Vec<Descriptor> = Vec::new();
-    let mut deliveries = 0;
-    while let Some((name, from)) = queue.pop_front() {
-        let rows = tx.query(
-            "SELECT DISTINCT instance FROM element_instances
-              WHERE signal = $1 AND live AND kind = 'signal' ORDER BY instance",
-            &[(&&*name, Type::TEXT)],
+/// Saves a moved instance with its program (unless known to be stored)
+/// and queues the signals its run threw, inside `tx`.
+fn save_run_in(tx: &mut Db<'_>, programs: &Programs, instance: &Instance, emitted: &[Arc<str>]) -> Result<()> {
+    if programs.get(&instance.program.hash).is_none() {
+        save_program(tx, &instance.program)?;
+    }
+    save_instance(tx, instance, None)?;
+    queue_signals(tx, emitted, instance.id, 0)?;
+    Ok(())
+}
+
+/// A [`Save`] inside `tx`: `Conflict` when the instance was saved since
+/// the version expected (the versioned `UPDATE` matched no row), `KeyUsed`
+/// when its idempotency key is taken.
+fn save_in(tx: &mut Db<'_>, programs: &Programs, save: &Save) -> Result<()> {
+    if programs.get(&save.instance.program.hash).is_none() {
+        save_program(tx, &save.instance.program)?;
+    }
+    save_instance(tx, &save.instance, save.expected.map(Some))?;
+    queue_signals(tx, &save.emitted, save.instance.id, 0)?;
+    if let Some((key, answer)) = &save.key {
+        remember(tx, key, save.instance.id, answer)?;
+    }
+    Ok(())
+}
+
+/// Keeps an answer under an idempotency key; `KeyUsed` when it is taken.
+/// Of two nodes inserting one key at once, the second waits for the
+/// first's commit and then finds it taken.
+fn remember(tx: &mut Db<'_>, key: &str, instance: Uuid, answer: &str) -> Result<()> {
+    let inserted = tx.execute(
+        "INSERT INTO idempotency (key, instance, answer, created) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (key) DO NOTHING",
+        &[
+            (&key, Type::TEXT),
+            (&instance.to_string(), Type::TEXT),
+            (&answer, Type::TEXT),
+            (&time_text(Timestamp::now()), Type::TEXT),
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::KeyUsed { key: key.to_string() });
+    }
+    Ok(())
+}
+
+/// Puts the signals `source` threw in the outbox, `hops` deliveries after
+/// the first throw, when someone else waits for them; as the SQLite
+/// store's `queue_signals` (hop and flood limits included). `horizon` is
+/// the last `element_instances.seq`: a wait that begins later does not get
+/// the signal.
+fn queue_signals(tx: &mut Db<'_>, signals: &[Arc<str>], source: Uuid, hops: i64) -> Result<Option<StoreError>> {
+    let source = source.to_string();
+    let mut note = None;
+    for signal in signals {
+        let waited = tx.query_opt(
+            "SELECT 1 FROM element_instances
+              WHERE signal = $1 AND live AND kind = 'signal' AND instance <> $2 LIMIT 1",
+            &[(&&**signal, Type::TEXT), (&source, Type::TEXT)],
         )?;
-        for row in rows {
-            let id: &str = row.try_get(0)?;
-            if id == from.to_string() {
+        if waited.is_none() {
+            continue;
+        }
+        if hops > MAX_SIGNAL_HOPS {
+            note.get_or_insert(StoreError::SignalLoop { signal: signal.to_string(), hops: MAX_SIGNAL_HOPS });
+            continue;
+        }
+        if hops > 0 {
+            let pending: i64 =
+                tx.query_opt("SELECT COUNT(*) FROM signal_outbox", &[])?.map_or(Ok(0), |r| r.try_get(0))?;
+            if pending >= MAX_PENDING_SIGNALS {
+                note.get_or_insert(StoreError::SignalFlood { signal: signal.to_string(), pending });
                 continue;
-            }
-            deliveries += 1;
-            if deliveries > MAX_SIGNAL_DELIVERIES {
-                return Err(StoreError::SignalLoop { signal: name.to_string(), limit: MAX_SIGNAL_DELIVERIES });
-            }
-            let (mut instance, _) = load_instance(tx, programs, id, true)?;
-            if instance.status.is_finished() || instance.deliver_signal(&name) == 0 {
-                continue;
-            }
-            let mut run = Run::new(options.clone());
-            run_on(&mut instance, &mut run);
-            save_instance(tx, &instance, None)?;
-            queue.extend(run.emitted.iter().map(|s| (s.clone(), instance.id)));
-            let d = instance.descriptor(None);
-            match woken.iter_mut().find(|w| w.process_id == d.process_id) {
-                Some(w) => *w = d,
-                None => woken.push(d),
             }
         }
+        tx.execute(
+            "INSERT INTO signal_outbox (signal, source, hops, horizon)
+             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(seq), 0) FROM element_instances))",
+            &[(&&**signal, Type::TEXT), (&source, Type::TEXT), (&hops, Type::INT8)],
+        )?;
     }
-    Ok(woken)
+    Ok(note)
+}
+
+/// A page of a signal's delivery inside `tx`: every save (all or none: a
+/// conflict refuses the page), the signals they threw one hop further, and
+/// the outbox row moved on (or removed when done). Returns the signals
+/// that were not passed on.
+fn delivered_in(tx: &mut Db<'_>, programs: &Programs, page: &Delivered) -> Result<Vec<StoreError>> {
+    let mut notes = Vec::new();
+    for save in &page.saves {
+        if programs.get(&save.instance.program.hash).is_none() {
+            save_program(tx, &save.instance.program)?;
+        }
+        save_instance(tx, &save.instance, save.expected.map(Some))?;
+        if let Some(note) = queue_signals(tx, &save.emitted, save.instance.id, page.hops + 1)? {
+            notes.push(note);
+        }
+    }
+    match &page.cursor {
+        Some(cursor) => {
+            tx.execute(
+                "UPDATE signal_outbox SET cursor = $2 WHERE id = $1",
+                &[(&page.outbox, Type::INT8), (cursor, Type::TEXT)],
+            )?;
+        }
+        None => {
+            tx.execute("DELETE FROM signal_outbox WHERE id = $1", &[(&page.outbox, Type::INT8)])?;
+        }
+    }
+    Ok(notes)
+}
+
+/// Cancels an instance inside `tx`, under its row lock.
+fn cancel_in(tx: &mut Db<'_>, programs: &Programs, id: Uuid, actor: &str) -> Result<(CancelOutcome, Descriptor)> {
+    let (mut instance, _) = load_instance(tx, programs, &id.to_string(), true)?;
+    match instance.status {
+        Status::Cancelled => return Ok((CancelOutcome::AlreadyCancelled, instance.descriptor(None))),
+        status @ (Status::Completed | Status::Failed) => return Err(StoreError::Finished { id, status }),
+        Status::Running | Status::Waiting => {}
+    }
+    instance.cancel_by(actor, Timestamp::now());
+    save_instance(tx, &instance, None)?;
+    Ok((CancelOutcome::Cancelled, instance.descriptor(None)))
+}
+
+/// An instance with its version, without a row lock.
+fn load_versioned_in(tx: &mut Db<'_>, programs: &Programs, id: &str) -> Result<Versioned> {
+    let (instance, version) = load_instance(tx, programs, id, false)?;
+    Ok(Versioned { instance, version })
+}
+
+/// Does this error say the database failed (rather than one instance)?
+fn is_database(e: &StoreError) -> bool {
+    matches!(e, StoreError::Postgres(_) | StoreError::Unavailable { .. } | StoreError::Database(_))
+}
+
+/// One line of a list from its row.
+fn summary(r: &postgres::Row) -> Result<InstanceSummary> {
+    let id: String = r.try_get(0)?;
+    let corrupt = |message: String| StoreError::CorruptState { instance: id.clone(), message };
+    Ok(InstanceSummary {
+        id: id.parse().map_err(|e| corrupt(format!("id: {e}")))?,
+        process: r.try_get(1)?,
+        status: r.try_get::<_, &str>(2)?.parse().map_err(corrupt)?,
+        waiting: u32::try_from(r.try_get::<_, i64>(6)?).unwrap_or(u32::MAX),
+        version: r.try_get(3)?,
+        created: r.try_get(4)?,
+        updated: r.try_get(5)?,
+        started_by: r.try_get(7)?,
+    })
 }
 
 impl ProcessStore for PgStore {
     fn save_run(&mut self, instance: &Instance, run: &Run) -> Result<()> {
-        self.transact(|tx, programs| {
-            if programs.get(&instance.program.hash).is_none() {
-                save_program(tx, &instance.program)?;
-            }
-            save_instance(tx, instance, None)?;
-            deliver(tx, programs, &run.emitted, instance.id, &run.options)?;
-            Ok(())
-        })?;
+        self.transact(|tx, programs| save_run_in(tx, programs, instance, &run.emitted))?;
         self.programs.remember(&instance.program);
         Ok(())
     }
@@ -566,43 +685,65 @@ impl ProcessStore for PgStore {
     }
 
     fn load(&mut self, id: Uuid) -> Result<Instance> {
-        self.load_versioned(id).map(|(instance, _)| instance)
+        self.load_versioned(id).map(|v| v.instance)
     }
 
-    fn list(&mut self, filter: &ListFilter) -> Result<Vec<InstanceSummary>> {
+    fn load_versioned(&mut self, id: Uuid) -> Result<Versioned> {
+        self.transact(|tx, programs| load_versioned_in(tx, programs, &id.to_string()))
+    }
+
+    fn load_by_uid(&mut self, uid: Uuid) -> Result<Versioned> {
+        self.transact(|tx, programs| {
+            let row = tx.query_opt(
+                "SELECT instance FROM element_instances WHERE uid = $1",
+                &[(&uid.to_string(), Type::TEXT)],
+            )?;
+            let Some(row) = row else {
+                return Err(ExecError::UnknownUid { uid }.into());
+            };
+            load_versioned_in(tx, programs, row.try_get(0)?)
+        })
+    }
+
+    /// Keyset paging over `(created, id)`, as the SQLite store: an index
+    /// gives the rows in order.
+    fn list(&mut self, filter: &ListFilter, after: Option<&Cursor>) -> Result<Vec<InstanceSummary>> {
         let mut conn = self.conn()?;
         let status = filter.status.map(Status::as_str);
         let limit = filter.limit.map_or(i64::MAX, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let rows = conn.client.query_typed(
+        let after_created = after.map(|c| c.created.clone());
+        let after_id = after.map(|c| c.id.to_string());
+        let mut sql = String::from(
             "SELECT i.id, i.process, i.status, i.version, i.created, i.updated,
                     (SELECT COUNT(*) FROM element_instances e
                       WHERE e.instance = i.id AND e.live AND e.kind IN ('user', 'timer', 'signal')),
                     CASE WHEN jsonb_typeof(i.state::jsonb -> 'startedBy') = 'string'
                          THEN i.state::jsonb ->> 'startedBy' END
-               FROM instances i
-              WHERE ($1::text IS NULL OR i.status = $1) AND ($2::text IS NULL OR i.process = $2)
-              ORDER BY i.created, i.id
-              LIMIT $3",
-            &[(&status, Type::TEXT), (&filter.process, Type::TEXT), (&limit, Type::INT8)],
-        )?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get(0)?;
-                let corrupt = |message: String| StoreError::CorruptState { instance: id.clone(), message };
-                Ok(InstanceSummary {
-                    id: id.parse().map_err(|e| corrupt(format!("id: {e}")))?,
-                    process: r.try_get(1)?,
-                    status: r.try_get::<_, &str>(2)?.parse().map_err(corrupt)?,
-                    waiting: u32::try_from(r.try_get::<_, i64>(6)?).unwrap_or(u32::MAX),
-                    version: r.try_get(3)?,
-                    created: r.try_get(4)?,
-                    updated: r.try_get(5)?,
-                    started_by: r.try_get(7)?,
-                })
-            })
-            .collect()
+               FROM instances i WHERE TRUE",
+        );
+        let mut params: Vec<(&(dyn postgres::types::ToSql + Sync), Type)> = Vec::new();
+        if let Some(status) = &status {
+            params.push((status, Type::TEXT));
+            sql.push_str(&format!(" AND i.status = ${}", params.len()));
+        }
+        if let Some(process) = &filter.process {
+            params.push((process, Type::TEXT));
+            sql.push_str(&format!(" AND i.process = ${}", params.len()));
+        }
+        if let (Some(created), Some(id)) = (&after_created, &after_id) {
+            params.push((created, Type::TEXT));
+            params.push((id, Type::TEXT));
+            let n = params.len();
+            sql.push_str(&format!(" AND (i.created, i.id) > (${}, ${n})", n - 1));
+        }
+        params.push((&limit, Type::INT8));
+        sql.push_str(&format!(" ORDER BY i.created, i.id LIMIT ${}", params.len()));
+        let rows = conn.client.query_typed(&sql, &params)?;
+        rows.iter().map(summary).collect()
     }
 
+    /// A `GROUP BY` over the index `instances_by_status` (schema v2 says
+    /// why there is no counts table).
     fn count_by_status(&mut self) -> Result<Vec<(Status, u64)>> {
         let mut conn = self.conn()?;
         let rows =
@@ -616,23 +757,146 @@ impl ProcessStore for PgStore {
         Ok(out)
     }
 
-    fn cancel(&mut self, id: Uuid) -> Result<(CancelOutcome, Descriptor)> {
+    /// One transaction, a savepoint per instance: one that cannot be
+    /// cancelled is reported and does not stop the others.
+    fn cancel_many(&mut self, ids: &[Uuid]) -> Result<Cancelled> {
         self.transact(|tx, programs| {
-            let (mut instance, _) = load_instance(tx, programs, &id.to_string(), true)?;
-            match instance.status {
-                Status::Cancelled => return Ok((CancelOutcome::AlreadyCancelled, instance.descriptor(None))),
-                status @ (Status::Completed | Status::Failed) => return Err(StoreError::Finished { id, status }),
-                Status::Running | Status::Waiting => {}
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let mut savepoint = tx.savepoint("cancel")?;
+                // A deadlock aborts the whole transaction: it runs again.
+                match cancel_in(&mut savepoint, programs, *id, LOCAL_ACTOR) {
+                    Err(e) if is_transient(&e) => return Err(e),
+                    Ok(done) => {
+                        savepoint.commit()?;
+                        out.push(Ok(done));
+                    }
+                    Err(e) => {
+                        savepoint.rollback()?;
+                        out.push(Err(e));
+                    }
+                }
             }
-            instance.cancel();
-            save_instance(tx, &instance, None)?;
-            Ok((CancelOutcome::Cancelled, instance.descriptor(None)))
+            Ok(out)
         })
     }
 
-    fn signal(&mut self, name: &str, options: RunOptions) -> Result<Vec<Descriptor>> {
+    /// Reads the partial index of live timers only. Two nodes may load the
+    /// same instance: each saves it expecting the version loaded, so its
+    /// timers fire once.
+    fn due(&mut self, now: Timestamp, limit: usize) -> Result<(Vec<Versioned>, Vec<StoreError>)> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.transact(|tx, programs| {
+            let rows = tx.query(
+                "SELECT instance FROM element_instances
+                  WHERE live AND kind = 'timer' AND due <= $1 ORDER BY due LIMIT $2",
+                &[(&time_text(now), Type::TEXT), (&limit, Type::INT8)],
+            )?;
+            let mut out = Vec::new();
+            let mut failed = Vec::new();
+            let mut tried = std::collections::HashSet::new();
+            for row in rows {
+                let id: String = row.try_get(0)?;
+                if !tried.insert(id.clone()) {
+                    continue;
+                }
+                match load_versioned_in(tx, programs, &id) {
+                    Ok(v) => out.push(v),
+                    Err(e) if is_database(&e) => return Err(e),
+                    Err(e) => failed.push(e),
+                }
+            }
+            Ok((out, failed))
+        })
+    }
+
+    /// As the SQLite store's `signal_page`. Two nodes delivering one row
+    /// never deliver twice to an instance: each save expects the version
+    /// loaded, and a wait that began after the throw is past the horizon.
+    fn signal_page(&mut self, only: Option<i64>, skip: &[i64], limit: usize) -> Result<Option<SignalPage>> {
+        let skip: Vec<i64> = if only.is_some() { Vec::new() } else { skip.to_vec() };
+        let n = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.transact(|tx, programs| loop {
+            let row = tx.query_opt(
+                "SELECT id, signal, source, hops, horizon, cursor FROM signal_outbox
+                  WHERE ($1::bigint IS NULL OR id = $1) AND id <> ALL($2::bigint[])
+                  ORDER BY id LIMIT 1",
+                &[(&only, Type::INT8), (&skip, Type::INT8_ARRAY)],
+            )?;
+            let Some(row) = row else { return Ok(None) };
+            let outbox: i64 = row.try_get(0)?;
+            let signal: String = row.try_get(1)?;
+            let source: String = row.try_get(2)?;
+            let hops: i64 = row.try_get(3)?;
+            let horizon: i64 = row.try_get(4)?;
+            let cursor: String = row.try_get(5)?;
+            let ids: Vec<String> = tx
+                .query(
+                    "SELECT DISTINCT instance FROM element_instances
+                      WHERE signal = $1 AND live AND kind = 'signal' AND instance > $2 AND instance <> $3
+                        AND seq <= $4
+                      ORDER BY instance LIMIT $5",
+                    &[
+                        (&signal, Type::TEXT),
+                        (&cursor, Type::TEXT),
+                        (&source, Type::TEXT),
+                        (&horizon, Type::INT8),
+                        (&n, Type::INT8),
+                    ],
+                )?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<std::result::Result<_, _>>()?;
+            if ids.is_empty() {
+                tx.execute("DELETE FROM signal_outbox WHERE id = $1", &[(&outbox, Type::INT8)])?;
+                if only.is_some() {
+                    return Ok(None);
+                }
+                continue;
+            }
+            let more = ids.len() >= limit;
+            let mut instances = Vec::with_capacity(ids.len());
+            let mut failed = Vec::new();
+            for id in &ids {
+                match load_versioned_in(tx, programs, id) {
+                    Ok(v) => instances.push(v),
+                    Err(e @ StoreError::UnknownInstance { .. }) => return Err(e),
+                    Err(e) if is_database(&e) => return Err(e),
+                    Err(e) => failed.push(e),
+                }
+            }
+            let last = ids.last().cloned().unwrap_or_default();
+            let signal = Arc::from(signal);
+            return Ok(Some(SignalPage { outbox, signal, hops, instances, last, from: cursor, more, failed }));
+        })
+    }
+
+    fn throw(&mut self, name: &str) -> Result<Option<i64>> {
         let signals = [Arc::from(name)];
-        self.transact(|tx, programs| deliver(tx, programs, &signals, Uuid::nil(), &options))
+        self.transact(|tx, _| {
+            queue_signals(tx, &signals, Uuid::nil(), 0)?;
+            let row = tx.query_opt("SELECT MAX(id) FROM signal_outbox WHERE signal = $1", &[(&name, Type::TEXT)])?;
+            Ok(row.map(|r| r.try_get(0)).transpose()?.flatten())
+        })
+    }
+
+    fn thrown_by(&mut self, source: Uuid) -> Result<Vec<i64>> {
+        self.transact(|tx, _| {
+            let rows = tx.query(
+                "SELECT id FROM signal_outbox WHERE source = $1 ORDER BY id",
+                &[(&source.to_string(), Type::TEXT)],
+            )?;
+            Ok(rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?)
+        })
+    }
+
+    fn remembered(&mut self, key: &str) -> Result<Option<(Uuid, String)>> {
+        self.transact(|tx, _| {
+            let row = tx.query_opt("SELECT instance, answer FROM idempotency WHERE key = $1", &[(&key, Type::TEXT)])?;
+            let Some(row) = row else { return Ok(None) };
+            let id: &str = row.try_get(0)?;
+            Ok(id.parse().ok().map(|id| (id, row.try_get::<_, String>(1).unwrap_or_default())))
+        })
     }
 
     /// Group commit: one transaction for the whole batch, a savepoint per
@@ -667,40 +931,17 @@ impl ProcessStore for PgStore {
         results
             .into_iter()
             .zip(writes)
-            .map(|(result, write)| match (result, write) {
-                (Err(e), write) if is_transient(&e) => self.write_alone(write),
-                (Err(e), _) => Err(e),
-                (Ok(None), Write::SaveRun { instance, .. }) => {
-                    self.programs.remember(&instance.program);
-                    Ok(Written::Saved(instance))
+            .map(|(result, write)| match result {
+                Err(e) if is_transient(&e) => self.write_alone(write),
+                Err(e) => Err(e),
+                Ok(done) => {
+                    if let Some(program) = saved_program(&write) {
+                        self.programs.remember(program);
+                    }
+                    Ok(written(done, write))
                 }
-                (Ok(Some((outcome, d, n))), _) => Ok(Written::Exec(outcome, Box::new(d), n)),
-                (Ok(None), write) => self.write_alone(write),
             })
             .collect()
-    }
-
-    /// Claims the instances with due timers (leases, `FOR UPDATE SKIP
-    /// LOCKED`), then fires each in its own transaction; another node
-    /// ticking at once takes the others.
-    fn tick(&mut self, now: Timestamp) -> Result<Vec<Descriptor>> {
-        let mut moved = Vec::new();
-        // An instance whose index shows a due timer that does not fire is
-        // claimed again by the next round; it is handled once per tick.
-        let mut seen = std::collections::HashSet::new();
-        loop {
-            let claimed = self.claim_due_timers(now, lease::TICK_BATCH)?;
-            let (fresh, again): (Vec<Uuid>, Vec<Uuid>) = claimed.into_iter().partition(|id| seen.insert(*id));
-            for id in again {
-                self.release_lease(&lease::timer_lease(id))?;
-            }
-            if fresh.is_empty() {
-                return Ok(moved);
-            }
-            for id in fresh {
-                moved.extend(self.fire_claimed(id, now)?);
-            }
-        }
     }
 }
 
