@@ -658,6 +658,59 @@ mod postgres_only {
         assert!(matches!(foreign, StoreError::Foreign { .. }), "{foreign}");
     }
 
+    /// A database written by the first PostgreSQL release (schema v1) is
+    /// migrated to v2 on connect, and its waiting instances get signals
+    /// through the outbox (their index rows were numbered by the migration).
+    #[test]
+    fn a_version_1_database_is_migrated_forward() {
+        let Some((server, _)) = pg::fresh_database() else { return };
+        let sqlite = sqlite();
+        let mut source = sqlite.node();
+        let listener = start(&mut source, "UsrListen");
+        let approval = start(&mut source, "UsrApprove");
+        let (programs, instances) = rows(&mut source);
+        let url = server.create_database();
+        let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        client.batch_execute(schema::VERSION_TABLE).unwrap();
+        client.batch_execute(schema::MIGRATIONS[0]).unwrap();
+        client.batch_execute("INSERT INTO procdsl_schema VALUES (1, '2026-11-28T12:00:00.000Z')").unwrap();
+        for p in &programs {
+            client.execute("INSERT INTO programs VALUES ($1, $2)", &[&p.hash, &p.files]).unwrap();
+        }
+        for i in &instances {
+            client
+                .execute(
+                    "INSERT INTO instances VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &[
+                        &i.id, &i.program, &i.process, &i.status, &i.format, &i.state, &i.version, &i.created,
+                        &i.updated,
+                    ],
+                )
+                .unwrap();
+            for e in &i.elements {
+                client
+                    .execute(
+                        "INSERT INTO element_instances VALUES ($1, $2, $3, $4, $5, $6)",
+                        &[&e.uid, &i.id, &e.kind, &e.live, &e.signal, &e.due],
+                    )
+                    .unwrap();
+            }
+        }
+        let mut pg = node(&url, "a");
+        assert_eq!(pg.schema_version().unwrap(), 2);
+        assert_eq!(rows(&mut pg), (programs, instances), "the migration changed no row");
+        let woken: Vec<Uuid> = signal(&mut pg, "Go").into_iter().map(|d| d.process_id).collect();
+        assert_eq!(woken, vec![listener]);
+        let page = pg.list(&ListFilter { limit: Some(1), ..Default::default() }, None).unwrap();
+        let after = Cursor { created: page[0].created.clone(), id: page[0].id };
+        let rest = pg.list(&ListFilter::default(), Some(&after)).unwrap();
+        let mut all: Vec<Uuid> = page.iter().chain(&rest).map(|s| s.id).collect();
+        all.sort();
+        let mut expected = vec![listener, approval];
+        expected.sort();
+        assert_eq!(all, expected);
+    }
+
     #[test]
     fn a_server_that_is_not_there_is_unavailable_within_the_timeout() {
         let options = PgOptions { connect_timeout: Duration::from_millis(300), ..PgOptions::default() };
