@@ -30,6 +30,13 @@ process UsrApprove {
     } -> Done
     end Done
 }
+
+process UsrListen {
+    start Begin -> Hear
+    signal Hear "Go" -> Heard
+    script Heard { log "heard" } -> Done
+    end Done
+}
 "#;
 
 /// A service node on a loopback port, serving until the test ends.
@@ -82,12 +89,18 @@ impl Drop for Node {
 
 /// One HTTP/1.1 request (`Connection: close`): the status and the JSON body.
 fn request(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    let (status, _, body) = request_with(addr, method, path, "", body);
+    (status, body)
+}
+
+/// [`request`] with extra header lines (each ending in `\r\n`); also the head.
+fn request_with(addr: &str, method: &str, path: &str, headers: &str, body: Option<&str>) -> (u16, String, Value) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let body = body.unwrap_or("");
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+         Content-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(head.as_bytes()).unwrap();
@@ -97,7 +110,7 @@ fn request(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Va
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     let body =
         if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
-    (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+    (status, head.to_ascii_lowercase(), serde_json::from_str(&body).unwrap_or(Value::String(body)))
 }
 
 fn dechunk(mut s: &str) -> String {
@@ -151,6 +164,86 @@ fn two_service_nodes_share_one_database_and_execute_a_uid_once() {
         assert_eq!(shown["status"], "Completed");
         let log = shown["log"].as_array().unwrap();
         assert_eq!(log.iter().filter(|l| l.as_str().unwrap_or("").contains("executed t")).count(), 1, "{log:?}");
+    }
+}
+
+/// An `Idempotency-Key` is kept in the database: a retry sent to the other
+/// node answers what the first answered, and retries racing over both
+/// nodes start one instance.
+#[test]
+fn an_idempotency_key_answers_once_across_two_nodes() {
+    let Some((_server, url)) = pg::fresh_database() else { return };
+    let nodes = [Node::start(&url), Node::start(&url)];
+    let body = r#"{"schemaName":"UsrApprove"}"#;
+    let run = |node: usize, key: &str| {
+        let header = format!("Idempotency-Key: {key}\r\n");
+        request_with(&nodes[node].addr, "POST", &format!("{SVC}/RunProcess"), &header, Some(body))
+    };
+    let (status, _, first) = run(0, "order-17");
+    assert_eq!(status, 200, "{first}");
+    let (status, head, again) = run(1, "order-17");
+    assert_eq!((status, &again["processId"]), (200, &first["processId"]), "{again}");
+    assert!(head.contains("idempotent-replayed: true"), "{head}");
+    let barrier = Barrier::new(8);
+    let ids: Vec<Value> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let (run, barrier) = (&run, &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let (status, _, d) = run(t % 2, "k-race");
+                    assert_eq!(status, 200, "{d}");
+                    d["processId"].clone()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let (_, list) = request(&nodes[0].addr, "GET", "/api/instances", None);
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "{list}");
+}
+
+/// A signal thrown on both nodes at once goes through the shared outbox:
+/// each listener hears it once.
+#[test]
+fn a_signal_thrown_on_two_nodes_wakes_each_listener_once() {
+    let Some((_server, url)) = pg::fresh_database() else { return };
+    let nodes = [Node::start(&url), Node::start(&url)];
+    let ids: Vec<String> = (0..6)
+        .map(|i| {
+            let (status, d) = request(
+                &nodes[i % 2].addr,
+                "POST",
+                &format!("{SVC}/RunProcess"),
+                Some(r#"{"schemaName":"UsrListen"}"#),
+            );
+            assert_eq!(status, 200, "{d}");
+            d["processId"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let barrier = Barrier::new(2);
+    let woken: u64 = std::thread::scope(|scope| {
+        let handles: Vec<_> = nodes
+            .iter()
+            .map(|node| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    let (status, d) = request(&node.addr, "POST", "/api/signals/Go", None);
+                    assert_eq!((status, &d["complete"]), (200, &Value::Bool(true)), "{d}");
+                    d["wokenCount"].as_u64().unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(woken, 6, "each listener is counted by the one node that woke it");
+    for id in &ids {
+        let (_, shown) = request(&nodes[1].addr, "GET", &format!("/api/instances/{id}"), None);
+        assert_eq!(shown["status"], "Completed", "{shown}");
+        let log = shown["log"].as_array().unwrap();
+        assert_eq!(log.iter().filter(|l| l.as_str() == Some("heard")).count(), 1, "{log:?}");
     }
 }
 
