@@ -3,18 +3,20 @@
 //! nodes share.
 //!
 //! Every unit of work is one transaction in `READ COMMITTED`. What SQLite
-//! gets from its single writer, PostgreSQL gets from row locks: a command
-//! that changes an instance first reads its row `FOR UPDATE`, so of two
-//! nodes racing on one element-instance the second waits, then reads the
-//! state the first committed and finds the element executed. A deadlock
-//! between two deliveries (A wakes B while B wakes A) aborts one
-//! transaction, which is run again from the start.
+//! gets from its single writer, PostgreSQL gets from row locks and
+//! versioned updates: `exec` reads the instance's row `FOR UPDATE`, so of
+//! two nodes racing on one element-instance the second waits, then reads
+//! the state the first committed and finds the element executed; a save of
+//! an instance run off the store (`Save`, a `Delivered` page, the
+//! scheduler's fired timers) is `UPDATE … WHERE version = $n`, so of two
+//! nodes that loaded the same version one gets `Conflict`. Signals wait in
+//! the `signal_outbox` table for whichever node delivers them. A deadlock
+//! or a serialization failure aborts a transaction, which is run again from
+//! the start.
 //!
-//! Beyond the trait, the module keeps the primitives that a "load, run off
-//! the store, save with a version check" service needs: [`PgStore::load_versioned`],
-//! [`PgStore::save_versioned`], leases ([`PgStore::claim_due_timers`],
-//! [`PgStore::acquire_lease`]) and sign-in sessions. docs/STORE.md
-//! ("PostgreSQL") and docs/DEPLOY.md describe them.
+//! Beyond the trait, the module keeps [`PgStore::save_versioned`], leases
+//! ([`PgStore::claim_due_timers`], [`PgStore::acquire_lease`]) and sign-in
+//! sessions. docs/STORE.md ("PostgreSQL") and docs/DEPLOY.md describe them.
 
 mod db;
 mod lease;
