@@ -32,6 +32,18 @@ pub enum StoreError {
     #[error("store: {0}")]
     #[diagnostic(code(procdsl::store::database))]
     Database(#[from] rusqlite::Error),
+    /// `store: db error: ERROR: …`, and other PostgreSQL failures.
+    #[cfg(feature = "postgres")]
+    #[error("store: {0}")]
+    #[diagnostic(code(procdsl::store::postgres))]
+    Postgres(#[from] postgres::Error),
+    /// `the store `postgres://app@db/procdsl` is unavailable: timed out waiting for connection`
+    #[error("the store `{target}` is unavailable: {message}")]
+    #[diagnostic(
+        code(procdsl::store::unavailable),
+        help("check that the database runs and accepts connections; docs/DEPLOY.md lists the pool's limits")
+    )]
+    Unavailable { target: String, message: String },
     /// `no instance … in the store`
     #[error("no instance {id} in the store")]
     #[diagnostic(code(procdsl::store::unknown_instance), help("list the instances with `procdsl instances`"))]

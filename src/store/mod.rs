@@ -11,12 +11,16 @@
 //! docs/STORE.md describes the design.
 
 mod backend;
+pub mod copy;
 mod error;
 mod lookup;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod private;
 pub mod schema;
 
 pub use backend::{Delivered, ProcessStore, Save, Write, Written};
+pub use copy::copy_all;
 pub use error::StoreError;
 pub use lookup::{ElementInstanceMatch, InstanceMatch};
 pub use private::private_file;

@@ -1,0 +1,107 @@
+//! Pooled connections that keep the statements they prepared, and the
+//! transaction handle the store's SQL goes through.
+//!
+//! A statement sent unprepared is parsed and planned by the server every
+//! time (about 1 ms here for the store's statements, against 0.2 ms for a
+//! prepared one); so each pooled connection prepares a statement on first
+//! use and keeps it, by its SQL text, for as long as the connection lives.
+
+use super::Result;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, Row, Statement, Transaction};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// A parameter and its type: the type is given, so a statement is
+/// prepared without asking the server to infer it.
+pub(super) type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+/// One pooled connection.
+pub(super) struct Conn {
+    pub(super) client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// Opens connections for the pool and tells it which are dead.
+#[derive(Debug)]
+pub(super) struct Manager {
+    pub(super) config: postgres::Config,
+    pub(super) statement_timeout: Duration,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> std::result::Result<Conn, postgres::Error> {
+        let mut client = self.config.connect(postgres::NoTls)?;
+        let ms = self.statement_timeout.as_millis().max(1);
+        client.batch_execute(&format!("SET statement_timeout = {ms}"))?;
+        Ok(Conn { client, statements: HashMap::new() })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> std::result::Result<(), postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+impl Conn {
+    /// Begins a transaction.
+    pub(super) fn begin(&mut self) -> Result<Db<'_>> {
+        Ok(Db { tx: self.client.transaction()?, statements: &mut self.statements })
+    }
+}
+
+/// A transaction (or a savepoint inside one) with its connection's statements.
+pub(super) struct Db<'a> {
+    tx: Transaction<'a>,
+    statements: &'a mut HashMap<String, Statement>,
+}
+
+impl Db<'_> {
+    pub(super) fn commit(self) -> Result<()> {
+        Ok(self.tx.commit()?)
+    }
+
+    pub(super) fn rollback(self) -> Result<()> {
+        Ok(self.tx.rollback()?)
+    }
+
+    /// A savepoint: `commit` releases it, `rollback` undoes what was done since.
+    pub(super) fn savepoint(&mut self, name: &str) -> Result<Db<'_>> {
+        Ok(Db { tx: self.tx.savepoint(name)?, statements: &mut *self.statements })
+    }
+
+    /// The connection's prepared statement for `sql`, prepared now if new.
+    fn statement(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Statement> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+        let statement = self.tx.prepare_typed(sql, &types)?;
+        self.statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+
+    pub(super) fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>> {
+        let statement = self.statement(sql, params)?;
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+        Ok(self.tx.query(&statement, &values)?)
+    }
+
+    pub(super) fn query_opt(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>> {
+        let statement = self.statement(sql, params)?;
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+        Ok(self.tx.query_opt(&statement, &values)?)
+    }
+
+    pub(super) fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        let statement = self.statement(sql, params)?;
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+        Ok(self.tx.execute(&statement, &values)?)
+    }
+}
