@@ -100,6 +100,14 @@ impl Drop for Server {
     }
 }
 
+/// These tests load the server on purpose (spinning runs, bursts, request
+/// deadlines of 2 s); two at once on a 2-core machine made their deadlines
+/// race each other. They run one at a time.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("procs.proc"), PROCS).unwrap();
@@ -242,6 +250,7 @@ fn seed(dir: &Path, code: &str, inputs: &[(&str, &str)], n: usize, options: proc
 
 #[test]
 fn a_request_that_times_out_stops_its_run_commits_nothing_and_is_counted() {
+    let _one_at_a_time = one_at_a_time();
     let dir = setup();
     let server = start(dir.path(), &["--timeout", "1", "--max-steps", "1000000000000"]);
     let a = &server.addr;
@@ -274,6 +283,7 @@ fn a_request_that_times_out_stops_its_run_commits_nothing_and_is_counted() {
 
 #[test]
 fn a_long_signal_delivery_runs_off_the_store_thread_and_reaches_each_waiter_once() {
+    let _one_at_a_time = one_at_a_time();
     let dir = setup();
     seed(dir.path(), "UsrListener", &[("Work", "600000")], 24, store::real_time(None));
     let server = start(dir.path(), &["--timeout", "2", "--max-steps", "1000000000000"]);
@@ -303,6 +313,7 @@ fn a_long_signal_delivery_runs_off_the_store_thread_and_reaches_each_waiter_once
 
 #[test]
 fn a_fan_out_past_ten_thousand_waiters_is_delivered_and_a_loop_is_cut() {
+    let _one_at_a_time = one_at_a_time();
     let dir = setup();
     seed(dir.path(), "UsrListener", &[], 10_050, store::real_time(None));
     let server = start(dir.path(), &["--timeout", "600"]);
@@ -327,6 +338,7 @@ fn a_fan_out_past_ten_thousand_waiters_is_delivered_and_a_loop_is_cut() {
 
 #[test]
 fn background_runs_beyond_the_backlog_are_refused() {
+    let _one_at_a_time = one_at_a_time();
     let dir = setup();
     let server = start(dir.path(), &["--workers", "1", "--max-backlog", "2", "--max-steps", "1000000000000"]);
     let a = &server.addr;
@@ -341,6 +353,7 @@ fn background_runs_beyond_the_backlog_are_refused() {
 
 #[test]
 fn cancel_execution_takes_a_bounded_list_and_lists_page_by_cursor() {
+    let _one_at_a_time = one_at_a_time();
     let dir = setup();
     let server = start(dir.path(), &[]);
     let a = &server.addr;
@@ -377,6 +390,7 @@ fn cancel_execution_takes_a_bounded_list_and_lists_page_by_cursor() {
 
 #[test]
 fn a_retried_run_process_with_an_idempotency_key_starts_one_instance() {
+    let _one_at_a_time = one_at_a_time();
     let dir = setup();
     let server = start(dir.path(), &[]);
     let a = server.addr.clone();
@@ -404,6 +418,7 @@ fn a_retried_run_process_with_an_idempotency_key_starts_one_instance() {
 
 #[test]
 fn a_burst_of_due_timers_fires_each_once_while_others_are_answered_and_shutdown_empties_the_wal() {
+    let _one_at_a_time = one_at_a_time();
     let dir = setup();
     let past = "2026-01-01T00:00:00Z".parse().unwrap();
     seed(dir.path(), "UsrSleep", &[], 2000, store::real_time(Some(past)));

@@ -812,7 +812,16 @@ impl Store {
     /// the next start has nothing to recover (the service does this when it
     /// stops).
     pub fn checkpoint_all(&self) -> Result<()> {
-        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        // A reader on another connection (the upkeep thread's checkpoint)
+        // makes SQLite answer "busy" and leave the WAL as it is: try again
+        // for a little while rather than leave the next start to recover it.
+        for _ in 0..50 {
+            let busy: i64 = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy == 0 {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         Ok(())
     }
 
