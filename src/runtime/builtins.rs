@@ -196,7 +196,7 @@ static NULL: Value = Value::Null;
 /// How much more a byte of text costs when it is handled character by
 /// character (case mapping, escaping, splitting) than when it is copied:
 /// measured, see docs/LIMITS.md.
-const CHAR_WORK: u64 = 8;
+pub(crate) const CHAR_WORK: u64 = 8;
 
 /// Bytes of work per byte of JSON parsed: a tree is built, then converted.
 const PARSE_WORK: u64 = 16;

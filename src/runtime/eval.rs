@@ -409,7 +409,13 @@ impl Eval<'_> {
 
     /// A value as text (`log`, `fail`, interpolation), its work charged first.
     fn display_text(&mut self, value: &Value, span: Span) -> Result<String, RunError> {
-        self.budget.spend_bytes(value.size().min(MAX_TEXT_BYTES as u64), span)?;
+        // A text is copied; anything else is written as JSON, character by
+        // character (quotes escaped), which costs what `to_json` does.
+        let work = match value {
+            Value::Text(_) => value.size(),
+            _ => value.size().saturating_mul(super::builtins::CHAR_WORK),
+        };
+        self.budget.spend_bytes(work.min(MAX_TEXT_BYTES as u64 * super::builtins::CHAR_WORK), span)?;
         convert::to_display_text(value).map_err(|m| RunError::new(m).at(span))
     }
 
