@@ -4,13 +4,15 @@
 //! requests can be sent as they are).
 #![cfg(feature = "service")]
 
+mod service_support;
+
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use service_support::*;
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 const PROCS: &str = r#"
 process UsrEcho {
@@ -92,187 +94,6 @@ process UsrFail {
 const XML_NS: &str = "http://schemas.microsoft.com/2003/10/Serialization/";
 const SVC: &str = "/0/ServiceModel/ProcessEngineService.svc";
 
-struct Server {
-    child: Child,
-    addr: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Server {
-    fn stop(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        self.child.wait().expect("the server exits")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Setup {
-    dir: tempfile::TempDir,
-}
-
-impl Setup {
-    fn new() -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("procs.proc"), PROCS).unwrap();
-        Setup { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn start(&self, extra: &[&str]) -> Server {
-        start_server(self.dir.path(), extra)
-    }
-}
-
-fn start_server(dir: &Path, extra: &[&str]) -> Server {
-    start_serving(&dir.join("procs.proc"), dir, extra)
-}
-
-fn start_serving(procs: &Path, dir: &Path, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_procdsl"))
-        .arg("serve")
-        .arg(procs)
-        .args(["--addr", "127.0.0.1:0", "--store"])
-        .arg(dir.join("store.db"))
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let mut addr = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        stderr.lock().unwrap().push_str(&format!("{line}\n"));
-        if let Some(a) = line.strip_prefix("procdsl serve: listening on http://") {
-            addr = Some(a.to_string());
-            break;
-        }
-    }
-    let Some(addr) = addr else {
-        let _ = child.wait();
-        panic!("the server did not start:\n{}", stderr.lock().unwrap());
-    };
-    let sink = stderr.clone();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            sink.lock().unwrap().push_str(&format!("{line}\n"));
-        }
-    });
-    Server { child, addr, stderr }
-}
-
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Response {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    fn cookies(&self) -> Vec<(String, String)> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-            .filter_map(|(_, v)| v.split(';').next()?.split_once('=').map(|(a, b)| (a.to_string(), b.to_string())))
-            .collect()
-    }
-
-    fn error_message(&self) -> String {
-        self.json()["error"]["message"].as_str().unwrap_or_default().to_string()
-    }
-}
-
-/// One HTTP/1.1 request on a new connection (`Connection: close`).
-fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Response {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    // Not a browser: says so, as the loopback service asks of requests that change state.
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nX-Requested-With: procdsl-tests\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if let Some(b) = body {
-        head.push_str(&format!("Content-Length: {}\r\n", b.len()));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    if let Some(b) = body {
-        // The server may answer (413) and close before it reads everything.
-        let _ = stream.write_all(b);
-    }
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no response: {text:?}"));
-    let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect();
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked { dechunk(body) } else { body.to_string() };
-    Response { status, headers, body }
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
-    }
-    out
-}
-
-fn get(addr: &str, path: &str) -> Response {
-    request(addr, "GET", path, &[], None)
-}
-
-fn get_json(addr: &str, path: &str) -> Response {
-    request(addr, "GET", path, &[("Accept", "application/json")], None)
-}
-
-fn post_json(addr: &str, path: &str, body: &Value) -> Response {
-    let body = body.to_string();
-    request(
-        addr,
-        "POST",
-        path,
-        &[("Content-Type", "application/json"), ("Accept", "application/json")],
-        Some(body.as_bytes()),
-    )
-}
-
-fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Starts UsrApprove through RunProcess; returns (instance id, waiting uid).
 fn start_approval(addr: &str) -> (String, String) {
     let r = post_json(addr, &format!("{SVC}/RunProcess"), &json!({"schemaName": "UsrApprove"}));
@@ -284,7 +105,7 @@ fn start_approval(addr: &str) -> (String, String) {
 
 #[test]
 fn creatio_routes_answer_in_creatio_form_and_as_json() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let server = setup.start(&[]);
     let a = &server.addr;
 
@@ -376,7 +197,7 @@ fn creatio_routes_answer_in_creatio_form_and_as_json() {
 
 #[test]
 fn the_json_api_health_metrics_and_openapi() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let server = setup.start(&[]);
     let a = &server.addr;
     let r = get(a, "/health");
@@ -443,7 +264,7 @@ fn the_json_api_health_metrics_and_openapi() {
 
 #[test]
 fn bad_input_gets_a_clear_4xx() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let server = setup.start(&["--max-body", "4096"]);
     let a = &server.addr;
     let check = |r: Response, status: u16, needle: &str| {
@@ -526,7 +347,7 @@ fn users_file(setup: &Setup) -> PathBuf {
 
 #[test]
 fn sign_in_with_cookies_and_csrf_or_a_bearer_token() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let users = users_file(&setup);
     let server = setup.start(&["--users", users.to_str().unwrap()]);
     let a = &server.addr;
@@ -607,7 +428,7 @@ fn sign_in_with_cookies_and_csrf_or_a_bearer_token() {
 
 #[test]
 fn without_users_only_loopback_is_served() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let out = Command::new(env!("CARGO_BIN_EXE_procdsl"))
         .arg("serve")
         .arg(setup.path("procs.proc"))
@@ -656,7 +477,7 @@ fn without_users_only_loopback_is_served() {
 
 #[test]
 fn background_runs_can_be_followed() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let server = setup.start(&[]);
     let a = &server.addr;
     let r = get_json(a, &format!("{SVC}/UsrBackground/Execute?N=5"));
@@ -673,7 +494,7 @@ fn background_runs_can_be_followed() {
 
 #[test]
 fn timers_fire_after_a_restart_exactly_once() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let mut server = setup.start(&["--tick-ms", "100"]);
     let r = post_json(&server.addr, &format!("{SVC}/RunProcess"), &json!({"schemaName": "UsrTimer"}));
     let d = r.json();
@@ -698,7 +519,7 @@ fn timers_fire_after_a_restart_exactly_once() {
 
 #[test]
 fn concurrent_execs_of_one_element_execute_it_once() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let server = setup.start(&[]);
     let a = server.addr.clone();
     for _ in 0..5 {
@@ -721,7 +542,7 @@ fn concurrent_execs_of_one_element_execute_it_once() {
 
 #[test]
 fn sigterm_finishes_the_requests_in_flight() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let mut server = setup.start(&[]);
     let a = server.addr.clone();
     let slow = std::thread::spawn(move || get_json(&a, &format!("{SVC}/UsrSlow/Execute?ResultParameterName=Total")));
@@ -741,7 +562,7 @@ fn sigterm_finishes_the_requests_in_flight() {
 
 #[test]
 fn the_concurrency_limit_holds_for_the_whole_service() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let server = setup.start(&["--max-concurrent", "2"]);
     let a = server.addr.clone();
     let threads: Vec<_> = (0..6)
@@ -771,7 +592,7 @@ fn the_concurrency_limit_holds_for_the_whole_service() {
 
 #[test]
 fn after_sigkill_a_restart_serves_every_committed_instance() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let mut server = setup.start(&[]);
     let (id, uid) = start_approval(&server.addr);
     let _ = server.child.kill();
@@ -809,7 +630,7 @@ fn the_readme_calls_answer_as_shown() {
 
 #[test]
 fn an_emit_wakes_stored_instances_and_slow_requests_time_out() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let server = setup.start(&["--timeout", "0.3", "--max-steps", "1000000000"]);
     let a = &server.addr;
     let r = post_json(a, &format!("{SVC}/RunProcess"), &json!({"schemaName": "UsrListener"}));
@@ -825,7 +646,7 @@ fn an_emit_wakes_stored_instances_and_slow_requests_time_out() {
 
 #[test]
 fn sessions_expire() {
-    let setup = Setup::new();
+    let setup = Setup::new(PROCS);
     let users = users_file(&setup);
     // 0.0004 h is 1.44 s.
     let server = setup.start(&["--users", users.to_str().unwrap(), "--session-hours", "0.0004"]);
