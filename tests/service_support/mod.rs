@@ -140,6 +140,12 @@ pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], b
         // The server may answer (413) and close before it reads everything.
         let _ = stream.write_all(b);
     }
+    read_response(&mut stream)
+}
+
+/// Reads an HTTP/1.1 answer to the end of the connection: status, headers,
+/// and the body (de-chunked when it came in chunks).
+pub fn read_response(stream: &mut TcpStream) -> Response {
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw).to_string();
