@@ -46,29 +46,13 @@ impl PgStore {
     /// is written for each. Returns the instances this node now holds;
     /// [`PgStore::fire_claimed`] fires them.
     pub fn claim_due_timers(&self, now: Timestamp, limit: i64) -> Result<Vec<Uuid>> {
-        let now_text = time_text(now);
-        let expires = expiry(now, self.options.lease);
-        let holder = &self.options.node;
-        self.transact(|tx, _| {
-            let rows = tx.query(
-                "SELECT i.id FROM instances i
-                  WHERE i.id IN (SELECT instance FROM element_instances WHERE live AND kind = 'timer' AND due <= $1)
-                    AND NOT EXISTS (SELECT 1 FROM leases l
-                                     WHERE l.name = 'timer:' || i.id AND l.expires > $1 AND l.holder <> $2)
-                  ORDER BY i.id
-                  LIMIT $3
-                  FOR UPDATE OF i SKIP LOCKED",
-                &[(&now_text, Type::TEXT), (holder, Type::TEXT), (&limit, Type::INT8)],
-            )?;
-            let mut claimed = Vec::with_capacity(rows.len());
-            for row in rows {
-                let Ok(id) = row.try_get::<_, &str>(0)?.parse::<Uuid>() else { continue };
-                if take(tx, &timer_lease(id), holder, &now_text, &expires)? {
-                    claimed.push(id);
-                }
-            }
-            Ok(claimed)
-        })
+        self.claim(
+            now,
+            limit,
+            "timer:",
+            "i.id IN (SELECT instance FROM element_instances WHERE live AND kind = 'timer' AND due <= $1)",
+            timer_lease,
+        )
     }
 
     /// Fires the due timers of an instance this node claimed, runs it on,
@@ -138,24 +122,38 @@ impl PgStore {
     /// as [`PgStore::claim_due_timers`] claims timers. The caller resumes
     /// each and calls [`PgStore::release_run`] after saving it.
     pub fn claim_runs(&self, now: Timestamp, limit: i64) -> Result<Vec<Uuid>> {
+        self.claim(now, limit, "run:", "i.status = 'Running'", run_lease)
+    }
+
+    /// Claims up to `limit` instances that match `candidates` (SQL over
+    /// `instances i`, `$1` being now) and that no other node holds a live
+    /// `prefix` lease on; writes this node's lease (`lease(id)`) for each.
+    fn claim(
+        &self,
+        now: Timestamp,
+        limit: i64,
+        prefix: &str,
+        candidates: &str,
+        lease: fn(Uuid) -> String,
+    ) -> Result<Vec<Uuid>> {
         let now_text = time_text(now);
         let expires = expiry(now, self.options.lease);
         let holder = &self.options.node;
+        let sql = format!(
+            "SELECT i.id FROM instances i
+              WHERE {candidates}
+                AND NOT EXISTS (SELECT 1 FROM leases l
+                                 WHERE l.name = '{prefix}' || i.id AND l.expires > $1 AND l.holder <> $2)
+              ORDER BY i.id
+              LIMIT $3
+              FOR UPDATE OF i SKIP LOCKED"
+        );
         self.transact(|tx, _| {
-            let rows = tx.query(
-                "SELECT i.id FROM instances i
-                  WHERE i.status = 'Running'
-                    AND NOT EXISTS (SELECT 1 FROM leases l
-                                     WHERE l.name = 'run:' || i.id AND l.expires > $1 AND l.holder <> $2)
-                  ORDER BY i.id
-                  LIMIT $3
-                  FOR UPDATE OF i SKIP LOCKED",
-                &[(&now_text, Type::TEXT), (holder, Type::TEXT), (&limit, Type::INT8)],
-            )?;
+            let rows = tx.query(&sql, &[(&now_text, Type::TEXT), (holder, Type::TEXT), (&limit, Type::INT8)])?;
             let mut claimed = Vec::with_capacity(rows.len());
             for row in rows {
                 let Ok(id) = row.try_get::<_, &str>(0)?.parse::<Uuid>() else { continue };
-                if take(tx, &run_lease(id), holder, &now_text, &expires)? {
+                if take(tx, &lease(id), holder, &now_text, &expires)? {
                     claimed.push(id);
                 }
             }
