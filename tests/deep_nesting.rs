@@ -44,6 +44,24 @@ fn nested_blocks_and_calls_load_and_run() {
 }
 
 #[test]
+fn conditionals_nested_to_the_limit_load_and_run() {
+    // 78 brackets, each holding an open `if`, inside the process and the
+    // script: 158 open, about the most the limit (160) allows.
+    let body = format!("X = {}1{}", "(if true then ".repeat(78), " else 2)".repeat(78));
+    assert_eq!(outcome(body), Ok(Status::Completed));
+    let chain = format!("X = {}0", (0..155).map(|i| format!("if X == {i} then {i} else ")).collect::<String>());
+    assert_eq!(outcome(chain), Ok(Status::Completed));
+}
+
+#[test]
+fn too_many_open_conditionals_are_a_clear_error() {
+    let err = outcome(format!("X = {}1", "if true then ".repeat(300))).unwrap_err();
+    assert!(err.contains("too deeply nested"), "{err}");
+    let err = outcome(format!("X = {}", "if ".repeat(100_000))).unwrap_err();
+    assert!(err.contains("too deeply nested"), "{err}");
+}
+
+#[test]
 fn too_deep_is_a_clear_error() {
     let err = outcome(format!("X = {}1{}", "(".repeat(200), ")".repeat(200))).unwrap_err();
     assert!(err.contains("too deeply nested"), "{err}");

@@ -42,7 +42,6 @@ fn what_the_reference_lists_as_not_yet_supported_is_refused() {
     let unsupported = [
         "user A \"a\" { done { } } -> Done\n    deadline \"P3D\" -> Done",
         "user A \"a\" for each X in [1, 2] { done { } } -> Done",
-        "script A { let x = if true then 1 else 2 } -> Done",
     ];
     for element in unsupported {
         let text = format!("process P {{\n    start Begin -> A\n    {element}\n    end Done\n}}\n");

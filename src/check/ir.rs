@@ -35,6 +35,8 @@ pub enum CExprKind {
     Call(Builtin, Vec<CExpr>),
     Unary(UnaryOp, Box<CExpr>),
     Binary(BinaryOp, Box<CExpr>, Box<CExpr>),
+    /// `if c then a else b`.
+    Conditional(Box<CExpr>, Box<CExpr>, Box<CExpr>),
 }
 
 /// A piece of an interpolated text.
@@ -101,6 +103,8 @@ impl CExpr {
                 CExprKind::Call(_, args) => items(&mut args.iter()),
                 CExprKind::Field(a, _) | CExprKind::Unary(_, a) => a.weight(),
                 CExprKind::Index(a, b) | CExprKind::Binary(_, a, b) => a.weight().saturating_add(b.weight()),
+                // Charged for the costlier branch: the budget is an upper bound.
+                CExprKind::Conditional(c, a, b) => c.weight().saturating_add(a.weight().max(b.weight())),
             };
             inner.saturating_add(1)
         })

@@ -186,6 +186,13 @@ impl Checker {
         if !self.is_typed(code) {
             return;
         }
+        // Both branches of a conditional must fit, whichever runs.
+        if let CExprKind::Conditional(_, a, b) = &value.kind {
+            let target = (code.clone(), ty.clone());
+            self.check_literal_fits(a, &target, at);
+            self.check_literal_fits(b, &target, at);
+            return;
+        }
         if let CExprKind::Const(v) = &value.kind {
             if let Err(why) = convert::conform(v.clone(), ty) {
                 self.error(
@@ -358,6 +365,20 @@ impl Checker {
                 let b = self.compile_expr(b, scope);
                 return self.fold(CExpr { kind: CExprKind::Binary(*op, Box::new(a), Box::new(b)), span });
             }
+            ExprKind::Conditional(c, a, b) => {
+                let c = self.compile_expr(c, scope);
+                if let CExprKind::Const(v) = &c.kind {
+                    if let Err(why) = ops::truthy(v) {
+                        self.error(
+                            Diagnostic::error("procdsl::check::wrong_type", format!("`if … then … else`: the {why}"))
+                                .with_label(c.span, "not a Boolean"),
+                        );
+                    }
+                }
+                let a = self.compile_expr(a, scope);
+                let b = self.compile_expr(b, scope);
+                return self.fold(CExpr { kind: CExprKind::Conditional(Box::new(c), Box::new(a), Box::new(b)), span });
+            }
         };
         CExpr { kind, span }
     }
@@ -373,6 +394,14 @@ impl Checker {
     /// left for run time, where it belongs to an element.
     fn fold(&mut self, expr: CExpr) -> CExpr {
         let span = expr.span;
+        // A constant condition leaves only its branch (which may itself not be constant).
+        if let CExprKind::Conditional(c, a, b) = expr.kind {
+            return match c.kind {
+                CExprKind::Const(Value::Boolean(true)) => *a,
+                CExprKind::Const(Value::Boolean(false)) => *b,
+                kind => CExpr { kind: CExprKind::Conditional(Box::new(CExpr { kind, span: c.span }), a, b), span },
+            };
+        }
         let is_const = |e: &CExpr| matches!(e.kind, CExprKind::Const(_));
         let folded = match &expr.kind {
             CExprKind::Unary(op, a) => match &a.kind {
@@ -386,6 +415,7 @@ impl Checker {
                 (CExprKind::Const(x), CExprKind::Const(y)) => fold_binary(*op, x, y),
                 _ => None,
             },
+
             CExprKind::Call(f, args) if f.is_pure() && args.iter().all(is_const) => {
                 let mut values: Vec<Value> = args
                     .iter()

@@ -504,6 +504,13 @@ impl Eval<'_> {
             CExprKind::Param(slot) => Ok(self.params[*slot as usize].clone()),
             CExprKind::Local(slot) => Ok(self.locals[*slot as usize].clone()),
             CExprKind::Binary(op, a, b) => self.binary(*op, a, b).map_err(|err| err.at(e.span)),
+            CExprKind::Conditional(c, a, b) => {
+                if self.condition(c)? {
+                    self.expr(a)
+                } else {
+                    self.expr(b)
+                }
+            }
             CExprKind::Unary(op, a) => {
                 let v = self.expr(a)?;
                 match op {

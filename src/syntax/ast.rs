@@ -273,6 +273,8 @@ pub enum ExprKind {
     Call(Ident, Vec<Expr>),
     Unary(UnaryOp, Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `if c then a else b`: only the chosen branch is evaluated.
+    Conditional(Box<Expr>, Box<Expr>, Box<Expr>),
 }
 
 /// A piece of a text literal.

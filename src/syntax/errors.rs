@@ -13,9 +13,9 @@ const CODE: &str = "procdsl::syntax";
 /// well inside the stack.
 const MAX_BRACKETS: usize = 128;
 
-const RESERVED: [&str; 18] = [
-    "let", "if", "else", "while", "for", "in", "break", "continue", "return", "fail", "log", "emit", "true", "false",
-    "null", "and", "or", "not",
+const RESERVED: [&str; 19] = [
+    "let", "if", "then", "else", "while", "for", "in", "break", "continue", "return", "fail", "log", "emit", "true",
+    "false", "null", "and", "or", "not",
 ];
 
 pub(super) fn is_reserved(name: &str) -> bool {
@@ -37,7 +37,15 @@ pub(super) fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> 
                 .with_label(span, format!("more than {MAX_BRACKETS} brackets are open here"))
                 .with_help("split the expression or the type into smaller parts"))
         }
-        None => Ok(()),
+        None => match super::conditionals::too_many_open(text) {
+            Some(i) => Err(Diagnostic::error(CODE, "too deeply nested")
+                .with_label(
+                    Span::new(file, i, i + 2),
+                    format!("more than {} brackets and `if`s are open here", super::conditionals::MAX_OPEN),
+                )
+                .with_help("compute the inner conditions first with `let`, or use an `if` statement")),
+            None => Ok(()),
+        },
     }
 }
 
@@ -276,6 +284,11 @@ pub(super) fn from_pest(file: FileId, text: &str, error: pest::error::Error<Rule
         d = d.with_help("`=` assigns a value; to compare two values, write `==`");
     } else if token.starts_with(['\'', '‘', '’']) {
         d = d.with_help(r#"texts use double quotes: "like this""#);
+    } else if positives.contains(&Rule::kw_else)
+        && positives.iter().any(|&r| is_operator(r))
+        && !positives.iter().any(|r| matches!(r, Rule::sep | Rule::seps | Rule::item_end))
+    {
+        d = d.with_help("`if … then …` as a value needs `else …`; to do something only when a condition holds, write an `if` statement: `if c { … }`");
     }
     d
 }
@@ -369,6 +382,8 @@ fn starts_operand(rule: Rule) -> bool {
     matches!(
         rule,
         Rule::ident
+            | Rule::kw_if
+            | Rule::conditional
             | Rule::ident_expr
             | Rule::number
             | Rule::text
@@ -442,6 +457,9 @@ pub(super) fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_error => "`error`",
         Rule::kw_let => "`let`",
         Rule::kw_if => "`if`",
+        Rule::kw_then => "`then`",
+        Rule::conditional => "`if … then … else …`",
+        Rule::expr_nl_cond => "an expression",
         Rule::kw_while => "`while`",
         Rule::kw_for => "`for`",
         Rule::kw_break => "`break`",

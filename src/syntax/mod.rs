@@ -1,5 +1,6 @@
 //! Syntax: the pest grammar, the typed AST and the parser between them.
 pub mod ast;
+mod conditionals;
 mod errors;
 pub mod parser;
 mod precedence;

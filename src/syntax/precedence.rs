@@ -169,6 +169,7 @@ impl Builder {
             Rule::list => self.list_expr(pair, span, nest),
             Rule::object => self.object_expr(pair, span, nest),
             Rule::ident_expr => self.ident_expr(pair, span, nest),
+            Rule::conditional => self.conditional(pair, span, nest),
             rule => Err(errors::internal(span, rule)),
         }
     }
@@ -176,6 +177,24 @@ impl Builder {
     fn text_expr(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
         let (parts, depth) = self.text(pair, nest)?;
         Ok((Expr { kind: ExprKind::Text(parts), span }, depth + 1))
+    }
+
+    /// `if c then a else b`.
+    fn conditional(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
+        if nest >= MAX_NESTING {
+            return Err(errors::too_deep(span));
+        }
+        let mut parts = pair.into_inner().filter(|p| matches!(p.as_rule(), Rule::expr | Rule::expr_nl_cond));
+        let mut next = || parts.next().ok_or_else(|| errors::internal(span, Rule::conditional));
+        let (condition, a) = self.deep_expr(next()?, nest + 1)?;
+        let (then, b) = self.deep_expr(next()?, nest + 1)?;
+        let (otherwise, c) = self.deep_expr(next()?, nest + 1)?;
+        let depth = a.max(b).max(c) + 1;
+        if depth > MAX_TREE_DEPTH {
+            return Err(errors::too_deep(span));
+        }
+        let kind = ExprKind::Conditional(Box::new(condition), Box::new(then), Box::new(otherwise));
+        Ok((Expr { kind, span }, depth))
     }
 
     /// `(expr)`: the inner expression, spanning the parentheses.

@@ -429,6 +429,40 @@ fn precedence_from_loosest_to_tightest() {
     assert_eq!(expr("(a + b) * c"), bin(Mul, bin(Add, var("a"), var("b")), var("c")));
 }
 
+fn cond(c: Expr, a: Expr, b: Expr) -> Expr {
+    e(ExprKind::Conditional(Box::new(c), Box::new(a), Box::new(b)))
+}
+
+#[test]
+fn a_conditional_binds_loosest_and_reaches_as_far_right_as_it_can() {
+    assert_eq!(expr("if a then b else c + 1"), cond(var("a"), var("b"), bin(Add, var("c"), int(1))));
+    assert_eq!(expr("1 + if a then b else c"), bin(Add, int(1), cond(var("a"), var("b"), var("c"))));
+    assert_eq!(expr("(if a then b else c) + 1"), bin(Add, cond(var("a"), var("b"), var("c")), int(1)));
+    assert_eq!(
+        expr("if a or b then c ?? d else e"),
+        cond(bin(Or, var("a"), var("b")), bin(Coalesce, var("c"), var("d")), var("e"))
+    );
+    assert_eq!(
+        expr("if a then b else if c then d else e"),
+        cond(var("a"), var("b"), cond(var("c"), var("d"), var("e")))
+    );
+    assert_eq!(
+        expr("if a then if b then c else d else e"),
+        cond(var("a"), cond(var("b"), var("c"), var("d")), var("e"))
+    );
+    assert_eq!(expr("if a\n  then b\n  else c"), cond(var("a"), var("b"), var("c")));
+}
+
+#[test]
+fn a_conditional_needs_then_and_else() {
+    assert_eq!(error("process P { script S { X = if a then b } -> E }").0, "expected `else` or an operator, found `}`");
+    assert!(error("process P { script S { X = if a b else c } -> E }").0.contains("`then`"));
+    assert_eq!(
+        error("process P { script S { let then = 1 } -> E }").0,
+        "`then` is a reserved word and cannot be a name"
+    );
+}
+
 #[test]
 fn binary_operators_are_left_associative() {
     assert_eq!(expr("a - b - c"), bin(Sub, bin(Sub, var("a"), var("b")), var("c")));
