@@ -81,6 +81,19 @@ enum Command {
     Serve(serve::ServeArgs),
 }
 
+impl Command {
+    /// Commands that print a result and end. The service and the REPL keep
+    /// Rust's default: a closed pipe is an error they handle, never a kill.
+    fn writes_a_result(&self) -> bool {
+        match self {
+            Command::Repl(_) => false,
+            #[cfg(feature = "service")]
+            Command::Serve(_) => false,
+            _ => true,
+        }
+    }
+}
+
 /// Runs the command line and returns the exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -90,6 +103,12 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_INVALID } else { EXIT_OK };
         }
     };
+    if cli.command.writes_a_result() {
+        // `procdsl run … | head` ends quietly, as other Unix tools do,
+        // instead of panicking on the closed pipe. Committed work was
+        // committed before its result is printed.
+        sigpipe::reset();
+    }
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Check { files } => check::check(&files),
