@@ -325,6 +325,13 @@ fn the_openapi_document_declares_uuids_and_required_names_and_limit_is_enforced(
     assert_eq!(run["anyOf"], json!([{"required": ["schemaName"]}, {"required": ["schemaUId"]}]));
     let limit = &paths["/api/instances"]["get"]["parameters"][2]["schema"];
     assert_eq!((limit["minimum"].clone(), limit["maximum"].clone()), (json!(1), json!(10000)));
+    let list = &paths["/api/instances"]["get"];
+    assert_eq!(list["parameters"][3]["name"], "after");
+    assert!(list["responses"]["200"]["headers"]["Next-Cursor"].is_object());
+    let run_process = &paths[&format!("{SVC}/RunProcess")]["post"];
+    assert_eq!(run_process["parameters"][0]["name"], "Idempotency-Key");
+    assert_eq!(run_process["parameters"][0]["in"], "header");
+    assert!(run_process["responses"]["503"]["headers"]["Retry-After"].is_object());
     // What the document promises, the routes keep.
     assert_eq!(get(a, "/api/instances?limit=0").status, 400);
     let r = get(a, "/api/instances?limit=10001");

@@ -8,9 +8,16 @@ use serde_json::{json, Map, Value};
 fn error_responses() -> Value {
     let err = json!({ "description": "a JSON error", "content": { "application/json": {
         "schema": { "$ref": "#/components/schemas/Error" } } } });
+    let mut unavailable = err.clone();
+    unavailable["description"] = json!(
+        "a JSON error: the service is busy, the request ran out of time, or the store cannot be reached; \
+        try again after Retry-After seconds"
+    );
+    unavailable["headers"] = json!({ "Retry-After": { "description": "seconds to wait before trying again",
+        "schema": { "type": "integer", "minimum": 0 } } });
     json!({
         "400": err, "401": err, "403": err, "404": err, "405": err, "409": err, "413": err,
-        "415": err, "422": err, "431": err, "503": err,
+        "415": err, "422": err, "431": err, "503": unavailable,
     })
 }
 
@@ -129,6 +136,13 @@ fn operation(method: &str, path: &str) -> Value {
     } else if p.ends_with("/RunProcess") {
         op.insert("summary".into(), json!("Runs a process until it waits or ends"));
         op.insert(
+            "parameters".into(),
+            json!([{ "name": "Idempotency-Key", "in": "header", "required": false,
+                "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$" },
+                "description": "a key of the client's choosing: the same request sent again with it (after a lost \
+                    answer or a 503) starts nothing new and gets the first answer, marked Idempotent-Replayed" }]),
+        );
+        op.insert(
             "requestBody".into(),
             json!({ "required": true, "content": { "application/json": { "schema": {
             "type": "object",
@@ -185,6 +199,8 @@ fn operation(method: &str, path: &str) -> Value {
                 { "name": "process", "in": "query", "required": false, "schema": { "type": "string" } },
                 { "name": "limit", "in": "query", "required": false,
                   "schema": { "type": "integer", "minimum": 1, "maximum": 10000, "default": 1000 } },
+                { "name": "after", "in": "query", "required": false, "schema": { "type": "string" },
+                  "description": "the Next-Cursor of the page before: this page starts after it" },
             ]),
         );
         responses["200"] = json_ok(
@@ -194,6 +210,12 @@ fn operation(method: &str, path: &str) -> Value {
             "waiting": { "type": "integer" }, "version": { "type": "integer" },
             "created": { "type": "string" }, "updated": { "type": "string" } } } }),
         );
+        responses["200"]["headers"] = json!({
+            "Next-Cursor": { "description": "on a full page: where the next page starts (give it as `after`)",
+                "schema": { "type": "string" } },
+            "Link": { "description": "on a full page: the next page's address, rel=\"next\"",
+                "schema": { "type": "string" } },
+        });
     } else if p == "/api/instances/{id}" {
         op.insert("summary".into(), json!("One instance's descriptor, with its log"));
         op.insert("parameters".into(), json!([uuid_param("id", "the instance id")]));
