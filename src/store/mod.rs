@@ -13,6 +13,7 @@
 mod backend;
 pub mod copy;
 mod error;
+mod location;
 mod lookup;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -22,6 +23,7 @@ pub mod schema;
 pub use backend::{Delivered, ProcessStore, Save, Write, Written};
 pub use copy::copy_all;
 pub use error::StoreError;
+pub use location::{open, open_rows, Location};
 pub use lookup::{ElementInstanceMatch, InstanceMatch};
 pub use private::private_file;
 
