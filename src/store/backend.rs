@@ -134,6 +134,10 @@ pub trait ProcessStore: Send {
     fn process_codes(&mut self) -> Result<Vec<String>, StoreError>;
     /// The signals that live element-instances wait for, sorted.
     fn waited_signals(&mut self) -> Result<Vec<String>, StoreError>;
+    /// Saves an instance held for a while (a REPL session) only if nobody
+    /// saved it since version `expected` (`None`: it must be new); returns
+    /// the new version, or `Conflict` and writes nothing.
+    fn save_if_unchanged(&mut self, instance: &Instance, expected: Option<i64>) -> Result<i64, StoreError>;
 }
 
 /// One write in its own transaction.
@@ -322,6 +326,10 @@ impl ProcessStore for Store {
 
     fn waited_signals(&mut self) -> Result<Vec<String>, StoreError> {
         Store::waited_signals(self)
+    }
+
+    fn save_if_unchanged(&mut self, instance: &Instance, expected: Option<i64>) -> Result<i64, StoreError> {
+        Store::save_if_unchanged(self, instance, expected)
     }
 }
 

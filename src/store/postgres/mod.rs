@@ -953,4 +953,15 @@ impl ProcessStore for PgStore {
               ORDER BY signal",
         )
     }
+
+    fn save_if_unchanged(&mut self, instance: &Instance, expected: Option<i64>) -> Result<i64> {
+        let version = self.transact(|tx, programs| {
+            if programs.get(&instance.program.hash).is_none() {
+                save_program(tx, &instance.program)?;
+            }
+            save_instance(tx, instance, Some(expected))
+        })?;
+        self.programs.remember(&instance.program);
+        Ok(version)
+    }
 }
