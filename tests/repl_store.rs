@@ -15,7 +15,7 @@ fn approval() -> std::path::PathBuf {
 fn session_on(path: &Path) -> Session {
     let store = Store::open(path).expect("the store opens");
     Session::new(SessionOptions { max_steps: 100_000, ..SessionOptions::default() })
-        .with_backing(Box::new(Stored::new(store)))
+        .with_backing(Box::new(Stored::new(Box::new(store))))
 }
 
 fn waiting_instance(db: &Path) -> (String, String) {

@@ -14,7 +14,7 @@ mod deliver;
 mod lookup;
 
 pub use deliver::{deliver_all, signal, tick};
-pub use lookup::{resolve_element_instance, resolve_instance, LookupError};
+pub use lookup::{resolve_element_instance, resolve_instance, LookupError, CANDIDATES};
 
 use crate::check::spec::Program;
 use crate::runtime::descriptor::Descriptor;
