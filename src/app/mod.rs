@@ -20,9 +20,7 @@ use crate::check::spec::Program;
 use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::{self, ExecOutcome, Run, RunOptions};
 use crate::runtime::instance::Instance;
-use crate::store::{
-    run_on, CancelOutcome, InstanceSummary, ListFilter, ProcessStore, StoreError, Versioned,
-};
+use crate::store::{run_on, CancelOutcome, InstanceSummary, ListFilter, ProcessStore, StoreError, Versioned};
 use jiff::Timestamp;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -92,7 +90,11 @@ pub fn show(store: &mut dyn ProcessStore, id: Uuid) -> Result<Descriptor> {
 /// executed. Cancelling a cancelled instance does nothing; a completed or
 /// failed one is refused. `actor` is recorded in the history.
 pub fn cancel(store: &mut dyn ProcessStore, id: Uuid, actor: &str) -> Result<(CancelOutcome, Descriptor)> {
-    store.cancel_many(&[id], actor)?.into_iter().next().unwrap_or(Err(StoreError::UnknownInstance { id: id.to_string() }))
+    store
+        .cancel_many(&[id], actor)?
+        .into_iter()
+        .next()
+        .unwrap_or(Err(StoreError::UnknownInstance { id: id.to_string() }))
 }
 
 /// An instance with the version it was saved as, to save back with [`save`].

@@ -42,6 +42,15 @@ pub const SIGNAL: &str = examples!("procdsl signal OrderPaid --store orders.db")
 pub const TICK: &str =
     examples!("procdsl tick --store orders.db", "procdsl tick --now 2026-12-01T09:00:00Z --store orders.db",);
 
+pub const STORE: &str =
+    examples!("procdsl store migrate orders.db postgres://procdsl@db.internal/procdsl   # SQLite into PostgreSQL",);
+
+pub const STORE_MIGRATE: &str = examples!(
+    "procdsl store migrate orders.db postgres://procdsl@db.internal/procdsl   # SQLite into PostgreSQL",
+    "procdsl store migrate postgres://procdsl@db.internal/procdsl backup.db   # and back",
+    "procdsl store migrate new.db orders.db --merge                          # into a store in use",
+);
+
 pub const GRAPH: &str = examples!(
     "procdsl graph examples/order_approval.proc > order.mmd",
     "procdsl graph examples/approval.proc --format dot | dot -Tsvg > approval.svg",

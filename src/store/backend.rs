@@ -7,8 +7,8 @@
 //! caller may answer its client once a method has returned `Ok`.
 
 use super::{
-    CancelOutcome, Cursor, ElementInstanceMatch, InstanceMatch, InstanceSummary, ListFilter, SignalPage, Store, StoreError,
-    Versioned,
+    CancelOutcome, Cursor, ElementInstanceMatch, InstanceMatch, InstanceSummary, ListFilter, SignalPage, Store,
+    StoreError, Versioned,
 };
 use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::{ExecOutcome, Run, RunOptions};

@@ -144,7 +144,10 @@ mod tests {
     #[test]
     fn a_url_is_a_postgres_store_and_anything_else_a_path() {
         assert_eq!(Location::parse("orders.db"), Ok(Location::Sqlite(PathBuf::from("orders.db"))));
-        assert_eq!(Location::parse("./postgres/orders.db"), Ok(Location::Sqlite(PathBuf::from("./postgres/orders.db"))));
+        assert_eq!(
+            Location::parse("./postgres/orders.db"),
+            Ok(Location::Sqlite(PathBuf::from("./postgres/orders.db")))
+        );
         let url = "postgresql://app:pw@db/procdsl";
         assert_eq!(Location::parse(url), Ok(Location::Postgres(url.to_string())));
         assert!(Location::parse("  ").is_err(), "an empty PROCDSL_STORE names no store");
