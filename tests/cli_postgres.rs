@@ -4,13 +4,13 @@
 //! without PostgreSQL, never in CI). Also `procdsl store migrate` from
 //! SQLite into PostgreSQL and back.
 
+#[cfg(feature = "postgres")]
 #[path = "support/pg.rs"]
 mod pg;
 
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
 
 const PROCS: &str = r#"process UsrApproval {
     in  Amount: Decimal = 0
@@ -45,7 +45,8 @@ struct Place {
     dir: tempfile::TempDir,
     /// What `--store` gets: a path in `dir`, or a postgres:// URL.
     store: String,
-    _server: Option<Arc<pg::PgServer>>,
+    /// The PostgreSQL server, kept running while the test needs it.
+    _server: Option<Box<dyn std::any::Any>>,
 }
 
 impl Place {
@@ -56,9 +57,16 @@ impl Place {
     }
 
     /// None: PostgreSQL is not installed (said loudly by `pg`).
+    #[cfg(feature = "postgres")]
     fn postgres() -> Option<Place> {
         let (server, conninfo) = pg::fresh_database()?;
-        Some(Place { dir: folder(), store: url_of(&conninfo), _server: Some(server) })
+        Some(Place { dir: folder(), store: url_of(&conninfo), _server: Some(Box::new(server)) })
+    }
+
+    /// A build without PostgreSQL has no PostgreSQL tests.
+    #[cfg(not(feature = "postgres"))]
+    fn postgres() -> Option<Place> {
+        None
     }
 
     fn procdsl(&self, args: &[&str], env_store: bool) -> Output {
@@ -123,6 +131,7 @@ fn texts(out: &Output) -> (String, String) {
 
 /// The test server's `host=… port=… user=… dbname=…` as the URL `--store`
 /// takes: `postgresql:///DB?host=SOCKET_FOLDER&port=…&user=…`.
+#[cfg(feature = "postgres")]
 fn url_of(conninfo: &str) -> String {
     let pairs: Vec<(&str, &str)> = conninfo.split_whitespace().filter_map(|p| p.split_once('=')).collect();
     let value = |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v).unwrap();
