@@ -43,7 +43,13 @@ pub fn deliver_all(store: &mut dyn ProcessStore, options: &RunOptions) -> Result
                 continue;
             }
             Some(Err(e)) => return Err(e),
-            Some(Ok(_)) | None => continue,
+            // Not what the trait promises: stop rather than load the same page forever.
+            Some(Ok(_)) | None => {
+                return Err(StoreError::Unavailable {
+                    target: store.display_name(),
+                    message: "the store answered a page of a signal's delivery with something else".to_string(),
+                })
+            }
         }
         for d in run.woken {
             match woken.iter_mut().find(|w| w.process_id == d.process_id) {

@@ -36,6 +36,7 @@ pub enum LookupError {
     #[error("{} element-instances have a UId starting with `{text}`; give more of it", count(candidates.len()))]
     #[diagnostic(code(procdsl::app::ambiguous_element_instance))]
     ManyElementInstances { text: String, candidates: Vec<ElementInstanceMatch> },
+    /// The store could not be read.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Store(#[from] StoreError),

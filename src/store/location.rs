@@ -10,6 +10,7 @@ use std::path::PathBuf;
 /// (`postgres://USER@HOST[:PORT]/DB` or `postgresql://…`).
 #[derive(Clone, PartialEq, Eq)]
 pub enum Location {
+    /// A SQLite file.
     Sqlite(PathBuf),
     /// The whole URL, password included: shown only through [`Location`]'s
     /// `Display`, which leaves the password out.

@@ -399,7 +399,8 @@ impl Store {
     }
 
     /// Starts a process by Code with string inputs, runs it until it waits
-    /// or ends, keeps it, and returns its descriptor.
+    /// or ends, keeps it, and returns its descriptor: [`crate::app::start`]
+    /// on this store.
     pub fn start<K: AsRef<str>, V: AsRef<str>>(
         &mut self,
         program: Arc<Program>,
@@ -407,12 +408,7 @@ impl Store {
         inputs: impl IntoIterator<Item = (K, V)>,
         options: RunOptions,
     ) -> Result<Descriptor> {
-        let process = engine::find_process(&program, code)?;
-        let clock = options.now.unwrap_or_else(Timestamp::now);
-        let mut instance = Instance::new(program, process, clock);
-        instance.set_inputs(inputs)?;
-        self.run(&mut instance, options)?;
-        Ok(instance.descriptor(None))
+        crate::app::start(self, program, code, inputs, options)
     }
 
     /// Executes a waiting element-instance by its UId with field values and
