@@ -31,6 +31,7 @@ pub const EXEC: &str = examples!(
 pub const INSTANCES: &str = examples!(
     "procdsl instances --store orders.db",
     "procdsl instances --status Waiting --process UsrApproval --store orders.db --json",
+    "procdsl instances --store postgres://procdsl@db.internal/procdsl   # a PostgreSQL store",
 );
 
 pub const SHOW: &str = examples!("procdsl show b715 --store orders.db   # a unique prefix of the id");

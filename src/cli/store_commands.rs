@@ -1,5 +1,5 @@
 //! The commands that work on a store: `exec`, `instances`, `show`,
-//! `cancel`, `signal`, `tick`. Each takes `--store PATH|URL|URL` or
+//! `cancel`, `signal`, `tick`. Each takes `--store PATH|URL` or
 //! `PROCDSL_STORE`, and does its work through the application layer
 //! ([`procdsl::app`]): here only arguments are read and answers printed.
 
