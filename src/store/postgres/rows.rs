@@ -1,8 +1,9 @@
 //! [`Rows`] for PostgreSQL: what `store::copy_all` reads and writes.
 //!
 //! A page of instances goes in a fixed number of statements, whatever its
-//! size: the element-instance rows of the whole page in one query, and the
-//! writes as arrays expanded by `UNNEST`. One statement per row cost a
+//! size: the element-instance rows of the whole page in one query (a join
+//! with the page's ids, which PostgreSQL hashes; `= ANY(array)` compared
+//! each row with every id), and the writes as arrays expanded by `UNNEST`. One statement per row cost a
 //! round trip each (three per instance), and reading an instance's
 //! element-instances alone, dead ones included, scans the table (the index
 //! by instance covers live rows only), which made copying out of
@@ -31,8 +32,9 @@ impl Rows for PgStore {
             let ids: Vec<String> = rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?;
             let mut elements: HashMap<String, Vec<ElementRow>> = HashMap::new();
             let element_rows = tx.query(
-                "SELECT instance, uid, kind, live, signal, due FROM element_instances
-                  WHERE instance = ANY($1) ORDER BY instance, uid",
+                "SELECT e.instance, e.uid, e.kind, e.live, e.signal, e.due
+                   FROM element_instances e JOIN UNNEST($1::text[]) AS page(id) ON e.instance = page.id
+                  ORDER BY e.instance, e.uid",
                 &[(&ids, Type::TEXT_ARRAY)],
             )?;
             for e in &element_rows {
@@ -111,7 +113,10 @@ impl Rows for PgStore {
                     (&updated, Type::TEXT_ARRAY),
                 ],
             )?;
-            tx.execute("DELETE FROM element_instances WHERE instance = ANY($1)", &[(&ids, Type::TEXT_ARRAY)])?;
+            tx.execute(
+                "DELETE FROM element_instances e USING UNNEST($1::text[]) AS page(id) WHERE e.instance = page.id",
+                &[(&ids, Type::TEXT_ARRAY)],
+            )?;
             tx.execute(
                 "INSERT INTO element_instances (uid, instance, kind, live, signal, due)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::text[])
