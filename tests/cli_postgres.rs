@@ -280,6 +280,19 @@ fn a_url_without_a_server_fails_with_the_password_left_out() {
     assert!(!stderr.contains("s3cret"), "the password is never shown: {stderr}");
 }
 
+#[test]
+fn help_never_shows_the_password_of_procdsl_store() {
+    for command in ["run", "exec", "instances", "show", "cancel", "signal", "tick", "repl"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_procdsl"))
+            .args([command, "--help"])
+            .env("PROCDSL_STORE", "postgres://app:s3cret@db/procdsl")
+            .output()
+            .unwrap();
+        let (stdout, _) = texts(&out);
+        assert!(stdout.contains("PROCDSL_STORE") && !stdout.contains("s3cret"), "{command} --help:\n{stdout}");
+    }
+}
+
 /// Every instance, and each one's `show --json`: what a copy must keep.
 fn contents(place: &Place) -> Vec<Value> {
     let list = place.json(&["instances"]);

@@ -29,7 +29,7 @@ pub struct ReplArgs {
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = super::parse_size)]
     pub max_memory: u64,
     /// Work on the instances kept in this store (a SQLite file, created when missing, or a postgres:// URL).
-    #[arg(long, value_name = "PATH|URL", env = "PROCDSL_STORE")]
+    #[arg(long, value_name = "PATH|URL", env = "PROCDSL_STORE", hide_env_values = true)]
     pub store: Option<procdsl::store::Location>,
 }
 

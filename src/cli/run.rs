@@ -35,7 +35,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
     /// Keep the instance in this store (a SQLite file, created when missing, or a postgres:// URL), so that later commands continue it.
-    #[arg(long, env = "PROCDSL_STORE", value_name = "PATH|URL")]
+    #[arg(long, env = "PROCDSL_STORE", hide_env_values = true, value_name = "PATH|URL")]
     pub store: Option<Location>,
     /// Stop a run after this many steps (elements, statements, loop turns, work on big values; docs/LIMITS.md).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STEPS)]

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 pub struct StoreArg {
     /// The store that keeps the instances: a SQLite file, or a PostgreSQL database as postgres://USER@HOST[:PORT]/DB.
-    #[arg(long, env = "PROCDSL_STORE", value_name = "PATH|URL")]
+    #[arg(long, env = "PROCDSL_STORE", hide_env_values = true, value_name = "PATH|URL")]
     pub store: Location,
 }
 
