@@ -5,7 +5,7 @@
 //! ID`), and receives every instance the session changed after each command,
 //! so that `procdsl run --store` and the REPL can take turns on one instance.
 
-use crate::app;
+use crate::app::{self, LookupError};
 use crate::runtime::instance::{Instance, Status};
 use crate::store::{ListFilter, ProcessStore, Versioned};
 use uuid::Uuid;
@@ -22,6 +22,9 @@ pub struct Kept {
 pub trait Backing {
     /// Instances kept there, open in the session or not.
     fn list(&mut self) -> Result<Vec<Kept>, String>;
+    /// The kept instance whose id starts with `prefix`: `None` when none
+    /// does, an error when several do.
+    fn find(&mut self, prefix: &str) -> Result<Option<Uuid>, String>;
     /// Loads a kept instance, on the definition it was started with.
     fn open(&mut self, id: Uuid) -> Result<Instance, String>;
     /// Keeps an instance the session created or changed.
@@ -37,6 +40,10 @@ pub struct Memory;
 impl Backing for Memory {
     fn list(&mut self) -> Result<Vec<Kept>, String> {
         Ok(Vec::new())
+    }
+
+    fn find(&mut self, _: &str) -> Result<Option<Uuid>, String> {
+        Ok(None)
     }
 
     fn open(&mut self, id: Uuid) -> Result<Instance, String> {
@@ -73,6 +80,15 @@ impl Backing for Stored {
     fn list(&mut self) -> Result<Vec<Kept>, String> {
         let all = app::list(&mut *self.store, &ListFilter::default()).map_err(|e| e.to_string())?;
         Ok(all.into_iter().map(|s| Kept { id: s.id, process: s.process, status: s.status }).collect())
+    }
+
+    /// An index look-up (as `procdsl show PREFIX`), not a scan of every instance.
+    fn find(&mut self, prefix: &str) -> Result<Option<Uuid>, String> {
+        match app::resolve_instance(&mut *self.store, prefix) {
+            Ok(id) => Ok(Some(id)),
+            Err(LookupError::NoInstance { .. }) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     fn open(&mut self, id: Uuid) -> Result<Instance, String> {
