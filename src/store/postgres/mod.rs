@@ -249,12 +249,17 @@ impl PgStore {
     /// returns the new version. `UPDATE … WHERE version = $n`: a conflict
     /// is [`StoreError::Conflict`] and nothing is written.
     pub fn save_versioned(&self, instance: &Instance, run: &Run, expected: Option<i64>) -> Result<i64> {
+        self.save_checked(instance, &run.emitted, expected)
+    }
+
+    /// [`PgStore::save_versioned`] of the signals `emitted`.
+    fn save_checked(&self, instance: &Instance, emitted: &[Arc<str>], expected: Option<i64>) -> Result<i64> {
         let version = self.transact(|tx, programs| {
             if programs.get(&instance.program.hash).is_none() {
                 save_program(tx, &instance.program)?;
             }
             let version = save_instance(tx, instance, Some(expected))?;
-            queue_signals(tx, &run.emitted, instance.id, 0)?;
+            queue_signals(tx, emitted, instance.id, 0)?;
             Ok(version)
         })?;
         self.programs.remember(&instance.program);
@@ -944,24 +949,18 @@ impl ProcessStore for PgStore {
     }
 
     fn process_codes(&mut self) -> Result<Vec<String>> {
-        self.names("SELECT DISTINCT process FROM instances ORDER BY process")
+        // Byte order, as SQLite sorts.
+        self.names(r#"SELECT DISTINCT process COLLATE "C" FROM instances ORDER BY 1"#)
     }
 
     fn waited_signals(&mut self) -> Result<Vec<String>> {
         self.names(
-            "SELECT DISTINCT signal FROM element_instances WHERE live AND kind = 'signal' AND signal IS NOT NULL
-              ORDER BY signal",
+            r#"SELECT DISTINCT signal COLLATE "C" FROM element_instances
+                WHERE live AND kind = 'signal' AND signal IS NOT NULL ORDER BY 1"#,
         )
     }
 
     fn save_if_unchanged(&mut self, instance: &Instance, expected: Option<i64>) -> Result<i64> {
-        let version = self.transact(|tx, programs| {
-            if programs.get(&instance.program.hash).is_none() {
-                save_program(tx, &instance.program)?;
-            }
-            save_instance(tx, instance, Some(expected))
-        })?;
-        self.programs.remember(&instance.program);
-        Ok(version)
+        self.save_checked(instance, &[], expected)
     }
 }
