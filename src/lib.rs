@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod app;
 pub mod check;
 pub mod diagnostic;
 pub mod repl;

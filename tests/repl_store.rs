@@ -15,7 +15,7 @@ fn approval() -> std::path::PathBuf {
 fn session_on(path: &Path) -> Session {
     let store = Store::open(path).expect("the store opens");
     Session::new(SessionOptions { max_steps: 100_000, ..SessionOptions::default() })
-        .with_backing(Box::new(Stored::new(store)))
+        .with_backing(Box::new(Stored::new(Box::new(store))))
 }
 
 fn waiting_instance(db: &Path) -> (String, String) {
@@ -67,4 +67,30 @@ fn the_repl_does_not_overwrite_an_exec_done_meanwhile() {
     assert!(late.failed && late.text.contains("changed by another command"), "{}", late.text);
     let d = other.show(id.parse().unwrap()).unwrap();
     assert_eq!(d.result_parameter_values["Approved"], serde_json::json!(false), "the first execution stands");
+}
+
+#[test]
+fn use_finds_a_stored_instance_by_a_unique_prefix_and_names_an_ambiguous_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("orders.db");
+    let program = procdsl::Engine::load(&[approval()]).unwrap().program().clone();
+    let mut store = Store::open(&db).unwrap();
+    // Until two ids share a first letter (a digit would be read as an instance number).
+    let mut ids: Vec<String> = Vec::new();
+    let shared = loop {
+        let d = store.start(program.clone(), "UsrApproval", [("Amount", "5000")], store::real_time(None)).unwrap();
+        ids.push(d.process_id.to_string());
+        let twice = ('a'..='f').find(|c| ids.iter().filter(|id| id.starts_with(*c)).count() > 1);
+        if let Some(c) = twice {
+            break c.to_string();
+        }
+        assert!(ids.len() < 500);
+    };
+    let mut session = session_on(&db);
+    let ambiguous = session.execute_line(&format!("use {shared}"));
+    assert!(ambiguous.failed && ambiguous.text.contains("instances have an id starting with"), "{}", ambiguous.text);
+    let opened = session.execute_line(&format!("use {}", &ids[0][..13]));
+    assert!(!opened.failed && opened.text.contains(&ids[0]), "{}", opened.text);
+    let none = session.execute_line("use 0000-0000");
+    assert!(none.failed && none.text.contains("no instance is numbered"), "{}", none.text);
 }

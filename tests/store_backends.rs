@@ -135,60 +135,23 @@ fn start(store: &mut dyn ProcessStore, code: &str) -> Uuid {
     instance.id
 }
 
-/// What the service's scheduler does: pages of due instances, loaded,
-/// run here, saved expecting the version loaded. Returns the instances
-/// this call moved (a save that lost a race moved nothing).
+/// Fires the timers due at `now` as every front end does (`app::tick`):
+/// pages of due instances, loaded, run here, saved expecting the version
+/// loaded. Returns the instances this call moved (a save that lost a race
+/// moved nothing).
 fn tick(store: &mut dyn ProcessStore, now: Timestamp) -> Vec<Descriptor> {
-    let options = store::real_time(Some(now));
-    let mut moved = Vec::new();
-    let mut seen = HashSet::new();
-    loop {
-        let (page, failed) = store.due(now, PAGE_SIZE).unwrap();
-        assert!(failed.is_empty());
-        if !page.iter().any(|v| seen.insert(v.instance.id)) {
-            break;
-        }
-        let (saves, descriptors, _) = store::fire_page(page, &options);
-        let writes = saves.into_iter().map(|s| Write::Save(Box::new(s))).collect();
-        for (result, d) in store.write_batch(writes).into_iter().zip(descriptors) {
-            match result {
-                Ok(_) => moved.push(d),
-                Err(StoreError::Conflict { .. }) => {}
-                Err(e) => panic!("{e}"),
-            }
-        }
-    }
-    deliver(store, &options).unwrap();
-    moved
+    procdsl::app::tick(store, now).unwrap()
 }
 
-/// What the service's deliverer does: every signal in the outbox, page
-/// by page, each page run here and committed with version checks.
+/// Every signal in the outbox, page by page, each page run here and
+/// committed with version checks (`app::deliver_all`).
 fn deliver(store: &mut dyn ProcessStore, options: &RunOptions) -> Result<Vec<Descriptor>, StoreError> {
-    let mut woken = Vec::new();
-    let mut notes = Vec::new();
-    while let Some(page) = store.signal_page(None, &[], PAGE_SIZE)? {
-        let run = page.run(options, None);
-        match store.write_batch(vec![Write::Delivered(Box::new(run.write))]).remove(0) {
-            Ok(Written::Delivered(n)) => {
-                notes.extend(n);
-                woken.extend(run.woken);
-            }
-            Ok(_) => panic!("a page answered as another write"),
-            Err(StoreError::Conflict { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    match notes.into_iter().next() {
-        Some(e) => Err(e),
-        None => Ok(woken),
-    }
+    procdsl::app::deliver_all(store, options)
 }
 
 /// Throws a signal from outside and delivers it.
 fn signal(store: &mut dyn ProcessStore, name: &str) -> Vec<Descriptor> {
-    store.throw(name).unwrap();
-    deliver(store, &store::real_time(None)).unwrap()
+    procdsl::app::signal(store, name, store::real_time(None)).unwrap()
 }
 
 fn cancel(store: &mut dyn ProcessStore, id: Uuid) -> Result<(CancelOutcome, Descriptor), StoreError> {

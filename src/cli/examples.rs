@@ -31,6 +31,7 @@ pub const EXEC: &str = examples!(
 pub const INSTANCES: &str = examples!(
     "procdsl instances --store orders.db",
     "procdsl instances --status Waiting --process UsrApproval --store orders.db --json",
+    "procdsl instances --store postgres://procdsl@db.internal/procdsl   # a PostgreSQL store",
 );
 
 pub const SHOW: &str = examples!("procdsl show b715 --store orders.db   # a unique prefix of the id");
@@ -41,6 +42,15 @@ pub const SIGNAL: &str = examples!("procdsl signal OrderPaid --store orders.db")
 
 pub const TICK: &str =
     examples!("procdsl tick --store orders.db", "procdsl tick --now 2026-12-01T09:00:00Z --store orders.db",);
+
+pub const STORE: &str =
+    examples!("procdsl store migrate orders.db postgres://procdsl@db.internal/procdsl   # SQLite into PostgreSQL",);
+
+pub const STORE_MIGRATE: &str = examples!(
+    "procdsl store migrate orders.db postgres://procdsl@db.internal/procdsl   # SQLite into PostgreSQL",
+    "procdsl store migrate postgres://procdsl@db.internal/procdsl backup.db   # and back",
+    "procdsl store migrate new.db orders.db --merge                          # into a store in use",
+);
 
 pub const GRAPH: &str = examples!(
     "procdsl graph examples/order_approval.proc > order.mmd",

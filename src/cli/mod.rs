@@ -11,6 +11,7 @@ mod run;
 #[cfg(feature = "service")]
 mod serve;
 mod store_commands;
+mod store_migrate;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -66,6 +67,9 @@ enum Command {
     /// Fire every due timer of the stored instances.
     #[command(after_help = examples::TICK)]
     Tick(store_commands::TickArgs),
+    /// Work on a whole store: copy it into another one (`store migrate`).
+    #[command(subcommand, after_help = examples::STORE)]
+    Store(store_migrate::StoreCommand),
     /// Draw a process as a Mermaid flowchart or a Graphviz digraph.
     #[command(after_help = examples::GRAPH)]
     Graph(graph::GraphArgs),
@@ -118,6 +122,7 @@ pub fn main() -> i32 {
         Command::Cancel(args) => store_commands::cancel(args),
         Command::Signal(args) => store_commands::signal(args),
         Command::Tick(args) => store_commands::tick(args),
+        Command::Store(command) => store_migrate::store(command),
         Command::Repl(args) => repl::repl(args),
         Command::Graph(args) => graph::graph(args),
         Command::Bench(args) => bench::bench(args),

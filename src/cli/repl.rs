@@ -28,9 +28,9 @@ pub struct ReplArgs {
     /// The most an instance may hold in parameter values and log (e.g. 256MiB; docs/LIMITS.md).
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = super::parse_size)]
     pub max_memory: u64,
-    /// Work on the instances kept in this store.
-    #[arg(long, value_name = "PATH", env = "PROCDSL_STORE")]
-    pub store: Option<PathBuf>,
+    /// Work on the instances kept in this store (a SQLite file, created when missing, or a postgres:// URL).
+    #[arg(long, value_name = "PATH|URL", env = "PROCDSL_STORE", hide_env_values = true)]
+    pub store: Option<procdsl::store::Location>,
 }
 
 pub fn repl(args: ReplArgs) -> i32 {
@@ -45,8 +45,8 @@ pub fn repl(args: ReplArgs) -> i32 {
     let color = std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
     let mut session =
         Session::new(SessionOptions { color, now, max_steps: args.max_steps, max_memory: args.max_memory });
-    if let Some(path) = &args.store {
-        match procdsl::store::Store::open(path) {
+    if let Some(at) = &args.store {
+        match procdsl::store::open(at, true) {
             Ok(store) => session = session.with_backing(Box::new(procdsl::repl::Stored::new(store))),
             Err(e) => {
                 super::report(&e);

@@ -1,4 +1,4 @@
-//! `procdsl run FILE [--process CODE] [-p CODE=VALUE|CODE=@FILE]… [--params FILE.json] [-r CODE]… [--json] [--trace] [--now TIME] [--store PATH]`
+//! `procdsl run FILE [--process CODE] [-p CODE=VALUE|CODE=@FILE]… [--params FILE.json] [-r CODE]… [--json] [--trace] [--now TIME] [--store PATH|URL]`
 //!
 //! Without a store the run uses virtual time (timers fire at once). With a
 //! store it uses the real clock (pinned by `--now`), so that a timer waits
@@ -9,7 +9,7 @@ use super::{color_stderr, output, parse_size, report, EXIT_INVALID};
 use procdsl::check::{self, spec::ProcessId};
 use procdsl::runtime::engine::{self, ClockMode, Run, RunOptions, DEFAULT_MAX_STEPS};
 use procdsl::runtime::instance::{Instance, Status};
-use procdsl::store::Store;
+use procdsl::store::{self, Location};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -34,9 +34,9 @@ pub struct RunArgs {
     /// Start the clock at this time (RFC 3339), instead of now. With --store it pins the real clock.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
-    /// Keep the instance in this store (created when missing), so that later commands continue it.
-    #[arg(long, env = "PROCDSL_STORE", value_name = "PATH")]
-    pub store: Option<PathBuf>,
+    /// Keep the instance in this store (a SQLite file, created when missing, or a postgres:// URL), so that later commands continue it.
+    #[arg(long, env = "PROCDSL_STORE", hide_env_values = true, value_name = "PATH|URL")]
+    pub store: Option<Location>,
     /// Stop a run after this many steps (elements, statements, loop turns, work on big values; docs/LIMITS.md).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_STEPS)]
     pub max_steps: u64,
@@ -67,7 +67,7 @@ pub fn run(args: RunArgs) -> i32 {
         let now = jiff::Timestamp::now();
         jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
     });
-    let mut store = match args.store.as_deref().map(Store::open).transpose() {
+    let mut store = match args.store.as_ref().map(|at| store::open(at, true)).transpose() {
         Ok(store) => store,
         Err(e) => {
             report(&e);
@@ -96,7 +96,7 @@ pub fn run(args: RunArgs) -> i32 {
                 now: pinned,
                 ..RunOptions::default()
             };
-            match store.run(&mut instance, options) {
+            match procdsl::app::run(&mut **store, &mut instance, options) {
                 Ok(run) => run,
                 Err(e) => {
                     report(&e);
@@ -143,7 +143,7 @@ pub fn run(args: RunArgs) -> i32 {
     if descriptor.status == Status::Waiting {
         // With one `-r`, stdout holds only the value: the note then lists
         // what waits, so the UIds to continue with are not lost.
-        eprint!("{}", waiting_note(&descriptor, store.as_ref().map(Store::path), single));
+        eprint!("{}", waiting_note(&descriptor, args.store.as_ref(), single));
     }
     output::exit_code(&descriptor)
 }
@@ -151,9 +151,9 @@ pub fn run(args: RunArgs) -> i32 {
 /// What to do with an instance that waits: where it was kept, what it
 /// waits at (when `list`), and the command that continues it, with the UId
 /// when one element-instance waits.
-fn waiting_note(d: &procdsl::runtime::descriptor::Descriptor, store: Option<&std::path::Path>, list: bool) -> String {
+fn waiting_note(d: &procdsl::runtime::descriptor::Descriptor, store: Option<&Location>, list: bool) -> String {
     let mut out = match store {
-        Some(path) => format!("note: instance {} was saved in {}", d.process_id, path.display()),
+        Some(at) => format!("note: instance {} was saved in {at}", d.process_id),
         None => "note: the instance was not kept".to_string(),
     };
     if list {
@@ -167,13 +167,10 @@ fn waiting_note(d: &procdsl::runtime::descriptor::Descriptor, store: Option<&std
     }
     let fields = if d.waiting.iter().any(|w| !w.fields.is_empty()) { " [-p FIELD=VALUE]…" } else { "" };
     match (store, d.waiting.as_slice()) {
-        (Some(path), [one]) => {
-            out.push_str(&format!("continue it with `procdsl exec {}{fields} --store {}`", one.uid, path.display()))
+        (Some(at), [one]) => out.push_str(&format!("continue it with `procdsl exec {}{fields} --store {at}`", one.uid)),
+        (Some(at), _) => {
+            out.push_str(&format!("continue it with `procdsl exec UID{fields} --store {at}`, UID one of those waiting"))
         }
-        (Some(path), _) => out.push_str(&format!(
-            "continue it with `procdsl exec UID{fields} --store {}`, UID one of those waiting",
-            path.display()
-        )),
         (None, _) => out.push_str(&format!(
             "run with --store PATH to keep it, then continue it with `procdsl exec UID{fields} --store PATH`"
         )),

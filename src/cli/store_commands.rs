@@ -1,19 +1,21 @@
 //! The commands that work on a store: `exec`, `instances`, `show`,
-//! `cancel`, `signal`, `tick`. Each takes `--store PATH` or `PROCDSL_STORE`.
+//! `cancel`, `signal`, `tick`. Each takes `--store PATH|URL` or
+//! `PROCDSL_STORE`, and does its work through the application layer
+//! ([`procdsl::app`]): here only arguments are read and answers printed.
 
 use super::{inputs, output, parse_pair, report, run::parse_time, EXIT_INVALID, EXIT_OK};
+use procdsl::app::{self, LookupError};
 use procdsl::runtime::descriptor::Descriptor;
-use procdsl::runtime::engine::ExecOutcome;
+use procdsl::runtime::engine::{ExecOutcome, LOCAL_ACTOR};
 use procdsl::runtime::instance::Status;
-use procdsl::store::{self, CancelOutcome, ListFilter, Store, StoreError};
+use procdsl::store::{self, CancelOutcome, ListFilter, Location, ProcessStore, StoreError};
 use std::path::PathBuf;
-use uuid::Uuid;
 
 #[derive(clap::Args, Debug)]
 pub struct StoreArg {
-    /// The store: the SQLite file that keeps the instances.
-    #[arg(long, env = "PROCDSL_STORE", value_name = "PATH")]
-    pub store: PathBuf,
+    /// The store that keeps the instances: a SQLite file, or a PostgreSQL database as postgres://USER@HOST[:PORT]/DB.
+    #[arg(long, env = "PROCDSL_STORE", hide_env_values = true, value_name = "PATH|URL")]
+    pub store: Location,
 }
 
 #[derive(clap::Args, Debug)]
@@ -91,11 +93,8 @@ pub struct TickArgs {
     pub json: bool,
 }
 
-fn open(arg: &StoreArg) -> Result<Store, i32> {
-    Store::open_existing(&arg.store).map_err(|e| {
-        report(&e);
-        EXIT_INVALID
-    })
+fn open(arg: &StoreArg) -> Result<Box<dyn ProcessStore>, i32> {
+    store::open(&arg.store, false).map_err(fail)
 }
 
 fn fail(e: StoreError) -> i32 {
@@ -103,82 +102,40 @@ fn fail(e: StoreError) -> i32 {
     EXIT_INVALID
 }
 
-/// At most this many candidates are listed for an ambiguous prefix.
-const CANDIDATES: usize = 10;
-
-/// An instance id, whole or by its first characters (as the REPL's `use`).
-fn resolve_instance(store: &Store, text: &str) -> Result<Uuid, i32> {
-    if let Ok(id) = text.trim().parse::<Uuid>() {
-        return Ok(id);
+/// Says why a prefix named no single id, with the help that fits.
+fn not_found(e: LookupError) -> i32 {
+    match &e {
+        // The candidates follow the line.
+        LookupError::ManyInstances { .. } | LookupError::ManyElementInstances { .. } => eprintln!("error: {e}:"),
+        _ => report(&e),
     }
-    let found = store.instances_starting_with(text, CANDIDATES + 1).map_err(fail)?;
-    match found.as_slice() {
-        [one] => Ok(one.id),
-        [] => {
-            eprintln!("error: no instance id starts with `{text}`");
-            let uids = store.element_instances_starting_with(text, 1).map_err(fail)?;
-            match uids.first() {
-                Some(m) => eprintln!(
-                    "  help: `{text}` starts the UId of a {} element-instance of instance {}; this command takes an instance id",
-                    m.kind, m.instance
-                ),
-                None => eprintln!("  help: `procdsl instances` lists the instances with their ids"),
-            }
-            Err(EXIT_INVALID)
-        }
-        many => {
-            eprintln!("error: {} instances have an id starting with `{text}`; give more of it:", count(many.len()));
-            for m in many.iter().take(CANDIDATES) {
+    match e {
+        LookupError::NoInstance { text, element_instance: Some(m) } => eprintln!(
+            "  help: `{text}` starts the UId of a {} element-instance of instance {}; this command takes an instance id",
+            m.kind, m.instance
+        ),
+        LookupError::NoInstance { .. } => eprintln!("  help: `procdsl instances` lists the instances with their ids"),
+        LookupError::ManyInstances { candidates, .. } => {
+            for m in candidates.iter().take(app::CANDIDATES) {
                 eprintln!("  {}  {}  {}", m.id, m.process, m.status);
             }
-            Err(EXIT_INVALID)
         }
-    }
-}
-
-/// An element-instance UId, whole or by its first characters (as the REPL's `exec`).
-fn resolve_element_instance(store: &Store, text: &str) -> Result<Uuid, i32> {
-    if let Ok(uid) = text.trim().parse::<Uuid>() {
-        return Ok(uid);
-    }
-    let found = store.element_instances_starting_with(text, CANDIDATES + 1).map_err(fail)?;
-    match found.as_slice() {
-        [one] => Ok(one.uid),
-        [] => {
-            eprintln!("error: no element-instance UId starts with `{text}`");
-            let ids = store.instances_starting_with(text, 1).map_err(fail)?;
-            match ids.first().map(|m| m.id) {
-                Some(id) => eprintln!(
-                    "  help: `{text}` starts the id of instance {id}; exec takes the UId of one of its waiting \
-                     element-instances, which `procdsl show {id}` lists"
-                ),
-                None => {
-                    eprintln!("  help: `procdsl show ID` lists an instance's waiting element-instances with their UIds")
-                }
-            }
-            Err(EXIT_INVALID)
+        LookupError::NoElementInstance { text, instance: Some(id) } => eprintln!(
+            "  help: `{text}` starts the id of instance {id}; exec takes the UId of one of its waiting \
+             element-instances, which `procdsl show {id}` lists"
+        ),
+        LookupError::NoElementInstance { .. } => {
+            eprintln!("  help: `procdsl show ID` lists an instance's waiting element-instances with their UIds")
         }
-        many => {
-            eprintln!(
-                "error: {} element-instances have a UId starting with `{text}`; give more of it:",
-                count(many.len())
-            );
-            for m in many.iter().take(CANDIDATES) {
+        LookupError::ManyElementInstances { candidates, .. } => {
+            for m in candidates.iter().take(app::CANDIDATES) {
                 let state = if m.live { "waiting" } else { "no longer waiting" };
                 eprintln!("  {}  {} {state}, instance {}", m.uid, m.kind, m.instance);
             }
-            Err(EXIT_INVALID)
         }
+        LookupError::Store(_) => {}
     }
-}
-
-/// `3`, or `more than 10` when the lookup stopped there.
-fn count(n: usize) -> String {
-    if n > CANDIDATES {
-        format!("more than {CANDIDATES}")
-    } else {
-        n.to_string()
-    }
+    EXIT_INVALID
 }
 
 fn print_moved(what: &str, moved: &[Descriptor], json: bool) -> i32 {
@@ -196,7 +153,7 @@ fn print_moved(what: &str, moved: &[Descriptor], json: bool) -> i32 {
 
 /// A descriptor the store returned: for a person with the instance's typed
 /// values (times to the millisecond), reading the instance once more.
-fn print_descriptor(store: &mut Store, d: &Descriptor, json: bool) {
+fn print_descriptor(store: &mut dyn ProcessStore, d: &Descriptor, json: bool) {
     if json {
         return output::print_descriptor(d, true);
     }
@@ -206,6 +163,9 @@ fn print_descriptor(store: &mut Store, d: &Descriptor, json: bool) {
     }
 }
 
+/// At most this many names are listed when none is near.
+const NAMES: usize = 10;
+
 /// "did you mean `X`?", or the names there are when none is near (at most 10).
 fn nearest_help(name: &str, known: &[String], there: &str) -> Option<String> {
     if let Some(near) = procdsl::diagnostic::nearest(name, known.iter().map(String::as_str)) {
@@ -214,14 +174,14 @@ fn nearest_help(name: &str, known: &[String], there: &str) -> Option<String> {
     match known {
         [] => None,
         all => {
-            let shown: Vec<String> = all.iter().take(CANDIDATES).map(|n| format!("`{n}`")).collect();
-            let more = if all.len() > CANDIDATES { ", …" } else { "" };
+            let shown: Vec<String> = all.iter().take(NAMES).map(|n| format!("`{n}`")).collect();
+            let more = if all.len() > NAMES { ", …" } else { "" };
             Some(format!("{there} {}{more}", shown.join(", ")))
         }
     }
 }
 
-/// `procdsl exec UID [-p FIELD=VALUE]… --store PATH [--json]`
+/// `procdsl exec UID [-p FIELD=VALUE]… --store PATH|URL [--json]`
 pub fn exec(args: ExecArgs) -> i32 {
     let fields = match inputs::read(&args.fields, &args.field_files) {
         Ok(fields) => fields,
@@ -246,16 +206,16 @@ pub fn exec(args: ExecArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let uid = match resolve_element_instance(&store, &args.uid) {
+    let uid = match app::resolve_element_instance(&mut *store, &args.uid) {
         Ok(uid) => uid,
-        Err(code) => return code,
+        Err(e) => return not_found(e),
     };
-    match store.exec(uid, &fields, options) {
-        Ok((ExecOutcome::Executed, d)) => {
-            print_descriptor(&mut store, &d, args.json);
+    match app::exec(&mut *store, uid, &fields, options) {
+        Ok((ExecOutcome::Executed, d, _)) => {
+            print_descriptor(&mut *store, &d, args.json);
             output::exit_code(&d)
         }
-        Ok((ExecOutcome::AlreadyExecuted, d)) => {
+        Ok((ExecOutcome::AlreadyExecuted, d, _)) => {
             let note = format!("element-instance {uid} was already executed; nothing was done");
             if args.json {
                 eprintln!("note: {note}");
@@ -289,14 +249,14 @@ fn roles_of(path: &std::path::Path, user: &str) -> Result<Vec<String>, String> {
     }
 }
 
-/// `procdsl instances [--status S] [--process CODE] --store PATH [--json]`
+/// `procdsl instances [--status S] [--process CODE] --store PATH|URL [--json]`
 pub fn instances(args: InstancesArgs) -> i32 {
-    let store = match open(&args.store) {
+    let mut store = match open(&args.store) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let filter = ListFilter { status: args.status, process: args.process.clone(), limit: None };
-    let list = match store.list(&filter) {
+    let list = match app::list(&mut *store, &filter) {
         Ok(list) => list,
         Err(e) => return fail(e),
     };
@@ -338,15 +298,15 @@ pub fn instances(args: InstancesArgs) -> i32 {
     EXIT_OK
 }
 
-/// `procdsl show ID --store PATH [--json]`
+/// `procdsl show ID --store PATH|URL [--json]`
 pub fn show(args: InstanceArgs) -> i32 {
     let mut store = match open(&args.store) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let id = match resolve_instance(&store, &args.id) {
+    let id = match app::resolve_instance(&mut *store, &args.id) {
         Ok(id) => id,
-        Err(code) => return code,
+        Err(e) => return not_found(e),
     };
     let instance = match store.load(id) {
         Ok(instance) => instance,
@@ -366,29 +326,29 @@ pub fn show(args: InstanceArgs) -> i32 {
     EXIT_OK
 }
 
-/// `procdsl cancel ID --store PATH [--json]`
+/// `procdsl cancel ID --store PATH|URL [--json]`
 pub fn cancel(args: InstanceArgs) -> i32 {
     let mut store = match open(&args.store) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let id = match resolve_instance(&store, &args.id) {
+    let id = match app::resolve_instance(&mut *store, &args.id) {
         Ok(id) => id,
-        Err(code) => return code,
+        Err(e) => return not_found(e),
     };
-    match store.cancel(id) {
+    match app::cancel(&mut *store, id, LOCAL_ACTOR) {
         Ok((outcome, d)) => {
             if outcome == CancelOutcome::AlreadyCancelled {
                 eprintln!("note: instance {id} was already cancelled; nothing was done");
             }
-            print_descriptor(&mut store, &d, args.json);
+            print_descriptor(&mut *store, &d, args.json);
             EXIT_OK
         }
         Err(e) => fail(e),
     }
 }
 
-/// `procdsl signal NAME --store PATH [--json]`
+/// `procdsl signal NAME --store PATH|URL [--json]`
 pub fn signal(args: SignalArgs) -> i32 {
     let mut store = match open(&args.store) {
         Ok(s) => s,
@@ -399,7 +359,7 @@ pub fn signal(args: SignalArgs) -> i32 {
         Ok(names) => names,
         Err(e) => return fail(e),
     };
-    match store.signal(&args.name, store::real_time(None)) {
+    match app::signal(&mut *store, &args.name, store::real_time(None)) {
         Ok(moved) => {
             if moved.is_empty() {
                 // Not an error (a signal may well reach nobody), but a typo should not pass unnoticed.
@@ -414,7 +374,7 @@ pub fn signal(args: SignalArgs) -> i32 {
     }
 }
 
-/// `procdsl tick [--now TIME] --store PATH [--json]`
+/// `procdsl tick [--now TIME] --store PATH|URL [--json]`
 pub fn tick(args: TickArgs) -> i32 {
     let now = match args.now.as_deref().map(parse_time).transpose() {
         Ok(t) => t.unwrap_or_else(jiff::Timestamp::now),
@@ -427,7 +387,7 @@ pub fn tick(args: TickArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    match store.tick(now) {
+    match app::tick(&mut *store, now) {
         Ok(moved) => print_moved(&format!("timers due at {now}"), &moved, args.json),
         Err(e) => fail(e),
     }

@@ -5,7 +5,9 @@
 //! ID`), and receives every instance the session changed after each command,
 //! so that `procdsl run --store` and the REPL can take turns on one instance.
 
+use crate::app::{self, LookupError};
 use crate::runtime::instance::{Instance, Status};
+use crate::store::{ListFilter, ProcessStore, Versioned};
 use uuid::Uuid;
 
 /// An instance kept outside the session, as `instances` lists it.
@@ -19,7 +21,10 @@ pub struct Kept {
 /// The instances' home beyond the session's memory.
 pub trait Backing {
     /// Instances kept there, open in the session or not.
-    fn list(&self) -> Result<Vec<Kept>, String>;
+    fn list(&mut self) -> Result<Vec<Kept>, String>;
+    /// The kept instance whose id starts with `prefix`: `None` when none
+    /// does, an error when several do.
+    fn find(&mut self, prefix: &str) -> Result<Option<Uuid>, String>;
     /// Loads a kept instance, on the definition it was started with.
     fn open(&mut self, id: Uuid) -> Result<Instance, String>;
     /// Keeps an instance the session created or changed.
@@ -33,8 +38,12 @@ pub trait Backing {
 pub struct Memory;
 
 impl Backing for Memory {
-    fn list(&self) -> Result<Vec<Kept>, String> {
+    fn list(&mut self) -> Result<Vec<Kept>, String> {
         Ok(Vec::new())
+    }
+
+    fn find(&mut self, _: &str) -> Result<Option<Uuid>, String> {
+        Ok(None)
     }
 
     fn open(&mut self, id: Uuid) -> Result<Instance, String> {
@@ -50,45 +59,52 @@ impl Backing for Memory {
     }
 }
 
-/// A store (`procdsl repl --store PATH`): the session works on the stored
-/// instances, so `procdsl run --store` and the REPL can take turns on one.
-/// Saves are optimistic: an instance changed by another command since the
-/// session opened it is not overwritten, and the session says so.
+/// A store (`procdsl repl --store PATH|URL`): the session works on the
+/// stored instances, so `procdsl run --store` and the REPL can take turns on
+/// one. Saves are optimistic: an instance changed by another command since
+/// the session opened it is not overwritten, and the session says so. Every
+/// call goes through the application layer, so any backend serves.
 pub struct Stored {
-    store: crate::store::Store,
+    store: Box<dyn ProcessStore>,
     versions: std::collections::HashMap<Uuid, i64>,
 }
 
 impl Stored {
     /// Works on the instances this store keeps.
-    pub fn new(store: crate::store::Store) -> Stored {
+    pub fn new(store: Box<dyn ProcessStore>) -> Stored {
         Stored { store, versions: std::collections::HashMap::new() }
     }
 }
 
 impl Backing for Stored {
-    fn list(&self) -> Result<Vec<Kept>, String> {
-        let all = self.store.list(&crate::store::ListFilter::default()).map_err(|e| e.to_string())?;
+    fn list(&mut self) -> Result<Vec<Kept>, String> {
+        let all = app::list(&mut *self.store, &ListFilter::default()).map_err(|e| e.to_string())?;
         Ok(all.into_iter().map(|s| Kept { id: s.id, process: s.process, status: s.status }).collect())
     }
 
-    fn open(&mut self, id: Uuid) -> Result<Instance, String> {
-        let version = self.store.version(id).map_err(|e| e.to_string())?;
-        let instance = self.store.load(id).map_err(|e| e.to_string())?;
-        if let Some(v) = version {
-            self.versions.insert(id, v);
+    /// An index look-up (as `procdsl show PREFIX`), not a scan of every instance.
+    fn find(&mut self, prefix: &str) -> Result<Option<Uuid>, String> {
+        match app::resolve_instance(&mut *self.store, prefix) {
+            Ok(id) => Ok(Some(id)),
+            Err(LookupError::NoInstance { .. }) => Ok(None),
+            Err(e) => Err(e.to_string()),
         }
+    }
+
+    fn open(&mut self, id: Uuid) -> Result<Instance, String> {
+        let Versioned { instance, version } = app::open(&mut *self.store, id).map_err(|e| e.to_string())?;
+        self.versions.insert(id, version);
         Ok(instance)
     }
 
     fn save(&mut self, instance: &Instance) -> Result<(), String> {
         let expected = self.versions.get(&instance.id).copied();
-        let version = self.store.save_if_unchanged(instance, expected).map_err(|e| e.to_string())?;
+        let version = app::save(&mut *self.store, instance, expected).map_err(|e| e.to_string())?;
         self.versions.insert(instance.id, version);
         Ok(())
     }
 
     fn describe(&self) -> String {
-        format!("in the store {}", self.store.path().display())
+        format!("in the store {}", self.store.display_name())
     }
 }

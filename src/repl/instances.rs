@@ -1,7 +1,7 @@
 //! The session's instances: `start`, `run`, `instances`, `use`, and which
 //! one is current.
 
-use super::{input, Entry, Failure, Kept, Session};
+use super::{input, Entry, Failure, Session};
 use crate::check::spec::ProcessId;
 use crate::runtime::engine;
 use crate::runtime::instance::Instance;
@@ -113,16 +113,12 @@ impl Session {
 
     /// Opens an instance kept by the backing, by a prefix of its id.
     fn open_kept(&mut self, prefix: &str) -> Result<usize, Failure> {
-        let kept = self.backing.list().map_err(|why| self.failure(why, None))?;
-        let matches: Vec<&Kept> = kept.iter().filter(|k| k.id.to_string().starts_with(prefix)).collect();
-        let id = match matches.as_slice() {
-            [one] => one.id,
-            _ => {
-                return Err(self.failure(
-                    format!("no instance is numbered `{prefix}` or has an id starting with it"),
-                    Some("`instances` lists them".into()),
-                ))
-            }
+        let found = self.backing.find(prefix).map_err(|why| self.failure(why, None))?;
+        let Some(id) = found else {
+            return Err(self.failure(
+                format!("no instance is numbered `{prefix}` or has an id starting with it"),
+                Some("`instances` lists them".into()),
+            ));
         };
         let instance = self.backing.open(id).map_err(|why| self.failure(why, None))?;
         let number = self.instances.last().map_or(1, |e| e.number + 1);

@@ -6,7 +6,10 @@
 //! Every method is one unit of work that commits before it returns: a
 //! caller may answer its client once a method has returned `Ok`.
 
-use super::{CancelOutcome, Cursor, InstanceSummary, ListFilter, SignalPage, Store, StoreError, Versioned};
+use super::{
+    CancelOutcome, Cursor, ElementInstanceMatch, InstanceMatch, InstanceSummary, ListFilter, SignalPage, Store,
+    StoreError, Versioned,
+};
 use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::{ExecOutcome, Run, RunOptions};
 use crate::runtime::instance::{Instance, Status};
@@ -111,6 +114,30 @@ pub trait ProcessStore: Send {
     /// commit); a write that fails is undone alone. By default, one
     /// transaction per write.
     fn write_batch(&mut self, writes: Vec<Write>) -> Vec<Result<Written, StoreError>>;
+
+    // What the commands look up from what a person typed (the app layer,
+    // `crate::app`).
+
+    /// The store as messages name it: a path, or a URL without its password.
+    fn display_name(&self) -> String;
+    /// The stored instances whose id starts with `prefix`, at most `limit`,
+    /// in id order. A prefix that cannot start an id finds none.
+    fn instances_starting_with(&mut self, prefix: &str, limit: usize) -> Result<Vec<InstanceMatch>, StoreError>;
+    /// The element-instances (live or executed) whose UId starts with
+    /// `prefix`, at most `limit`, in UId order.
+    fn element_instances_starting_with(
+        &mut self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<ElementInstanceMatch>, StoreError>;
+    /// The process Codes that stored instances run, sorted.
+    fn process_codes(&mut self) -> Result<Vec<String>, StoreError>;
+    /// The signals that live element-instances wait for, sorted.
+    fn waited_signals(&mut self) -> Result<Vec<String>, StoreError>;
+    /// Saves an instance held for a while (a REPL session) only if nobody
+    /// saved it since version `expected` (`None`: it must be new); returns
+    /// the new version, or `Conflict` and writes nothing.
+    fn save_if_unchanged(&mut self, instance: &Instance, expected: Option<i64>) -> Result<i64, StoreError>;
 }
 
 /// One write in its own transaction.
@@ -275,6 +302,34 @@ impl ProcessStore for Store {
                 (Ok(Done::Saved), write) => write_one(self, write),
             })
             .collect()
+    }
+
+    fn display_name(&self) -> String {
+        self.path().display().to_string()
+    }
+
+    fn instances_starting_with(&mut self, prefix: &str, limit: usize) -> Result<Vec<InstanceMatch>, StoreError> {
+        Store::instances_starting_with(self, prefix, limit)
+    }
+
+    fn element_instances_starting_with(
+        &mut self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<ElementInstanceMatch>, StoreError> {
+        Store::element_instances_starting_with(self, prefix, limit)
+    }
+
+    fn process_codes(&mut self) -> Result<Vec<String>, StoreError> {
+        Store::process_codes(self)
+    }
+
+    fn waited_signals(&mut self) -> Result<Vec<String>, StoreError> {
+        Store::waited_signals(self)
+    }
+
+    fn save_if_unchanged(&mut self, instance: &Instance, expected: Option<i64>) -> Result<i64, StoreError> {
+        Store::save_if_unchanged(self, instance, expected)
     }
 }
 

@@ -104,13 +104,13 @@ impl Store {
 
 /// The stored form of an id prefix (lowercase hex digits and hyphens), or
 /// `None` when the text cannot start an id.
-fn id_prefix(text: &str) -> Option<String> {
+pub(super) fn id_prefix(text: &str) -> Option<String> {
     let lower = text.trim().to_ascii_lowercase();
     let ok = !lower.is_empty() && lower.len() <= 36 && lower.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
     ok.then_some(lower)
 }
 
-fn sql_limit(limit: usize) -> i64 {
+pub(super) fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 

@@ -13,6 +13,7 @@
 mod backend;
 pub mod copy;
 mod error;
+mod location;
 mod lookup;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -22,6 +23,7 @@ pub mod schema;
 pub use backend::{Delivered, ProcessStore, Save, Write, Written};
 pub use copy::copy_all;
 pub use error::StoreError;
+pub use location::{open, open_rows, Location};
 pub use lookup::{ElementInstanceMatch, InstanceMatch};
 pub use private::private_file;
 
@@ -372,12 +374,9 @@ impl Store {
 
     /// Runs an instance (a new one, typically) until it waits or ends, and
     /// saves it with its program; the signals it throws reach the stored
-    /// instances waiting for them, in the same transaction.
+    /// instances waiting for them. [`crate::app::run`] on this store.
     pub fn run(&mut self, instance: &mut Instance, options: RunOptions) -> Result<Run> {
-        let mut run = Run::new(options);
-        run_on(instance, &mut run);
-        self.save_run(instance, &run)?;
-        Ok(run)
+        crate::app::run(self, instance, options)
     }
 
     /// Saves an instance that `run` moved (outside the store), with its
@@ -400,7 +399,8 @@ impl Store {
     }
 
     /// Starts a process by Code with string inputs, runs it until it waits
-    /// or ends, keeps it, and returns its descriptor.
+    /// or ends, keeps it, and returns its descriptor: [`crate::app::start`]
+    /// on this store.
     pub fn start<K: AsRef<str>, V: AsRef<str>>(
         &mut self,
         program: Arc<Program>,
@@ -408,12 +408,7 @@ impl Store {
         inputs: impl IntoIterator<Item = (K, V)>,
         options: RunOptions,
     ) -> Result<Descriptor> {
-        let process = engine::find_process(&program, code)?;
-        let clock = options.now.unwrap_or_else(Timestamp::now);
-        let mut instance = Instance::new(program, process, clock);
-        instance.set_inputs(inputs)?;
-        self.run(&mut instance, options)?;
-        Ok(instance.descriptor(None))
+        crate::app::start(self, program, code, inputs, options)
     }
 
     /// Executes a waiting element-instance by its UId with field values and
@@ -559,83 +554,21 @@ impl Store {
     }
 
     /// Throws a signal from outside to every stored instance waiting for
-    /// it, runs each on, and returns their descriptors (also of those that
-    /// the signals they throw in turn woke up). The delivery goes in pages,
-    /// each committed; see [`Store::deliver_signals`].
+    /// it and runs each on: [`crate::app::signal`] on this store.
     pub fn signal(&mut self, name: &str, options: RunOptions) -> Result<Vec<Descriptor>> {
-        let (tx, _) = self.begin()?;
-        queue_signals(&tx, &[Arc::from(name)], Uuid::nil(), 0)?;
-        tx.commit()?;
-        self.deliver_signals(&options)
+        crate::app::signal(self, name, options)
     }
 
-    /// Delivers every signal waiting in the outbox, page by page, each page
-    /// one transaction, and returns the descriptors of the instances woken.
-    /// A signal that was not passed on (a loop) is reported after the rest
-    /// was delivered: what was delivered stays committed.
+    /// Delivers every signal waiting in the outbox, page by page:
+    /// [`crate::app::deliver_all`] on this store.
     pub fn deliver_signals(&mut self, options: &RunOptions) -> Result<Vec<Descriptor>> {
-        let mut woken: Vec<Descriptor> = Vec::new();
-        let mut dropped = None;
-        let mut conflicts = 0;
-        while let Some(page) = self.signal_page(None, &[], PAGE_SIZE)? {
-            let run = page.run(options, None);
-            dropped = dropped.or(run.failed.into_iter().next());
-            match self.apply_delivered(&run.write) {
-                Ok(notes) => dropped = dropped.or(notes.into_iter().next()),
-                // Another command saved one of the page's instances
-                // meanwhile: load the page again.
-                Err(StoreError::Conflict { .. }) if conflicts < 100 => {
-                    conflicts += 1;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-            for d in run.woken {
-                match woken.iter_mut().find(|w| w.process_id == d.process_id) {
-                    Some(w) => *w = d,
-                    None => woken.push(d),
-                }
-            }
-        }
-        match dropped {
-            Some(e) => Err(e),
-            None => Ok(woken),
-        }
+        crate::app::deliver_all(self, options)
     }
 
-    /// Fires every timer due at `now` in the stored instances and runs each
-    /// instance on; returns the descriptors of the instances that moved
-    /// (and of those their signals woke). A page of instances at a time,
-    /// each page one transaction.
+    /// Fires every timer due at `now` and runs each instance on:
+    /// [`crate::app::tick`] on this store.
     pub fn tick(&mut self, now: Timestamp) -> Result<Vec<Descriptor>> {
-        let options = real_time(Some(now));
-        let mut moved = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut failed = None;
-        loop {
-            let (page, damaged) = self.due(now, PAGE_SIZE)?;
-            failed = failed.or(damaged.into_iter().next());
-            // A page of instances seen before: nothing more is due (or their
-            // timers are not due to the millisecond yet).
-            if !page.iter().any(|v| seen.insert(v.instance.id)) {
-                break;
-            }
-            let (saves, descriptors, _) = fire_page(page, &options);
-            for save in saves {
-                let result = self.apply_save(&save);
-                match result {
-                    Ok(()) | Err(StoreError::Conflict { .. }) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            moved.extend(descriptors);
-        }
-        let woken = self.deliver_signals(&options)?;
-        moved.extend(woken);
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(moved),
-        }
+        crate::app::tick(self, now)
     }
 
     /// An instance with the version it was saved as.

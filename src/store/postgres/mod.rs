@@ -20,6 +20,7 @@
 
 mod db;
 mod lease;
+mod lookup;
 mod rows;
 pub mod schema;
 mod session;
@@ -138,27 +139,7 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-/// Is this a PostgreSQL connection string rather than a SQLite path?
-pub fn is_url(store: &str) -> bool {
-    store.starts_with("postgres://") || store.starts_with("postgresql://")
-}
-
-/// A connection string without its password, for messages.
-pub fn redact(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, path) = rest.split_at(authority_end);
-        if let Some((user_info, host)) = authority.rsplit_once('@') {
-            let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
-            return format!("{scheme}://{user}@{host}{path}");
-        }
-        return url.to_string();
-    }
-    url.split_whitespace()
-        .map(|pair| if pair.starts_with("password=") { "password=…" } else { pair })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub use super::location::{is_url, redact};
 
 impl PgStore {
     /// Connects to the database at `url` (`postgres://USER@HOST[:PORT]/DB`
@@ -268,12 +249,17 @@ impl PgStore {
     /// returns the new version. `UPDATE … WHERE version = $n`: a conflict
     /// is [`StoreError::Conflict`] and nothing is written.
     pub fn save_versioned(&self, instance: &Instance, run: &Run, expected: Option<i64>) -> Result<i64> {
+        self.save_checked(instance, &run.emitted, expected)
+    }
+
+    /// [`PgStore::save_versioned`] of the signals `emitted`.
+    fn save_checked(&self, instance: &Instance, emitted: &[Arc<str>], expected: Option<i64>) -> Result<i64> {
         let version = self.transact(|tx, programs| {
             if programs.get(&instance.program.hash).is_none() {
                 save_program(tx, &instance.program)?;
             }
             let version = save_instance(tx, instance, Some(expected))?;
-            queue_signals(tx, &run.emitted, instance.id, 0)?;
+            queue_signals(tx, emitted, instance.id, 0)?;
             Ok(version)
         })?;
         self.programs.remember(&instance.program);
@@ -945,26 +931,36 @@ impl ProcessStore for PgStore {
             })
             .collect()
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::{is_url, redact};
-
-    #[test]
-    fn a_connection_string_is_shown_without_its_password() {
-        assert_eq!(
-            redact("postgres://app:s3cr%40t@db:5433/procdsl?sslmode=disable"),
-            "postgres://app@db:5433/procdsl?sslmode=disable"
-        );
-        assert_eq!(redact("postgresql://app@db/procdsl"), "postgresql://app@db/procdsl");
-        assert_eq!(redact("postgres://db/procdsl"), "postgres://db/procdsl");
-        assert_eq!(redact("host=/tmp/x user=app password=s3cret dbname=p"), "host=/tmp/x user=app password=… dbname=p");
+    fn display_name(&self) -> String {
+        self.target.to_string()
     }
 
-    #[test]
-    fn urls_are_told_from_sqlite_paths() {
-        assert!(is_url("postgres://app@db/procdsl") && is_url("postgresql://db/p"));
-        assert!(!is_url("orders.db") && !is_url("./postgres/orders.db"));
+    fn instances_starting_with(&mut self, prefix: &str, limit: usize) -> Result<Vec<super::InstanceMatch>> {
+        self.instances_with_prefix(prefix, limit)
+    }
+
+    fn element_instances_starting_with(
+        &mut self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<super::ElementInstanceMatch>> {
+        self.element_instances_with_prefix(prefix, limit)
+    }
+
+    fn process_codes(&mut self) -> Result<Vec<String>> {
+        // Byte order, as SQLite sorts.
+        self.names(r#"SELECT DISTINCT process COLLATE "C" FROM instances ORDER BY 1"#)
+    }
+
+    fn waited_signals(&mut self) -> Result<Vec<String>> {
+        self.names(
+            r#"SELECT DISTINCT signal COLLATE "C" FROM element_instances
+                WHERE live AND kind = 'signal' AND signal IS NOT NULL ORDER BY 1"#,
+        )
+    }
+
+    fn save_if_unchanged(&mut self, instance: &Instance, expected: Option<i64>) -> Result<i64> {
+        self.save_checked(instance, &[], expected)
     }
 }
