@@ -18,12 +18,14 @@ mod lookup;
 pub mod postgres;
 mod private;
 pub mod schema;
+mod session;
 
 pub use backend::{Delivered, ProcessStore, Save, Write, Written};
 pub use copy::copy_all;
 pub use error::StoreError;
 pub use lookup::{ElementInstanceMatch, InstanceMatch};
 pub use private::private_file;
+pub use session::StoredSession;
 
 use crate::check::spec::Program;
 use crate::check::{self};
@@ -294,6 +296,10 @@ impl Store {
             }
             if version == 1 {
                 tx.execute_batch(schema::MIGRATE_V2)?;
+                version = 2;
+            }
+            if version == 2 {
+                tx.execute_batch(schema::MIGRATE_V3)?;
             }
             tx.pragma_update(None, "user_version", schema::SCHEMA_VERSION)?;
             tx.commit()?;
