@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// How long a connection may stay idle between requests, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub idle_timeout: f64,
+    /// How long a node's claim on a due timer or a background run lasts, in seconds; renewed every third of it.
+    /// Another node takes the work over once a dead node's claim expired (docs/SERVICE.md, "Several nodes").
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub lease_seconds: f64,
 }
 
 /// The address to bind: `--addr` resolved, and whether every address it
@@ -253,6 +257,7 @@ fn start(args: ServeArgs) -> Result<(), String> {
         idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
         session_idle: args.session_idle_minutes.map(|m| seconds(m * 60.0, "--session-idle-minutes")).transpose()?,
         secure_cookies,
+        lease: seconds(args.lease_seconds, "--lease-seconds")?,
         ..Limits::default()
     };
     let reloadable = users.clone();
