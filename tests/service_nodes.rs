@@ -41,6 +41,16 @@ process UsrTimer {
     end Done
 }
 
+process UsrSlow {
+    start Begin -> Work
+    script Work {
+        let n = 0
+        for i in 0..3000000 { n = n + 1 }
+        log "counted {n}"
+    } -> Done
+    end Done
+}
+
 process UsrWork {
     start Begin -> Work
     script Work { log "worked" } -> Done
@@ -243,9 +253,9 @@ mod postgres {
     /// 100 ms. Each timer fires once: each instance has one "fired", the
     /// nodes' counts of timers fired add up to the number of instances, and
     /// no node ran a firing that the other saved (the elements executed by
-    /// both are those of one background run and one firing per instance:
-    /// without claims, both nodes load and run the same due instances, and
-    /// one save is refused).
+    /// both are those of one start and one firing per instance: without
+    /// claims, both nodes load and run the same due instances, and one save
+    /// is refused).
     #[test]
     fn a_timer_due_on_many_instances_fires_once_for_each_across_two_nodes() {
         let Some((_server, url)) = pg::fresh_database() else { return };
@@ -256,8 +266,8 @@ mod postgres {
             let r = get(&nodes[0].addr, "/api/instances?status=Completed&limit=1000", &[]);
             r.status == 200 && r.json().as_array().map_or(0, Vec::len) == n
         };
-        // One instance alone, to learn how many elements its background
-        // run (to the timer) and its firing execute.
+        // One instance alone, to learn how many elements its start and its
+        // firing execute.
         assert_eq!(run_process(&nodes[0].addr, "UsrTimer", &[]).status, 200);
         wait_for("one timer to fire", Duration::from_secs(30), || completed(1));
         wait_for("its elements to be counted", Duration::from_secs(30), || elements(&nodes) >= 3);
@@ -310,6 +320,42 @@ mod postgres {
         let shown = instance_of(&node.addr, id);
         assert_eq!(count(&shown["log"], "worked"), 1, "{shown}");
         assert_eq!(dead.lease_holder(&format!("run:{id}")).unwrap(), None, "given back after the run");
+    }
+
+    /// Background runs that wait for the one worker of their node longer
+    /// than the lease stay that node's: the heartbeat renews their leases,
+    /// so the other node does not take them for orphans (it completes none
+    /// of them), and each runs once (the elements executed by both nodes are
+    /// those of one run each).
+    #[test]
+    fn background_runs_waiting_longer_than_the_lease_stay_with_their_node() {
+        let Some((_server, url)) = pg::fresh_database() else { return };
+        let open = opener(&url, small());
+        let one_worker = Limits { workers: 1, ..limits(Duration::from_secs(1)) };
+        let nodes = [Node::start(&open, None, one_worker.clone()), Node::start(&open, None, limits(Duration::from_secs(1)))];
+        let start = |node: &Node| {
+            let r = get(&node.addr, &format!("{SVC}/UsrSlow/Execute"), &[]);
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.json().as_str().unwrap().to_string()
+        };
+        let first = start(&nodes[0]);
+        wait_for("one run", Duration::from_secs(60), || instance(&nodes[0].addr, &first)["status"] == "Completed");
+        wait_for("its elements to be counted", Duration::from_secs(30), || elements(&nodes) > 0);
+        let per_run = elements(&nodes);
+        let started = std::time::Instant::now();
+        let ids: Vec<String> = (0..8).map(|_| start(&nodes[0])).collect();
+        for id in &ids {
+            wait_for("the runs", Duration::from_secs(120), || instance(&nodes[1].addr, id)["status"] == "Completed");
+        }
+        let took = started.elapsed();
+        wait_for("every run to be counted", Duration::from_secs(30), || elements(&nodes) >= 9 * per_run);
+        assert_eq!(elements(&nodes), 9 * per_run, "no run was run twice");
+        let completed_on_b = metric(&nodes[1].addr, "procdsl_instances_completed_total");
+        assert_eq!(completed_on_b, 0, "node b took none of node a's runs over");
+        for id in &ids {
+            assert_eq!(count(&instance(&nodes[1].addr, id)["log"], "counted 3000000"), 1);
+        }
+        eprintln!("8 runs on one worker took {took:?} against a lease of 1 s");
     }
 
     fn instance_of(addr: &str, id: uuid::Uuid) -> Value {
