@@ -70,8 +70,7 @@ struct Node {
 
 fn users() -> auth::Users {
     let hash = auth::hash_password("s3cret").unwrap();
-    auth::Users::parse(&json!({"users": [{"name": "Ada", "password": hash, "roles": ["admin"]}]}).to_string())
-        .unwrap()
+    auth::Users::parse(&json!({"users": [{"name": "Ada", "password": hash, "roles": ["admin"]}]}).to_string()).unwrap()
 }
 
 /// Quick ticks and a short lease, so that the tests wait little.
@@ -332,7 +331,8 @@ mod postgres {
         let Some((_server, url)) = pg::fresh_database() else { return };
         let open = opener(&url, small());
         let one_worker = Limits { workers: 1, ..limits(Duration::from_secs(1)) };
-        let nodes = [Node::start(&open, None, one_worker.clone()), Node::start(&open, None, limits(Duration::from_secs(1)))];
+        let nodes =
+            [Node::start(&open, None, one_worker.clone()), Node::start(&open, None, limits(Duration::from_secs(1)))];
         let start = |node: &Node| {
             let r = get(&node.addr, &format!("{SVC}/UsrSlow/Execute"), &[]);
             assert_eq!(r.status, 200, "{}", r.body);

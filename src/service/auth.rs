@@ -8,13 +8,13 @@
 //!   "tokens": [ { "name": "ci", "sha256": "9f86d081884c7d65…" } ] }
 //! ```
 
+use crate::store::StoredSession;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::http::{HeaderMap, Method};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use crate::store::StoredSession;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 

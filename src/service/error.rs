@@ -240,7 +240,10 @@ mod tests {
             target: "postgres://app@db.internal/procdsl".into(),
             message: "timed out waiting for connection".into(),
         });
-        assert_eq!((e.status, e.code.as_deref()), (StatusCode::SERVICE_UNAVAILABLE, Some("procdsl::store::unavailable")));
+        assert_eq!(
+            (e.status, e.code.as_deref()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("procdsl::store::unavailable"))
+        );
         assert!(!e.message.contains("db.internal"), "no host in the answer: {}", e.message);
         let response = e.into_response();
         assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("2"));
