@@ -250,7 +250,9 @@ pub fn tick(state: &AppState, reported: &mut HashSet<String>) -> Result<usize, A
         let claimed: Vec<Uuid> = page.iter().map(|v| v.instance.id).collect();
         let result = fire_claimed(state, page, &options, &mut seen, &mut moved);
         // Given back also after a failure: the claims are not left to expire.
-        state.store.call(move |st| st.release_timers(&claimed))?;
+        if !claimed.is_empty() {
+            state.store.call(move |st| st.release_timers(&claimed))?;
+        }
         for e in damaged {
             if reported.insert(e.to_string()) {
                 eprintln!("procdsl serve: a due timer cannot fire: {e}");
