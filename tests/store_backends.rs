@@ -841,13 +841,16 @@ fn claims_of_one_node_keep_its_work_from_the_other(backend: &impl Backend) {
     assert!(a.hold_run(instance.id, t0(), lease).unwrap());
     a.save_run(&instance, &Run::new(store::real_time(Some(t0())))).unwrap();
     assert_eq!(b.hold_run(instance.id, t0(), lease).unwrap(), !shared, "a holds it");
-    assert_eq!(b.claim_orphans(t0(), 10, lease).unwrap().is_empty(), shared, "not an orphan while held");
-    assert_eq!(a.claim_orphans(t0(), 10, lease).unwrap().is_empty(), shared, "nor for its own holder");
+    let any = Timestamp::MAX;
+    let long_ago: Timestamp = "2000-01-01T00:00:00Z".parse().unwrap();
+    assert_eq!(b.claim_orphans(t0(), any, 10, lease).unwrap().is_empty(), shared, "not an orphan while held");
+    assert_eq!(a.claim_orphans(t0(), any, 10, lease).unwrap().is_empty(), shared, "nor for its own holder");
     let renewed_until_110 = a.renew_runs(&[instance.id], t0() + SignedDuration::from_secs(50), lease).unwrap();
     assert_eq!(renewed_until_110, 1);
     let at = |s: i64| t0() + SignedDuration::from_secs(s);
-    assert_eq!(b.claim_orphans(at(100), 10, lease).unwrap().is_empty(), shared, "renewed");
-    assert_eq!(b.claim_orphans(at(111), 10, lease).unwrap(), vec![instance.id], "expired: an orphan");
+    assert_eq!(b.claim_orphans(at(100), any, 10, lease).unwrap().is_empty(), shared, "renewed");
+    assert!(b.claim_orphans(at(111), long_ago, 10, lease).unwrap().is_empty(), "saved since: not yet an orphan");
+    assert_eq!(b.claim_orphans(at(111), any, 10, lease).unwrap(), vec![instance.id], "expired: an orphan");
     if shared {
         assert_eq!(a.renew_runs(&[instance.id], at(112), lease).unwrap(), 0, "a lost it to b");
     }
@@ -855,5 +858,5 @@ fn claims_of_one_node_keep_its_work_from_the_other(backend: &impl Backend) {
     store::run_on(&mut instance, &mut run);
     b.save_run(&instance, &run).unwrap();
     b.release_runs(&[instance.id]).unwrap();
-    assert!(b.claim_orphans(at(200), 10, lease).unwrap().is_empty(), "it waits now: no run to take");
+    assert!(b.claim_orphans(at(200), any, 10, lease).unwrap().is_empty(), "it waits now: no run to take");
 }

@@ -409,7 +409,7 @@ impl ServiceHandle {
     /// it; each waits for a worker and is loaded only then.
     pub async fn resume_interrupted(&self) -> Result<usize, ApiError> {
         let state = self.state.clone();
-        blocking(move || runs::take_over(&state, usize::MAX)).await
+        blocking(move || runs::take_over(&state, usize::MAX, false)).await
     }
 
     /// Fires due timers every `tick_interval`, forever (also those that fell

@@ -168,15 +168,27 @@ fn run_background(state: &AppState, id: Uuid, options: RunOptions) -> Result<Opt
 
 /// Claims up to `limit` orphaned background runs (see
 /// [`crate::store::ProcessStore::claim_orphans`]), no more than the backlog
-/// has room for, and runs each here. Returns how many it took.
-pub fn take_over(state: &AppState, limit: usize) -> Result<usize, ApiError> {
+/// has room for, and runs each here. Returns how many it took. `settled`:
+/// only instances nobody saved for a lease (while the service runs:
+/// another program may be working on a recent one); otherwise every
+/// orphan (at start-up).
+pub fn take_over(state: &AppState, limit: usize, settled: bool) -> Result<usize, ApiError> {
     let max = state.limits.max_backlog.max(1);
     let room = max.saturating_sub(state.backlog.load(Ordering::SeqCst)).min(limit);
     if room == 0 {
         return Ok(0);
     }
     let lease = state.limits.lease;
-    let ids = state.store.call(move |st| st.claim_orphans(jiff::Timestamp::now(), room, lease))?;
+    let ids = state.store.call(move |st| {
+        let now = jiff::Timestamp::now();
+        let saved_before = if settled {
+            now.checked_sub(jiff::SignedDuration::try_from(lease).unwrap_or(jiff::SignedDuration::MAX))
+                .unwrap_or(jiff::Timestamp::MIN)
+        } else {
+            now
+        };
+        st.claim_orphans(now, saved_before, room, lease)
+    })?;
     let mut taken = 0;
     for id in ids {
         if !state.held.lock().unwrap_or_else(|e| e.into_inner()).insert(id) {
@@ -229,7 +241,7 @@ fn upkeep(state: &AppState) -> Result<(), ApiError> {
             eprintln!("procdsl serve: {} of {n} background run(s) held here lost their lease", n as u64 - renewed);
         }
     }
-    take_over(state, PAGE_SIZE)?;
+    take_over(state, PAGE_SIZE, true)?;
     state.store.call(|st| st.purge_sessions(jiff::Timestamp::now()))?;
     Ok(())
 }

@@ -144,8 +144,17 @@ pub trait ProcessStore: Send {
     fn release_timers(&mut self, ids: &[Uuid]) -> Result<(), StoreError>;
     /// Claims for this node, for `lease`, up to `limit` instances left
     /// `Running` whose background run no node holds (never taken, or its
-    /// node died and the lease expired). The caller runs each.
-    fn claim_orphans(&mut self, now: Timestamp, limit: usize, lease: Duration) -> Result<Vec<Uuid>, StoreError>;
+    /// node died and the lease expired) and that nobody saved since
+    /// `saved_before` (an instance another program keeps `Running` while it
+    /// works on it, such as a REPL stepping it, is not an orphan while it
+    /// does). The caller runs each.
+    fn claim_orphans(
+        &mut self,
+        now: Timestamp,
+        saved_before: Timestamp,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Uuid>, StoreError>;
     /// Takes the background run of an instance for `lease`; false when
     /// another node holds it.
     fn hold_run(&mut self, id: Uuid, now: Timestamp, lease: Duration) -> Result<bool, StoreError>;
@@ -274,9 +283,14 @@ impl ProcessStore for Store {
     /// One node per file: every instance left `Running` is an orphan of an
     /// earlier run of the service (or a run this node is doing: the
     /// service knows its own and passes them over).
-    fn claim_orphans(&mut self, _now: Timestamp, limit: usize, _lease: Duration) -> Result<Vec<Uuid>, StoreError> {
-        let filter = ListFilter { status: Some(Status::Running), limit: Some(limit), ..ListFilter::default() };
-        Ok(Store::list_page(self, &filter, None)?.into_iter().map(|s| s.id).collect())
+    fn claim_orphans(
+        &mut self,
+        _now: Timestamp,
+        saved_before: Timestamp,
+        limit: usize,
+        _lease: Duration,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        Store::running_since(self, saved_before, limit)
     }
 
     fn hold_run(&mut self, _id: Uuid, _now: Timestamp, _lease: Duration) -> Result<bool, StoreError> {

@@ -797,6 +797,24 @@ impl Store {
         Ok(out)
     }
 
+    /// Up to `limit` instances left `Running` that nobody saved since `saved_before`, oldest first.
+    pub fn running_since(&self, saved_before: Timestamp, limit: usize) -> Result<Vec<Uuid>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM instances WHERE status = 'Running' AND updated < ?1 ORDER BY created, id LIMIT ?2",
+        )?;
+        let ids = stmt.query_map(params![time_text(saved_before), limit], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for id in ids {
+            let id = id?;
+            out.push(
+                id.parse()
+                    .map_err(|e| StoreError::CorruptState { instance: id.clone(), message: format!("id: {e}") })?,
+            );
+        }
+        Ok(out)
+    }
+
     /// One [`Save`] in its own transaction.
     fn apply_save(&mut self, save: &Save) -> Result<()> {
         let (tx, programs) = self.begin()?;

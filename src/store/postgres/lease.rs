@@ -124,11 +124,18 @@ impl PgStore {
         self.claim(now, limit, self.options.lease, Claim::Runs)
     }
 
-    /// Claims, for `lease`, up to `limit` instances left `Running` whose
-    /// background run no node holds a live lease on, this node included (a
-    /// run this node holds is running here already).
-    pub fn claim_orphans(&self, now: Timestamp, limit: i64, lease: Duration) -> Result<Vec<Uuid>> {
-        self.claim(now, limit, lease, Claim::Orphans)
+    /// Claims, for `lease`, up to `limit` instances left `Running` and not
+    /// saved since `saved_before` whose background run no node holds a live
+    /// lease on, this node included (a run this node holds is running here
+    /// already).
+    pub fn claim_orphans(
+        &self,
+        now: Timestamp,
+        saved_before: Timestamp,
+        limit: i64,
+        lease: Duration,
+    ) -> Result<Vec<Uuid>> {
+        self.claim(now, limit, lease, Claim::Orphans(saved_before))
     }
 
     /// Claims, for `lease`, up to `limit` instances with a timer due at
@@ -182,9 +189,14 @@ impl PgStore {
                 "timer:",
                 timer_lease,
             ),
-            Claim::Runs | Claim::Orphans => ("i.status = 'Running'", "run:", run_lease),
+            Claim::Runs => ("i.status = 'Running'", "run:", run_lease),
+            Claim::Orphans(_) => ("i.status = 'Running' AND i.updated COLLATE \"C\" < $4", "run:", run_lease),
         };
-        let others = if matches!(what, Claim::Orphans) { "" } else { "AND l.holder <> $2" };
+        let others = if matches!(what, Claim::Orphans(_)) { "" } else { "AND l.holder <> $2" };
+        let saved_before = match what {
+            Claim::Orphans(t) => time_text(t),
+            Claim::Timers | Claim::Runs => String::new(),
+        };
         let sql = format!(
             "SELECT i.id FROM instances i
               WHERE {candidates}
@@ -195,7 +207,10 @@ impl PgStore {
               FOR UPDATE OF i SKIP LOCKED"
         );
         self.transact(|tx, _| {
-            let rows = tx.query(&sql, &[(&now_text, Type::TEXT), (holder, Type::TEXT), (&limit, Type::INT8)])?;
+            let rows = tx.query(
+                &sql,
+                &[(&now_text, Type::TEXT), (holder, Type::TEXT), (&limit, Type::INT8), (&saved_before, Type::TEXT)],
+            )?;
             let mut claimed = Vec::with_capacity(rows.len());
             for row in rows {
                 let Ok(id) = row.try_get::<_, &str>(0)?.parse::<Uuid>() else { continue };
@@ -215,8 +230,8 @@ enum Claim {
     Timers,
     /// `Running` instances, also those whose run this node holds.
     Runs,
-    /// `Running` instances whose run no node holds.
-    Orphans,
+    /// `Running` instances whose run no node holds, not saved since the time given.
+    Orphans(Timestamp),
 }
 
 /// The upsert that takes a lease: it overwrites only an expired lease or

@@ -957,8 +957,14 @@ impl ProcessStore for PgStore {
         self.release_leases(&names).map(|_| ())
     }
 
-    fn claim_orphans(&mut self, now: Timestamp, limit: usize, lease: Duration) -> Result<Vec<Uuid>> {
-        PgStore::claim_orphans(self, now, i64::try_from(limit).unwrap_or(i64::MAX), lease)
+    fn claim_orphans(
+        &mut self,
+        now: Timestamp,
+        saved_before: Timestamp,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Uuid>> {
+        PgStore::claim_orphans(self, now, saved_before, i64::try_from(limit).unwrap_or(i64::MAX), lease)
     }
 
     fn hold_run(&mut self, id: Uuid, now: Timestamp, lease: Duration) -> Result<bool> {
