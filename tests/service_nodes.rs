@@ -362,7 +362,8 @@ mod postgres {
         instance(addr, &id.to_string())
     }
 
-    /// Two nodes on a server of their own; the server stops: requests are
+    /// Two nodes on a server of their own; the server stops (`pg_ctl stop
+    /// -m fast`, which ends every connection with an error): requests are
     /// answered 503 with `Retry-After` (a signed-in one too, never 401 or
     /// 500); the server comes back: the same nodes answer again, and every
     /// instance acknowledged before the stop is there.
@@ -390,7 +391,7 @@ mod postgres {
             })
             .collect();
 
-        server.stop().unwrap();
+        server.stop_fast().unwrap();
         for node in &nodes {
             for r in [
                 run_process(&node.addr, "UsrApprove", &signed),
