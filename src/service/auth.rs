@@ -1,7 +1,9 @@
 //! Who may call the service: users with argon2 password hashes and bearer
 //! tokens (stored as SHA-256 hashes), from the JSON file given to
 //! `serve --users`; Creatio's sign-in (`AuthService.svc/Login`) with the
-//! `.ASPXAUTH`, `BPMCSRF` and `BPMSESSIONID` cookies; sessions that expire.
+//! `.ASPXAUTH`, `BPMCSRF` and `BPMSESSIONID` cookies; sessions that expire,
+//! kept in the store as hashes of their cookies (`store::StoredSession`),
+//! so that every node on one store knows them and a restart keeps them.
 //!
 //! ```json
 //! { "users":  [ { "name": "Supervisor", "password": "$argon2id$v=19$m=19456,t=2,p=1$…" } ],
