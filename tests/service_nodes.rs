@@ -318,6 +318,7 @@ mod postgres {
         });
         let shown = instance_of(&node.addr, id);
         assert_eq!(count(&shown["log"], "worked"), 1, "{shown}");
+        assert_eq!(metric(&node.addr, "procdsl_background_taken_over_total"), 1);
         assert_eq!(dead.lease_holder(&format!("run:{id}")).unwrap(), None, "given back after the run");
     }
 
@@ -350,8 +351,9 @@ mod postgres {
         let took = started.elapsed();
         wait_for("every run to be counted", Duration::from_secs(30), || elements(&nodes) >= 9 * per_run);
         assert_eq!(elements(&nodes), 9 * per_run, "no run was run twice");
+        let taken_by_b = metric(&nodes[1].addr, "procdsl_background_taken_over_total");
         let completed_on_b = metric(&nodes[1].addr, "procdsl_instances_completed_total");
-        assert_eq!(completed_on_b, 0, "node b took none of node a's runs over");
+        assert_eq!((taken_by_b, completed_on_b), (0, 0), "node b took none of node a's runs over");
         for id in &ids {
             assert_eq!(count(&instance(&nodes[1].addr, id)["log"], "counted 3000000"), 1);
         }

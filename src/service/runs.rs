@@ -195,6 +195,7 @@ pub fn take_over(state: &AppState, limit: usize, settled: bool) -> Result<usize,
             continue; // Running here already.
         }
         state.backlog.fetch_add(1, Ordering::SeqCst);
+        state.metrics.runs_taken_over.fetch_add(1, Ordering::Relaxed);
         spawn_background(state.clone(), id, state.options());
         taken += 1;
     }
