@@ -201,6 +201,35 @@ fn sqlite_sessions_are_stored_as_hashes_of_their_cookies() {
     assert!(dump.iter().all(|row| !row.contains(&key) && !row.contains(&csrf)), "{dump:?}");
 }
 
+/// An orphan whose run fails for good (its saved state is damaged) is
+/// tried once: the look for orphans every third of the lease passes over
+/// it from then on, instead of failing (and saying so) again and again.
+#[test]
+fn sqlite_an_orphan_that_cannot_run_is_tried_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nodes.db");
+    let engine = procdsl::Engine::from_source("nodes.proc", SOURCE).unwrap();
+    let instance = engine.start("UsrWork", Vec::<(String, String)>::new()).unwrap();
+    let mut store = Store::open(&path).unwrap();
+    store.save(&instance).unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE instances SET state = '{\"v\": 2}'", []).unwrap();
+    drop(conn);
+    let at = path.clone();
+    let open: Opener = Arc::new(move || Box::new(Store::open(&at).unwrap()));
+    let node = Node::start(&open, None, limits(Duration::from_millis(300)));
+    let taken = || {
+        let text = request(&node.addr, "GET", "/metrics", &[], None).body;
+        let line = text.lines().find(|l| l.starts_with("procdsl_background_taken_over_total ")).unwrap().to_string();
+        line.rsplit(' ').next().unwrap().parse::<u64>().unwrap()
+    };
+    wait_for("the orphan to be tried", Duration::from_secs(30), || taken() == 1);
+    // Ten looks for orphans (one every 100 ms) later, still tried once.
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(taken(), 1);
+}
+
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;

@@ -243,6 +243,10 @@ pub(crate) struct Shared {
     /// finished): their leases are renewed, and the search for orphans
     /// passes them over.
     held: Mutex<HashSet<uuid::Uuid>>,
+    /// Background runs that failed here for a reason that does not pass
+    /// (a damaged state): not taken over again by this node, so that one
+    /// of them is not retried (and reported) every third of a lease.
+    given_up: Mutex<HashSet<uuid::Uuid>>,
 }
 
 /// When a request must be answered (`--timeout` after it came in, also
@@ -385,6 +389,7 @@ pub fn app(config: Config) -> (Router, ServiceHandle) {
         deliverer: Notify::new(),
         claimed: Mutex::new(HashSet::new()),
         held: Mutex::new(HashSet::new()),
+        given_up: Mutex::new(HashSet::new()),
     });
     let inner = routes_router(state.clone());
     let outer = Router::new()

@@ -138,7 +138,12 @@ pub fn spawn_background(state: AppState, id: Uuid, options: RunOptions) {
         match result {
             Ok(Some((d, elements))) => state.metrics.outcome(&d, elements),
             Ok(None) => {}
-            Err(e) => eprintln!("procdsl serve: background instance {id}: {}", e.message),
+            Err(e) => {
+                if e.status != StatusCode::SERVICE_UNAVAILABLE {
+                    state.given_up.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
+                }
+                eprintln!("procdsl serve: background instance {id}: {}", e.message);
+            }
         }
     });
 }
@@ -191,6 +196,10 @@ pub fn take_over(state: &AppState, limit: usize, settled: bool) -> Result<usize,
     })?;
     let mut taken = 0;
     for id in ids {
+        if state.given_up.lock().unwrap_or_else(|e| e.into_inner()).contains(&id) {
+            // Failed here before; its claim lapses, another node may try.
+            continue;
+        }
         if !state.held.lock().unwrap_or_else(|e| e.into_inner()).insert(id) {
             continue; // Running here already.
         }
