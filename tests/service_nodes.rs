@@ -201,6 +201,23 @@ fn sqlite_sessions_are_stored_as_hashes_of_their_cookies() {
     assert!(dump.iter().all(|row| !row.contains(&key) && !row.contains(&csrf)), "{dump:?}");
 }
 
+#[test]
+fn a_lease_that_is_not_a_positive_number_of_seconds_up_to_a_day_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("nodes.proc"), SOURCE).unwrap();
+    for (value, says) in [("0", "a positive number"), ("nan", "a positive number"), ("1e20", "at most 86400")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_procdsl"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--lease-seconds", value, "--store"])
+            .arg(dir.path().join("s.db"))
+            .arg(dir.path().join("nodes.proc"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{value}: {stderr}");
+        assert!(stderr.contains("--lease-seconds") && stderr.contains(says), "{value}: {stderr}");
+    }
+}
+
 /// An orphan whose run fails for good (its saved state is damaged) is
 /// tried once: the look for orphans every third of the lease passes over
 /// it from then on, instead of failing (and saying so) again and again.

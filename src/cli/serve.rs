@@ -128,6 +128,17 @@ fn seconds(value: f64, what: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{what} must be a positive number"))
 }
 
+/// The longest lease `--lease-seconds` accepts: a day (a dead node's work
+/// would wait longer than anyone wants, and timers past it stay sane).
+const MAX_LEASE_SECONDS: f64 = 86_400.0;
+
+fn lease(value: f64) -> Result<Duration, String> {
+    if value > MAX_LEASE_SECONDS {
+        return Err(format!("--lease-seconds must be at most {MAX_LEASE_SECONDS} (a day), not {value}"));
+    }
+    seconds(value, "--lease-seconds")
+}
+
 pub fn serve(args: ServeArgs) -> i32 {
     if args.new_token {
         return match auth::new_token() {
@@ -257,7 +268,7 @@ fn start(args: ServeArgs) -> Result<(), String> {
         idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
         session_idle: args.session_idle_minutes.map(|m| seconds(m * 60.0, "--session-idle-minutes")).transpose()?,
         secure_cookies,
-        lease: seconds(args.lease_seconds, "--lease-seconds")?,
+        lease: lease(args.lease_seconds)?,
         ..Limits::default()
     };
     let reloadable = users.clone();
