@@ -406,6 +406,59 @@ mod postgres {
         eprintln!("8 runs on one worker took {took:?} against a lease of 1 s");
     }
 
+    /// Not a test but a measurement (no assertion on time): what the
+    /// session look-up in PostgreSQL costs a signed-in request. Run with
+    /// `cargo test --test service_nodes measure -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn measure_the_session_look_up_on_postgres() {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let Some((_server, url)) = pg::fresh_database() else { return };
+        const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+        let hash = auth::hash_password("s3cret").unwrap();
+        let file = json!({"users": [{"name": "Ada", "password": hash, "roles": ["admin"]}],
+                          "tokens": [{"name": "ci", "sha256": auth::sha256_hex(TOKEN), "roles": ["admin"]}]});
+        let users = auth::Users::parse(&file.to_string()).unwrap();
+        let node = Node::start(&opener(&url, small()), Some(users), Limits::default());
+        let (cookie, _, _) = sign_in(&node.addr);
+        let stream = std::net::TcpStream::connect(&node.addr).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        let mut one = |header: &str| {
+            let head = format!("GET /api/instances?limit=1 HTTP/1.1\r\nHost: x\r\n{header}\r\n\r\n");
+            writer.write_all(head.as_bytes()).unwrap();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+        };
+        for round in 0..2 {
+            for (what, header) in
+                [("token", format!("Authorization: Bearer {TOKEN}")), ("session", format!("Cookie: {cookie}"))]
+            {
+                let mut times: Vec<Duration> = (0..2000)
+                    .map(|_| {
+                        let t = std::time::Instant::now();
+                        one(&header);
+                        t.elapsed()
+                    })
+                    .collect();
+                times.sort();
+                let mean = times.iter().sum::<Duration>() / 2000;
+                eprintln!("round {round} {what}: mean {mean:?}, p50 {:?}, p99 {:?}", times[1000], times[1980]);
+            }
+        }
+    }
+
     fn instance_of(addr: &str, id: uuid::Uuid) -> Value {
         instance(addr, &id.to_string())
     }

@@ -47,12 +47,10 @@ impl PgStore {
     /// The session with this key if it is live at `now`; an expired one is
     /// deleted and not returned.
     pub fn find_session(&self, key: &str, now: Timestamp) -> Result<Option<StoredSession>> {
-        let row = self.transact(|tx, _| {
-            tx.query_opt(
-                "SELECT user_name, csrf, created, last_used, expires FROM sessions WHERE key = $1",
-                &[(&key, Type::TEXT)],
-            )
-        })?;
+        let row = self.conn()?.query_opt(
+            "SELECT user_name, csrf, created, last_used, expires FROM sessions WHERE key = $1",
+            &[(&key, Type::TEXT)],
+        )?;
         let Some(row) = row else { return Ok(None) };
         let session = StoredSession {
             key: key.to_string(),
