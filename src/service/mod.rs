@@ -247,6 +247,8 @@ pub(crate) struct Shared {
     /// (a damaged state): not taken over again by this node, so that one
     /// of them is not retried (and reported) every third of a lease.
     given_up: Mutex<HashSet<uuid::Uuid>>,
+    /// The service is stopping: no more orphans are taken over.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 /// When a request must be answered (`--timeout` after it came in, also
@@ -390,6 +392,7 @@ pub fn app(config: Config) -> (Router, ServiceHandle) {
         claimed: Mutex::new(HashSet::new()),
         held: Mutex::new(HashSet::new()),
         given_up: Mutex::new(HashSet::new()),
+        stopping: std::sync::atomic::AtomicBool::new(false),
     });
     let inner = routes_router(state.clone());
     let outer = Router::new()
@@ -419,9 +422,7 @@ impl ServiceHandle {
 
     /// Fires due timers every `tick_interval`, forever (also those that fell
     /// due while the service was down: they are due now), and delivers the
-    /// signals queued in the store. Every third of the lease it also renews
-    /// the leases of this node's background runs, takes over orphaned runs
-    /// and purges expired sessions ([`runs::Upkeep`]).
+    /// signals queued in the store.
     pub fn start_scheduler(&self) -> tokio::task::JoinHandle<()> {
         let state = self.state.clone();
         let deliverer = runs::start_deliverer(state.clone());
@@ -430,7 +431,6 @@ impl ServiceHandle {
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let _deliverer = AbortOnDrop(deliverer);
             let mut reported = Some(HashSet::new());
-            let _upkeep = AbortOnDrop(runs::start_upkeep(state.clone()));
             loop {
                 interval.tick().await;
                 let s = state.clone();
@@ -454,6 +454,15 @@ impl ServiceHandle {
                 }
             }
         })
+    }
+
+    /// Every third of the lease: renews the leases of the background runs
+    /// this node holds (its heartbeat), takes over orphaned runs and purges
+    /// expired sessions (see [`runs::start_upkeep`]). Runs until aborted;
+    /// [`serve`] keeps it through the drain at shutdown, so that the runs
+    /// still finishing stay held.
+    pub fn start_upkeep(&self) -> tokio::task::JoinHandle<()> {
+        runs::start_upkeep(self.state.clone())
     }
 
     /// Waits until the background runs in progress have finished (at most `limit`).
@@ -492,10 +501,13 @@ pub async fn serve(
         Ok(n) => eprintln!("procdsl serve: resuming {n} interrupted background instance(s)"),
         Err(e) => eprintln!("procdsl serve: cannot resume interrupted instances: {}", e.message),
     }
+    let upkeep = AbortOnDrop(handle.start_upkeep());
     let scheduler = handle.start_scheduler();
     let result = listen::accept_loop(app, listener, &handle.state.limits, shutdown).await;
+    handle.state.stopping.store(true, Ordering::SeqCst);
     scheduler.abort();
     handle.drain(Duration::from_secs(30)).await;
+    drop(upkeep);
     if let Err(e) = handle.close_store().await {
         eprintln!("procdsl serve: closing the store: {}", e.message);
     }

@@ -251,7 +251,9 @@ fn upkeep(state: &AppState) -> Result<(), ApiError> {
             eprintln!("procdsl serve: {} of {n} background run(s) held here lost their lease", n as u64 - renewed);
         }
     }
-    take_over(state, PAGE_SIZE, true)?;
+    if !state.stopping.load(Ordering::SeqCst) {
+        take_over(state, PAGE_SIZE, true)?;
+    }
     state.store.call(|st| st.purge_sessions(jiff::Timestamp::now()))?;
     Ok(())
 }
