@@ -1,8 +1,9 @@
 //! The real, unchanged Creatio client `creatio-api-py` 1.3.3 (PyPI) against
 //! the real server: a first run (signs in), a second run (reuses its cached
-//! cookies after probing `GET /0/odata/Account/$count`), and a run after a
-//! server restart (the probe is redirected to the login page, so the client
-//! signs in again). Each run starts a process through RunProcess and reads
+//! cookies after probing `GET /0/odata/Account/$count`), a run after a
+//! server restart (the session is in the store: reused again), and a run
+//! against a server whose store does not know the session (the probe is
+//! redirected to the login page, so the client signs in again). Each run starts a process through RunProcess and reads
 //! the instances over OData.
 //!
 //! Without python3 or the package the test is skipped with a loud message,
@@ -122,8 +123,16 @@ fn creatio_api_py_signs_in_reuses_its_session_and_signs_in_again_after_a_restart
     assert_eq!(second["greeting"], "Hello, Bo!");
 
     server.stop();
-    let _server = setup.start(&args);
+    let mut server = setup.start(&args);
     let third = run_client(setup.dir.path(), &base, "Cy");
-    assert_eq!(third["signed_in"], true, "after a restart the client signs in again: {third}");
+    assert_eq!(third["signed_in"], false, "the session is in the store: a restart keeps it: {third}");
     assert_eq!(third["greeting"], "Hello, Cy!");
+
+    // A store that does not know the session (as after it expired).
+    server.stop();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let _server = start_serving(&setup.path("procs.proc"), elsewhere.path(), &args);
+    let fourth = run_client(setup.dir.path(), &base, "Di");
+    assert_eq!(fourth["signed_in"], true, "with its session unknown the client signs in again: {fourth}");
+    assert_eq!(fourth["greeting"], "Hello, Di!");
 }

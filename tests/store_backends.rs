@@ -14,7 +14,8 @@ use procdsl::runtime::engine::RunOptions;
 use procdsl::runtime::engine::{ExecOutcome, Run};
 use procdsl::runtime::instance::Status;
 use procdsl::store::{
-    self, CancelOutcome, Cursor, ListFilter, ProcessStore, Save, Store, StoreError, Write, Written, PAGE_SIZE,
+    self, CancelOutcome, Cursor, ListFilter, ProcessStore, Save, Store, StoreError, StoredSession, Write, Written,
+    PAGE_SIZE,
 };
 use procdsl::Engine;
 use std::collections::HashSet;
@@ -50,6 +51,11 @@ process UsrListen {
 trait Backend: Sync {
     type Node: ProcessStore + Send + 'static;
     fn node(&self) -> Self::Node;
+    /// Whether a claim of one node keeps the work from another (SQLite,
+    /// one node per file, grants every claim).
+    fn shares_claims(&self) -> bool {
+        true
+    }
 }
 
 struct Sqlite {
@@ -61,6 +67,9 @@ impl Backend for Sqlite {
     type Node = Store;
     fn node(&self) -> Store {
         Store::open(&self.path).unwrap()
+    }
+    fn shares_claims(&self) -> bool {
+        false
     }
 }
 
@@ -116,6 +125,8 @@ store_tests!(
     a_list_pages_by_cursor,
     a_stale_save_is_refused_and_an_idempotency_key_kept_once,
     a_signal_waits_in_the_outbox_and_skips_later_waits,
+    sessions_are_shared_by_nodes_capped_per_user_and_expire,
+    claims_of_one_node_keep_its_work_from_the_other,
 );
 
 fn engine() -> Engine {
@@ -506,7 +517,7 @@ mod postgres_only {
     //! sessions, schema versions, copies to and from SQLite.
 
     use super::*;
-    use procdsl::store::postgres::{schema, PgOptions, PgStore, StoredSession};
+    use procdsl::store::postgres::{schema, PgOptions, PgStore};
     use std::time::Duration;
 
     fn node(url: &str, name: &str) -> PgStore {
@@ -583,37 +594,16 @@ mod postgres_only {
     }
 
     #[test]
-    fn sessions_are_shared_by_nodes_and_expire() {
-        let Some((_server, url)) = pg::fresh_database() else { return };
-        let (a, b) = (node(&url, "a"), node(&url, "b"));
-        let session = StoredSession {
-            key: "k1".into(),
-            user: "Supervisor".into(),
-            csrf: "c1".into(),
-            expires: t0() + SignedDuration::from_hours(1),
-        };
-        a.save_session(&session).unwrap();
-        assert_eq!(b.find_session("k1", t0()).unwrap(), Some(session.clone()));
-        assert_eq!(b.find_session("k2", t0()).unwrap(), None);
-        assert_eq!(b.find_session("k1", t0() + SignedDuration::from_hours(2)).unwrap(), None, "expired");
-        assert_eq!(a.find_session("k1", t0()).unwrap(), None, "an expired session is deleted");
-        a.save_session(&session).unwrap();
-        assert!(b.delete_session("k1").unwrap());
-        a.save_session(&StoredSession { key: "old".into(), expires: t0(), ..session }).unwrap();
-        assert_eq!(a.purge_sessions(t0() + SignedDuration::from_secs(1)).unwrap(), 1);
-    }
-
-    #[test]
     fn the_schema_is_versioned_and_foreign_or_newer_databases_are_refused() {
         let Some((server, url)) = pg::fresh_database() else { return };
         let (a, b) = (node(&url, "a"), node(&url, "b"));
-        assert_eq!((a.schema_version().unwrap(), b.schema_version().unwrap()), (schema::SCHEMA_VERSION, 2));
+        assert_eq!((a.schema_version().unwrap(), b.schema_version().unwrap()), (schema::SCHEMA_VERSION, 3));
         let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
         let steps: i64 = client.query_one("SELECT COUNT(*) FROM procdsl_schema", &[]).unwrap().get(0);
-        assert_eq!(steps, 2, "a second node does not migrate again");
+        assert_eq!(steps, 3, "a second node does not migrate again");
         client.batch_execute("INSERT INTO procdsl_schema VALUES (9, 'later')").unwrap();
         let newer = PgStore::connect(&url, PgOptions::default()).unwrap_err();
-        assert!(matches!(newer, StoreError::NewerSchema { found: 9, supported: 2, .. }), "{newer}");
+        assert!(matches!(newer, StoreError::NewerSchema { found: 9, supported: 3, .. }), "{newer}");
         let other = server.create_database();
         let mut client = ::postgres::Client::connect(&other, ::postgres::NoTls).unwrap();
         client.batch_execute("CREATE TABLE customers (id INTEGER)").unwrap();
@@ -660,7 +650,7 @@ mod postgres_only {
             }
         }
         let mut pg = node(&url, "a");
-        assert_eq!(pg.schema_version().unwrap(), 2);
+        assert_eq!(pg.schema_version().unwrap(), schema::SCHEMA_VERSION);
         assert_eq!(rows(&mut pg), (programs, instances), "the migration changed no row");
         let woken: Vec<Uuid> = signal(&mut pg, "Go").into_iter().map(|d| d.process_id).collect();
         assert_eq!(woken, vec![listener]);
@@ -736,9 +726,100 @@ mod postgres_faults {
         server.stop().unwrap();
         let down = store.exec(uid, &fields("while down"), store::real_time(None)).unwrap_err();
         assert!(matches!(down, StoreError::Unavailable { .. } | StoreError::Postgres(_)), "{down}");
+        assert!(down.is_unavailable(), "the service answers it with 503: {down:?}");
         server.resume().unwrap();
         let (outcome, d, _) = store.exec(uid, &fields("after the restart"), store::real_time(None)).unwrap();
         assert_eq!((outcome, d.status), (ExecOutcome::Executed, Status::Completed));
         assert_eq!(count(&d.log, "executed"), 1, "the failed exec wrote nothing");
     }
+}
+
+fn session(key: &str, user: &str, created: Timestamp) -> StoredSession {
+    StoredSession {
+        key: key.into(),
+        user: user.into(),
+        csrf: format!("csrf-{key}"),
+        created,
+        last_used: created,
+        expires: created + SignedDuration::from_hours(1),
+    }
+}
+
+/// A session saved through one node is found through the other, ends on
+/// both when one ends it, expires, and a user past the cap loses their own
+/// oldest session only.
+fn sessions_are_shared_by_nodes_capped_per_user_and_expire(backend: &impl Backend) {
+    let (mut a, mut b) = (backend.node(), backend.node());
+    let k1 = session("k1", "Supervisor", t0());
+    a.save_session(&k1, 3, 100).unwrap();
+    assert_eq!(b.find_session("k1", t0()).unwrap(), Some(k1.clone()));
+    assert_eq!(b.find_session("k2", t0()).unwrap(), None);
+    let later = t0() + SignedDuration::from_secs(5);
+    b.touch_session("k1", later).unwrap();
+    assert_eq!(a.find_session("k1", t0()).unwrap().map(|s| s.last_used), Some(later));
+    assert!(b.end_session("k1").unwrap());
+    assert_eq!(a.find_session("k1", t0()).unwrap(), None, "ended on every node");
+    assert!(!a.end_session("k1").unwrap());
+
+    let bob = session("bob", "Bob", t0());
+    a.save_session(&bob, 3, 100).unwrap();
+    for i in 0..4 {
+        let at = t0() + SignedDuration::from_secs(i);
+        a.save_session(&session(&format!("ada{i}"), "Ada", at), 3, 100).unwrap();
+    }
+    assert_eq!(b.find_session("ada0", t0()).unwrap(), None, "the oldest of Ada's four went");
+    assert!(b.find_session("ada1", t0()).unwrap().is_some());
+    assert!(b.find_session("ada3", t0()).unwrap().is_some());
+    assert!(b.find_session("bob", t0()).unwrap().is_some(), "Bob's session is not Ada's to lose");
+
+    let two_hours = t0() + SignedDuration::from_hours(2);
+    assert_eq!(b.find_session("bob", two_hours).unwrap(), None, "expired");
+    assert_eq!(a.purge_sessions(two_hours).unwrap(), 3, "Ada's three are purged");
+    a.save_session(&session("x", "X", t0()), 3, 1).unwrap();
+    a.save_session(&session("y", "Y", t0() + SignedDuration::from_secs(1)), 3, 1).unwrap();
+    assert_eq!(b.find_session("x", t0()).unwrap(), None, "past the total, the one expiring first went");
+    assert!(b.find_session("y", t0()).unwrap().is_some());
+}
+
+/// The lease calls of the trait: a due timer claimed by one node is not
+/// handed to the other until it is given back (SQLite, one node per file,
+/// grants every claim: both see it, and the versioned save decides).
+fn claims_of_one_node_keep_its_work_from_the_other(backend: &impl Backend) {
+    let (mut a, mut b) = (backend.node(), backend.node());
+    let lease = std::time::Duration::from_secs(60);
+    let id = start(&mut a, "UsrTimer");
+    let due = t0() + SignedDuration::from_hours(2);
+    let (claimed, failed) = a.claim_timers(due, 10, lease).unwrap();
+    assert!(failed.is_empty());
+    assert_eq!(claimed.iter().map(|v| v.instance.id).collect::<Vec<_>>(), vec![id]);
+    let (on_b, _) = b.claim_timers(due, 10, lease).unwrap();
+    let shared = backend.shares_claims();
+    assert_eq!(on_b.is_empty(), shared, "b sees a's claim");
+    a.release_timers(&[id]).unwrap();
+    let (on_b, _) = b.claim_timers(due, 10, lease).unwrap();
+    assert_eq!(on_b.len(), 1, "given back: b may take it");
+    b.release_timers(&[id]).unwrap();
+
+    let mut instance = engine().start("UsrApprove", Vec::<(String, String)>::new()).unwrap();
+    assert!(a.hold_run(instance.id, t0(), lease).unwrap());
+    a.save_run(&instance, &Run::new(store::real_time(Some(t0())))).unwrap();
+    assert_eq!(b.hold_run(instance.id, t0(), lease).unwrap(), !shared, "a holds it");
+    let any = Timestamp::MAX;
+    let long_ago: Timestamp = "2000-01-01T00:00:00Z".parse().unwrap();
+    assert_eq!(b.claim_orphans(t0(), any, 10, lease).unwrap().is_empty(), shared, "not an orphan while held");
+    assert_eq!(a.claim_orphans(t0(), any, 10, lease).unwrap().is_empty(), shared, "nor for its own holder");
+    let renewed_until_110 = a.renew_runs(&[instance.id], t0() + SignedDuration::from_secs(50), lease).unwrap();
+    assert_eq!(renewed_until_110, 1);
+    let at = |s: i64| t0() + SignedDuration::from_secs(s);
+    assert_eq!(b.claim_orphans(at(100), any, 10, lease).unwrap().is_empty(), shared, "renewed");
+    assert!(b.claim_orphans(at(111), long_ago, 10, lease).unwrap().is_empty(), "saved since: not yet an orphan");
+    assert_eq!(b.claim_orphans(at(111), any, 10, lease).unwrap(), vec![instance.id], "expired: an orphan");
+    if shared {
+        assert_eq!(a.renew_runs(&[instance.id], at(112), lease).unwrap(), 0, "a lost it to b");
+    }
+    let mut run = Run::new(store::real_time(Some(t0())));
+    store::run_on(&mut instance, &mut run);
+    b.save_run(&instance, &run).unwrap();
+    b.release_runs(&[instance.id]).unwrap();
+    assert!(b.claim_orphans(at(200), any, 10, lease).unwrap().is_empty(), "it waits now: no run to take");
 }

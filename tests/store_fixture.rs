@@ -239,3 +239,28 @@ fn a_store_of_format_version_2_still_loads_and_finishes() {
         ]
     );
 }
+
+/// Opening a store of an older schema migrates it to the current one,
+/// sessions included (schema 3): a session saved there is found again.
+#[test]
+fn the_stores_of_schema_1_and_2_migrate_to_the_current_schema_with_sessions() {
+    for version in [1, 2] {
+        let (dir, mut store) = copy_store(version);
+        let at: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let session = store::StoredSession {
+            key: "k".into(),
+            user: "bob".into(),
+            csrf: "c".into(),
+            created: at,
+            last_used: at,
+            expires: at + jiff::SignedDuration::from_hours(1),
+        };
+        store.save_session(&session, 64, 1000).unwrap();
+        drop(store);
+        let mut again = Store::open_existing(dir.path().join("store.db")).unwrap();
+        assert_eq!(again.find_session("k", at).unwrap(), Some(session), "schema {version}");
+        let conn = rusqlite::Connection::open(dir.path().join("store.db")).unwrap();
+        let schema: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(schema, store::schema::SCHEMA_VERSION);
+    }
+}

@@ -64,6 +64,35 @@ pub fn deliver_all(store: &mut dyn ProcessStore, options: &RunOptions) -> Result
     }
 }
 
+/// How long a `tick` holds the timers it claims, at most: it gives them
+/// back as soon as a page is committed.
+const TICK_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Fires a page of claimed instances and commits it; false when the page
+/// held only instances seen before: nothing more is due (or their timers
+/// are not due to the millisecond yet).
+fn fire_claimed(
+    store: &mut dyn ProcessStore,
+    page: Vec<crate::store::Versioned>,
+    options: &crate::runtime::engine::RunOptions,
+    seen: &mut HashSet<uuid::Uuid>,
+    moved: &mut Vec<Descriptor>,
+) -> Result<bool> {
+    if !page.iter().any(|v| seen.insert(v.instance.id)) {
+        return Ok(false);
+    }
+    let (saves, descriptors, _) = fire_page(page, options);
+    let writes = saves.into_iter().map(|s| Write::Save(Box::new(s))).collect();
+    for (result, d) in store.write_batch(writes).into_iter().zip(descriptors) {
+        match result {
+            Ok(_) => moved.push(d),
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
 /// Fires every timer due at `now` in the stored instances and runs each
 /// instance on; returns the descriptors of the instances that moved (and
 /// of those their signals woke). A page of instances at a time, each page
@@ -76,21 +105,18 @@ pub fn tick(store: &mut dyn ProcessStore, now: Timestamp) -> Result<Vec<Descript
     let mut seen = HashSet::new();
     let mut failed = None;
     loop {
-        let (page, damaged) = store.due(now, PAGE_SIZE)?;
+        // Claimed as the service's nodes claim them, so that a `tick` beside
+        // running nodes never fires what one of them is firing.
+        let (page, damaged) = store.claim_timers(now, PAGE_SIZE, TICK_LEASE)?;
         failed = failed.or(damaged.into_iter().next());
-        // A page of instances seen before: nothing more is due (or their
-        // timers are not due to the millisecond yet).
-        if !page.iter().any(|v| seen.insert(v.instance.id)) {
-            break;
+        let claimed: Vec<uuid::Uuid> = page.iter().map(|v| v.instance.id).collect();
+        let fired = fire_claimed(store, page, &options, &mut seen, &mut moved);
+        // Given back also after a failure: the claims are not left to expire.
+        if !claimed.is_empty() {
+            store.release_timers(&claimed)?;
         }
-        let (saves, descriptors, _) = fire_page(page, &options);
-        let writes = saves.into_iter().map(|s| Write::Save(Box::new(s))).collect();
-        for (result, d) in store.write_batch(writes).into_iter().zip(descriptors) {
-            match result {
-                Ok(_) => moved.push(d),
-                Err(StoreError::Conflict { .. }) => {}
-                Err(e) => return Err(e),
-            }
+        if !fired? {
+            break;
         }
     }
     let woken = deliver_all(store, &options)?;

@@ -82,6 +82,10 @@ pub struct ServeArgs {
     /// How long a connection may stay idle between requests, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub idle_timeout: f64,
+    /// How long a node's claim on a due timer or a background run lasts, in seconds; renewed every third of it.
+    /// Another node takes the work over once a dead node's claim expired (docs/SERVICE.md, "Several nodes").
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub lease_seconds: f64,
 }
 
 /// The address to bind: `--addr` resolved, and whether every address it
@@ -122,6 +126,17 @@ fn seconds(value: f64, what: &str) -> Result<Duration, String> {
         .ok()
         .filter(|d| !d.is_zero())
         .ok_or_else(|| format!("{what} must be a positive number"))
+}
+
+/// The longest lease `--lease-seconds` accepts: a day (a dead node's work
+/// would wait longer than anyone wants, and timers past it stay sane).
+const MAX_LEASE_SECONDS: f64 = 86_400.0;
+
+fn lease(value: f64) -> Result<Duration, String> {
+    if value > MAX_LEASE_SECONDS {
+        return Err(format!("--lease-seconds must be at most {MAX_LEASE_SECONDS} (a day), not {value}"));
+    }
+    seconds(value, "--lease-seconds")
 }
 
 pub fn serve(args: ServeArgs) -> i32 {
@@ -253,6 +268,7 @@ fn start(args: ServeArgs) -> Result<(), String> {
         idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
         session_idle: args.session_idle_minutes.map(|m| seconds(m * 60.0, "--session-idle-minutes")).transpose()?,
         secure_cookies,
+        lease: lease(args.lease_seconds)?,
         ..Limits::default()
     };
     let reloadable = users.clone();

@@ -1,23 +1,26 @@
 //! Who may call the service: users with argon2 password hashes and bearer
 //! tokens (stored as SHA-256 hashes), from the JSON file given to
 //! `serve --users`; Creatio's sign-in (`AuthService.svc/Login`) with the
-//! `.ASPXAUTH`, `BPMCSRF` and `BPMSESSIONID` cookies; sessions that expire.
+//! `.ASPXAUTH`, `BPMCSRF` and `BPMSESSIONID` cookies; sessions that expire,
+//! kept in the store as hashes of their cookies (`store::StoredSession`),
+//! so that every node on one store knows them and a restart keeps them.
 //!
 //! ```json
 //! { "users":  [ { "name": "Supervisor", "password": "$argon2id$v=19$m=19456,t=2,p=1$…" } ],
 //!   "tokens": [ { "name": "ci", "sha256": "9f86d081884c7d65…" } ] }
 //! ```
 
+use crate::store::StoredSession;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::http::{HeaderMap, Method};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-/// At most this many live sessions; the oldest expire first when full.
+/// At most this many live sessions; those that expire first end first when full.
 pub const MAX_SESSIONS: usize = 100_000;
 
 /// At most this many live sessions per user: a new sign-in past it ends
@@ -250,69 +253,48 @@ pub fn new_token() -> Result<String, String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-#[derive(Clone, Debug)]
-pub struct Session {
-    pub user: String,
-    pub csrf: String,
-    pub expires: Instant,
-    /// The last request made with it (for the idle time-out).
-    pub last_used: Instant,
-    pub created: Instant,
+/// A new sign-in session for `user`, live for `ttl` from `now`: the
+/// `.ASPXAUTH` and `BPMCSRF` values for the cookies, and the session as the
+/// store keeps it (their SHA-256 hashes, never the values).
+pub fn new_session(user: &str, ttl: Duration, now: jiff::Timestamp) -> (String, String, StoredSession) {
+    let (key, csrf) = (random_token(), random_token());
+    let ttl = jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::MAX);
+    let session = StoredSession {
+        key: sha256_hex(&key),
+        user: user.to_string(),
+        csrf: sha256_hex(&csrf),
+        created: now,
+        last_used: now,
+        expires: now.checked_add(ttl).unwrap_or(jiff::Timestamp::MAX),
+    };
+    (key, csrf, session)
 }
 
-/// Signed-in sessions, by their `.ASPXAUTH` value. Kept in memory: a
-/// restart signs everyone out.
-#[derive(Debug, Default)]
-pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
+/// The store's key of a session: the SHA-256 of its `.ASPXAUTH` value.
+/// The value has 244 random bits, so a plain hash cannot be guessed back.
+pub fn session_key(cookie: &str) -> String {
+    sha256_hex(cookie)
 }
 
-impl Sessions {
-    /// A new session; past [`MAX_SESSIONS_PER_USER`] the user's own oldest
-    /// ends, past [`MAX_SESSIONS`] the one that expires first.
-    pub fn create(&self, user: &str, ttl: Duration) -> (String, Session) {
-        let now = Instant::now();
-        let session =
-            Session { user: user.to_string(), csrf: random_token(), expires: now + ttl, last_used: now, created: now };
-        let key = random_token();
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let mine: Vec<(&String, &Session)> = map.iter().filter(|(_, s)| s.user == user).collect();
-        if mine.len() >= MAX_SESSIONS_PER_USER {
-            if let Some(oldest) = mine.iter().min_by_key(|(_, s)| s.created).map(|(k, _)| (*k).clone()) {
-                map.remove(&oldest);
-            }
-        }
-        if map.len() >= MAX_SESSIONS {
-            map.retain(|_, s| s.expires > now);
-            if map.len() >= MAX_SESSIONS {
-                if let Some(oldest) = map.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| k.clone()) {
-                    map.remove(&oldest);
-                }
-            }
-        }
-        map.insert(key.clone(), session.clone());
-        (key, session)
-    }
+/// Whether a `BPMCSRF` header is the session's (compared as hashes, in
+/// time that does not depend on where they differ).
+pub fn csrf_matches(sent: &str, session: &StoredSession) -> bool {
+    same_secret(&sha256_hex(sent), &session.csrf)
+}
 
-    /// The live session with this key, now used; an expired one (or one
-    /// idle longer than `idle`) is forgotten.
-    pub fn find(&self, key: &str, idle: Option<Duration>) -> Option<Session> {
-        let now = Instant::now();
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let live = map.get(key).map(|s| s.expires > now && idle.is_none_or(|i| now.duration_since(s.last_used) < i))?;
-        if !live {
-            map.remove(key);
-            return None;
-        }
-        let session = map.get_mut(key)?;
-        session.last_used = now;
-        Some(session.clone())
-    }
+/// Whether a live session has been unused longer than `idle`.
+pub fn is_idle(session: &StoredSession, now: jiff::Timestamp, idle: Option<Duration>) -> bool {
+    idle.is_some_and(|idle| now.duration_since(session.last_used).unsigned_abs() >= idle)
+}
 
-    /// Ends a session (Logout).
-    pub fn end(&self, key: &str) -> bool {
-        self.map.lock().unwrap_or_else(|e| e.into_inner()).remove(key).is_some()
-    }
+/// Whether to note in the store that the session was used now: only with
+/// an idle time-out, and at most every tenth of it (at most every minute),
+/// so that a busy session is not a write per request.
+pub fn needs_touch(session: &StoredSession, now: jiff::Timestamp, idle: Option<Duration>) -> bool {
+    idle.is_some_and(|idle| {
+        let step = (idle / 10).min(Duration::from_secs(60));
+        now.duration_since(session.last_used).unsigned_abs() >= step
+    })
 }
 
 /// Compares two secrets in time that depends only on their lengths.
@@ -412,19 +394,19 @@ mod tests {
     }
 
     #[test]
-    fn a_full_user_loses_their_own_oldest_session_not_someone_elses() {
-        let sessions = Sessions::default();
-        let (bob, _) = sessions.create("Bob", Duration::from_secs(60));
-        let (first, _) = sessions.create("Ada", Duration::from_secs(60));
-        for _ in 1..MAX_SESSIONS_PER_USER {
-            sessions.create("Ada", Duration::from_secs(60));
-        }
-        assert!(sessions.find(&first, None).is_some());
-        sessions.create("Ada", Duration::from_secs(60));
-        assert!(sessions.find(&first, None).is_none());
-        assert!(sessions.find(&bob, None).is_some());
-        assert!(sessions.end(&bob));
-        assert!(sessions.find(&bob, None).is_none());
+    fn a_session_keeps_hashes_and_ends_when_idle() {
+        let now: jiff::Timestamp = "2026-11-28T12:00:00Z".parse().unwrap();
+        let (key, csrf, session) = new_session("Ada", Duration::from_secs(60), now);
+        assert_eq!(session.key, session_key(&key));
+        assert!(session.key != key && session.csrf != csrf, "no cookie value is kept");
+        assert!(csrf_matches(&csrf, &session) && !csrf_matches(&key, &session));
+        assert_eq!(session.expires, now + jiff::SignedDuration::from_secs(60));
+        let idle = Some(Duration::from_secs(100));
+        let later = |s: i64| now + jiff::SignedDuration::from_secs(s);
+        assert!(!is_idle(&session, later(99), idle) && is_idle(&session, later(100), idle));
+        assert!(!is_idle(&session, later(1000), None));
+        assert!(!needs_touch(&session, later(9), idle) && needs_touch(&session, later(10), idle));
+        assert!(!needs_touch(&session, later(1000), None), "no idle time-out: never written");
     }
 
     #[test]

@@ -267,7 +267,12 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
         }
         state.throttle.succeeded(&name);
     }
-    let (key, session) = state.sessions.create(&name, state.limits.session_ttl);
+    let (key, csrf, session) = auth::new_session(&name, state.limits.session_ttl, jiff::Timestamp::now());
+    let s = state.clone();
+    blocking(move || {
+        s.store.call(move |st| st.save_session(&session, auth::MAX_SESSIONS_PER_USER, auth::MAX_SESSIONS))
+    })
+    .await?;
     let mut response = login_answer(StatusCode::OK, None);
     // For the access log: who signed in (a failed sign-in names no one, so
     // that a password typed as a user name never reaches the log).
@@ -277,7 +282,7 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
     let secure = if state.limits.secure_cookies { "; Secure" } else { "" };
     let cookies = [
         format!(".ASPXAUTH={key}; Path=/; HttpOnly; SameSite=Lax{secure}"),
-        format!("BPMCSRF={}; Path=/; SameSite=Lax{secure}", session.csrf),
+        format!("BPMCSRF={csrf}; Path=/; SameSite=Lax{secure}"),
         format!("BPMSESSIONID={}; Path=/; HttpOnly; SameSite=Lax{secure}", auth::random_token()),
     ];
     for c in cookies {
@@ -295,7 +300,9 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
     let Some(key) = auth::cookie(&headers, ".ASPXAUTH") else {
         return Err(ApiError::bad_request("there is no session to end (a bearer token has none)"));
     };
-    state.sessions.end(key);
+    let key = auth::session_key(key);
+    let s = state.clone();
+    blocking(move || s.store.call(move |st| st.end_session(&key))).await?;
     let mut response = Json(json!({ "Code": 0, "Message": "" })).into_response();
     for name in [".ASPXAUTH", "BPMCSRF", "BPMSESSIONID"] {
         if let Ok(v) = HeaderValue::from_str(&format!("{name}=; Path=/; Max-Age=0")) {
@@ -414,13 +421,20 @@ pub async fn execute(
                 // Its starter's from the accept on, also when a restart resumes it.
                 instance.mark_started(caller.name.as_str().into(), jiff::Timestamp::now());
                 s.enter_backlog()?;
-                // Committed as accepted before the answer: a restart resumes it.
+                let id = instance.id;
+                if let Err(e) = runs::hold_background(&s, id) {
+                    s.backlog.fetch_sub(1, Ordering::SeqCst);
+                    return Err(e);
+                }
+                // Committed as accepted before the answer: a restart (or
+                // another node, should this one die) resumes it.
                 match s.save_run(instance, Run::new(s.options())) {
                     Ok(instance) => {
                         s.metrics.started.fetch_add(1, Ordering::Relaxed);
                         Ok(instance.id)
                     }
                     Err(e) => {
+                        runs::release_background(&s, id);
                         s.backlog.fetch_sub(1, Ordering::SeqCst);
                         Err(e)
                     }

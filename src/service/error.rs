@@ -1,7 +1,8 @@
 //! The service's one error answer: `{"error": {"message", "code", "help",
 //! "element", "file", "line", "column"}}` with a 4xx (or, for a store that
-//! fails, 500) status. Built from the layers' typed errors; never a stack
-//! trace or a panic message.
+//! fails, 500; for a store that cannot be reached, 503 with `Retry-After`)
+//! status. Built from the layers' typed errors; never a stack trace or a
+//! panic message.
 
 use crate::api;
 use crate::runtime::engine::{ExecError, InputError};
@@ -19,11 +20,18 @@ pub struct ApiError {
     pub help: Option<String>,
     /// For a process that failed: where.
     pub info: Option<Box<ErrorInfo>>,
+    /// Sent as `Retry-After` (whole seconds): when trying again makes sense.
+    pub retry_after: Option<std::time::Duration>,
 }
+
+/// What a client is told to wait before trying again when the store cannot
+/// be reached: long enough for a database restart to get under way, short
+/// enough that a client retrying at once after it sees little of the outage.
+pub const STORE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), code: None, help: None, info: None }
+        ApiError { status, message: message.into(), code: None, help: None, info: None, retry_after: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -38,6 +46,35 @@ impl ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 
+    /// The store cannot be reached (see [`StoreError::is_unavailable`]):
+    /// 503 with `Retry-After`. The message names no database host; the
+    /// service's log has the store's own error (at most one line every 10 s:
+    /// an outage under load would fill it otherwise).
+    pub fn unavailable(e: &StoreError) -> ApiError {
+        static LAST_SAID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let last = LAST_SAID.load(std::sync::atomic::Ordering::Relaxed);
+        if now >= last + 10
+            && LAST_SAID
+                .compare_exchange(last, now, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed)
+                .is_ok()
+        {
+            eprintln!("procdsl serve: answering 503: {e}");
+        }
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "the store cannot be reached (the database is down, restarting or out of connections); try again shortly".to_string(),
+            code: Some("procdsl::store::unavailable".to_string()),
+            help: Some(
+                "this node recovers by itself when the database is back; a request sent again with the same \
+                 `Idempotency-Key` is carried out at most once"
+                    .to_string(),
+            ),
+            info: None,
+            retry_after: Some(STORE_RETRY_AFTER),
+        }
+    }
+
     pub fn with_code(mut self, code: &str) -> ApiError {
         self.code = Some(code.to_string());
         self
@@ -50,6 +87,7 @@ impl ApiError {
             code: error.code().map(|c| c.to_string()),
             help: error.help().map(|h| h.to_string()),
             info: None,
+            retry_after: None,
         }
     }
 
@@ -63,6 +101,7 @@ impl ApiError {
             code: Some("procdsl::run::failed".to_string()),
             help: None,
             info: Some(Box::new(info)),
+            retry_after: None,
         }
     }
 
@@ -114,7 +153,12 @@ pub fn scrub_files(value: &mut serde_json::Value) {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(wait) = self.retry_after {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
+        }
+        response
     }
 }
 
@@ -142,6 +186,9 @@ impl From<ExecError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
+        if e.is_unavailable() {
+            return ApiError::unavailable(&e);
+        }
         match e {
             StoreError::Input(e) => e.into(),
             StoreError::Exec(e) => e.into(),
@@ -186,6 +233,24 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Segment {
 mod tests {
     use super::*;
     use crate::runtime::access;
+
+    #[test]
+    fn a_store_out_of_reach_is_503_with_retry_after_never_500() {
+        let e = ApiError::from(StoreError::Unavailable {
+            target: "postgres://app@db.internal/procdsl".into(),
+            message: "timed out waiting for connection".into(),
+        });
+        assert_eq!(
+            (e.status, e.code.as_deref()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("procdsl::store::unavailable"))
+        );
+        assert!(!e.message.contains("db.internal"), "no host in the answer: {}", e.message);
+        let response = e.into_response();
+        assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("2"));
+        let other = ApiError::from(StoreError::Conflict { id: uuid::Uuid::nil() });
+        assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(other.retry_after.is_none());
+    }
 
     #[test]
     fn an_exec_by_someone_not_assigned_is_403_and_says_who_may() {

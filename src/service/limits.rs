@@ -5,6 +5,7 @@ use super::auth;
 use super::caller::{Caller, Via};
 use super::error::ApiError;
 use super::{AppState, Deadline};
+use crate::store::StoredSession;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
@@ -185,7 +186,21 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
 /// Puts the [`Caller`] on the request (and on the answer, for the access
 /// log); without a users file the caller is the local `admin`.
 pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let caller = match identify(&state, &request) {
+    let headers = request.headers();
+    let key = match &state.users {
+        Some(_) if auth::bearer(headers).is_none() => auth::cookie(headers, ".ASPXAUTH").map(auth::session_key),
+        _ => None,
+    };
+    let session = match key {
+        Some(key) => match find_session(&state, key).await {
+            Ok(session) => session,
+            // A public route (Login, `/health`) answers without a session.
+            Err(_) if auth::is_public(request.uri().path()) => None,
+            Err(e) => return e.into_response(),
+        },
+        None => None,
+    };
+    let caller = match identify(&state, &request, session) {
         Ok(caller) => caller,
         Err(response) => return *response,
     };
@@ -199,9 +214,38 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     response
 }
 
+/// The live session under `key` (the hash of an `.ASPXAUTH` cookie), read
+/// from the store at every request, so that a Logout on any node ends it
+/// on every node at once. One idle too long is ended; one in use is noted
+/// as used (see [`auth::needs_touch`]).
+async fn find_session(state: &AppState, key: String) -> Result<Option<StoredSession>, ApiError> {
+    let idle = state.limits.session_idle;
+    let s = state.clone();
+    super::blocking(move || {
+        s.store.call(move |st| {
+            let now = jiff::Timestamp::now();
+            let Some(session) = st.find_session(&key, now)? else { return Ok(None) };
+            if auth::is_idle(&session, now, idle) {
+                st.end_session(&key)?;
+                return Ok(None);
+            }
+            if auth::needs_touch(&session, now, idle) {
+                st.touch_session(&key, now)?;
+            }
+            Ok(Some(session))
+        })
+    })
+    .await
+}
+
 /// Who the request comes from (`None`: a public route, not signed in), or
-/// the answer that refuses it.
-fn identify(state: &AppState, request: &Request) -> Result<Option<Caller>, Box<Response>> {
+/// the answer that refuses it. `session`: the live session of its
+/// `.ASPXAUTH` cookie, if any.
+fn identify(
+    state: &AppState,
+    request: &Request,
+    session: Option<StoredSession>,
+) -> Result<Option<Caller>, Box<Response>> {
     let Some(users) = &state.users else {
         return Ok(Some(Caller::local()));
     };
@@ -213,8 +257,6 @@ fn identify(state: &AppState, request: &Request) -> Result<Option<Caller>, Box<R
             Err(message) => Err(Box::new(unauthorized(message))),
         };
     }
-    let session =
-        auth::cookie(headers, ".ASPXAUTH").and_then(|key| state.sessions.find(key, state.limits.session_idle));
     let public = auth::is_public(path);
     let Some(session) = session else {
         if public {
@@ -235,7 +277,7 @@ fn identify(state: &AppState, request: &Request) -> Result<Option<Caller>, Box<R
     };
     if !public && auth::changes_state(request.method(), path) {
         let sent = headers.get("BPMCSRF").and_then(|v| v.to_str().ok());
-        if !sent.is_some_and(|sent| auth::same_secret(sent, &session.csrf)) {
+        if !sent.is_some_and(|sent| auth::csrf_matches(sent, &session)) {
             let what = if sent.is_none() { "has no" } else { "has a wrong" };
             return Err(Box::new(
                 ApiError::new(

@@ -35,6 +35,9 @@ pub struct Metrics {
     pub runs_stopped: AtomicU64,
     /// Signals not passed on (a loop).
     pub signals_dropped: AtomicU64,
+    /// Background runs this node took over: left `Running` with no live
+    /// lease (a node that died, or a restart of this one).
+    pub runs_taken_over: AtomicU64,
     in_flight: AtomicI64,
     in_flight_max: AtomicI64,
 }
@@ -175,6 +178,13 @@ impl Metrics {
             "Signals not passed on: instances kept throwing signals to each other.",
             "counter",
             count(&self.signals_dropped),
+        );
+        gauge(
+            &mut out,
+            "procdsl_background_taken_over_total",
+            "Background runs this node took over: left Running with no live lease (a node died, or a restart).",
+            "counter",
+            count(&self.runs_taken_over),
         );
         gauge(
             &mut out,

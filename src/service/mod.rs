@@ -27,8 +27,8 @@ mod worker;
 
 use crate::check::spec::Program;
 use crate::runtime::engine::{Run, RunOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_STEPS};
-use crate::runtime::instance::{Instance, Status};
-use crate::store::{self, ListFilter, ProcessStore};
+use crate::runtime::instance::Instance;
+use crate::store::{self, ProcessStore};
 use axum::routing::{get, post};
 use axum::Router;
 use caller::Caller;
@@ -150,6 +150,10 @@ pub struct Limits {
     pub max_memory: u64,
     /// How long a session lives after sign-in.
     pub session_ttl: Duration,
+    /// How long a claim on work lasts (a due timer, a background run): a
+    /// node renews the claims of its runs every third of it, and a node
+    /// that dies leaves its work to the others once its claims expired.
+    pub lease: Duration,
     /// How long a session may go unused before it ends (none: until `session_ttl`).
     pub session_idle: Option<Duration>,
     /// Whether session cookies carry `Secure` (sent only over HTTPS).
@@ -186,6 +190,7 @@ impl Default for Limits {
             max_steps: DEFAULT_MAX_STEPS,
             max_memory: DEFAULT_MAX_MEMORY,
             session_ttl: Duration::from_secs(8 * 3600),
+            lease: Duration::from_secs(60),
             session_idle: None,
             secure_cookies: false,
             tick_interval: Duration::from_secs(1),
@@ -220,7 +225,6 @@ pub(crate) struct Shared {
     program: Option<Arc<Program>>,
     store: worker::StoreHandle,
     users: Option<auth::Users>,
-    sessions: auth::Sessions,
     access_log: Option<Arc<accesslog::AccessLog>>,
     metrics: metrics::Metrics,
     limits: Limits,
@@ -235,6 +239,16 @@ pub(crate) struct Shared {
     deliverer: Notify,
     /// Outbox rows a request is delivering itself; the deliverer leaves them.
     claimed: Mutex<HashSet<i64>>,
+    /// Background runs this node holds (accepted or taken over, not
+    /// finished): their leases are renewed, and the search for orphans
+    /// passes them over.
+    held: Mutex<HashSet<uuid::Uuid>>,
+    /// Background runs that failed here for a reason that does not pass
+    /// (a damaged state): not taken over again by this node, so that one
+    /// of them is not retried (and reported) every third of a lease.
+    given_up: Mutex<HashSet<uuid::Uuid>>,
+    /// The service is stopping: no more orphans are taken over.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 /// When a request must be answered (`--timeout` after it came in, also
@@ -365,7 +379,6 @@ pub fn app(config: Config) -> (Router, ServiceHandle) {
         program: config.program,
         store: worker::StoreHandle::start(config.store),
         users: config.users,
-        sessions: auth::Sessions::default(),
         access_log: config.access_log.map(Arc::new),
         metrics: metrics::Metrics::default(),
         workers: Arc::new(Semaphore::new(limits.workers.max(1))),
@@ -377,6 +390,9 @@ pub fn app(config: Config) -> (Router, ServiceHandle) {
         backlog: AtomicUsize::new(0),
         deliverer: Notify::new(),
         claimed: Mutex::new(HashSet::new()),
+        held: Mutex::new(HashSet::new()),
+        given_up: Mutex::new(HashSet::new()),
+        stopping: std::sync::atomic::AtomicBool::new(false),
     });
     let inner = routes_router(state.clone());
     let outer = Router::new()
@@ -394,22 +410,14 @@ pub struct ServiceHandle {
 }
 
 impl ServiceHandle {
-    /// Resumes the instances that a stopped service left `Running` (a
-    /// background run it had accepted but not finished). Each waits for a
-    /// worker and is loaded only then.
+    /// Resumes the instances left `Running` whose run no node holds: a
+    /// background run that a stopped service had accepted but not finished,
+    /// or that a node which died was running (its lease expired). Each is
+    /// claimed for this node first, so that of several nodes one resumes
+    /// it; each waits for a worker and is loaded only then.
     pub async fn resume_interrupted(&self) -> Result<usize, ApiError> {
         let state = self.state.clone();
-        let ids = blocking(move || {
-            let filter = ListFilter { status: Some(Status::Running), ..ListFilter::default() };
-            state.store.call(move |st| Ok(st.list(&filter, None)?.into_iter().map(|s| s.id).collect::<Vec<_>>()))
-        })
-        .await?;
-        let n = ids.len();
-        for id in ids {
-            self.state.backlog.fetch_add(1, Ordering::SeqCst);
-            runs::spawn_background(self.state.clone(), id, self.state.options());
-        }
-        Ok(n)
+        blocking(move || runs::take_over(&state, usize::MAX, false)).await
     }
 
     /// Fires due timers every `tick_interval`, forever (also those that fell
@@ -448,6 +456,15 @@ impl ServiceHandle {
         })
     }
 
+    /// Every third of the lease: renews the leases of the background runs
+    /// this node holds (its heartbeat), takes over orphaned runs and purges
+    /// expired sessions (see [`runs::start_upkeep`]). Runs until aborted;
+    /// [`serve`] keeps it through the drain at shutdown, so that the runs
+    /// still finishing stay held.
+    pub fn start_upkeep(&self) -> tokio::task::JoinHandle<()> {
+        runs::start_upkeep(self.state.clone())
+    }
+
     /// Waits until the background runs in progress have finished (at most `limit`).
     pub async fn drain(&self, limit: Duration) {
         let n = u32::try_from(self.state.limits.workers.max(1)).unwrap_or(u32::MAX);
@@ -484,10 +501,13 @@ pub async fn serve(
         Ok(n) => eprintln!("procdsl serve: resuming {n} interrupted background instance(s)"),
         Err(e) => eprintln!("procdsl serve: cannot resume interrupted instances: {}", e.message),
     }
+    let upkeep = AbortOnDrop(handle.start_upkeep());
     let scheduler = handle.start_scheduler();
     let result = listen::accept_loop(app, listener, &handle.state.limits, shutdown).await;
+    handle.state.stopping.store(true, Ordering::SeqCst);
     scheduler.abort();
     handle.drain(Duration::from_secs(30)).await;
+    drop(upkeep);
     if let Err(e) = handle.close_store().await {
         eprintln!("procdsl serve: closing the store: {}", e.message);
     }

@@ -85,45 +85,177 @@ pub fn exec_by_uid(
     Err(conflicted())
 }
 
-/// Accepts a background run of a committed instance: the run waits for a
+/// Takes the background run of a new instance for this node, before the
+/// instance is committed as `Running`: from its first moment it is held,
+/// so that no other node takes it for an orphan.
+pub fn hold_background(state: &AppState, id: Uuid) -> Result<(), ApiError> {
+    state.held.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
+    let lease = state.limits.lease;
+    match state.store.call(move |st| st.hold_run(id, jiff::Timestamp::now(), lease)) {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            forget_held(state, id);
+            Err(ApiError::internal(format!("another node holds the background run of the new instance {id}")))
+        }
+        Err(e) => {
+            forget_held(state, id);
+            Err(e)
+        }
+    }
+}
+
+fn forget_held(state: &AppState, id: Uuid) {
+    state.held.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+}
+
+/// Gives a background run back: no longer held by this node, its lease returned.
+pub fn release_background(state: &AppState, id: Uuid) {
+    forget_held(state, id);
+    if let Err(e) = state.store.call(move |st| st.release_runs(&[id])) {
+        eprintln!("procdsl serve: background instance {id}: its lease was not given back: {}", e.message);
+    }
+}
+
+/// Accepts a background run of a committed instance that this node holds
+/// ([`hold_background`], or taken over as an orphan): the run waits for a
 /// worker, loads the instance, runs it and saves it expecting the version
-/// accepted (a cancellation meanwhile wins: the run's result is dropped).
-/// `options` are those of the caller who started it.
+/// accepted (a cancellation meanwhile wins: the run's result is dropped;
+/// so does another node's run, should this node have lost its lease).
+/// Then the run is given back. `options` are those of the caller who
+/// started it.
 pub fn spawn_background(state: AppState, id: Uuid, options: RunOptions) {
     tokio::spawn(async move {
         let permit = state.workers.clone().acquire_owned().await;
         let s = state.clone();
         let result = blocking(move || {
             let _permit = permit;
-            let Versioned { mut instance, version } = s.store.call(move |st| st.load_versioned(id))?;
-            if instance.status != Status::Running {
-                return Ok(None);
-            }
-            let mut run = Run::new(options);
-            store::run_on(&mut instance, &mut run);
-            let elements = run.elements_executed;
-            let emitted = !run.emitted.is_empty();
-            let save = Save { instance, emitted: run.emitted, expected: Some(version), key: None };
-            match s.store.try_write(Write::Save(Box::new(save)))? {
-                Ok(Written::Saved(instance)) => {
-                    if emitted {
-                        s.deliverer.notify_one();
-                    }
-                    Ok(Some((instance.descriptor(None), elements)))
-                }
-                // Cancelled (or changed) while it ran: that stays.
-                Ok(_) | Err(StoreError::Conflict { .. }) => Ok(None),
-                Err(e) => Err(e.into()),
-            }
+            let result = run_background(&s, id, options);
+            release_background(&s, id);
+            result
         })
         .await;
         state.backlog.fetch_sub(1, Ordering::SeqCst);
         match result {
             Ok(Some((d, elements))) => state.metrics.outcome(&d, elements),
             Ok(None) => {}
-            Err(e) => eprintln!("procdsl serve: background instance {id}: {}", e.message),
+            Err(e) => {
+                if e.status != StatusCode::SERVICE_UNAVAILABLE {
+                    state.given_up.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
+                }
+                eprintln!("procdsl serve: background instance {id}: {}", e.message);
+            }
         }
     });
+}
+
+fn run_background(state: &AppState, id: Uuid, options: RunOptions) -> Result<Option<(Descriptor, u64)>, ApiError> {
+    let Versioned { mut instance, version } = state.store.call(move |st| st.load_versioned(id))?;
+    if instance.status != Status::Running {
+        return Ok(None);
+    }
+    let mut run = Run::new(options);
+    store::run_on(&mut instance, &mut run);
+    let elements = run.elements_executed;
+    let emitted = !run.emitted.is_empty();
+    let save = Save { instance, emitted: run.emitted, expected: Some(version), key: None };
+    match state.store.try_write(Write::Save(Box::new(save)))? {
+        Ok(Written::Saved(instance)) => {
+            if emitted {
+                state.deliverer.notify_one();
+            }
+            Ok(Some((instance.descriptor(None), elements)))
+        }
+        // Cancelled (or changed) while it ran: that stays.
+        Ok(_) | Err(StoreError::Conflict { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Claims up to `limit` orphaned background runs (see
+/// [`crate::store::ProcessStore::claim_orphans`]), no more than the backlog
+/// has room for, and runs each here. Returns how many it took. `settled`:
+/// only instances nobody saved for a lease (while the service runs:
+/// another program may be working on a recent one); otherwise every
+/// orphan (at start-up).
+pub fn take_over(state: &AppState, limit: usize, settled: bool) -> Result<usize, ApiError> {
+    let max = state.limits.max_backlog.max(1);
+    let room = max.saturating_sub(state.backlog.load(Ordering::SeqCst)).min(limit);
+    if room == 0 {
+        return Ok(0);
+    }
+    let lease = state.limits.lease;
+    let ids = state.store.call(move |st| {
+        let now = jiff::Timestamp::now();
+        let saved_before = if settled {
+            now.checked_sub(jiff::SignedDuration::try_from(lease).unwrap_or(jiff::SignedDuration::MAX))
+                .unwrap_or(jiff::Timestamp::MIN)
+        } else {
+            now
+        };
+        st.claim_orphans(now, saved_before, room, lease)
+    })?;
+    let mut taken = 0;
+    for id in ids {
+        if state.given_up.lock().unwrap_or_else(|e| e.into_inner()).contains(&id) {
+            // Failed here before; its claim lapses, another node may try.
+            continue;
+        }
+        if !state.held.lock().unwrap_or_else(|e| e.into_inner()).insert(id) {
+            continue; // Running here already.
+        }
+        state.backlog.fetch_add(1, Ordering::SeqCst);
+        state.metrics.runs_taken_over.fetch_add(1, Ordering::Relaxed);
+        spawn_background(state.clone(), id, state.options());
+        taken += 1;
+    }
+    Ok(taken)
+}
+
+/// Work the scheduler does every third of the lease: renew the leases of
+/// the background runs this node holds (its heartbeat), take over runs
+/// that other nodes left (their leases expired), purge expired sessions.
+pub fn start_upkeep(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let every = (state.limits.lease / 3).max(std::time::Duration::from_millis(10));
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A failure that repeats is said once.
+        let mut last_error: Option<String> = None;
+        loop {
+            interval.tick().await;
+            let s = state.clone();
+            let result = blocking(move || upkeep(&s)).await;
+            match result {
+                Ok(()) => last_error = None,
+                Err(e) => {
+                    if last_error.as_ref() != Some(&e.message) {
+                        eprintln!("procdsl serve: leases and sessions: {}", e.message);
+                        last_error = Some(e.message);
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn upkeep(state: &AppState) -> Result<(), ApiError> {
+    let held: Vec<Uuid> = state.held.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect();
+    if !held.is_empty() {
+        let lease = state.limits.lease;
+        let n = held.len();
+        let renewed = state.store.call(move |st| st.renew_runs(&held, jiff::Timestamp::now(), lease))?;
+        if renewed < u64::try_from(n).unwrap_or(u64::MAX) {
+            // Their leases expired (the store was out of reach for longer
+            // than a lease) and another node may run them too: of the two
+            // saves, the versioned one that comes second is refused.
+            eprintln!("procdsl serve: {} of {n} background run(s) held here lost their lease", n as u64 - renewed);
+        }
+    }
+    if !state.stopping.load(Ordering::SeqCst) {
+        take_over(state, PAGE_SIZE, true)?;
+    }
+    state.store.call(|st| st.purge_sessions(jiff::Timestamp::now()))?;
+    Ok(())
 }
 
 /// Fires the timers due now, a page at a time (each page loaded in one
@@ -136,39 +268,60 @@ pub fn tick(state: &AppState, reported: &mut HashSet<String>) -> Result<usize, A
         crate::runtime::engine::RunOptions { max_steps: state.limits.max_steps, ..store::real_time(Some(now)) };
     let mut seen = HashSet::new();
     let mut moved = 0;
+    let lease = state.limits.lease;
     loop {
-        let (page, damaged) = state.store.call(move |st| st.due(now, PAGE_SIZE))?;
+        let (page, damaged) = state.store.call(move |st| st.claim_timers(now, PAGE_SIZE, lease))?;
+        let claimed: Vec<Uuid> = page.iter().map(|v| v.instance.id).collect();
+        let result = fire_claimed(state, page, &options, &mut seen, &mut moved);
+        // Given back also after a failure: the claims are not left to expire.
+        if !claimed.is_empty() {
+            state.store.call(move |st| st.release_timers(&claimed))?;
+        }
         for e in damaged {
             if reported.insert(e.to_string()) {
                 eprintln!("procdsl serve: a due timer cannot fire: {e}");
             }
         }
-        // Only instances seen in this tick: nothing more is due now (a
-        // conflict or a timer due later in the same millisecond waits for
-        // the next tick).
-        if !page.iter().any(|v| seen.insert(v.instance.id)) {
+        if !result? {
             return Ok(moved);
         }
-        let (saves, descriptors, elements) = store::fire_page(page, &options);
-        let emitted = saves.iter().any(|s| !s.emitted.is_empty());
-        let writes = saves.into_iter().map(|s| Write::Save(Box::new(s))).collect();
-        let results = state.store.write_many(writes)?;
-        for (result, d) in results.into_iter().zip(&descriptors) {
-            match result {
-                Ok(_) => {
-                    moved += 1;
-                    state.metrics.timers_fired.fetch_add(1, Ordering::Relaxed);
-                    state.metrics.outcome(d, 0);
-                }
-                Err(StoreError::Conflict { .. }) => {}
-                Err(e) => return Err(e.into()),
+    }
+}
+
+/// Fires a page of claimed instances and commits them; false when the page
+/// held only instances seen in this tick: nothing more is due now (a
+/// conflict or a timer due later in the same millisecond waits for the
+/// next tick).
+fn fire_claimed(
+    state: &AppState,
+    page: Vec<Versioned>,
+    options: &RunOptions,
+    seen: &mut HashSet<Uuid>,
+    moved: &mut usize,
+) -> Result<bool, ApiError> {
+    if !page.iter().any(|v| seen.insert(v.instance.id)) {
+        return Ok(false);
+    }
+    let (saves, descriptors, elements) = store::fire_page(page, options);
+    let emitted = saves.iter().any(|s| !s.emitted.is_empty());
+    let writes = saves.into_iter().map(|s| Write::Save(Box::new(s))).collect();
+    let results = state.store.write_many(writes)?;
+    for (result, d) in results.into_iter().zip(&descriptors) {
+        match result {
+            Ok(_) => {
+                *moved += 1;
+                state.metrics.timers_fired.fetch_add(1, Ordering::Relaxed);
+                state.metrics.outcome(d, 0);
             }
-        }
-        state.metrics.elements.fetch_add(elements, Ordering::Relaxed);
-        if emitted {
-            state.deliverer.notify_one();
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
     }
+    state.metrics.elements.fetch_add(elements, Ordering::Relaxed);
+    if emitted {
+        state.deliverer.notify_one();
+    }
+    Ok(true)
 }
 
 /// What delivering one page did.

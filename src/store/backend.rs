@@ -8,7 +8,7 @@
 
 use super::{
     CancelOutcome, Cursor, ElementInstanceMatch, InstanceMatch, InstanceSummary, ListFilter, SignalPage, Store,
-    StoreError, Versioned,
+    StoreError, StoredSession, Versioned,
 };
 use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::{ExecOutcome, Run, RunOptions};
@@ -16,6 +16,7 @@ use crate::runtime::instance::{Instance, Status};
 use jiff::Timestamp;
 use rusqlite::TransactionBehavior;
 use std::sync::Arc;
+use std::time::Duration;
 use uuid::Uuid;
 
 /// An instance that a run moved, to save: only if nobody saved it since
@@ -138,6 +139,55 @@ pub trait ProcessStore: Send {
     /// saved it since version `expected` (`None`: it must be new); returns
     /// the new version, or `Conflict` and writes nothing.
     fn save_if_unchanged(&mut self, instance: &Instance, expected: Option<i64>) -> Result<i64, StoreError>;
+
+    // Several service nodes on one store: sign-in sessions and leases
+    // (docs/STORE.md, "Sessions" and "Leases"). A backend that one node
+    // owns alone (SQLite) grants every lease: nobody else could take the work.
+
+    /// Keeps a new sign-in session; past `per_user` sessions of its user
+    /// the oldest of them ends, past `total` sessions the one that expires first.
+    fn save_session(&mut self, session: &StoredSession, per_user: usize, total: usize) -> Result<(), StoreError>;
+    /// The session under `key` (a hash) if it is live at `now`; an expired one is deleted.
+    fn find_session(&mut self, key: &str, now: Timestamp) -> Result<Option<StoredSession>, StoreError>;
+    /// Notes that a session was used at `now` (for the idle time-out).
+    fn touch_session(&mut self, key: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// Ends a session (Logout) on every node; false when there was none.
+    fn end_session(&mut self, key: &str) -> Result<bool, StoreError>;
+    /// Deletes the sessions expired at `now`; returns how many.
+    fn purge_sessions(&mut self, now: Timestamp) -> Result<u64, StoreError>;
+    /// Claims for this node, for `lease`, up to `limit` instances with a
+    /// timer due at `now` that no other node holds, and loads them (as
+    /// [`ProcessStore::due`]). The caller fires them and then calls
+    /// [`ProcessStore::release_timers`].
+    fn claim_timers(
+        &mut self,
+        now: Timestamp,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<(Vec<Versioned>, Vec<StoreError>), StoreError>;
+    /// Gives back the timer claims of these instances.
+    fn release_timers(&mut self, ids: &[Uuid]) -> Result<(), StoreError>;
+    /// Claims for this node, for `lease`, up to `limit` instances left
+    /// `Running` whose background run no node holds (never taken, or its
+    /// node died and the lease expired) and that nobody saved since
+    /// `saved_before` (an instance another program keeps `Running` while it
+    /// works on it, such as a REPL stepping it, is not an orphan while it
+    /// does). The caller runs each.
+    fn claim_orphans(
+        &mut self,
+        now: Timestamp,
+        saved_before: Timestamp,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Uuid>, StoreError>;
+    /// Takes the background run of an instance for `lease`; false when
+    /// another node holds it.
+    fn hold_run(&mut self, id: Uuid, now: Timestamp, lease: Duration) -> Result<bool, StoreError>;
+    /// Extends the runs this node holds to `now` plus `lease` (the
+    /// heartbeat); returns how many it still held.
+    fn renew_runs(&mut self, ids: &[Uuid], now: Timestamp, lease: Duration) -> Result<u64, StoreError>;
+    /// Gives back the background runs of these instances.
+    fn release_runs(&mut self, ids: &[Uuid]) -> Result<(), StoreError>;
 }
 
 /// One write in its own transaction.
@@ -219,6 +269,65 @@ impl ProcessStore for Store {
 
     fn close(&mut self) -> Result<(), StoreError> {
         self.checkpoint_all()
+    }
+
+    fn save_session(&mut self, session: &StoredSession, per_user: usize, total: usize) -> Result<(), StoreError> {
+        Store::save_session(self, session, per_user, total)
+    }
+
+    fn find_session(&mut self, key: &str, now: Timestamp) -> Result<Option<StoredSession>, StoreError> {
+        Store::find_session(self, key, now)
+    }
+
+    fn touch_session(&mut self, key: &str, now: Timestamp) -> Result<(), StoreError> {
+        Store::touch_session(self, key, now)
+    }
+
+    fn end_session(&mut self, key: &str) -> Result<bool, StoreError> {
+        Store::end_session(self, key)
+    }
+
+    fn purge_sessions(&mut self, now: Timestamp) -> Result<u64, StoreError> {
+        Store::purge_sessions(self, now)
+    }
+
+    /// One node per file: every due timer is this node's.
+    fn claim_timers(
+        &mut self,
+        now: Timestamp,
+        limit: usize,
+        _lease: Duration,
+    ) -> Result<(Vec<Versioned>, Vec<StoreError>), StoreError> {
+        Store::due(self, now, limit)
+    }
+
+    fn release_timers(&mut self, _ids: &[Uuid]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// One node per file: every instance left `Running` is an orphan of an
+    /// earlier run of the service (or a run this node is doing: the
+    /// service knows its own and passes them over).
+    fn claim_orphans(
+        &mut self,
+        _now: Timestamp,
+        saved_before: Timestamp,
+        limit: usize,
+        _lease: Duration,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        Store::running_since(self, saved_before, limit)
+    }
+
+    fn hold_run(&mut self, _id: Uuid, _now: Timestamp, _lease: Duration) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    fn renew_runs(&mut self, ids: &[Uuid], _now: Timestamp, _lease: Duration) -> Result<u64, StoreError> {
+        Ok(u64::try_from(ids.len()).unwrap_or(u64::MAX))
+    }
+
+    fn release_runs(&mut self, _ids: &[Uuid]) -> Result<(), StoreError> {
+        Ok(())
     }
 
     /// One `BEGIN IMMEDIATE` transaction for the whole batch, a savepoint

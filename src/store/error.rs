@@ -107,3 +107,35 @@ pub enum StoreError {
     #[diagnostic(transparent)]
     Exec(#[from] ExecError),
 }
+
+impl StoreError {
+    /// Whether the store could not be reached, rather than refusing or
+    /// failing the operation: the database is down, restarting, or out of
+    /// connections. The same operation may well succeed shortly.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unavailable { .. } => true,
+            #[cfg(feature = "postgres")]
+            StoreError::Postgres(e) => connection_lost(e),
+            _ => false,
+        }
+    }
+}
+
+/// A PostgreSQL error that says the connection failed, not the statement:
+/// the connection closed or broke (an I/O error), or the server said so
+/// (class 08 "connection exception", 57P01-57P03 "shutting down",
+/// "crashed", "cannot connect now", 53300 "too many connections").
+#[cfg(feature = "postgres")]
+fn connection_lost(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => {
+            let code = code.code();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+        }
+        None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
+    }
+}

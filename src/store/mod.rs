@@ -19,6 +19,7 @@ mod lookup;
 pub mod postgres;
 mod private;
 pub mod schema;
+mod session;
 
 pub use backend::{Delivered, ProcessStore, Save, Write, Written};
 pub use copy::copy_all;
@@ -26,6 +27,7 @@ pub use error::StoreError;
 pub use location::{open, open_rows, Location};
 pub use lookup::{ElementInstanceMatch, InstanceMatch};
 pub use private::private_file;
+pub use session::StoredSession;
 
 use crate::check::spec::Program;
 use crate::check::{self};
@@ -296,6 +298,10 @@ impl Store {
             }
             if version == 1 {
                 tx.execute_batch(schema::MIGRATE_V2)?;
+                version = 2;
+            }
+            if version == 2 {
+                tx.execute_batch(schema::MIGRATE_V3)?;
             }
             tx.pragma_update(None, "user_version", schema::SCHEMA_VERSION)?;
             tx.commit()?;
@@ -720,6 +726,24 @@ impl Store {
             if let Ok(status) = status.parse::<Status>() {
                 out.push((status, u64::try_from(n).unwrap_or(0)));
             }
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` instances left `Running` that nobody saved since `saved_before`, oldest first.
+    pub fn running_since(&self, saved_before: Timestamp, limit: usize) -> Result<Vec<Uuid>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM instances WHERE status = 'Running' AND updated < ?1 ORDER BY created, id LIMIT ?2",
+        )?;
+        let ids = stmt.query_map(params![time_text(saved_before), limit], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for id in ids {
+            let id = id?;
+            out.push(
+                id.parse()
+                    .map_err(|e| StoreError::CorruptState { instance: id.clone(), message: format!("id: {e}") })?,
+            );
         }
         Ok(out)
     }

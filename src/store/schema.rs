@@ -4,7 +4,7 @@
 /// The schema this build writes and reads. A store with a newer schema is
 /// refused; an older one is migrated forward, step by step: a new store
 /// is created as version 1 and migrated like an old one.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Version 1.
 ///
@@ -105,4 +105,24 @@ CREATE TABLE idempotency (
     answer   TEXT NOT NULL,
     created  TEXT NOT NULL
 );
+";
+
+/// Version 2 to 3: sign-in sessions, so that a restart of the service
+/// signs no one out (and several service nodes on one PostgreSQL store
+/// share them the same way; SQLite keeps the table for the same code).
+///
+/// - `sessions`: by the SHA-256 of the `.ASPXAUTH` cookie (`key`), with the
+///   SHA-256 of its `BPMCSRF` value: the database holds no usable cookie.
+///   Times are UTC text like `due`.
+pub const MIGRATE_V3: &str = "
+CREATE TABLE sessions (
+    key       TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    csrf      TEXT NOT NULL,
+    created   TEXT NOT NULL,
+    last_used TEXT NOT NULL,
+    expires   TEXT NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions(user_name, created);
+CREATE INDEX sessions_by_expiry ON sessions(expires);
 ";

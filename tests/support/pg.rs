@@ -137,6 +137,13 @@ impl PgServer {
         let data = self.data();
         self.pg("pg_ctl", |c| c.arg("-D").arg(&data).args(["-m", "immediate", "-w", "stop"]))
     }
+
+    /// Stops the server as an operator would (`-m fast`): it ends every
+    /// session with an error (57P01) and shuts down cleanly.
+    pub fn stop_fast(&self) -> Result<(), String> {
+        let data = self.data();
+        self.pg("pg_ctl", |c| c.arg("-D").arg(&data).args(["-m", "fast", "-w", "stop"]))
+    }
 }
 
 impl Drop for PgServer {

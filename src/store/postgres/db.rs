@@ -54,6 +54,22 @@ impl Conn {
     pub(super) fn begin(&mut self) -> Result<Db<'_>> {
         Ok(Db { tx: self.client.transaction()?, statements: &mut self.statements })
     }
+
+    /// One read on its own, outside a transaction: one round trip instead
+    /// of three (for a look-up made at every request, such as a session's).
+    pub(super) fn query_opt(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Row>> {
+        let statement = match self.statements.get(sql) {
+            Some(statement) => statement.clone(),
+            None => {
+                let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+                let statement = self.client.prepare_typed(sql, &types)?;
+                self.statements.insert(sql.to_string(), statement.clone());
+                statement
+            }
+        };
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+        Ok(self.client.query_opt(&statement, &values)?)
+    }
 }
 
 /// A transaction (or a savepoint inside one) with its connection's statements.

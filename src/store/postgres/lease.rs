@@ -24,12 +24,12 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// The lease name of an instance's timers.
-pub(super) fn timer_lease(id: Uuid) -> String {
+pub(crate) fn timer_lease(id: Uuid) -> String {
     format!("timer:{id}")
 }
 
 /// The lease name of an instance's background run.
-fn run_lease(id: Uuid) -> String {
+pub(crate) fn run_lease(id: Uuid) -> String {
     format!("run:{id}")
 }
 
@@ -46,13 +46,7 @@ impl PgStore {
     /// is written for each. Returns the instances this node now holds;
     /// [`PgStore::fire_claimed`] fires them.
     pub fn claim_due_timers(&self, now: Timestamp, limit: i64) -> Result<Vec<Uuid>> {
-        self.claim(
-            now,
-            limit,
-            "timer:",
-            "i.id IN (SELECT instance FROM element_instances WHERE live AND kind = 'timer' AND due <= $1)",
-            timer_lease,
-        )
+        self.claim(now, limit, self.options.lease, Claim::Timers)
     }
 
     /// Fires the due timers of an instance this node claimed, runs it on,
@@ -85,8 +79,13 @@ impl PgStore {
     /// holds it unexpired. True when this node holds it now. A node renews
     /// a lease it holds by taking it again before it expires.
     pub fn acquire_lease(&self, name: &str, now: Timestamp) -> Result<bool> {
+        self.acquire_lease_for(name, now, self.options.lease)
+    }
+
+    /// [`PgStore::acquire_lease`] for `lease` instead of the store's default.
+    pub fn acquire_lease_for(&self, name: &str, now: Timestamp, lease: Duration) -> Result<bool> {
         let now_text = time_text(now);
-        let expires = expiry(now, self.options.lease);
+        let expires = expiry(now, lease);
         self.transact(|tx, _| take(tx, name, &self.options.node, &now_text, &expires))
     }
 
@@ -122,44 +121,117 @@ impl PgStore {
     /// as [`PgStore::claim_due_timers`] claims timers. The caller resumes
     /// each and calls [`PgStore::release_run`] after saving it.
     pub fn claim_runs(&self, now: Timestamp, limit: i64) -> Result<Vec<Uuid>> {
-        self.claim(now, limit, "run:", "i.status = 'Running'", run_lease)
+        self.claim(now, limit, self.options.lease, Claim::Runs)
     }
 
-    /// Claims up to `limit` instances that match `candidates` (SQL over
-    /// `instances i`, `$1` being now) and that no other node holds a live
-    /// `prefix` lease on; writes this node's lease (`lease(id)`) for each.
-    fn claim(
+    /// Claims, for `lease`, up to `limit` instances left `Running` and not
+    /// saved since `saved_before` whose background run no node holds a live
+    /// lease on, this node included (a run this node holds is running here
+    /// already).
+    pub fn claim_orphans(
         &self,
         now: Timestamp,
+        saved_before: Timestamp,
         limit: i64,
-        prefix: &str,
-        candidates: &str,
-        lease: fn(Uuid) -> String,
+        lease: Duration,
     ) -> Result<Vec<Uuid>> {
-        let now_text = time_text(now);
-        let expires = expiry(now, self.options.lease);
+        self.claim(now, limit, lease, Claim::Orphans(saved_before))
+    }
+
+    /// Claims, for `lease`, up to `limit` instances with a timer due at
+    /// `now` (see [`PgStore::claim_due_timers`]).
+    pub fn claim_due_timers_for(&self, now: Timestamp, limit: i64, lease: Duration) -> Result<Vec<Uuid>> {
+        self.claim(now, limit, lease, Claim::Timers)
+    }
+
+    /// Extends the leases `names` that this node holds to `now` plus
+    /// `lease` (the heartbeat of the work in progress); returns how many it
+    /// still held. A lease that expired and passed to another node stays
+    /// with that node.
+    pub fn renew_leases(&self, names: &[String], now: Timestamp, lease: Duration) -> Result<u64> {
+        if names.is_empty() {
+            return Ok(0);
+        }
+        let expires = expiry(now, lease);
         let holder = &self.options.node;
+        self.transact(|tx, _| {
+            tx.execute(
+                "UPDATE leases SET expires = $3 WHERE holder = $1 AND name = ANY($2::text[])",
+                &[(holder, Type::TEXT), (&names, Type::TEXT_ARRAY), (&expires, Type::TEXT)],
+            )
+        })
+    }
+
+    /// Gives back the leases `names` that this node holds.
+    pub fn release_leases(&self, names: &[String]) -> Result<u64> {
+        if names.is_empty() {
+            return Ok(0);
+        }
+        let holder = &self.options.node;
+        self.transact(|tx, _| {
+            tx.execute(
+                "DELETE FROM leases WHERE holder = $1 AND name = ANY($2::text[])",
+                &[(holder, Type::TEXT), (&names, Type::TEXT_ARRAY)],
+            )
+        })
+    }
+
+    /// Claims up to `limit` instances of a kind of work that no other node
+    /// holds a live lease on (for [`Claim::Orphans`], no node at all), and
+    /// writes this node's lease for each.
+    fn claim(&self, now: Timestamp, limit: i64, lease: Duration, what: Claim) -> Result<Vec<Uuid>> {
+        let now_text = time_text(now);
+        let expires = expiry(now, lease);
+        let holder = &self.options.node;
+        let (candidates, prefix, name): (&str, &str, fn(Uuid) -> String) = match what {
+            Claim::Timers => (
+                "i.id IN (SELECT instance FROM element_instances WHERE live AND kind = 'timer' AND due <= $1)",
+                "timer:",
+                timer_lease,
+            ),
+            Claim::Runs => ("i.status = 'Running'", "run:", run_lease),
+            Claim::Orphans(_) => ("i.status = 'Running' AND i.updated COLLATE \"C\" < $4", "run:", run_lease),
+        };
+        let others = if matches!(what, Claim::Orphans(_)) { "" } else { "AND l.holder <> $2" };
+        let saved_before = match what {
+            Claim::Orphans(t) => time_text(t),
+            Claim::Timers | Claim::Runs => String::new(),
+        };
         let sql = format!(
             "SELECT i.id FROM instances i
               WHERE {candidates}
                 AND NOT EXISTS (SELECT 1 FROM leases l
-                                 WHERE l.name = '{prefix}' || i.id AND l.expires > $1 AND l.holder <> $2)
+                                 WHERE l.name = '{prefix}' || i.id AND l.expires > $1 {others})
               ORDER BY i.id
               LIMIT $3
               FOR UPDATE OF i SKIP LOCKED"
         );
         self.transact(|tx, _| {
-            let rows = tx.query(&sql, &[(&now_text, Type::TEXT), (holder, Type::TEXT), (&limit, Type::INT8)])?;
+            let rows = tx.query(
+                &sql,
+                &[(&now_text, Type::TEXT), (holder, Type::TEXT), (&limit, Type::INT8), (&saved_before, Type::TEXT)],
+            )?;
             let mut claimed = Vec::with_capacity(rows.len());
             for row in rows {
                 let Ok(id) = row.try_get::<_, &str>(0)?.parse::<Uuid>() else { continue };
-                if take(tx, &lease(id), holder, &now_text, &expires)? {
+                if take(tx, &name(id), holder, &now_text, &expires)? {
                     claimed.push(id);
                 }
             }
             Ok(claimed)
         })
     }
+}
+
+/// What [`PgStore::claim`] claims.
+#[derive(Clone, Copy)]
+enum Claim {
+    /// Instances with a timer due.
+    Timers,
+    /// `Running` instances, also those whose run this node holds.
+    Runs,
+    /// `Running` instances whose run no node holds, not saved since the time given.
+    Orphans(Timestamp),
 }
 
 /// The upsert that takes a lease: it overwrites only an expired lease or

@@ -25,7 +25,7 @@ mod rows;
 pub mod schema;
 mod session;
 
-pub use session::StoredSession;
+pub use crate::store::StoredSession;
 
 use super::backend::Cancelled;
 use super::{
@@ -893,6 +893,80 @@ impl ProcessStore for PgStore {
     /// write of a batch that cannot begin or commit, is applied again in a
     /// transaction of its own (an exec applied twice says "already
     /// executed" the second time; it never runs twice).
+    fn save_session(&mut self, session: &StoredSession, per_user: usize, total: usize) -> Result<()> {
+        PgStore::save_session(self, session, per_user, total)
+    }
+
+    fn find_session(&mut self, key: &str, now: Timestamp) -> Result<Option<StoredSession>> {
+        PgStore::find_session(self, key, now)
+    }
+
+    fn touch_session(&mut self, key: &str, now: Timestamp) -> Result<()> {
+        PgStore::touch_session(self, key, now)
+    }
+
+    fn end_session(&mut self, key: &str) -> Result<bool> {
+        PgStore::delete_session(self, key)
+    }
+
+    fn purge_sessions(&mut self, now: Timestamp) -> Result<u64> {
+        PgStore::purge_sessions(self, now)
+    }
+
+    /// [`PgStore::claim_due_timers`], then each claimed instance loaded.
+    fn claim_timers(
+        &mut self,
+        now: Timestamp,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<(Vec<Versioned>, Vec<StoreError>)> {
+        let ids = self.claim_due_timers_for(now, i64::try_from(limit).unwrap_or(i64::MAX), lease)?;
+        if ids.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        self.transact(|tx, programs| {
+            let mut out = Vec::with_capacity(ids.len());
+            let mut failed = Vec::new();
+            for id in &ids {
+                match load_versioned_in(tx, programs, &id.to_string()) {
+                    Ok(v) => out.push(v),
+                    Err(e) if is_database(&e) => return Err(e),
+                    Err(e) => failed.push(e),
+                }
+            }
+            Ok((out, failed))
+        })
+    }
+
+    fn release_timers(&mut self, ids: &[Uuid]) -> Result<()> {
+        let names: Vec<String> = ids.iter().map(|id| lease::timer_lease(*id)).collect();
+        self.release_leases(&names).map(|_| ())
+    }
+
+    fn claim_orphans(
+        &mut self,
+        now: Timestamp,
+        saved_before: Timestamp,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Uuid>> {
+        PgStore::claim_orphans(self, now, saved_before, i64::try_from(limit).unwrap_or(i64::MAX), lease)
+    }
+
+    fn hold_run(&mut self, id: Uuid, now: Timestamp, lease: Duration) -> Result<bool> {
+        self.acquire_lease_for(&lease::run_lease(id), now, lease)
+    }
+
+    fn renew_runs(&mut self, ids: &[Uuid], now: Timestamp, lease: Duration) -> Result<u64> {
+        let names: Vec<String> = ids.iter().map(|id| lease::run_lease(*id)).collect();
+        self.renew_leases(&names, now, lease)
+    }
+
+    fn release_runs(&mut self, ids: &[Uuid]) -> Result<()> {
+        let names: Vec<String> = ids.iter().map(|id| lease::run_lease(*id)).collect();
+        self.release_leases(&names).map(|_| ())
+    }
+
     fn write_batch(&mut self, writes: Vec<Write>) -> Vec<Result<Written>> {
         if writes.len() < 2 {
             return writes.into_iter().map(|w| self.write_alone(w)).collect();

@@ -10,11 +10,11 @@
 //! database's locale, so that fixed-width UTC text sorts as time.
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migration `n` (counting from 0) brings a database from version `n` to
 /// `n + 1`. A step is never edited once released; a change is a new step.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Version 1: the SQLite store's tables (`programs`, `instances`,
 /// `element_instances`), plus
@@ -109,6 +109,18 @@ CREATE TABLE idempotency (
     answer   TEXT NOT NULL,
     created  TEXT NOT NULL
 );
+"#;
+
+/// Version 2 to 3: sessions as the service keeps them (the SQLite store's
+/// version 3, `store::schema::MIGRATE_V3`): `key` and `csrf` hold SHA-256
+/// hashes, never the cookie values, and `created` and `last_used` serve the
+/// per-user cap and the idle time-out. Rows of version 2 held plain cookie
+/// values (no release wrote any): they are dropped.
+const V3: &str = r#"
+DELETE FROM sessions;
+ALTER TABLE sessions ADD COLUMN created TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN last_used TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX sessions_by_user ON sessions(user_name, created);
 "#;
 
 /// The version table itself; created before any step.
