@@ -4,7 +4,7 @@
 /// The schema this build writes and reads. A store with a newer schema is
 /// refused; an older one is migrated forward, step by step: a new store
 /// is created as version 1 and migrated like an old one.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Version 1.
 ///
@@ -105,4 +105,12 @@ CREATE TABLE idempotency (
     answer   TEXT NOT NULL,
     created  TEXT NOT NULL
 );
+";
+
+/// Version 2 to 3: deadlines and reminders. A waiting user task, signal or
+/// call with a deadline or reminder keeps its next due time in `due`, like
+/// a timer; the due query reads every live row with a `due`, through this
+/// partial index. The timer index stays for queries by kind.
+pub const MIGRATE_V3: &str = "
+CREATE INDEX element_instances_live_due ON element_instances(due) WHERE live = 1 AND due IS NOT NULL;
 ";

@@ -10,11 +10,11 @@
 //! database's locale, so that fixed-width UTC text sorts as time.
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migration `n` (counting from 0) brings a database from version `n` to
 /// `n + 1`. A step is never edited once released; a change is a new step.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Version 1: the SQLite store's tables (`programs`, `instances`,
 /// `element_instances`), plus
@@ -109,6 +109,13 @@ CREATE TABLE idempotency (
     answer   TEXT NOT NULL,
     created  TEXT NOT NULL
 );
+"#;
+
+/// Version 2 to 3: deadlines and reminders, as the SQLite store's version 3
+/// (`store::schema::MIGRATE_V3`): any live row with a `due` (a timer, or a
+/// waiting element's next deadline or reminder) is found by this index.
+const V3: &str = r#"
+CREATE INDEX element_instances_live_due ON element_instances(due) WHERE live AND due IS NOT NULL;
 "#;
 
 /// The version table itself; created before any step.
