@@ -379,7 +379,7 @@ impl Checker {
                 let kind = e.kind.keyword();
                 let (element, help) = match e.kind {
                     ast::ElementKind::Timer(_) => (
-                        format!("a timer waits a fixed time and cannot be cut short"),
+                        "a timer waits a fixed time and cannot be cut short".to_string(),
                         "race the timer against the task instead: put the deadline on the user task, signal or call",
                     ),
                     _ => (
