@@ -391,7 +391,7 @@ impl Checker {
                     Diagnostic::error(
                         "procdsl::check::boundary_cannot_wait",
                         format!(
-                            "`{word}` on `{kind}` element `{}`: only elements that wait for someone take one",
+                            "`{word}` on `{kind}` element `{}`: only `user`, `signal` and `call` elements take one",
                             e.name.name
                         ),
                     )
