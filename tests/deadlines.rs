@@ -1,0 +1,196 @@
+//! Deadlines and reminders beyond the golden cases: real time through the
+//! store (`tick` fires a due deadline once), an exec racing a deadline
+//! (exactly one wins, in memory and in the store), the descriptor's
+//! `deadline`, and the saved form keeping all of it.
+
+use procdsl::check;
+use procdsl::runtime::engine::{ClockMode, ExecError, ExecOutcome, Run, RunOptions};
+use procdsl::runtime::instance::{Instance, Status};
+use procdsl::runtime::saved::SavedInstance;
+use procdsl::store::{self, Store, StoreError};
+use std::sync::Arc;
+
+const SOURCE: &str = r#"process UsrClaim {
+    out Status: Text = "new"
+    start Begin -> Approve
+    user Approve "Approve the claim" {
+        in Ok: Boolean
+        done { Status = if Ok then "approved" else "rejected" }
+    } -> Done
+        deadline "P1D" -> Escalate
+        every "PT8H" -> Remind
+    script Remind { log "reminder at {now()}" } -> Reminded
+    end Reminded
+    user Escalate "Handle the late claim" -> Done
+    end Done
+}
+
+process UsrCaller {
+    out Answer: Text
+    start Begin -> Ask
+    call Ask UsrAsk { Answer -> Answer } -> Done
+        deadline "PT12H" -> Late
+    script Late { Answer = "late" } -> Done
+    end Done
+}
+
+process UsrAsk {
+    out Answer: Text
+    start Begin -> Question
+    user Question "Answer" { in Text1: Text; done { Answer = Text1 } } -> Done
+        deadline "P2D" -> Never
+    end Never
+    end Done
+}
+"#;
+
+fn program() -> Arc<procdsl::check::spec::Program> {
+    Arc::new(check::load_str("claim.proc", SOURCE).unwrap().program)
+}
+
+fn at(t: &str) -> jiff::Timestamp {
+    t.parse().unwrap()
+}
+
+const NONE: [(&str, &str); 0] = [];
+const T0: &str = "2026-01-01T00:00:00Z";
+
+/// An instance of `code` run in real time at `T0`, waiting.
+fn waiting(code: &str) -> Instance {
+    let program = program();
+    let process = program.find(code).unwrap();
+    let mut instance = Instance::new(program, process, at(T0));
+    let mut run = Run::new(store::real_time(Some(at(T0))));
+    store::run_on(&mut instance, &mut run);
+    assert_eq!(instance.status, Status::Waiting);
+    instance
+}
+
+fn real(now: &str) -> Run {
+    Run::new(RunOptions { clock: ClockMode::Real, now: Some(at(now)), ..RunOptions::default() })
+}
+
+#[test]
+fn a_due_deadline_fires_once_through_tick_and_its_uid_is_refused_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("store.db")).unwrap();
+    let d = store.start(program(), "UsrClaim", NONE, store::real_time(Some(at(T0)))).unwrap();
+    let approve = d.waiting[0].uid;
+    assert_eq!(d.waiting[0].deadline.as_deref(), Some("2026-01-02T00:00:00Z"));
+
+    // A reminder is due work for the store's due query too.
+    let moved = store.tick(at("2026-01-01T08:00:00Z")).unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].log, ["reminder at 2026-01-01T08:00:00Z"]);
+    assert!(store.tick(at("2026-01-01T08:00:00Z")).unwrap().is_empty(), "a reminder fires once per period");
+
+    let moved = store.tick(at("2026-01-02T00:00:00Z")).unwrap();
+    assert_eq!(moved.len(), 1);
+    let names: Vec<&str> = moved[0].waiting.iter().map(|w| w.element.as_str()).collect();
+    assert_eq!(names, ["Escalate"]);
+    assert!(moved[0].log.last().unwrap().contains("cancelled by its deadline"), "{:?}", moved[0].log);
+    assert!(store.tick(at("2026-01-02T00:00:00Z")).unwrap().is_empty(), "the deadline fired once");
+    assert!(store.tick(at("2026-01-09T00:00:00Z")).unwrap().is_empty(), "its reminders stopped with it");
+
+    let err = store.exec(approve, &[("Ok", "true")], store::real_time(Some(at("2026-01-03T00:00:00Z")))).unwrap_err();
+    assert!(matches!(err, StoreError::Exec(ExecError::CancelledByDeadline { .. })), "{err}");
+    assert!(err.to_string().contains("cancelled by the deadline of `Approve` (2026-01-02T00:00:00Z)"), "{err}");
+    assert_eq!(store.show(d.process_id).unwrap().waiting[0].element, "Escalate");
+}
+
+#[test]
+fn an_exec_after_the_deadline_passed_is_refused_even_before_tick_fires_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("store.db")).unwrap();
+    let d = store.start(program(), "UsrClaim", NONE, store::real_time(Some(at(T0)))).unwrap();
+    let uid = d.waiting[0].uid;
+    let late = store::real_time(Some(at("2026-01-02T00:00:01Z")));
+    let err = store.exec(uid, &[("Ok", "true")], late).unwrap_err();
+    assert!(matches!(err, StoreError::Exec(ExecError::CancelledByDeadline { .. })), "{err}");
+    let still = store.show(d.process_id).unwrap();
+    assert_eq!((still.status, still.waiting[0].uid), (Status::Waiting, uid), "the refusal changed nothing");
+    let moved = store.tick(at("2026-01-02T00:00:01Z")).unwrap();
+    assert_eq!(moved[0].waiting[0].element, "Escalate");
+
+    // Before the deadline the exec wins, and the deadline never fires.
+    let d = store.start(program(), "UsrClaim", NONE, store::real_time(Some(at(T0)))).unwrap();
+    let early = store::real_time(Some(at("2026-01-01T23:59:59Z")));
+    let (outcome, done) = store.exec(d.waiting[0].uid, &[("Ok", "false")], early).unwrap();
+    assert_eq!((outcome, done.status), (ExecOutcome::Executed, Status::Completed));
+    assert!(store.tick(at("2026-01-05T00:00:00Z")).unwrap().is_empty());
+    assert_eq!(store.show(d.process_id).unwrap().result_parameter_values["Status"], "rejected");
+}
+
+#[test]
+fn in_memory_exactly_one_of_an_exec_and_its_deadline_wins() {
+    // The exec first: the deadline finds nothing to cancel.
+    let mut first = waiting("UsrClaim");
+    let uid = first.descriptor(None).waiting[0].uid;
+    let mut run = real("2026-01-01T12:00:00Z");
+    assert_eq!(first.exec(uid, &[("Ok", "true")], &mut run).unwrap(), ExecOutcome::Executed);
+    assert_eq!(first.fire_due_timers(at("2026-01-03T00:00:00Z")), 0);
+    assert_eq!(first.status, Status::Completed);
+    assert!(first.log.iter().all(|l| !l.contains("deadline")), "{:?}", first.log.to_vec());
+
+    // The deadline first: the exec is refused and nothing runs.
+    let mut second = waiting("UsrClaim");
+    let uid = second.descriptor(None).waiting[0].uid;
+    assert!(second.fire_due_timers(at("2026-01-02T00:00:00Z")) > 0);
+    second.run(&mut real("2026-01-02T00:00:00Z"));
+    let mut run = real("2026-01-02T00:00:00Z");
+    let err = second.exec(uid, &[("Ok", "true")], &mut run).unwrap_err();
+    assert!(matches!(err, ExecError::CancelledByDeadline { .. }), "{err}");
+    assert!(!second.was_executed(uid));
+    assert_eq!(second.param("Status").unwrap().to_string(), "new");
+    assert_eq!(run.elements_executed, 0);
+
+    // Racing at the deadline's very moment: the deadline has passed, so it wins.
+    let mut third = waiting("UsrClaim");
+    let uid = third.descriptor(None).waiting[0].uid;
+    let err = third.exec(uid, &[("Ok", "true")], &mut real("2026-01-02T00:00:00Z")).unwrap_err();
+    assert!(matches!(err, ExecError::CancelledByDeadline { .. }), "{err}");
+}
+
+#[test]
+fn a_calls_deadline_shows_on_its_sub_process_tasks_and_cancels_them() {
+    let mut caller = waiting("UsrCaller");
+    let d = caller.descriptor(None);
+    assert_eq!(d.waiting.len(), 1);
+    assert_eq!(d.waiting[0].element, "Question");
+    // The call's deadline (12 hours) comes before the task's own (2 days).
+    assert_eq!(d.waiting[0].deadline.as_deref(), Some("2026-01-01T12:00:00Z"));
+    let question = d.waiting[0].uid;
+
+    assert_eq!(caller.fire_due_timers(at("2026-01-01T12:00:00Z")), 1);
+    caller.run(&mut real("2026-01-01T12:00:00Z"));
+    assert_eq!(caller.status, Status::Completed);
+    assert_eq!(caller.param("Answer").unwrap().to_string(), "late");
+    let err = caller.exec(question, &[("Text1", "yes")], &mut real("2026-01-01T13:00:00Z")).unwrap_err();
+    assert!(err.to_string().contains("cancelled by the deadline of `Ask`"), "{err}");
+}
+
+#[test]
+fn the_saved_form_keeps_deadlines_reminders_and_cancelled_uids() {
+    let mut instance = waiting("UsrClaim");
+    let uid = instance.descriptor(None).waiting[0].uid;
+    let saved = SavedInstance::of(&instance);
+    assert_eq!(saved.format, 3);
+    assert_eq!(saved.waiting[0].deadline, Some(at("2026-01-02T00:00:00Z")));
+    assert_eq!(saved.waiting[0].reminder, Some(at("2026-01-01T08:00:00Z")));
+    let json = serde_json::to_string(&saved).unwrap();
+    let restored = serde_json::from_str::<SavedInstance>(&json).unwrap().restore(program()).unwrap();
+    assert_eq!(SavedInstance::of(&restored), saved);
+
+    instance.fire_due_timers(at("2026-01-02T00:00:00Z"));
+    instance.fire_due_timers(at("2026-01-02T00:00:00Z"));
+    let saved = SavedInstance::of(&instance);
+    assert_eq!(saved.expired.len(), 1);
+    let mut restored = saved.restore(program()).unwrap();
+    let err = restored.exec(uid, &NONE, &mut real("2026-01-03T00:00:00Z")).unwrap_err();
+    assert!(matches!(err, ExecError::CancelledByDeadline { .. }), "{err}");
+
+    // A deadline the definition lacks is refused, never guessed at.
+    let mut odd = SavedInstance::of(&waiting("UsrCaller"));
+    odd.waiting[0].reminder = Some(at(T0));
+    assert!(odd.restore(program()).unwrap_err().contains("deadline or reminder its definition lacks"));
+}
