@@ -40,7 +40,6 @@ fn every_example_of_the_language_reference_checks() {
 #[test]
 fn what_the_reference_lists_as_not_yet_supported_is_refused() {
     let unsupported = [
-        "user A \"a\" { done { } } -> Done\n    deadline \"P3D\" -> Done",
         "user A \"a\" for each X in [1, 2] { done { } } -> Done",
     ];
     for element in unsupported {
