@@ -194,3 +194,57 @@ fn the_saved_form_keeps_deadlines_reminders_and_cancelled_uids() {
     odd.waiting[0].reminder = Some(at(T0));
     assert!(odd.restore(program()).unwrap_err().contains("deadline or reminder its definition lacks"));
 }
+
+/// Runs the binary with `args` (and `input` on stdin) from the repository root.
+fn procdsl(args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_procdsl"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("PROCDSL_HISTORY", "")
+        .env_remove("PROCDSL_STORE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_repl_shows_a_deadline_in_pending_and_advance_crosses_it() {
+    let input = "start UsrExpenseClaim Amount=1200 Category=travel\nstep 4\npending\nadvance P3D\npending\n";
+    let out = procdsl(&["repl", "examples/expense_claim.proc", "--now", "2026-11-30T09:00:00Z"], input);
+    assert!(
+        out.contains("deadline 2026-12-03T09:00:00Z  next reminder 2026-12-01T09:00:00Z"),
+        "pending shows the deadline and the next reminder:\n{out}"
+    );
+    // Three reminders, then the deadline after the one due with it.
+    assert!(out.contains("4 timers fired"), "{out}");
+    let after = &out[out.rfind("pending (`step` runs the first):").expect("something is pending")..];
+    let order: Vec<&str> = after.lines().skip(1).take(4).map(|l| l.split_whitespace().nth(1).unwrap_or("")).collect();
+    assert_eq!(order, ["Remind", "Remind", "Remind", "Escalate"], "{out}");
+    assert!(!after.contains("ManagerApproval"), "the task was cancelled:\n{out}");
+}
+
+#[test]
+fn graph_draws_a_deadline_and_a_reminder_as_timers_on_the_border() {
+    let dot = procdsl(&["graph", "examples/expense_claim.proc", "--format", "dot"], "");
+    let timer = |label: &str| dot.lines().find(|l| l.contains(label)).unwrap_or_default().to_string();
+    let deadline = timer("deadline P3D");
+    let reminder = timer("every P1D");
+    assert!(deadline.contains("shape=doublecircle, style=solid"), "{dot}");
+    assert!(reminder.contains("shape=doublecircle, style=dashed"), "{dot}");
+    // Tied to the task without an arrow, and an arrow on to each target.
+    assert!(
+        dot.contains("e4 -> t0 [dir=none, style=dotted];") && dot.contains("e4 -> t1 [dir=none, style=dotted];"),
+        "{dot}"
+    );
+    assert!(dot.contains("t0 -> e7 [style=solid];") && dot.contains("t1 -> e5 [style=dashed];"), "{dot}");
+    let mermaid = procdsl(&["graph", "examples/expense_claim.proc"], "");
+    assert!(mermaid.contains("t0((\"⏱ deadline P3D\"))") && mermaid.contains("t1 -.-> e5"), "{mermaid}");
+}
