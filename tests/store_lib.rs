@@ -169,7 +169,7 @@ fn a_newer_schema_a_foreign_database_and_a_non_database_are_refused() {
     drop(Store::open(&newer).unwrap());
     rusqlite::Connection::open(&newer).unwrap().pragma_update(None, "user_version", 7).unwrap();
     let err = Store::open(&newer).unwrap_err();
-    assert!(matches!(err, StoreError::NewerSchema { found: 7, supported: 2, .. }), "{err}");
+    assert!(matches!(err, StoreError::NewerSchema { found: 7, supported: 3, .. }), "{err}");
 
     let foreign = dir.path().join("foreign.db");
     rusqlite::Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
