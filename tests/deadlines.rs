@@ -248,3 +248,101 @@ fn graph_draws_a_deadline_and_a_reminder_as_timers_on_the_border() {
     let mermaid = procdsl(&["graph", "examples/expense_claim.proc"], "");
     assert!(mermaid.contains("t0((\"⏱ deadline P3D\"))") && mermaid.contains("t1 -.-> e5"), "{mermaid}");
 }
+
+/// The definition of the format 3 fixture (tests/fixtures/store-v3): a
+/// signal whose deadline already fired, a user task with a deadline and a
+/// reminder that fired once, and a call with a deadline waiting on its
+/// sub-process, in parallel.
+const SOURCE_V3: &str = r#"process UsrFixtureDeadlines {
+    out Status: Text = "new"
+    out Reminders: Integer = 0
+    start Begin -> Fork
+    parallel Fork -> Quick, Approve, Review
+    signal Quick "FixtureNever" -> QuickDone
+        deadline "PT1H" -> QuickLate
+    script QuickLate { log "the quick wait was cancelled" } -> QuickDone
+    end QuickDone
+    user Approve "Approve" {
+        in Ok: Boolean
+        done { Status = if Ok then "approved" else "rejected" }
+    } -> Approved
+        deadline "P3D" -> Escalate
+        every "PT12H" -> Remind
+    script Remind { Reminders = Reminders + 1 } -> Reminded
+    end Reminded
+    script Escalate { Status = "escalated" } -> Approved
+    end Approved
+    call Review UsrFixtureReview -> Reviewed
+        deadline "P2D" -> ReviewLate
+    script ReviewLate { log "the review was cancelled" } -> Reviewed
+    end Reviewed
+}
+
+process UsrFixtureReview {
+    start Begin -> Question
+    user Question "Review" { in Text1: Text } -> Done
+    end Done
+}
+"#;
+
+fn fixture_v3() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v3")
+}
+
+/// Writes the format 3 fixture (only with `PROCDSL_REGENERATE_FIXTURES`,
+/// and only while 3 is the current format: never rewrite an old one).
+fn regenerate_v3() {
+    let dir = fixture_v3();
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("store.db");
+    let _ = std::fs::remove_file(&db);
+    let mut store = Store::open(&db).unwrap();
+    let program = Arc::new(check::load_str("fixture.proc", SOURCE_V3).unwrap().program);
+    let d = store.start(program, "UsrFixtureDeadlines", NONE, store::real_time(Some(at(T0)))).unwrap();
+    assert_eq!(store.tick(at("2026-01-01T13:00:00Z")).unwrap().len(), 1);
+    let instance = store.load(d.process_id).unwrap();
+    let state = serde_json::to_string_pretty(&SavedInstance::of(&instance)).unwrap();
+    std::fs::write(dir.join("state.json"), state + "\n").unwrap();
+    std::fs::write(dir.join("fixture.proc"), SOURCE_V3).unwrap();
+    drop(store);
+    for extra in ["store.db-wal", "store.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(extra));
+    }
+}
+
+#[test]
+fn a_store_of_format_version_3_with_deadlines_still_loads_and_finishes() {
+    if std::env::var_os("PROCDSL_REGENERATE_FIXTURES").is_some() && procdsl::runtime::saved::FORMAT_VERSION == 3 {
+        regenerate_v3();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    std::fs::copy(fixture_v3().join("store.db"), &db).expect("the fixture's store.db is committed");
+    let mut store = Store::open_existing(&db).unwrap();
+    let id = store.list(&store::ListFilter::default()).unwrap()[0].id;
+    let d = store.show(id).unwrap();
+    let mut seen: Vec<(&str, Option<&str>)> =
+        d.waiting.iter().map(|w| (w.element.as_str(), w.deadline.as_deref())).collect();
+    seen.sort();
+    assert_eq!(seen, [("Approve", Some("2026-01-04T00:00:00Z")), ("Question", Some("2026-01-03T00:00:00Z"))]);
+    assert_eq!(d.result_parameter_values["Reminders"], 1);
+
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_v3().join("state.json")).unwrap()).unwrap();
+    let quick: uuid::Uuid = state["expired"][0]["uid"].as_str().unwrap().parse().unwrap();
+    let options = store::real_time(Some(at("2026-01-01T14:00:00Z")));
+    let err = store.exec(quick, &NONE, options).unwrap_err();
+    assert!(err.to_string().contains("cancelled by the deadline of `Quick` (2026-01-01T01:00:00Z)"), "{err}");
+
+    let question = d.waiting.iter().find(|w| w.element == "Question").unwrap().uid;
+    let moved = store.tick(at("2026-01-03T00:00:00Z")).unwrap();
+    assert_eq!(moved.len(), 1);
+    assert!(moved[0].log.iter().any(|l| l == "the review was cancelled"), "{:?}", moved[0].log);
+    let later = store::real_time(Some(at("2026-01-03T01:00:00Z")));
+    assert!(store.exec(question, &[("Text1", "ok")], later.clone()).unwrap_err().to_string().contains("`Review`"));
+    let approve = d.waiting.iter().find(|w| w.element == "Approve").unwrap().uid;
+    let (_, done) = store.exec(approve, &[("Ok", "true")], later).unwrap();
+    assert_eq!(done.status, Status::Completed, "{:?}", done.error);
+    assert_eq!(done.result_parameter_values["Status"], "approved");
+    assert_eq!(done.result_parameter_values["Reminders"], 2);
+}
