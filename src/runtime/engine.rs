@@ -99,6 +99,11 @@ pub enum Outcome {
     Failed {
         message: String,
     },
+    /// A waiting element-instance was cancelled by its deadline; the flow
+    /// went to `target`.
+    DeadlinePassed {
+        target: Arc<str>,
+    },
 }
 
 /// How a trace line ends: ` -> Next`, ` waits`, ` failed: …`.
@@ -115,6 +120,7 @@ impl std::fmt::Display for Outcome {
             Outcome::Terminated => f.write_str(" terminates the instance"),
             Outcome::Handled { message, handler } => write!(f, " failed: {message}; on error -> {handler}"),
             Outcome::Failed { message } => write!(f, " failed: {message}"),
+            Outcome::DeadlinePassed { target } => write!(f, " cancelled by its deadline -> {target}"),
         }
     }
 }
@@ -456,12 +462,23 @@ impl Instance {
     /// moment as other due work fires after it (run the instance, then call
     /// this again).
     pub fn fire_due_timers(&mut self, now: Timestamp) -> usize {
+        self.fire_due(now, None)
+    }
+
+    /// [`Instance::fire_due_timers`], recording a trace event for each
+    /// deadline that fired when `trace` is given.
+    fn fire_due(&mut self, now: Timestamp, trace: Option<&mut Vec<TraceEvent>>) -> usize {
         let timer = self.next_timer().filter(|t| *t <= now);
         let deadline = self.next_deadline().filter(|d| *d <= now);
+        let mut unused = Vec::new();
+        let (events, record) = match trace {
+            Some(events) => (events, true),
+            None => (&mut unused, false),
+        };
         match (timer, deadline) {
-            (Some(t), Some(d)) if d < t => self.fire_deadlines(now, Some(t)),
+            (Some(t), Some(d)) if d < t => self.fire_deadlines(now, Some(t), events, record),
             (Some(t), deadline) => self.fire_timers(deadline.map_or(now, |d| d.min(now)).max(t), now),
-            (None, Some(_)) => self.fire_deadlines(now, None),
+            (None, Some(_)) => self.fire_deadlines(now, None, events, record),
             (None, None) => 0,
         }
     }
@@ -502,7 +519,13 @@ impl Instance {
     /// Fires the deadlines due by `now` (and before `before`, when a timer
     /// is due then): each cancels its element-instance, with a call's
     /// sub-process, and sends the flow to its target.
-    fn fire_deadlines(&mut self, now: Timestamp, before: Option<Timestamp>) -> usize {
+    fn fire_deadlines(
+        &mut self,
+        now: Timestamp,
+        before: Option<Timestamp>,
+        events: &mut Vec<TraceEvent>,
+        record: bool,
+    ) -> usize {
         let program = self.program.clone();
         let spec = program.process(self.process);
         let is_due = |d: Timestamp| d <= now && before.is_none_or(|b| d < b);
@@ -527,12 +550,23 @@ impl Instance {
                     ),
                     u64::MAX,
                 );
+                if record {
+                    events.push(TraceEvent {
+                        depth: self.depth,
+                        process: spec.code.clone(),
+                        element: e.name.clone(),
+                        kind: e.kind_name(),
+                        uid: w.uid,
+                        changes: Vec::new(),
+                        outcome: Outcome::DeadlinePassed { target: spec.element(deadline.flow.target).name.clone() },
+                    });
+                }
                 self.arrive(spec, deadline.flow);
                 count += 1;
                 continue;
             }
             if let Wait::Call { child } = &mut self.waiting[i].wait {
-                count += child.fire_deadlines(now, before);
+                count += child.fire_deadlines(now, before, events, record);
             }
             i += 1;
         }
@@ -740,7 +774,8 @@ impl Instance {
         if run.options.clock == ClockMode::Virtual {
             if let Some(due) = self.next_virtual() {
                 run.now = run.now.max(due);
-                self.fire_due_timers(run.now);
+                let trace = run.options.trace.then_some(&mut run.trace);
+                self.fire_due(run.now, trace);
                 return true;
             }
         }
