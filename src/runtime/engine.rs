@@ -27,6 +27,10 @@ pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
 /// and its log may hold (docs/LIMITS.md).
 pub const DEFAULT_MAX_MEMORY: u64 = 256 * 1024 * 1024;
 
+/// The log limit when a deadline fires outside a run (no budget at hand):
+/// that of the default memory budget.
+const DEADLINE_LOG_BYTES: u64 = DEFAULT_MAX_MEMORY / 4;
+
 /// Which clock a run uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClockMode {
@@ -540,7 +544,7 @@ impl Instance {
                 if let Wait::Call { child } = &mut w.wait {
                     child.expire_all(&e.name, at, &mut self.expired);
                     child.cancel();
-                    self.log.append(std::mem::take(&mut child.log), u64::MAX);
+                    self.log.append(std::mem::take(&mut child.log), DEADLINE_LOG_BYTES);
                 }
                 self.log.push(
                     format!(
@@ -548,7 +552,7 @@ impl Instance {
                         e.name,
                         spec.element(deadline.flow.target).name
                     ),
-                    u64::MAX,
+                    DEADLINE_LOG_BYTES,
                 );
                 if record {
                     events.push(TraceEvent {
