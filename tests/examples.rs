@@ -54,6 +54,8 @@ const EXPECTED: &[Expectation] = &[
         || json!({"Paid": true, "Attempts": 3, "Errors": ["attempt 1: card declined", "attempt 2: card declined"]}),
     ),
     ("payment_retry.proc", 1, 1, "Failed", || json!({"Paid": false, "Attempts": 3})),
+    ("expense_claim.proc", 0, 0, "Completed", || json!({"Status": "approved", "Approver": "policy", "Reminders": 0})),
+    ("expense_claim.proc", 1, 0, "Waiting", || json!({"Status": "escalated", "Approver": null, "Reminders": 3})),
 ];
 
 fn root() -> &'static Path {

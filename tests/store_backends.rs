@@ -597,13 +597,13 @@ mod postgres_only {
     fn the_schema_is_versioned_and_foreign_or_newer_databases_are_refused() {
         let Some((server, url)) = pg::fresh_database() else { return };
         let (a, b) = (node(&url, "a"), node(&url, "b"));
-        assert_eq!((a.schema_version().unwrap(), b.schema_version().unwrap()), (schema::SCHEMA_VERSION, 3));
+        assert_eq!((a.schema_version().unwrap(), b.schema_version().unwrap()), (schema::SCHEMA_VERSION, 4));
         let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
         let steps: i64 = client.query_one("SELECT COUNT(*) FROM procdsl_schema", &[]).unwrap().get(0);
-        assert_eq!(steps, 3, "a second node does not migrate again");
+        assert_eq!(steps, 4, "a second node does not migrate again");
         client.batch_execute("INSERT INTO procdsl_schema VALUES (9, 'later')").unwrap();
         let newer = PgStore::connect(&url, PgOptions::default()).unwrap_err();
-        assert!(matches!(newer, StoreError::NewerSchema { found: 9, supported: 3, .. }), "{newer}");
+        assert!(matches!(newer, StoreError::NewerSchema { found: 9, supported: 4, .. }), "{newer}");
         let other = server.create_database();
         let mut client = ::postgres::Client::connect(&other, ::postgres::NoTls).unwrap();
         client.batch_execute("CREATE TABLE customers (id INTEGER)").unwrap();

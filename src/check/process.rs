@@ -161,6 +161,10 @@ impl Checker {
             let next: Vec<Flow> =
                 if is_end { Vec::new() } else { e.flow.targets.iter().filter_map(|t| flow_to(self, t)).collect() };
             let on_error = if is_end { None } else { e.flow.on_error.as_ref().and_then(|t| flow_to(self, t)) };
+            let (deadline, reminder) = {
+                let mut scope = Scope::new(&param_types, &mut params_read);
+                self.check_boundaries(e, &mut flow_to, &mut scope, &param_types)
+            };
 
             let kind = match &e.kind {
                 ast::ElementKind::Start => ElementKind::Start,
@@ -307,7 +311,7 @@ impl Checker {
                 }
             };
             specs.push(ElementSpec {
-                cost: kind.cost(),
+                cost: kind.cost().saturating_add(deadline_cost(&deadline)),
                 name: e.name.name.as_str().into(),
                 uid: element_uid,
                 caption: e.caption.as_ref().map(|c| c.value.as_str().into()),
@@ -315,6 +319,8 @@ impl Checker {
                 kind,
                 next,
                 on_error,
+                deadline,
+                reminder,
                 incoming: 0,
                 reached_from: None,
             });
@@ -350,6 +356,117 @@ impl Checker {
         }
         let caption = p.captions.first().map(|c| c.value.as_str().into());
         ProcessSpec::new(p.name.name.as_str().into(), uid, caption, p.name.span, params, specs, start)
+    }
+
+    /// An element's `deadline` and `every`: only on an element that waits,
+    /// at most one of each, with an ISO 8601 duration or a DateTime.
+    fn check_boundaries(
+        &mut self,
+        e: &ast::Element,
+        flow_to: &mut dyn FnMut(&mut Checker, &ast::Ident) -> Option<Flow>,
+        scope: &mut Scope,
+        params: &[(Arc<str>, Type)],
+    ) -> (Option<DeadlineSpec>, Option<ReminderSpec>) {
+        let (mut deadline, mut reminder) = (None, None);
+        let mut first: [Option<Span>; 2] = [None, None];
+        let can_wait = matches!(
+            e.kind,
+            ast::ElementKind::User { .. } | ast::ElementKind::Signal(_) | ast::ElementKind::Call { .. }
+        );
+        for b in &e.flow.boundaries {
+            let word = b.kind.keyword();
+            if !can_wait {
+                let kind = e.kind.keyword();
+                let (element, help) = match e.kind {
+                    ast::ElementKind::Timer(_) => (
+                        "a timer waits a fixed time and cannot be cut short".to_string(),
+                        "race the timer against the task instead: put the deadline on the user task, signal or call",
+                    ),
+                    _ => (
+                        format!("`{kind}` runs and moves on at once"),
+                        "deadlines and reminders go on `user`, `signal` and `call` elements",
+                    ),
+                };
+                self.error(
+                    Diagnostic::error(
+                        "procdsl::check::boundary_cannot_wait",
+                        format!(
+                            "`{word}` on `{kind}` element `{}`: only `user`, `signal` and `call` elements take one",
+                            e.name.name
+                        ),
+                    )
+                    .with_label(b.keyword, format!("`{word}` here"))
+                    .with_label(e.name.span, element)
+                    .with_help(help),
+                );
+                continue;
+            }
+            let index = usize::from(matches!(b.kind, ast::BoundaryKind::Every(_)));
+            if let Some(before) = first[index] {
+                self.error(
+                    Diagnostic::error(
+                        "procdsl::check::duplicate_boundary",
+                        format!("element `{}` has a second `{word}`", e.name.name),
+                    )
+                    .with_label(b.keyword, "defined again here")
+                    .with_label(before, "first defined here")
+                    .with_help(format!("an element has at most one `{word}`")),
+                );
+                continue;
+            }
+            first[index] = Some(b.keyword);
+            let flow = flow_to(self, &b.target);
+            match &b.kind {
+                ast::BoundaryKind::Deadline(ast::TimerKind::After(lit)) => {
+                    let span = self.duration(lit, false);
+                    deadline = flow.map(|flow| DeadlineSpec { when: TimerSpec::After(span), flow });
+                }
+                ast::BoundaryKind::Deadline(ast::TimerKind::At(expr)) => {
+                    let reported = self.diagnostics.len();
+                    let at = self.compile_expr(expr, scope);
+                    let clean = self.diagnostics.len() == reported;
+                    if let Some(what) = not_a_time(&at, params).filter(|_| clean) {
+                        self.error(
+                            Diagnostic::error(
+                                "procdsl::check::deadline_type",
+                                format!("`deadline at` of `{}` must give a DateTime, not {what}", e.name.name),
+                            )
+                            .with_label(at.span, format!("this is {what}"))
+                            .with_help("give a DateTime (or a Date, meaning its midnight UTC), e.g. `deadline at DueBy -> Late`"),
+                        );
+                    }
+                    deadline = flow.map(|flow| DeadlineSpec { when: TimerSpec::At(at), flow });
+                }
+                ast::BoundaryKind::Every(lit) => {
+                    let span = self.duration(lit, true);
+                    reminder = flow.map(|flow| ReminderSpec { every: span, flow });
+                }
+            }
+        }
+        (deadline, reminder)
+    }
+
+    /// An ISO 8601 duration, reported when it is not one (or, for a
+    /// repeating reminder, when it is zero).
+    fn duration(&mut self, lit: &ast::StrLit, positive: bool) -> jiff::Span {
+        match iso_duration(&lit.value) {
+            Some(span) if positive && span.is_zero() => {
+                self.error(
+                    Diagnostic::error("procdsl::check::zero_duration", format!("`{}` is no time at all", lit.value))
+                        .with_label(lit.span, "a reminder must repeat after some time")
+                        .with_help("give a positive duration such as PT1H or P1D"),
+                );
+                jiff::Span::new().days(1)
+            }
+            Some(span) => span,
+            None => {
+                self.error(
+                    Diagnostic::error("procdsl::check::bad_duration", format!("`{}` is not a duration", lit.value))
+                        .with_label(lit.span, "expected an ISO 8601 duration such as PT2H, P1D or PT30M"),
+                );
+                jiff::Span::new().days(1)
+            }
+        }
     }
 
     fn check_call(
@@ -521,6 +638,8 @@ pub(crate) fn successors(e: &ElementSpec) -> impl Iterator<Item = ElementId> + '
         .chain(branches.iter().map(|(_, f)| f))
         .chain(otherwise.iter())
         .chain(e.on_error.iter())
+        .chain(e.deadline.iter().map(|d| &d.flow))
+        .chain(e.reminder.iter().map(|r| &r.flow))
         .map(|f| f.target)
 }
 
@@ -559,6 +678,36 @@ fn iso_duration(text: &str) -> Option<jiff::Span> {
         return None;
     }
     text.parse::<jiff::Span>().ok().filter(|s| !s.is_negative())
+}
+
+/// The steps evaluating a `deadline at` costs.
+fn deadline_cost(deadline: &Option<DeadlineSpec>) -> u32 {
+    match deadline {
+        Some(DeadlineSpec { when: TimerSpec::At(e), .. }) => u32::try_from(e.weight()).unwrap_or(u32::MAX),
+        _ => 0,
+    }
+}
+
+/// What a `deadline at` expression gives, when the checker can tell that
+/// it is not a DateTime or a Date.
+fn not_a_time(expr: &CExpr, params: &[(Arc<str>, Type)]) -> Option<String> {
+    match &expr.kind {
+        CExprKind::Const(Value::DateTime(_) | Value::Date(_)) => None,
+        CExprKind::Const(v) => Some(value_with_article(v)),
+        CExprKind::Text(_) | CExprKind::List(_) | CExprKind::Object(_) => Some(
+            match &expr.kind {
+                CExprKind::Text(_) => "a Text",
+                CExprKind::List(_) => "a List",
+                _ => "an object",
+            }
+            .to_string(),
+        ),
+        CExprKind::Param(slot) => {
+            let ty = &params.get(*slot as usize)?.1;
+            (!matches!(ty, Type::DateTime | Type::Date)).then(|| ty.with_article())
+        }
+        _ => None,
+    }
 }
 
 /// What a `to` expression gives, when the checker can tell that it is not

@@ -141,6 +141,10 @@ pub struct ElementSpec {
     /// Plain outgoing flows (`-> A, B`).
     pub next: Vec<Flow>,
     pub on_error: Option<Flow>,
+    /// `deadline … -> Target`: only on an element that waits.
+    pub deadline: Option<DeadlineSpec>,
+    /// `every "DURATION" -> Target`: only on an element that waits.
+    pub reminder: Option<ReminderSpec>,
     /// Number of incoming flows.
     pub incoming: u32,
     /// For an inclusive join: which elements can still reach it (a bitset
@@ -167,6 +171,24 @@ impl ElementSpec {
         let i = from.0 as usize;
         self.reached_from.as_ref().is_some_and(|bits| bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0))
     }
+}
+
+/// An interrupting deadline: when it passes while the element still waits,
+/// the element-instance is cancelled and the flow goes to `flow` instead.
+#[derive(Debug)]
+pub struct DeadlineSpec {
+    /// Counted from the moment the element began to wait, or a DateTime
+    /// evaluated then.
+    pub when: TimerSpec,
+    pub flow: Flow,
+}
+
+/// A non-interrupting reminder: each `every` while the element waits, a
+/// new path starts over `flow`.
+#[derive(Debug)]
+pub struct ReminderSpec {
+    pub every: jiff::Span,
+    pub flow: Flow,
 }
 
 /// What an element does.

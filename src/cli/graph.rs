@@ -3,7 +3,7 @@
 
 use super::run::load_process;
 use super::{EXIT_INVALID, EXIT_OK};
-use procdsl::check::spec::{ElementKind, ElementSpec, Flow, ProcessSpec, Program};
+use procdsl::check::spec::{ElementKind, ElementSpec, Flow, ProcessSpec, Program, TimerSpec};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -43,9 +43,44 @@ pub fn graph(args: GraphArgs) -> i32 {
     };
     let spec = program.process(process);
     let edges = edges(&program, spec);
-    let text = if format == "dot" { dot(&program, spec, &edges) } else { mermaid(&program, spec, &edges) };
+    let timers = border_timers(&program, spec);
+    let text =
+        if format == "dot" { dot(&program, spec, &edges, &timers) } else { mermaid(&program, spec, &edges, &timers) };
     print!("{text}");
     EXIT_OK
+}
+
+/// A deadline or reminder, drawn as a timer on its element's border (as
+/// BPMN draws boundary timers): solid when it interrupts, dashed when not.
+struct BorderTimer {
+    element: usize,
+    /// `deadline P3D`, `deadline at Due`, `every P1D`.
+    label: String,
+    interrupting: bool,
+    target: usize,
+}
+
+fn border_timers(program: &Program, spec: &ProcessSpec) -> Vec<BorderTimer> {
+    let mut out = Vec::new();
+    for (i, e) in spec.elements.iter().enumerate() {
+        if let Some(d) = &e.deadline {
+            let when = match &d.when {
+                TimerSpec::After(span) => span.to_string(),
+                TimerSpec::At(expr) => {
+                    let file = program.sources.file(expr.span.file);
+                    let text = file.text.get(expr.span.range()).unwrap_or_default();
+                    format!("at {}", text.split_whitespace().collect::<Vec<_>>().join(" "))
+                }
+            };
+            let label = format!("deadline {when}");
+            out.push(BorderTimer { element: i, label, interrupting: true, target: d.flow.target.0 as usize });
+        }
+        if let Some(r) = &e.reminder {
+            let label = format!("every {}", r.every);
+            out.push(BorderTimer { element: i, label, interrupting: false, target: r.flow.target.0 as usize });
+        }
+    }
+    out
 }
 
 /// Every flow, with the condition of a gateway branch as its label.
@@ -96,7 +131,7 @@ fn node_text(program: &Program, e: &ElementSpec) -> String {
     text
 }
 
-fn mermaid(program: &Program, spec: &ProcessSpec, edges: &[Edge]) -> String {
+fn mermaid(program: &Program, spec: &ProcessSpec, edges: &[Edge], timers: &[BorderTimer]) -> String {
     let quote = |s: &str| s.replace('"', "#quot;").replace('\n', "<br/>");
     let mut out = format!("---\ntitle: {}\n---\nflowchart LR\n", spec.code);
     for (i, e) in spec.elements.iter().enumerate() {
@@ -121,10 +156,16 @@ fn mermaid(program: &Program, spec: &ProcessSpec, edges: &[Edge]) -> String {
             }
         }
     }
+    for (k, t) in timers.iter().enumerate() {
+        let _ = writeln!(out, "    t{k}((\"⏱ {}\"))", quote(&t.label));
+        let _ = writeln!(out, "    e{} --- t{k}", t.element);
+        let arrow = if t.interrupting { "-->" } else { "-.->" };
+        let _ = writeln!(out, "    t{k} {arrow} e{}", t.target);
+    }
     out
 }
 
-fn dot(program: &Program, spec: &ProcessSpec, edges: &[Edge]) -> String {
+fn dot(program: &Program, spec: &ProcessSpec, edges: &[Edge], timers: &[BorderTimer]) -> String {
     let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
     let mut out =
         format!("digraph \"{}\" {{\n    rankdir=LR;\n    node [fontname=\"Helvetica\"];\n", quote(&spec.code));
@@ -149,6 +190,19 @@ fn dot(program: &Program, spec: &ProcessSpec, edges: &[Edge]) -> String {
         }
         let attrs = if attrs.is_empty() { String::new() } else { format!(" [{}]", attrs.join(", ")) };
         let _ = writeln!(out, "    e{} -> e{}{attrs};", edge.from, edge.to);
+    }
+    // A small double circle beside its element, tied to it by a line without
+    // an arrow: solid for a deadline, dashed for a reminder.
+    for (k, t) in timers.iter().enumerate() {
+        let style = if t.interrupting { "solid" } else { "dashed" };
+        let _ = writeln!(
+            out,
+            "    t{k} [label=\"⏱\\n{}\", shape=doublecircle, style={style}, fontsize=10];",
+            quote(&t.label)
+        );
+        let _ = writeln!(out, "    {{ rank=same; e{}; t{k}; }}", t.element);
+        let _ = writeln!(out, "    e{} -> t{k} [dir=none, style=dotted];", t.element);
+        let _ = writeln!(out, "    t{k} -> e{} [style={style}];", t.target);
     }
     out.push_str("}\n");
     out

@@ -140,6 +140,10 @@ pub fn waiting(w: &WaitingElement) -> String {
     if let Some(to) = &w.to {
         let _ = write!(out, "  to {}", to.join(", "));
     }
+    if let Some(deadline) = &w.deadline {
+        let deadline = deadline.parse().map_or_else(|_| deadline.clone(), time);
+        let _ = write!(out, "  deadline {deadline}");
+    }
     out
 }
 

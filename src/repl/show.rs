@@ -28,7 +28,7 @@ pub struct Activation {
     pub ready: bool,
     /// A user task's fields: name, type and default.
     pub fields: Vec<(Arc<str>, String, Option<Value>)>,
-    /// What a timer or signal waits for.
+    /// What a timer or signal waits for, and a deadline and next reminder.
     pub waits_for: Option<String>,
 }
 
@@ -69,6 +69,10 @@ fn collect(instance: &Instance, nested: bool, ready: &mut Vec<Activation>, waiti
             Wait::Timer { due } => Some(format!("due {due}")),
             Wait::Signal { name } => Some(format!("signal \"{name}\"")),
         };
+        let boundaries =
+            [w.deadline.map(|at| format!("deadline {at}")), w.reminder.map(|at| format!("next reminder {at}"))];
+        let waits_for = [waits_for].into_iter().chain(boundaries).flatten().collect::<Vec<_>>();
+        let waits_for = (!waits_for.is_empty()).then(|| waits_for.join("  "));
         let fields = match &e.kind {
             ElementKind::User { fields, .. } => {
                 fields.iter().map(|f| (f.name.clone(), f.ty.to_string(), f.default.clone())).collect()

@@ -157,10 +157,22 @@ impl Session {
             .checked_add(span)
             .map(|z| z.timestamp())
             .map_err(|e| format!("error: the clock cannot move by {rest}: {e}\n"))?;
+        // Crosses each due time in order, so that a reminder due before a
+        // deadline fires before it and a deadline fires after a timer due
+        // with it; `step` then runs what fired, in that order.
+        let mut fired = 0;
+        while let Some(due) = entry.instance.next_due().filter(|due| *due <= after) {
+            entry.instance.clock = entry.instance.clock.max(due);
+            let now = fired;
+            fired += entry.instance.fire_due_timers(due);
+            if fired == now {
+                break;
+            }
+        }
         entry.instance.clock = after;
-        let fired = entry.instance.fire_due_timers(after);
         let mut out = format!("clock {before} → {after}\n");
         if fired > 0 {
+            // Deadlines and reminders are timers on an element's border: counted with them.
             let _ = writeln!(
                 out,
                 "{fired} timer{} fired; `step` runs {}",

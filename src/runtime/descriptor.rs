@@ -5,6 +5,7 @@ use crate::check::spec::ElementKind;
 use crate::runtime::convert;
 use crate::runtime::instance::{ErrorInfo, HistoryEntry, Instance, Status, Wait};
 use indexmap::IndexMap;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -57,6 +58,11 @@ pub struct WaitingElement {
     /// evaluated when it started. Absent when it is unassigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Vec<String>>,
+    /// When the element-instance is cancelled if it still waits: its own
+    /// `deadline`, or, in a sub-process, its calling element's when that
+    /// comes first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
 }
 
 impl Instance {
@@ -81,7 +87,7 @@ impl Instance {
             }
         }
         let mut waiting = Vec::new();
-        self.collect_waiting(&mut waiting, false);
+        self.collect_waiting(&mut waiting, false, None);
         Descriptor {
             process_id: self.id,
             process_name: spec.code.to_string(),
@@ -102,14 +108,16 @@ impl Instance {
     }
 
     /// The executable element-instances: this instance's wait states, and
-    /// for a waiting sub-process, the sub-process's.
-    pub fn collect_waiting(&self, out: &mut Vec<WaitingElement>, nested: bool) {
+    /// for a waiting sub-process, the sub-process's. `deadline` is the
+    /// calling element's, for a sub-process.
+    pub fn collect_waiting(&self, out: &mut Vec<WaitingElement>, nested: bool, deadline: Option<Timestamp>) {
         let spec = self.spec();
         for w in &self.waiting {
             let e = spec.element(w.element);
+            let deadline = [w.deadline, deadline].into_iter().flatten().min();
             let (due, signal, to) = match &w.wait {
                 Wait::Call { child } => {
-                    child.collect_waiting(out, true);
+                    child.collect_waiting(out, true, deadline);
                     continue;
                 }
                 Wait::Timer { due } => (Some(due.to_string()), None, None),
@@ -133,6 +141,7 @@ impl Instance {
                 due,
                 signal,
                 to,
+                deadline: deadline.map(|d| d.to_string()),
             });
         }
     }

@@ -3,7 +3,9 @@
 //! executes one waiting element-instance by its UId.
 
 use crate::check::ir::Script;
-use crate::check::spec::{ElementId, ElementKind, ElementSpec, Flow, ProcessId, ProcessSpec, Program, TimerSpec};
+use crate::check::spec::{
+    DeadlineSpec, ElementId, ElementKind, ElementSpec, Flow, ProcessId, ProcessSpec, Program, TimerSpec,
+};
 use crate::diagnostic::nearest;
 use crate::runtime::eval::{conform_work, Budget, ErrorKind, Eval, RunError, Undo, BYTES_PER_STEP};
 use crate::runtime::instance::*;
@@ -24,6 +26,10 @@ pub const DEFAULT_MAX_STEPS: u64 = 10_000_000;
 /// The default memory budget of an instance, in bytes: what its parameters
 /// and its log may hold (docs/LIMITS.md).
 pub const DEFAULT_MAX_MEMORY: u64 = 256 * 1024 * 1024;
+
+/// The log limit when a deadline fires outside a run (no budget at hand):
+/// that of the default memory budget.
+const DEADLINE_LOG_BYTES: u64 = DEFAULT_MAX_MEMORY / 4;
 
 /// Which clock a run uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +103,11 @@ pub enum Outcome {
     Failed {
         message: String,
     },
+    /// A waiting element-instance was cancelled by its deadline; the flow
+    /// went to `target`.
+    DeadlinePassed {
+        target: Arc<str>,
+    },
 }
 
 /// How a trace line ends: ` -> Next`, ` waits`, ` failed: …`.
@@ -113,6 +124,7 @@ impl std::fmt::Display for Outcome {
             Outcome::Terminated => f.write_str(" terminates the instance"),
             Outcome::Handled { message, handler } => write!(f, " failed: {message}; on error -> {handler}"),
             Outcome::Failed { message } => write!(f, " failed: {message}"),
+            Outcome::DeadlinePassed { target } => write!(f, " cancelled by its deadline -> {target}"),
         }
     }
 }
@@ -245,6 +257,15 @@ pub enum ExecError {
         help("the element still waits; execute it again with correct values")
     )]
     BadField { element: String, message: String },
+    /// `element-instance … was cancelled by the deadline of `Approve` (…)`.
+    #[error(
+        "element-instance {uid} was cancelled by the deadline of `{element}` ({at}): it can no longer be executed"
+    )]
+    #[diagnostic(
+        code(procdsl::exec::cancelled_by_deadline),
+        help("the flow went to the deadline's target instead; see what waits now with `procdsl show ID` or `pending` in the REPL")
+    )]
+    CancelledByDeadline { uid: Uuid, element: String, at: String },
     /// `` `Approve` is assigned to managers, alice ``: the caller may not execute it.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -365,6 +386,13 @@ impl Instance {
         if self.was_executed(uid) {
             return Ok(ExecOutcome::AlreadyExecuted);
         }
+        let now = match run.options.clock {
+            ClockMode::Virtual => self.clock.max(run.now),
+            ClockMode::Real => run.options.now.unwrap_or_else(Timestamp::now),
+        };
+        if let Some(refusal) = self.deadline_refusal(uid, now) {
+            return Err(refusal);
+        }
         if self.status.is_finished() {
             return Err(if self.holds_uid(uid) {
                 ExecError::Finished { instance: self.id, status: self.status }
@@ -431,9 +459,181 @@ impl Instance {
         self.resume_where(&|wait| matches!(wait, Wait::Signal { name: n } if &**n == name))
     }
 
-    /// Fires every timer due at `now` (here and in sub-processes); returns how many.
+    /// Fires what is due at `now`, here and in sub-processes, in time
+    /// order; returns how many timers, reminders and deadlines fired.
+    /// Timers and reminders fire first; a deadline fires only when no timer
+    /// or reminder is due at or before it, so one that falls at the same
+    /// moment as other due work fires after it (run the instance, then call
+    /// this again).
     pub fn fire_due_timers(&mut self, now: Timestamp) -> usize {
-        self.resume_where(&|wait| matches!(wait, Wait::Timer { due } if *due <= now))
+        self.fire_due(now, None)
+    }
+
+    /// [`Instance::fire_due_timers`], recording a trace event for each
+    /// deadline that fired when `trace` is given.
+    fn fire_due(&mut self, now: Timestamp, trace: Option<&mut Vec<TraceEvent>>) -> usize {
+        let timer = self.next_timer().filter(|t| *t <= now);
+        let deadline = self.next_deadline().filter(|d| *d <= now);
+        let mut unused = Vec::new();
+        let (events, record) = match trace {
+            Some(events) => (events, true),
+            None => (&mut unused, false),
+        };
+        match (timer, deadline) {
+            (Some(t), Some(d)) if d < t => self.fire_deadlines(now, Some(t), events, record),
+            (Some(t), deadline) => self.fire_timers(deadline.map_or(now, |d| d.min(now)).max(t), now),
+            (None, Some(_)) => self.fire_deadlines(now, None, events, record),
+            (None, None) => 0,
+        }
+    }
+
+    /// Fires the timers and reminders due by `limit`; a reminder is then
+    /// due again one period after, or, when ticks came late, after `now`.
+    fn fire_timers(&mut self, limit: Timestamp, now: Timestamp) -> usize {
+        let program = self.program.clone();
+        let spec = program.process(self.process);
+        let mut count = 0;
+        let mut i = 0;
+        while i < self.waiting.len() {
+            if matches!(self.waiting[i].wait, Wait::Timer { due } if due <= limit) {
+                let w = self.waiting.remove(i);
+                self.queue.push_back(Token { uid: w.uid, element: w.element, resumed: true });
+                count += 1;
+                continue;
+            }
+            if let Some(at) = self.waiting[i].reminder.filter(|at| *at <= limit) {
+                let e = spec.element(self.waiting[i].element);
+                if let Some(reminder) = &e.reminder {
+                    self.waiting[i].reminder = next_reminder(at, reminder.every, now);
+                    self.arrive(spec, reminder.flow);
+                    count += 1;
+                }
+            }
+            if let Wait::Call { child } = &mut self.waiting[i].wait {
+                count += child.fire_timers(limit, now);
+            }
+            i += 1;
+        }
+        if count > 0 && !self.status.is_finished() {
+            self.status = Status::Running;
+        }
+        count
+    }
+
+    /// Fires the deadlines due by `now` (and before `before`, when a timer
+    /// is due then): each cancels its element-instance, with a call's
+    /// sub-process, and sends the flow to its target.
+    fn fire_deadlines(
+        &mut self,
+        now: Timestamp,
+        before: Option<Timestamp>,
+        events: &mut Vec<TraceEvent>,
+        record: bool,
+    ) -> usize {
+        let program = self.program.clone();
+        let spec = program.process(self.process);
+        let is_due = |d: Timestamp| d <= now && before.is_none_or(|b| d < b);
+        let mut count = 0;
+        let mut i = 0;
+        while i < self.waiting.len() {
+            if let Some(at) = self.waiting[i].deadline.filter(|d| is_due(*d)) {
+                let mut w = self.waiting.remove(i);
+                let e = spec.element(w.element);
+                let Some(deadline) = &e.deadline else { continue };
+                self.expired.push(Expired { uid: w.uid, element: e.name.to_string(), at });
+                if let Wait::Call { child } = &mut w.wait {
+                    child.expire_all(&e.name, at, &mut self.expired);
+                    child.cancel();
+                    self.log.append(std::mem::take(&mut child.log), DEADLINE_LOG_BYTES);
+                }
+                self.log.push(
+                    format!(
+                        "element `{}` was cancelled by its deadline ({at}); deadline -> {}",
+                        e.name,
+                        spec.element(deadline.flow.target).name
+                    ),
+                    DEADLINE_LOG_BYTES,
+                );
+                if record {
+                    events.push(TraceEvent {
+                        depth: self.depth,
+                        process: spec.code.clone(),
+                        element: e.name.clone(),
+                        kind: e.kind_name(),
+                        uid: w.uid,
+                        changes: Vec::new(),
+                        outcome: Outcome::DeadlinePassed { target: spec.element(deadline.flow.target).name.clone() },
+                    });
+                }
+                self.arrive(spec, deadline.flow);
+                count += 1;
+                continue;
+            }
+            if let Wait::Call { child } = &mut self.waiting[i].wait {
+                count += child.fire_deadlines(now, before, events, record);
+            }
+            i += 1;
+        }
+        if count > 0 && !self.status.is_finished() {
+            self.status = Status::Running;
+        }
+        count
+    }
+
+    /// Records every live element-instance of this (cancelled) sub-process
+    /// as cancelled by its caller's deadline.
+    fn expire_all(&self, element: &str, at: Timestamp, out: &mut Vec<Expired>) {
+        for uid in self.queue.iter().map(|t| t.uid) {
+            out.push(Expired { uid, element: element.to_string(), at });
+        }
+        for w in &self.waiting {
+            out.push(Expired { uid: w.uid, element: element.to_string(), at });
+            if let Wait::Call { child } = &w.wait {
+                child.expire_all(element, at, out);
+            }
+        }
+    }
+
+    /// Why executing this element-instance is refused because of a
+    /// deadline: its deadline (or its caller's) fired, or has passed at `now`
+    /// without having fired yet (a deadline racing an exec wins from its
+    /// due time on).
+    pub fn deadline_refusal(&self, uid: Uuid, now: Timestamp) -> Option<ExecError> {
+        if let Some(x) = self.expiry(uid) {
+            return Some(ExecError::CancelledByDeadline { uid, element: x.element.clone(), at: x.at.to_string() });
+        }
+        let (element, at) = self.deadline_of(uid)?;
+        (at <= now).then(|| ExecError::CancelledByDeadline { uid, element: element.to_string(), at: at.to_string() })
+    }
+
+    /// The record of an element-instance cancelled by a deadline, here or in a waiting sub-process.
+    pub fn expiry(&self, uid: Uuid) -> Option<&Expired> {
+        self.expired.iter().find(|x| x.uid == uid).or_else(|| {
+            self.waiting.iter().find_map(|w| match &w.wait {
+                Wait::Call { child } => child.expiry(uid),
+                _ => None,
+            })
+        })
+    }
+
+    /// The earliest deadline that would cancel this waiting element-instance:
+    /// its own, or that of a call waiting for the sub-process it belongs to.
+    pub fn deadline_of(&self, uid: Uuid) -> Option<(Arc<str>, Timestamp)> {
+        let spec = self.spec();
+        self.waiting.iter().find_map(|w| {
+            let own = w.deadline.map(|d| (spec.element(w.element).name.clone(), d));
+            if w.uid == uid {
+                return own;
+            }
+            let Wait::Call { child } = &w.wait else { return None };
+            if !child.holds_uid(uid) {
+                return None;
+            }
+            match (own, child.deadline_of(uid)) {
+                (Some(a), Some(b)) => Some(if a.1 <= b.1 { a } else { b }),
+                (a, b) => a.or(b),
+            }
+        })
     }
 
     /// Moves the waiting element-instances whose wait is over back to the
@@ -459,13 +659,60 @@ impl Instance {
         count
     }
 
-    /// The earliest due timer here or in sub-processes.
+    /// The earliest time anything is due here or in sub-processes: a
+    /// timer, a reminder or a deadline.
     pub fn next_due(&self) -> Option<Timestamp> {
+        [self.next_timer(), self.next_deadline()].into_iter().flatten().min()
+    }
+
+    /// The earliest due timer or reminder here or in sub-processes.
+    pub fn next_timer(&self) -> Option<Timestamp> {
+        self.waiting
+            .iter()
+            .flat_map(|w| {
+                let own = match &w.wait {
+                    Wait::Timer { due } => Some(*due),
+                    Wait::Call { child } => child.next_timer(),
+                    _ => None,
+                };
+                [own, w.reminder]
+            })
+            .flatten()
+            .min()
+    }
+
+    /// The earliest deadline here or in sub-processes.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        self.waiting
+            .iter()
+            .flat_map(|w| {
+                let inner = match &w.wait {
+                    Wait::Call { child } => child.next_deadline(),
+                    _ => None,
+                };
+                [w.deadline, inner]
+            })
+            .flatten()
+            .min()
+    }
+
+    /// Where virtual time moves next: the earliest timer, deadline or
+    /// reminder, but reminders alone never move it (a task that only
+    /// reminds would otherwise remind forever); they fire on the way to a
+    /// timer or a deadline.
+    fn next_virtual(&self) -> Option<Timestamp> {
+        let timers = self.next_plain_timer();
+        let other = [timers, self.next_deadline()].into_iter().flatten().min()?;
+        Some(self.next_timer().map_or(other, |t| t.min(other)))
+    }
+
+    /// The earliest timer element due here or in sub-processes, reminders left out.
+    fn next_plain_timer(&self) -> Option<Timestamp> {
         self.waiting
             .iter()
             .filter_map(|w| match &w.wait {
                 Wait::Timer { due } => Some(*due),
-                Wait::Call { child } => child.next_due(),
+                Wait::Call { child } => child.next_plain_timer(),
                 _ => None,
             })
             .min()
@@ -529,9 +776,10 @@ impl Instance {
             return true;
         }
         if run.options.clock == ClockMode::Virtual {
-            if let Some(due) = self.next_due() {
+            if let Some(due) = self.next_virtual() {
                 run.now = run.now.max(due);
-                self.fire_due_timers(run.now);
+                let trace = run.options.trace.then_some(&mut run.trace);
+                self.fire_due(run.now, trace);
                 return true;
             }
         }
@@ -608,11 +856,45 @@ impl Instance {
         run.elements_executed += 1;
         run.undo.begin(self.params.len());
         run.element_signals.clear();
-        let result = if token.resumed { Ok(Act::Next) } else { self.act(program, e, run) };
+        let result = if token.resumed {
+            Ok((Act::Next, (None, None)))
+        } else {
+            self.boundary_times(spec, e, run).and_then(|times| self.act(program, e, run).map(|act| (act, times)))
+        };
         match result {
-            Ok(act) => self.complete(spec, token.uid, token.element, act, run),
+            Ok((act, (deadline, reminder))) => {
+                let waits = matches!(act, Act::Wait(_));
+                self.complete(spec, token.uid, token.element, act, run);
+                if let Some(w) = self.waiting.last_mut().filter(|w| waits && w.uid == token.uid) {
+                    w.deadline = deadline;
+                    w.reminder = reminder;
+                }
+            }
             Err(err) => self.fail_element(token.uid, e, err, run),
         }
+    }
+
+    /// When an element that begins to wait now has its deadline and its
+    /// first reminder.
+    fn boundary_times(
+        &mut self,
+        spec: &ProcessSpec,
+        e: &ElementSpec,
+        run: &mut Run,
+    ) -> Result<(Option<Timestamp>, Option<Timestamp>), RunError> {
+        let deadline = match &e.deadline {
+            None => None,
+            Some(DeadlineSpec { when: TimerSpec::After(span), .. }) => Some(later(run.now, *span, e, "deadline")?),
+            Some(DeadlineSpec { when: TimerSpec::At(expr), .. }) => {
+                let value = self.eval(spec, expr, run)?;
+                Some(instant(value, expr, "a deadline's `at`")?)
+            }
+        };
+        let reminder = match &e.reminder {
+            None => None,
+            Some(r) => Some(later(run.now, r.every, e, "reminder")?),
+        };
+        Ok((deadline, reminder))
     }
 
     /// Does what the element does, and says where the flow goes.
@@ -662,26 +944,11 @@ impl Instance {
             }
             ElementKind::Signal(name) => Ok(Act::Wait(Wait::Signal { name: name.clone() })),
             ElementKind::Timer(TimerSpec::After(span)) => {
-                let due = run
-                    .now
-                    .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-                    .checked_add(*span)
-                    .map(|z| z.timestamp())
-                    .map_err(|err| RunError::new(format!("timer due time out of range: {err}")).at(e.span))?;
-                Ok(Act::Wait(Wait::Timer { due }))
+                Ok(Act::Wait(Wait::Timer { due: later(run.now, *span, e, "timer")? }))
             }
             ElementKind::Timer(TimerSpec::At(expr)) => {
-                match self.eval(spec, expr, run)? {
-                    Value::DateTime(due) => Ok(Act::Wait(Wait::Timer { due: due.timestamp() })),
-                    Value::Date(date) => {
-                        let due = jiff::tz::TimeZone::UTC
-                            .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-                            .map_err(|err| RunError::new(err.to_string()).at(expr.span))?;
-                        Ok(Act::Wait(Wait::Timer { due }))
-                    }
-                    other => Err(RunError::new(format!("a timer's `at` needs a DateTime, got {}", other.type_name()))
-                        .at(expr.span)),
-                }
+                let value = self.eval(spec, expr, run)?;
+                Ok(Act::Wait(Wait::Timer { due: instant(value, expr, "a timer's `at`")? }))
             }
             ElementKind::Call { process, inputs, outputs } => {
                 if self.depth + 1 > MAX_CALL_DEPTH {
@@ -706,6 +973,7 @@ impl Instance {
                 if child.status.is_finished() {
                     self.take_call_result(e, &mut child, outputs, run)?;
                     self.executed.extend(child.executed);
+                    self.expired.extend(child.expired);
                     Ok(Act::Next)
                 } else {
                     Ok(Act::Wait(Wait::Call { child: Box::new(child) }))
@@ -766,6 +1034,7 @@ impl Instance {
         run.undo.begin(self.params.len());
         run.element_signals.clear();
         self.executed.extend(child.executed.iter().copied());
+        self.expired.append(&mut child.expired);
         match self.take_call_result(e, &mut child, outputs, run) {
             Ok(()) => self.complete(program.process(self.process), w.uid, w.element, Act::Next, run),
             Err(err) => self.fail_element(w.uid, e, err, run),
@@ -821,7 +1090,7 @@ impl Instance {
                     self.arrive(spec, flow);
                 }
             }
-            Act::Wait(wait) => self.waiting.push(Waiting { uid, element, wait }),
+            Act::Wait(wait) => self.waiting.push(Waiting::new(uid, element, wait)),
             Act::End => {}
             Act::Terminate => {
                 self.stop();
@@ -1114,6 +1383,42 @@ impl Instance {
         }
         Ok(None)
     }
+}
+
+/// `now` plus a duration, for a timer, deadline or reminder.
+fn later(now: Timestamp, span: jiff::Span, e: &ElementSpec, what: &str) -> Result<Timestamp, RunError> {
+    now.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .checked_add(span)
+        .map(|z| z.timestamp())
+        .map_err(|err| RunError::new(format!("{what} due time out of range: {err}")).at(e.span))
+}
+
+/// A DateTime (or a Date: its midnight UTC) as the instant something is due.
+fn instant(value: Value, expr: &crate::check::ir::CExpr, what: &str) -> Result<Timestamp, RunError> {
+    match value {
+        Value::DateTime(due) => Ok(due.timestamp()),
+        Value::Date(date) => jiff::tz::TimeZone::UTC
+            .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+            .map_err(|err| RunError::new(err.to_string()).at(expr.span)),
+        other => Err(RunError::new(format!("{what} needs a DateTime, got {}", other.type_name())).at(expr.span)),
+    }
+}
+
+/// When a reminder that fired at `at` is due next: one period later, or,
+/// when ticks came late, the first period boundary after `now` (the periods
+/// missed are not made up one by one).
+fn next_reminder(at: Timestamp, every: jiff::Span, now: Timestamp) -> Option<Timestamp> {
+    let zoned = at.to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    let mut next = zoned.checked_add(every).ok()?.timestamp();
+    let mut periods = 1i64;
+    while next <= now {
+        periods += 1;
+        if periods > 10_000 {
+            return now.to_zoned_datetime(jiff::tz::TimeZone::UTC).checked_add(every).ok().map(|z| z.timestamp());
+        }
+        next = zoned.checked_add(every.checked_mul(periods).ok()?).ok()?.timestamp();
+    }
+    Some(next)
 }
 
 /// A `to` value as user or role names, or what it was instead ("an

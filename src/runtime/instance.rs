@@ -80,6 +80,28 @@ pub struct Waiting {
     pub uid: Uuid,
     pub element: ElementId,
     pub wait: Wait,
+    /// When its `deadline` passes, if it still waits then.
+    pub deadline: Option<Timestamp>,
+    /// When its `every` next starts a reminder path.
+    pub reminder: Option<Timestamp>,
+}
+
+impl Waiting {
+    /// A waiting element-instance without deadline or reminder.
+    pub fn new(uid: Uuid, element: ElementId, wait: Wait) -> Waiting {
+        Waiting { uid, element, wait, deadline: None, reminder: None }
+    }
+}
+
+/// An element-instance cancelled by its deadline (or one of a sub-process
+/// cancelled with its call): executing its UId says so.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Expired {
+    pub uid: Uuid,
+    /// The element whose deadline passed.
+    pub element: String,
+    /// When the deadline fired.
+    pub at: Timestamp,
 }
 
 /// What a waiting element-instance waits for.
@@ -288,6 +310,9 @@ pub struct Instance {
     /// Element-instances already executed by UId, so a second execution is
     /// recognised and refused without running anything.
     pub executed: Vec<Uuid>,
+    /// Element-instances cancelled by their deadline, kept so that
+    /// executing one is refused with that reason.
+    pub expired: Vec<Expired>,
     pub log: Log,
     pub error: Option<ErrorInfo>,
     /// The message of the failure that sent the flow to an `on error` handler.
@@ -319,6 +344,7 @@ impl Instance {
             waiting: Vec::new(),
             joins: Vec::new(),
             executed: Vec::new(),
+            expired: Vec::new(),
             log: Log::default(),
             error: None,
             last_error: None,

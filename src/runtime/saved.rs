@@ -19,7 +19,11 @@ use uuid::Uuid;
 ///   started, executed, cancelled or signalled it) and each waiting user
 ///   task's evaluated `to`. A version 1 state reads as a version 2 state
 ///   without them; its starter is [`UNKNOWN_STARTER`].
-pub const FORMAT_VERSION: u32 = 2;
+/// - 3: adds each waiting element-instance's `deadline` and next
+///   `reminder`, and the element-instances cancelled by a deadline
+///   (`expired`). Versions 1 and 2 read as version 3 without them (their
+///   definitions had no deadlines).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The oldest saved form this build still reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 1;
@@ -42,6 +46,9 @@ pub struct SavedInstance {
     pub joins: Vec<(u32, Vec<u32>)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub executed: Vec<Uuid>,
+    /// Since version 3.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired: Vec<Expired>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log: Vec<String>,
     /// Log lines dropped because the log was full.
@@ -84,6 +91,12 @@ pub struct SavedWaiting {
     /// A user task's evaluated `to` (since version 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Vec<String>>,
+    /// When its deadline passes (since version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Timestamp>,
+    /// When its reminder is next due (since version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<Timestamp>,
 }
 
 /// What a saved element-instance waits for.
@@ -126,10 +139,13 @@ impl SavedInstance {
                         Wait::Signal { name } => SavedWait::Signal { name: name.to_string() },
                         Wait::Call { child } => SavedWait::Call { child: Box::new(SavedInstance::of(child)) },
                     },
+                    deadline: w.deadline,
+                    reminder: w.reminder,
                 })
                 .collect(),
             joins: instance.joins.iter().map(|j| (j.element.0, j.arrived.clone())).collect(),
             executed: instance.executed.clone(),
+            expired: instance.expired.clone(),
             log: instance.log.to_vec(),
             log_dropped: instance.log.dropped(),
             error: instance.error.clone(),
@@ -193,7 +209,16 @@ impl SavedInstance {
                 SavedWait::Signal { name } => Wait::Signal { name: name.as_str().into() },
                 SavedWait::Call { child } => Wait::Call { child: Box::new(child.restore(program.clone())?) },
             };
-            waiting.push(Waiting { uid: w.uid, element: element(w.element)?, wait });
+            let id = element(w.element)?;
+            let e = spec.element(id);
+            // A deadline or reminder the definition does not have could never fire.
+            if (w.deadline.is_some() && e.deadline.is_none()) || (w.reminder.is_some() && e.reminder.is_none()) {
+                return Err(format!(
+                    "saved instance {}: element `{}` waits with a deadline or reminder its definition lacks",
+                    self.id, e.name
+                ));
+            }
+            waiting.push(Waiting { uid: w.uid, element: id, wait, deadline: w.deadline, reminder: w.reminder });
         }
         let mut joins = Vec::with_capacity(self.joins.len());
         for (e, arrived) in &self.joins {
@@ -221,6 +246,7 @@ impl SavedInstance {
             waiting,
             joins,
             executed: self.executed.clone(),
+            expired: self.expired.clone(),
             log: Log::restore(self.log.clone(), self.log_dropped),
             error: self.error.clone(),
             last_error: self.last_error.as_deref().map(Into::into),

@@ -59,6 +59,11 @@ pub fn exec_by_uid(
         if instance.was_executed(uid) {
             return Ok((ExecOutcome::AlreadyExecuted, instance.descriptor(None), 0));
         }
+        // Before "finished": a UId its deadline cancelled says so, also once
+        // the instance has ended.
+        if let Some(refusal) = instance.deadline_refusal(uid, jiff::Timestamp::now()) {
+            return Err(refusal.into());
+        }
         if instance.status.is_finished() {
             return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
         }

@@ -302,6 +302,10 @@ impl Store {
             }
             if version == 2 {
                 tx.execute_batch(schema::MIGRATE_V3)?;
+                version = 3;
+            }
+            if version == 3 {
+                tx.execute_batch(schema::MIGRATE_V4)?;
             }
             tx.pragma_update(None, "user_version", schema::SCHEMA_VERSION)?;
             tx.commit()?;
@@ -596,15 +600,16 @@ impl Store {
         load_versioned(&self.conn, &mut self.programs, &id)
     }
 
-    /// Up to `limit` instances with a timer due at `now`, loaded. Reads only
-    /// the index of live timers: nothing due costs one index look-up. Those
+    /// Up to `limit` instances with a timer, deadline or reminder due at
+    /// `now`, loaded. Reads only the index of live due rows: nothing due
+    /// costs one index look-up. Those
     /// that cannot be loaded (a damaged state) come apart, so that they do
     /// not hold the others up.
     pub fn due(&mut self, now: Timestamp, limit: usize) -> Result<(Vec<Versioned>, Vec<StoreError>)> {
         let ids: Vec<String> = {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT instance FROM element_instances INDEXED BY element_instances_live_timers
-                  WHERE live = 1 AND kind = 'timer' AND due <= ?1 ORDER BY due LIMIT ?2",
+                "SELECT instance FROM element_instances INDEXED BY element_instances_live_due
+                  WHERE live = 1 AND due IS NOT NULL AND due <= ?1 ORDER BY due LIMIT ?2",
             )?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let rows = stmt.query_map(params![time_text(now), limit], |r| r.get(0))?;
@@ -913,13 +918,15 @@ fn entries(instance: &Instance, out: &mut Vec<Entry>) {
         out.push(Entry { uid: t.uid, kind: "pending", signal: None, due: None });
     }
     for w in &instance.waiting {
+        // A deadline or reminder makes any waiting row due, so the due query finds it.
+        let boundary = [w.deadline, w.reminder].into_iter().flatten().min().map(time_text);
         let (kind, signal, due) = match &w.wait {
-            Wait::User { .. } => ("user", None, None),
+            Wait::User { .. } => ("user", None, boundary),
             Wait::Timer { due } => ("timer", None, Some(time_text(*due))),
-            Wait::Signal { name } => ("signal", Some(name.to_string()), None),
+            Wait::Signal { name } => ("signal", Some(name.to_string()), boundary),
             Wait::Call { child } => {
                 entries(child, out);
-                ("call", None, None)
+                ("call", None, boundary)
             }
         };
         out.push(Entry { uid: w.uid, kind, signal, due });
@@ -1147,6 +1154,9 @@ fn exec_in<K: AsRef<str>, V: AsRef<str>>(
     let mut instance = load_instance(conn, programs, &id)?;
     if instance.was_executed(uid) {
         return Ok((ExecOutcome::AlreadyExecuted, instance.descriptor(None), 0));
+    }
+    if let Some(refusal) = instance.deadline_refusal(uid, options.now.unwrap_or_else(Timestamp::now)) {
+        return Err(refusal.into());
     }
     if instance.status.is_finished() {
         return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());

@@ -4,7 +4,7 @@
 /// The schema this build writes and reads. A store with a newer schema is
 /// refused; an older one is migrated forward, step by step: a new store
 /// is created as version 1 and migrated like an old one.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Version 1.
 ///
@@ -125,4 +125,12 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_user ON sessions(user_name, created);
 CREATE INDEX sessions_by_expiry ON sessions(expires);
+";
+
+/// Version 3 to 4: deadlines and reminders. A waiting user task, signal or
+/// call with a deadline or reminder keeps its next due time in `due`, like
+/// a timer; the due query reads every live row with a `due`, through this
+/// partial index. The timer index stays for queries by kind.
+pub const MIGRATE_V4: &str = "
+CREATE INDEX element_instances_live_due ON element_instances(due) WHERE live = 1 AND due IS NOT NULL;
 ";

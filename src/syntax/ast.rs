@@ -97,11 +97,44 @@ pub struct Element {
     pub span: Span,
 }
 
-/// The plain flows after an element: `-> A`, `-> A, B`, `on error -> H`.
+/// The flows after an element: `-> A`, `-> A, B`, `on error -> H`, then
+/// its deadlines and reminders.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Flow {
     pub targets: Vec<Ident>,
     pub on_error: Option<Ident>,
+    /// `deadline … -> T` and `every … -> T`, in the order written (the
+    /// checker refuses a second of either kind).
+    pub boundaries: Vec<Boundary>,
+}
+
+/// A timer on a waiting element's border: `deadline "P3D" -> Escalate`,
+/// `deadline at Due -> Escalate` or `every "P1D" -> Remind`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Boundary {
+    pub kind: BoundaryKind,
+    pub target: Ident,
+    /// Span of the keyword (`deadline`, `every`): what errors point at.
+    pub keyword: Span,
+}
+
+/// An interrupting deadline or a repeating, non-interrupting reminder.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BoundaryKind {
+    /// `deadline "DURATION"` or `deadline at EXPR`.
+    Deadline(TimerKind),
+    /// `every "DURATION"`.
+    Every(StrLit),
+}
+
+impl BoundaryKind {
+    /// The keyword as written.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            BoundaryKind::Deadline(_) => "deadline",
+            BoundaryKind::Every(_) => "every",
+        }
+    }
 }
 
 /// What kind of element, with its body.

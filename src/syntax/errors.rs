@@ -298,7 +298,14 @@ pub(super) fn from_pest(file: FileId, text: &str, error: pest::error::Error<Rule
 fn expected_names(positives: &[Rule]) -> Vec<&'static str> {
     let operand = positives.iter().filter(|&&r| starts_operand(r)).count() >= 3;
     let mut expected: Vec<(u8, &str)> = Vec::new();
+    // `deadline` and `every` may follow any element, but are seldom what was
+    // missed there: named only when nothing else could come.
+    let optional = |r: &Rule| matches!(r, Rule::kw_deadline | Rule::kw_every);
+    let only_optional = positives.iter().all(optional);
     for &rule in positives {
+        if optional(&rule) && !only_optional {
+            continue;
+        }
         let name = if operand && starts_operand(rule) { "an expression" } else { expected_name(rule) };
         let name = (rank(rule), name);
         if !expected.contains(&name) {
@@ -470,6 +477,11 @@ pub(super) fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_emit => "`emit`",
         Rule::kw_list => "`List`",
         Rule::kw_to => "`to`",
+        Rule::kw_deadline => "`deadline`",
+        Rule::kw_every => "`every`",
+        Rule::deadline => "`deadline \"duration\" -> Target`",
+        Rule::deadline_at => "`at` and a date-time",
+        Rule::every => "`every \"duration\" -> Target`",
         Rule::lbrace => "`{`",
         Rule::rbrace => "`}`",
         Rule::lparen => "`(`",

@@ -203,6 +203,7 @@ impl Builder {
                     flow.on_error =
                         part.into_inner().find(|p| p.as_rule() == Rule::ident).map(|p| self.ident(&p)).transpose()?
                 }
+                Rule::deadline | Rule::every => flow.boundaries.push(self.boundary(part)?),
                 _ if keyword.is_none() => keyword = Some(self.span(&part)),
                 _ => {}
             }
@@ -233,6 +234,38 @@ impl Builder {
             kind,
             flow,
             span,
+        })
+    }
+
+    /// `deadline "P3D" -> T`, `deadline at EXPR -> T` or `every "P1D" -> T`.
+    fn boundary(&self, pair: Pair) -> Result<Boundary> {
+        let span = self.trimmed_span(&pair);
+        let rule = pair.as_rule();
+        let mut keyword = None;
+        let mut when = None;
+        let mut target = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::kw_deadline | Rule::kw_every => keyword = Some(self.span(&part)),
+                Rule::text => when = Some(TimerKind::After(self.str_lit(part)?)),
+                Rule::deadline_at => {
+                    let at = self.child(&mut part.into_inner(), Rule::expr, span)?;
+                    when = Some(TimerKind::At(self.expr(at, 0)?));
+                }
+                Rule::ident => target = Some(self.ident(&part)?),
+                _ => {}
+            }
+        }
+        let missing = |rule| errors::internal(span, rule);
+        let kind = match (rule, when) {
+            (Rule::deadline, Some(when)) => BoundaryKind::Deadline(when),
+            (Rule::every, Some(TimerKind::After(every))) => BoundaryKind::Every(every),
+            _ => return Err(missing(Rule::text)),
+        };
+        Ok(Boundary {
+            kind,
+            target: target.ok_or_else(|| missing(Rule::ident))?,
+            keyword: keyword.ok_or_else(|| missing(rule))?,
         })
     }
 

@@ -205,6 +205,22 @@ fn script_with_one_line_block_and_flow() {
 }
 
 #[test]
+fn deadlines_and_reminders_follow_the_flow_each_on_its_line() {
+    let el = element("user A \"a\" -> Done on error -> H\n    deadline \"P3D\" -> Late\n    every \"P1D\" -> Remind");
+    assert_eq!(el.flow.on_error, Some(id("H")));
+    let kinds: Vec<(&str, &str)> =
+        el.flow.boundaries.iter().map(|b| (b.kind.keyword(), b.target.name.as_str())).collect();
+    assert_eq!(kinds, [("deadline", "Late"), ("every", "Remind")]);
+    assert!(matches!(&el.flow.boundaries[0].kind, BoundaryKind::Deadline(TimerKind::After(d)) if d.value == "P3D"));
+    assert!(matches!(&el.flow.boundaries[1].kind, BoundaryKind::Every(d) if d.value == "P1D"));
+    let el = element("signal W \"Paid\" -> Done\n    deadline at add_days(Due, 1) -> Late");
+    assert!(matches!(&el.flow.boundaries[0].kind, BoundaryKind::Deadline(TimerKind::At(_))));
+    // Not reserved: still names.
+    let el = element("user deadline \"a\" -> every");
+    assert_eq!((el.name.name.as_str(), names(&el.flow.targets)), ("deadline", vec!["every"]));
+}
+
+#[test]
 fn flows_may_start_on_the_next_line_and_end_with_on_error() {
     let el = element("script S {\n  fail \"x\"\n}\n  -> Done\n  on error -> Handler");
     assert_eq!(names(&el.flow.targets), ["Done"]);

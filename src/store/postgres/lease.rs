@@ -185,7 +185,8 @@ impl PgStore {
         let holder = &self.options.node;
         let (candidates, prefix, name): (&str, &str, fn(Uuid) -> String) = match what {
             Claim::Timers => (
-                "i.id IN (SELECT instance FROM element_instances WHERE live AND kind = 'timer' AND due <= $1)",
+                // Timers, deadlines and reminders alike: every live row with a due time.
+                "i.id IN (SELECT instance FROM element_instances WHERE live AND due IS NOT NULL AND due <= $1)",
                 "timer:",
                 timer_lease,
             ),

@@ -492,6 +492,9 @@ fn exec_in(
     if instance.was_executed(uid) {
         return Ok((ExecOutcome::AlreadyExecuted, instance.descriptor(None), 0));
     }
+    if let Some(refusal) = instance.deadline_refusal(uid, options.now.unwrap_or_else(Timestamp::now)) {
+        return Err(refusal.into());
+    }
     if instance.status.is_finished() {
         return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
     }
@@ -769,7 +772,8 @@ impl ProcessStore for PgStore {
         })
     }
 
-    /// Reads the partial index of live timers only. Two nodes may load the
+    /// Reads the partial index of live due rows (timers, deadlines,
+    /// reminders) only. Two nodes may load the
     /// same instance: each saves it expecting the version loaded, so its
     /// timers fire once.
     fn due(&mut self, now: Timestamp, limit: usize) -> Result<(Vec<Versioned>, Vec<StoreError>)> {
@@ -777,7 +781,7 @@ impl ProcessStore for PgStore {
         self.transact(|tx, programs| {
             let rows = tx.query(
                 "SELECT instance FROM element_instances
-                  WHERE live AND kind = 'timer' AND due <= $1 ORDER BY due LIMIT $2",
+                  WHERE live AND due IS NOT NULL AND due <= $1 ORDER BY due LIMIT $2",
                 &[(&time_text(now), Type::TEXT), (&limit, Type::INT8)],
             )?;
             let mut out = Vec::new();

@@ -10,11 +10,11 @@
 //! database's locale, so that fixed-width UTC text sorts as time.
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migration `n` (counting from 0) brings a database from version `n` to
 /// `n + 1`. A step is never edited once released; a change is a new step.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Version 1: the SQLite store's tables (`programs`, `instances`,
 /// `element_instances`), plus
@@ -121,6 +121,13 @@ DELETE FROM sessions;
 ALTER TABLE sessions ADD COLUMN created TEXT COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN last_used TEXT COLLATE "C" NOT NULL DEFAULT '';
 CREATE INDEX sessions_by_user ON sessions(user_name, created);
+"#;
+
+/// Version 3 to 4: deadlines and reminders, as the SQLite store's version 4
+/// (`store::schema::MIGRATE_V4`): any live row with a `due` (a timer, or a
+/// waiting element's next deadline or reminder) is found by this index.
+const V4: &str = r#"
+CREATE INDEX element_instances_live_due ON element_instances(due) WHERE live AND due IS NOT NULL;
 "#;
 
 /// The version table itself; created before any step.
