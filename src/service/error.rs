@@ -1,6 +1,6 @@
 //! The service's one error answer: `{"error": {"message", "code", "help",
 //! "element", "file", "line", "column"}}` with a 4xx (or, for a store that
-//! fails, 500) status. Built from the layers' typed errors; never a stack
+//! fails, 500; for a database that cannot be reached, 503) status. Built from the layers' typed errors; never a stack
 //! trace or a panic message.
 
 use crate::api;
@@ -148,6 +148,8 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownInstance { .. } => ApiError::from_diagnostic(StatusCode::NOT_FOUND, &e),
             StoreError::Finished { .. } => ApiError::from_diagnostic(StatusCode::CONFLICT, &e),
             StoreError::SignalLoop { .. } => ApiError::from_diagnostic(StatusCode::UNPROCESSABLE_ENTITY, &e),
+            // The database is gone for now: the client may try again.
+            ref e if e.is_unavailable() => ApiError::from_diagnostic(StatusCode::SERVICE_UNAVAILABLE, e),
             _ => ApiError::from_diagnostic(StatusCode::INTERNAL_SERVER_ERROR, &e),
         }
     }

@@ -107,6 +107,13 @@ pub trait ProcessStore: Send {
     fn close(&mut self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// More handles on this same store, each for a store thread of its own
+    /// (see `service::worker`). A backend whose connections commit at once
+    /// gives them; by default none, so one thread makes every call (SQLite,
+    /// whose writers take turns on one lock).
+    fn concurrent_handles(&self) -> Vec<Box<dyn ProcessStore>> {
+        Vec::new()
+    }
     /// Applies writes in order, all durable with one commit (group
     /// commit); a write that fails is undone alone. By default, one
     /// transaction per write.

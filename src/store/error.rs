@@ -107,3 +107,34 @@ pub enum StoreError {
     #[diagnostic(transparent)]
     Exec(#[from] ExecError),
 }
+
+impl StoreError {
+    /// Could the database not be reached (gone, restarting, no free
+    /// connection), rather than refuse this operation? Then the same
+    /// request may succeed later: the service answers 503. A connection
+    /// cut during a commit leaves it unknown whether the commit happened,
+    /// as with any database; the service's writes are safe to repeat.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unavailable { .. } => true,
+            #[cfg(feature = "postgres")]
+            StoreError::Postgres(e) => connection_lost(e),
+            _ => false,
+        }
+    }
+}
+
+/// A PostgreSQL error that says the connection or the server went away:
+/// the connection closed or failed (an I/O error), a connection exception
+/// (class 08), or the server shutting down, crashed or starting (57P01–57P03).
+#[cfg(feature = "postgres")]
+fn connection_lost(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        let code = code.code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+    }
+    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+}

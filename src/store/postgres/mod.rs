@@ -901,6 +901,12 @@ impl ProcessStore for PgStore {
         })
     }
 
+    /// A clone per pooled connection but the first: as many store threads
+    /// as connections, so that no thread waits for the pool.
+    fn concurrent_handles(&self) -> Vec<Box<dyn ProcessStore>> {
+        (1..self.options.max_connections.max(1)).map(|_| Box::new(self.clone()) as Box<dyn ProcessStore>).collect()
+    }
+
     /// Group commit: one transaction for the whole batch, a savepoint per
     /// write, so that a write that fails is undone alone and the batch
     /// waits for one WAL flush. A write that hit a deadlock, and every
@@ -927,8 +933,16 @@ impl ProcessStore for PgStore {
             tx.commit()?;
             Ok(results)
         });
-        let Ok(results) = results else {
-            return writes.into_iter().map(|w| self.write_alone(w)).collect();
+        let results = match results {
+            Ok(results) => results,
+            // No connection: one by one, each would wait for the pool again.
+            Err(StoreError::Unavailable { target, message }) => {
+                return writes
+                    .iter()
+                    .map(|_| Err(StoreError::Unavailable { target: target.clone(), message: message.clone() }))
+                    .collect();
+            }
+            Err(_) => return writes.into_iter().map(|w| self.write_alone(w)).collect(),
         };
         results
             .into_iter()
