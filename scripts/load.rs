@@ -191,6 +191,12 @@ fn main() {
         f64::from(latencies[i]) / 1000.0
     };
     let cycles: u64 = tallies.iter().map(|t| t.cycles).sum();
+    // This client's own CPU time (utime + stime, in clock ticks of 10 ms),
+    // so that a run can tell what the load generator itself cost.
+    let cpu = std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| {
+        let fields: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
+        Some((fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?) / 100.0)
+    });
     let errors: u64 = tallies.iter().map(|t| t.errors).sum();
     println!(
         "{}",
@@ -201,6 +207,7 @@ fn main() {
             "requestsPerSecond": (latencies.len() as f64 / elapsed).round(),
             "cyclesPerSecond": (cycles as f64 / elapsed).round(),
             "latencyMs": { "p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "max": pct(1.0) },
+            "clientCpuSeconds": cpu,
         })
     );
 }

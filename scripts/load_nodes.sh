@@ -89,12 +89,34 @@ statements() {
      WHERE d.datname = '$1' ORDER BY total_exec_time DESC LIMIT 12"
 }
 
+# CPU seconds (user + system) the nodes, and PostgreSQL's processes (its
+# ended backends included), have used so far.
+cpu_nodes() {
+  local ticks=0 pid
+  for pid in "${nodes[@]}"; do ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  echo "$ticks"
+}
+cpu_postgres() {
+  [ -n "$pg_bin" ] && [ -f "$work/pg/data/postmaster.pid" ] || { echo 0; return; }
+  local main ticks pid
+  main=$(head -n 1 "$work/pg/data/postmaster.pid")
+  ticks=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$main/stat")
+  for pid in $(pgrep -P "$main"); do ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done
+  echo "$ticks"
+}
+
 rate() { sed -n 's/.*"cyclesPerSecond":\([0-9.]*\).*/\1/p'; }
 # Full speed, then half that rate.
 drive() {
-  local addrs=$1 full half
+  local addrs=$1 full half nodes0 pg0 hz
+  hz=$(getconf CLK_TCK)
+  nodes0=$(cpu_nodes)
+  pg0=$(cpu_postgres)
   full=$("$target/examples/load" "$addrs" cycle --connections "$connections" --seconds "$seconds")
   echo "  full speed: $full"
+  local used_nodes=$(( $(cpu_nodes) - nodes0 )) used_pg=$(( $(cpu_postgres) - pg0 ))
+  awk -v n="$used_nodes" -v p="$used_pg" -v hz="$hz" -v s="$seconds" -v c="$(nproc)" \
+    'BEGIN { printf "  CPU seconds at full speed: nodes %.1f, postgres %.1f (of %d s x %d cores)\n", n / hz, p / hz, s, c }'
   half=$(echo "$full" | rate | awk '{print int($1/2)}')
   echo "  half load:  $("$target/examples/load" "$addrs" cycle --connections "$connections" --seconds "$seconds" --rate "$half")"
 }

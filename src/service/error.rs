@@ -1,6 +1,6 @@
 //! The service's one error answer: `{"error": {"message", "code", "help",
 //! "element", "file", "line", "column"}}` with a 4xx (or, for a store that
-//! fails, 500; for a database that cannot be reached, 503) status. Built from the layers' typed errors; never a stack
+//! fails, 500) status. Built from the layers' typed errors; never a stack
 //! trace or a panic message.
 
 use crate::api;

@@ -109,11 +109,9 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Could the database not be reached (gone, restarting, no free
-    /// connection), rather than refuse this operation? Then the same
-    /// request may succeed later: the service answers 503. A connection
-    /// cut during a commit leaves it unknown whether the commit happened,
-    /// as with any database; the service's writes are safe to repeat.
+    /// Whether the store could not be reached, rather than refusing or
+    /// failing the operation: the database is down, restarting, or out of
+    /// connections. The same operation may well succeed shortly.
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Unavailable { .. } => true,
@@ -124,17 +122,20 @@ impl StoreError {
     }
 }
 
-/// A PostgreSQL error that says the connection or the server went away:
-/// the connection closed or failed (an I/O error), a connection exception
-/// (class 08), or the server shutting down, crashed or starting (57P01–57P03).
+/// A PostgreSQL error that says the connection failed, not the statement:
+/// the connection closed or broke (an I/O error), or the server said so
+/// (class 08 "connection exception", 57P01-57P03 "shutting down",
+/// "crashed", "cannot connect now", 53300 "too many connections").
 #[cfg(feature = "postgres")]
 fn connection_lost(e: &postgres::Error) -> bool {
     if e.is_closed() {
         return true;
     }
-    if let Some(code) = e.code() {
-        let code = code.code();
-        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+    match e.code() {
+        Some(code) => {
+            let code = code.code();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+        }
+        None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
     }
-    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }

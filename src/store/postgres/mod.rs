@@ -690,6 +690,12 @@ impl ProcessStore for PgStore {
         self.load_versioned(id).map(|v| v.instance)
     }
 
+    /// A clone per pooled connection but the first: as many store threads
+    /// as connections, so that no thread waits for the pool.
+    fn concurrent_handles(&self) -> Vec<Box<dyn ProcessStore>> {
+        (1..self.options.max_connections.max(1)).map(|_| Box::new(self.clone()) as Box<dyn ProcessStore>).collect()
+    }
+
     fn load_versioned(&mut self, id: Uuid) -> Result<Versioned> {
         self.transact(|tx, programs| load_versioned_in(tx, programs, &id.to_string()))
     }
@@ -899,12 +905,6 @@ impl ProcessStore for PgStore {
             let id: &str = row.try_get(0)?;
             Ok(id.parse().ok().map(|id| (id, row.try_get::<_, String>(1).unwrap_or_default())))
         })
-    }
-
-    /// A clone per pooled connection but the first: as many store threads
-    /// as connections, so that no thread waits for the pool.
-    fn concurrent_handles(&self) -> Vec<Box<dyn ProcessStore>> {
-        (1..self.options.max_connections.max(1)).map(|_| Box::new(self.clone()) as Box<dyn ProcessStore>).collect()
     }
 
     /// Group commit: one transaction for the whole batch, a savepoint per
