@@ -14,6 +14,7 @@
 #                                server and print where its time went
 #   SERVE_ARGS="…"               more `serve` options for every node
 #   ONLY="sqlite pg1 pg2"        the runs to make
+#   PROCDSL_BIN=path             serve with that binary (another build, to compare)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -41,7 +42,7 @@ trap cleanup EXIT
 node() {
   local store=$1 log=$work/node${#nodes[@]}.log
   # shellcheck disable=SC2086
-  "$target/procdsl" serve scripts/load.proc --addr 127.0.0.1:0 --store "$store" ${SERVE_ARGS:-} >/dev/null 2>"$log" &
+  "${PROCDSL_BIN:-$target/procdsl}" serve scripts/load.proc --addr 127.0.0.1:0 --store "$store" ${SERVE_ARGS:-} >/dev/null 2>"$log" &
   nodes+=($!)
   addr=
   for _ in $(seq 200); do
