@@ -205,6 +205,11 @@ fn the_example_nginx_config_balances_a_signed_in_client_over_two_nodes() {
             &session,
             r#"{"schemaName":"UsrApprove"}"#,
         );
+        assert_ne!(
+            status, 401,
+            "RunProcess {n} through nginx reached a node that does not know the session signed in on the other: \
+             round robin needs sessions kept in the store (issue 11): {d}"
+        );
         assert_eq!(status, 200, "RunProcess {n} through nginx: {d}");
         let uid = d["waiting"][0]["uid"].as_str().unwrap().to_string();
         let (status, _, d) = request(

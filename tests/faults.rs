@@ -376,3 +376,30 @@ fn with_the_database_stopped_nodes_answer_503_and_recover_by_themselves() {
         assert!(node.child.try_wait().unwrap().is_none(), "a node ended while the database was gone");
     }
 }
+
+#[test]
+fn a_database_out_of_reach_at_start_up_is_refused_without_showing_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("approve.proc"), SOURCE).unwrap();
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    let out = Command::new(env!("CARGO_BIN_EXE_procdsl"))
+        .arg("serve")
+        .arg(dir.path().join("approve.proc"))
+        .args(["--addr", "127.0.0.1:0", "--pg-connect-timeout", "1"])
+        .env("PROCDSL_STORE", "postgres://app:s3cret@127.0.0.1:1/procdsl")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the store `postgres://app@127.0.0.1:1/procdsl` is unavailable"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    // `--help` shows where the store comes from, not its value.
+    let help = Command::new(env!("CARGO_BIN_EXE_procdsl"))
+        .args(["serve", "--help"])
+        .env("PROCDSL_STORE", "postgres://app:s3cret@127.0.0.1:1/procdsl")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("PROCDSL_STORE") && help.contains("--pg-max-connections"), "{help}");
+    assert!(!help.contains("s3cret"), "{help}");
+}
