@@ -361,7 +361,7 @@ fn with_the_database_stopped_nodes_answer_503_and_recover_by_themselves() {
     assert!(clients.wait_for(|c| c.cycles(0) >= 10 && c.cycles(1) >= 10), "both nodes run cycles");
     server.stop().unwrap();
     clients.phase.store(FAULT, Ordering::SeqCst);
-    assert!(clients.wait_for(|c| c.unavailable.load(Ordering::Relaxed) >= 8), "the nodes answer 503 while it is gone");
+    assert!(clients.wait_for(|c| c.unavailable.load(Ordering::Relaxed) >= 16), "the nodes answer 503 while it is gone");
     clients.phase.store(AFTER, Ordering::SeqCst);
     server.resume().unwrap();
     assert!(
