@@ -5,8 +5,10 @@
 //! latency percentiles as one JSON line.
 //!
 //! ```text
-//! load ADDR execute|cycle [--connections N] [--seconds S] [--rate R]
+//! load ADDR[,ADDR…] execute|cycle [--connections N] [--seconds S] [--rate R]
 //! ```
+//! With several addresses (service nodes on one store), the connections
+//! are dealt to them in turn.
 //! - `execute`: `GET …/UsrLoadTen/Execute?ResultParameterName=Total` (a
 //!   ten-element process, answered with its result).
 //! - `cycle`: `POST …/RunProcess` of `UsrLoadWait` (runs to a user task and
@@ -140,7 +142,7 @@ async fn worker(addr: String, mode: String, until: Instant, interval: Option<Dur
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(addr), Some(mode)) = (args.first().cloned(), args.get(1).cloned()) else {
-        eprintln!("usage: load ADDR execute|cycle [--connections N] [--seconds S] [--rate R]");
+        eprintln!("usage: load ADDR[,ADDR…] execute|cycle [--connections N] [--seconds S] [--rate R]");
         std::process::exit(2);
     };
     let option = |name: &str, default: f64| -> f64 {
@@ -150,6 +152,11 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
+    let nodes: Vec<&str> = addr.split(',').filter(|a| !a.is_empty()).collect();
+    if nodes.is_empty() {
+        eprintln!("load: no address given");
+        std::process::exit(2);
+    }
     let connections = option("--connections", 32.0).max(1.0) as usize;
     let seconds = option("--seconds", 10.0);
     let rate = option("--rate", 0.0);
@@ -163,7 +170,8 @@ fn main() {
         let tasks: Vec<_> = (0..connections)
             .map(|i| {
                 let offset = interval.map_or(Duration::ZERO, |d| d.mul_f64(i as f64 / connections as f64));
-                tokio::spawn(worker(addr.clone(), mode.clone(), until, interval, offset))
+                let addr = nodes[i % nodes.len()].to_string();
+                tokio::spawn(worker(addr, mode.clone(), until, interval, offset))
             })
             .collect();
         let mut out = Vec::new();
@@ -183,16 +191,23 @@ fn main() {
         f64::from(latencies[i]) / 1000.0
     };
     let cycles: u64 = tallies.iter().map(|t| t.cycles).sum();
+    // This client's own CPU time (utime + stime, in clock ticks of 10 ms),
+    // so that a run can tell what the load generator itself cost.
+    let cpu = std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| {
+        let fields: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
+        Some((fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?) / 100.0)
+    });
     let errors: u64 = tallies.iter().map(|t| t.errors).sum();
     println!(
         "{}",
         serde_json::json!({
-            "mode": mode, "connections": connections, "seconds": (elapsed * 100.0).round() / 100.0,
+            "mode": mode, "nodes": nodes.len(), "connections": connections, "seconds": (elapsed * 100.0).round() / 100.0,
             "targetRate": if rate > 0.0 { Some(rate) } else { None },
             "requests": latencies.len(), "errors": errors,
             "requestsPerSecond": (latencies.len() as f64 / elapsed).round(),
             "cyclesPerSecond": (cycles as f64 / elapsed).round(),
             "latencyMs": { "p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "max": pct(1.0) },
+            "clientCpuSeconds": cpu,
         })
     );
 }

@@ -5,7 +5,7 @@ use super::{color_stderr, EXIT_INVALID, EXIT_OK};
 use procdsl::check;
 use procdsl::runtime::engine::DEFAULT_MAX_STEPS;
 use procdsl::service::{self, auth, Config, Limits};
-use procdsl::store::Store;
+use procdsl::store::{Location, ProcessStore, Store};
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,9 +19,19 @@ pub struct ServeArgs {
     /// The address to listen on, HOST:PORT (a host name is resolved). Without --users, only loopback.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub addr: String,
-    /// The store that keeps the instances (created when missing).
-    #[arg(long, env = "PROCDSL_STORE", default_value = "procdsl.db", value_name = "PATH")]
-    pub store: PathBuf,
+    /// The store that keeps the instances: a SQLite file (created when missing) or a PostgreSQL database,
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DB (docs/DEPLOY.md).
+    #[arg(long, env = "PROCDSL_STORE", hide_env_values = true, default_value = "procdsl.db", value_name = "PATH|URL")]
+    pub store: String,
+    /// PostgreSQL: the most connections this node opens; as many store threads use them.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub pg_max_connections: u32,
+    /// PostgreSQL: how long to wait for a connection (a new one, or a free one of the pool) before a request fails with 503, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub pg_connect_timeout: f64,
+    /// PostgreSQL: the longest statement, row-lock waits included, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub pg_statement_timeout: f64,
     /// The users and bearer tokens (JSON; see docs/SERVICE.md). Without it, no sign-in is needed.
     #[arg(long, value_name = "FILE")]
     pub users: Option<PathBuf>,
@@ -239,20 +249,7 @@ fn start(args: ServeArgs) -> Result<(), String> {
         }
         eprintln!("procdsl serve: no --users file: no sign-in needed, so only loopback ({addr}) is served");
     }
-    let store = Store::open(&args.store).map_err(|e| e.to_string())?;
-    // Checkpoints from a second connection keep them off the commit path.
-    let checkpoints = Store::open_existing(&args.store).map_err(|e| e.to_string())?;
-    store.defer_checkpoints().map_err(|e| e.to_string())?;
-    let mut failing = false;
-    let maintenance: Box<dyn FnMut() + Send> = Box::new(move || match checkpoints.checkpoint() {
-        Err(e) if !failing => {
-            failing = true;
-            eprintln!("procdsl serve: checkpoint: {e}");
-        }
-        Err(_) => {}
-        Ok(()) => failing = false,
-    });
-    eprintln!("procdsl serve: store {}", args.store.display());
+    let (store, maintenance) = open_store(&args)?;
     let limits = Limits {
         max_body: args.max_body,
         request_timeout: seconds(args.timeout, "--timeout")?,
@@ -272,7 +269,7 @@ fn start(args: ServeArgs) -> Result<(), String> {
         ..Limits::default()
     };
     let reloadable = users.clone();
-    let config = Config { program, store: Box::new(store), users, limits, access_log, maintenance: Some(maintenance) };
+    let config = Config { program, store, users, limits, access_log, maintenance };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -287,6 +284,56 @@ fn start(args: ServeArgs) -> Result<(), String> {
         eprintln!("procdsl serve: stopped");
         Ok(())
     })
+}
+
+/// Store upkeep the service runs every 100 ms (see [`Config::maintenance`]).
+type Maintenance = Box<dyn FnMut() + Send>;
+
+/// The store `--store` names, opened, with its upkeep; says on stderr
+/// which store it is (a connection string without its password).
+fn open_store(args: &ServeArgs) -> Result<(Box<dyn ProcessStore>, Option<Maintenance>), String> {
+    let path = match Location::parse(&args.store)? {
+        Location::Postgres(url) => return open_postgres(args, &url),
+        Location::Sqlite(path) => path,
+    };
+    let path = path.as_path();
+    let store = Store::open(path).map_err(|e| e.to_string())?;
+    // Checkpoints from a second connection keep them off the commit path.
+    let checkpoints = Store::open_existing(path).map_err(|e| e.to_string())?;
+    store.defer_checkpoints().map_err(|e| e.to_string())?;
+    let mut failing = false;
+    let maintenance: Maintenance = Box::new(move || match checkpoints.checkpoint() {
+        Err(e) if !failing => {
+            failing = true;
+            eprintln!("procdsl serve: checkpoint: {e}");
+        }
+        Err(_) => {}
+        Ok(()) => failing = false,
+    });
+    eprintln!("procdsl serve: store {}", path.display());
+    Ok((Box::new(store), Some(maintenance)))
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(args: &ServeArgs, url: &str) -> Result<(Box<dyn ProcessStore>, Option<Maintenance>), String> {
+    use procdsl::store::postgres::{redact, PgOptions, PgStore};
+    if args.pg_max_connections == 0 {
+        return Err("--pg-max-connections must be at least 1".to_string());
+    }
+    let options = PgOptions {
+        max_connections: args.pg_max_connections,
+        connect_timeout: seconds(args.pg_connect_timeout, "--pg-connect-timeout")?,
+        statement_timeout: seconds(args.pg_statement_timeout, "--pg-statement-timeout")?,
+        ..PgOptions::default()
+    };
+    let store = PgStore::connect(url, options).map_err(|e| e.to_string())?;
+    eprintln!("procdsl serve: store {} (PostgreSQL, at most {} connections)", redact(url), args.pg_max_connections);
+    Ok((Box::new(store), None))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_: &ServeArgs, _: &str) -> Result<(Box<dyn ProcessStore>, Option<Maintenance>), String> {
+    Err("this procdsl was built without the `postgres` feature: --store takes a SQLite path only".to_string())
 }
 
 /// A users file others can read gets a warning (its hashes can be guessed at offline).

@@ -1,15 +1,23 @@
-//! The store's own thread. Every store call of the service goes through
-//! it; writes that queue up while a commit is on its way to disk go into
+//! The store's own threads. Every store call of the service goes through
+//! them; writes that queue up while a commit is on its way to disk go into
 //! the next batch together, one durable commit for all of them (group
 //! commit, [`ProcessStore::write_batch`]). A caller waits for its answer,
 //! so it answers its client only after its write is committed.
+//!
+//! SQLite gets one thread: its writers take turns on one lock anyway. A
+//! backend whose connections work at once (PostgreSQL) hands out more
+//! handles ([`ProcessStore::concurrent_handles`]), and each gets a thread of
+//! its own taking jobs from the same queue: loads no longer wait behind
+//! commits, and commits of different instances overlap. Exactly-once does
+//! not rest on the single thread: every save the service makes is
+//! version-checked, and an exec takes the instance's row lock.
 //!
 //! Calls block the calling thread: they are made from the blocking pool.
 
 use super::error::ApiError;
 use crate::store::{ProcessStore, StoreError, Write, Written};
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 
 /// At most this many writes in one commit.
 const MAX_BATCH: usize = 256;
@@ -30,41 +38,19 @@ fn stopped() -> ApiError {
 }
 
 impl StoreHandle {
-    pub fn start(mut store: Box<dyn ProcessStore>) -> StoreHandle {
+    pub fn start(store: Box<dyn ProcessStore>) -> StoreHandle {
         let (jobs, queue) = mpsc::channel::<Job>();
-        let spawned = std::thread::Builder::new().name("procdsl-store".into()).spawn(move || {
-            let mut pending = Vec::new();
-            while let Ok(job) = queue.recv() {
-                pending.push(job);
-                while pending.len() < MAX_BATCH {
-                    match queue.try_recv() {
-                        Ok(job) => pending.push(job),
-                        Err(_) => break,
-                    }
-                }
-                let mut writes = Vec::new();
-                let mut replies = Vec::new();
-                for job in pending.drain(..) {
-                    match job {
-                        Job::Write(w, reply) => {
-                            writes.push(w);
-                            replies.push(reply);
-                        }
-                        // A call runs before the writes queued with it are
-                        // committed: nobody has been told of those writes
-                        // yet, so nobody can tell, and the writes stay in one
-                        // commit (a flush per call would split the group).
-                        Job::Call(call) => {
-                            // A panic in a call loses that call's answer, not the store.
-                            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| call(store.as_mut())));
-                        }
-                    }
-                }
-                flush(store.as_mut(), &mut writes, &mut replies);
+        let queue = Arc::new(Mutex::new(queue));
+        let mut stores = store.concurrent_handles();
+        stores.insert(0, store);
+        for (n, mut store) in stores.into_iter().enumerate() {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("procdsl-store-{n}"))
+                .spawn(move || serve_jobs(&queue, store.as_mut()));
+            if let Err(e) = spawned {
+                eprintln!("procdsl serve: cannot start store thread {n}: {e}");
             }
-        });
-        if let Err(e) = spawned {
-            eprintln!("procdsl serve: cannot start the store thread: {e}");
         }
         StoreHandle { jobs }
     }
@@ -107,6 +93,48 @@ impl StoreHandle {
         });
         self.jobs.send(Job::Call(call)).map_err(|_| stopped())?;
         Ok(answer.recv().map_err(|_| stopped())??)
+    }
+}
+
+/// One store thread: takes what is queued (waiting for the first job),
+/// runs it and commits its writes together, until the queue closes.
+fn serve_jobs(queue: &Mutex<mpsc::Receiver<Job>>, store: &mut dyn ProcessStore) {
+    let mut pending = Vec::new();
+    loop {
+        {
+            // Only one thread waits on the queue at a time; the others wait
+            // for the lock, and take the next jobs once it is released.
+            let queue = queue.lock().unwrap_or_else(|e| e.into_inner());
+            match queue.recv() {
+                Ok(job) => pending.push(job),
+                Err(_) => return,
+            }
+            while pending.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => pending.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
+        let mut writes = Vec::new();
+        let mut replies = Vec::new();
+        for job in pending.drain(..) {
+            match job {
+                Job::Write(w, reply) => {
+                    writes.push(w);
+                    replies.push(reply);
+                }
+                // A call runs before the writes queued with it are
+                // committed: nobody has been told of those writes yet, so
+                // nobody can tell, and the writes stay in one commit (a
+                // flush per call would split the group).
+                Job::Call(call) => {
+                    // A panic in a call loses that call's answer, not the store.
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| call(&mut *store)));
+                }
+            }
+        }
+        flush(store, &mut writes, &mut replies);
     }
 }
 

@@ -84,6 +84,13 @@ pub trait ProcessStore: Send {
         fields: &[(String, String)],
         options: RunOptions,
     ) -> Result<(ExecOutcome, Descriptor, u64), StoreError>;
+    /// More handles on this same store, each for a store thread of its own
+    /// (see `service::worker`). A backend whose connections commit at once
+    /// gives them; by default none, so one thread makes every call (SQLite,
+    /// whose writers take turns on one lock).
+    fn concurrent_handles(&self) -> Vec<Box<dyn ProcessStore>> {
+        Vec::new()
+    }
     /// An instance, restored on the definition it runs on.
     fn load(&mut self, id: Uuid) -> Result<Instance, StoreError>;
     /// An instance with the version it was saved as.

@@ -679,6 +679,12 @@ impl ProcessStore for PgStore {
         self.load_versioned(id).map(|v| v.instance)
     }
 
+    /// A clone per pooled connection but the first: as many store threads
+    /// as connections, so that no thread waits for the pool.
+    fn concurrent_handles(&self) -> Vec<Box<dyn ProcessStore>> {
+        (1..self.options.max_connections.max(1)).map(|_| Box::new(self.clone()) as Box<dyn ProcessStore>).collect()
+    }
+
     fn load_versioned(&mut self, id: Uuid) -> Result<Versioned> {
         self.transact(|tx, programs| load_versioned_in(tx, programs, &id.to_string()))
     }
@@ -991,8 +997,16 @@ impl ProcessStore for PgStore {
             tx.commit()?;
             Ok(results)
         });
-        let Ok(results) = results else {
-            return writes.into_iter().map(|w| self.write_alone(w)).collect();
+        let results = match results {
+            Ok(results) => results,
+            // No connection: one by one, each would wait for the pool again.
+            Err(StoreError::Unavailable { target, message }) => {
+                return writes
+                    .iter()
+                    .map(|_| Err(StoreError::Unavailable { target: target.clone(), message: message.clone() }))
+                    .collect();
+            }
+            Err(_) => return writes.into_iter().map(|w| self.write_alone(w)).collect(),
         };
         results
             .into_iter()
