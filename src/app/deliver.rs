@@ -7,9 +7,11 @@
 use super::Result;
 use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::RunOptions;
-use crate::store::{fire_page, real_time, ProcessStore, StoreError, Write, Written, PAGE_SIZE};
+use crate::store::{fire_page, real_time, ProcessStore, SignalPage, StoreError, Versioned, Write, Written, PAGE_SIZE};
 use jiff::Timestamp;
 use std::collections::HashSet;
+use std::time::Duration;
+use uuid::Uuid;
 
 /// A page refused because one of its instances changed meanwhile is loaded
 /// again, at most this many times in one delivery (others keep changing them).
@@ -23,6 +25,73 @@ pub fn signal(store: &mut dyn ProcessStore, name: &str, options: RunOptions) -> 
     deliver_all(store, &options)
 }
 
+/// What delivering one page of a signal did.
+pub struct PageDelivered {
+    /// The signal has reached every waiter (false also after a conflict:
+    /// the page is loaded again).
+    pub finished: bool,
+    /// One of the page's instances changed meanwhile: nothing was written.
+    pub conflict: bool,
+    /// The instances woken, committed.
+    pub woken: Vec<Descriptor>,
+    /// Elements the page's runs executed.
+    pub elements: u64,
+    /// Whether a woken instance threw signals in turn.
+    pub emitted: bool,
+    /// Instances the signal could not be delivered to (they cannot be loaded or run).
+    pub failed: Vec<StoreError>,
+    /// Signals thrown by the woken instances that were not passed on (a loop).
+    pub dropped: Vec<StoreError>,
+}
+
+/// Delivers one page of a signal waiting in the outbox: of row `only`, or
+/// of the oldest row not in `skip`; past `until`, the page ends early. Its
+/// saves are one write, all or none. `None`: no such row waits.
+pub fn deliver_page<S: PageCalls + ?Sized>(
+    store: &mut S,
+    only: Option<i64>,
+    skip: Vec<i64>,
+    options: &RunOptions,
+    until: Option<std::time::Instant>,
+) -> Result<Option<PageDelivered>> {
+    let Some(page) = store.signal_page(only, skip, PAGE_SIZE)? else {
+        return Ok(None);
+    };
+    let run = page.run(options, until);
+    let finished = run.write.cursor.is_none();
+    let emitted = run.write.saves.iter().any(|s| !s.emitted.is_empty());
+    let mut done = PageDelivered {
+        finished,
+        conflict: false,
+        woken: Vec::new(),
+        elements: 0,
+        emitted: false,
+        failed: run.failed,
+        dropped: Vec::new(),
+    };
+    match store.write_all(vec![Write::Delivered(Box::new(run.write))])?.pop() {
+        Some(Ok(Written::Delivered(notes))) => {
+            done.dropped = notes;
+            done.woken = run.woken;
+            done.elements = run.elements;
+            done.emitted = emitted;
+        }
+        Some(Err(StoreError::Conflict { .. })) => {
+            done.finished = false;
+            done.conflict = true;
+        }
+        Some(Err(e)) => return Err(e),
+        // Not what the trait promises: stop rather than load the same page forever.
+        Some(Ok(_)) | None => {
+            return Err(StoreError::Unavailable {
+                target: "the store".to_string(),
+                message: "the store answered a page of a signal's delivery with something else".to_string(),
+            })
+        }
+    }
+    Ok(Some(done))
+}
+
 /// Delivers every signal waiting in the outbox, page by page, each page
 /// one write, and returns the descriptors of the instances woken (each
 /// once, as it is last). A signal that was not passed on (a loop) is
@@ -31,27 +100,20 @@ pub fn deliver_all(store: &mut dyn ProcessStore, options: &RunOptions) -> Result
     let mut woken: Vec<Descriptor> = Vec::new();
     let mut dropped = None;
     let mut conflicts = 0;
-    while let Some(page) = store.signal_page(None, &[], PAGE_SIZE)? {
-        let run = page.run(options, None);
-        dropped = dropped.or(run.failed.into_iter().next());
-        match store.write_batch(vec![Write::Delivered(Box::new(run.write))]).pop() {
-            Some(Ok(Written::Delivered(notes))) => dropped = dropped.or(notes.into_iter().next()),
-            // Another command saved one of the page's instances meanwhile:
-            // load the page again.
-            Some(Err(StoreError::Conflict { .. })) if conflicts < MAX_CONFLICTS => {
-                conflicts += 1;
-                continue;
-            }
-            Some(Err(e)) => return Err(e),
-            // Not what the trait promises: stop rather than load the same page forever.
-            Some(Ok(_)) | None => {
+    while let Some(page) = deliver_page(store, None, Vec::new(), options, None)? {
+        dropped = dropped.or(page.failed.into_iter().next()).or(page.dropped.into_iter().next());
+        // Another command saved one of the page's instances meanwhile: the
+        // page is loaded again, a bounded number of times.
+        if page.conflict {
+            conflicts += 1;
+            if conflicts > MAX_CONFLICTS {
                 return Err(StoreError::Unavailable {
                     target: store.display_name(),
-                    message: "the store answered a page of a signal's delivery with something else".to_string(),
-                })
+                    message: format!("the instances waiting for a signal kept changing ({MAX_CONFLICTS} tries)"),
+                });
             }
         }
-        for d in run.woken {
+        for d in page.woken {
             match woken.iter_mut().find(|w| w.process_id == d.process_id) {
                 Some(w) => *w = d,
                 None => woken.push(d),
@@ -66,62 +128,115 @@ pub fn deliver_all(store: &mut dyn ProcessStore, options: &RunOptions) -> Result
 
 /// How long a `tick` holds the timers it claims, at most: it gives them
 /// back as soon as a page is committed.
-const TICK_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+const TICK_LEASE: Duration = Duration::from_secs(60);
 
-/// Fires a page of claimed instances and commits it; false when the page
-/// held only instances seen before: nothing more is due (or their timers
-/// are not due to the millisecond yet).
-fn fire_claimed(
-    store: &mut dyn ProcessStore,
-    page: Vec<crate::store::Versioned>,
-    options: &crate::runtime::engine::RunOptions,
-    seen: &mut HashSet<uuid::Uuid>,
-    moved: &mut Vec<Descriptor>,
-) -> Result<bool> {
-    if !page.iter().any(|v| seen.insert(v.instance.id)) {
-        return Ok(false);
+/// The store calls that firing timers and delivering signals make, so
+/// that one loop serves a store in hand (the commands, the REPL) and the
+/// service's store threads.
+pub trait PageCalls {
+    /// See [`ProcessStore::claim_timers`].
+    fn claim_timers(&mut self, now: Timestamp, limit: usize, lease: Duration) -> Result<Claimed>;
+    /// See [`ProcessStore::release_timers`].
+    fn release_timers(&mut self, ids: Vec<Uuid>) -> Result<()>;
+    /// Commits writes, each with its own result (see [`ProcessStore::write_batch`]).
+    fn write_all(&mut self, writes: Vec<Write>) -> Result<Vec<Result<Written>>>;
+    /// See [`ProcessStore::signal_page`].
+    fn signal_page(&mut self, only: Option<i64>, skip: Vec<i64>, limit: usize) -> Result<Option<SignalPage>>;
+}
+
+/// A page of claimed instances, loaded, and those that could not be.
+pub type Claimed = (Vec<Versioned>, Vec<StoreError>);
+
+impl PageCalls for dyn ProcessStore + '_ {
+    fn claim_timers(&mut self, now: Timestamp, limit: usize, lease: Duration) -> Result<Claimed> {
+        ProcessStore::claim_timers(self, now, limit, lease)
     }
-    let (saves, descriptors, _) = fire_page(page, options);
+
+    fn release_timers(&mut self, ids: Vec<Uuid>) -> Result<()> {
+        ProcessStore::release_timers(self, &ids)
+    }
+
+    fn write_all(&mut self, writes: Vec<Write>) -> Result<Vec<Result<Written>>> {
+        Ok(self.write_batch(writes))
+    }
+
+    fn signal_page(&mut self, only: Option<i64>, skip: Vec<i64>, limit: usize) -> Result<Option<SignalPage>> {
+        ProcessStore::signal_page(self, only, &skip, limit)
+    }
+}
+
+/// What firing one page of due instances committed.
+pub struct PageFired {
+    /// The descriptors of the instances saved (a conflict leaves one to the next tick).
+    pub moved: Vec<Descriptor>,
+    /// Elements the page's runs executed.
+    pub elements: u64,
+    /// Whether a saved run threw signals (queued for delivery with it).
+    pub emitted: bool,
+}
+
+/// Fires the timers, deadlines and reminders due at `now`, a page of
+/// claimed instances at a time: run here, committed in one write, the
+/// claims given back (also after a failure: they are not left to expire).
+/// Ends when a page holds only instances seen before: nothing more is due
+/// now. Returns the instances that could not be loaded, after the rest fired.
+pub fn fire_due<S: PageCalls + ?Sized>(
+    store: &mut S,
+    options: &RunOptions,
+    lease: Duration,
+    on_page: &mut dyn FnMut(PageFired),
+) -> Result<Vec<StoreError>> {
+    let now = options.now.unwrap_or_else(Timestamp::now);
+    let mut seen = HashSet::new();
+    let mut damaged = Vec::new();
+    loop {
+        let (page, failed) = store.claim_timers(now, PAGE_SIZE, lease)?;
+        damaged.extend(failed);
+        let claimed: Vec<Uuid> = page.iter().map(|v| v.instance.id).collect();
+        let fired =
+            if page.iter().any(|v| seen.insert(v.instance.id)) { commit_page(store, page, options) } else { Ok(None) };
+        if !claimed.is_empty() {
+            store.release_timers(claimed)?;
+        }
+        match fired? {
+            Some(page) => on_page(page),
+            None => return Ok(damaged),
+        }
+    }
+}
+
+fn commit_page<S: PageCalls + ?Sized>(
+    store: &mut S,
+    page: Vec<Versioned>,
+    options: &RunOptions,
+) -> Result<Option<PageFired>> {
+    let (saves, descriptors, elements) = fire_page(page, options);
+    let emitted = saves.iter().any(|s| !s.emitted.is_empty());
     let writes = saves.into_iter().map(|s| Write::Save(Box::new(s))).collect();
-    for (result, d) in store.write_batch(writes).into_iter().zip(descriptors) {
+    let mut moved = Vec::new();
+    for (result, d) in store.write_all(writes)?.into_iter().zip(descriptors) {
         match result {
             Ok(_) => moved.push(d),
             Err(StoreError::Conflict { .. }) => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(true)
+    Ok(Some(PageFired { moved, elements, emitted }))
 }
 
-/// Fires every timer due at `now` in the stored instances and runs each
-/// instance on; returns the descriptors of the instances that moved (and
-/// of those their signals woke). A page of instances at a time, each page
-/// one write; an instance changed meanwhile by another command is left to
-/// the next tick. An instance that cannot be loaded does not hold the
-/// others up: its error is returned after the rest fired.
+/// Fires every timer, deadline and reminder due at `now` in the stored
+/// instances and runs each instance on; returns the descriptors of the
+/// instances that moved (and of those their signals woke). Claimed as the
+/// service's nodes claim them, so that a `tick` beside running nodes never
+/// fires what one of them is firing. An instance that cannot be loaded
+/// does not hold the others up: its error is returned after the rest fired.
 pub fn tick(store: &mut dyn ProcessStore, now: Timestamp) -> Result<Vec<Descriptor>> {
     let options = real_time(Some(now));
     let mut moved = Vec::new();
-    let mut seen = HashSet::new();
-    let mut failed = None;
-    loop {
-        // Claimed as the service's nodes claim them, so that a `tick` beside
-        // running nodes never fires what one of them is firing.
-        let (page, damaged) = store.claim_timers(now, PAGE_SIZE, TICK_LEASE)?;
-        failed = failed.or(damaged.into_iter().next());
-        let claimed: Vec<uuid::Uuid> = page.iter().map(|v| v.instance.id).collect();
-        let fired = fire_claimed(store, page, &options, &mut seen, &mut moved);
-        // Given back also after a failure: the claims are not left to expire.
-        if !claimed.is_empty() {
-            store.release_timers(&claimed)?;
-        }
-        if !fired? {
-            break;
-        }
-    }
+    let damaged = fire_due(store, &options, TICK_LEASE, &mut |page| moved.extend(page.moved))?;
     let woken = deliver_all(store, &options)?;
     moved.extend(woken);
-    match failed {
+    match damaged.into_iter().next() {
         Some(e) => Err(e),
         None => Ok(moved),
     }

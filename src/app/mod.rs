@@ -13,7 +13,7 @@
 mod deliver;
 mod lookup;
 
-pub use deliver::{deliver_all, signal, tick};
+pub use deliver::{deliver_all, deliver_page, fire_due, signal, tick, Claimed, PageCalls, PageDelivered, PageFired};
 pub use lookup::{resolve_element_instance, resolve_instance, LookupError, CANDIDATES};
 
 use crate::check::spec::Program;

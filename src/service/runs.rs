@@ -9,6 +9,7 @@
 use super::caller::Caller;
 use super::error::ApiError;
 use super::{blocking, AppState, Deadline};
+use crate::app;
 use crate::runtime::descriptor::Descriptor;
 use crate::runtime::engine::{ExecError, ExecOutcome, Run, RunOptions};
 use crate::runtime::instance::Status;
@@ -263,70 +264,89 @@ fn upkeep(state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Fires the timers due now, a page at a time (each page loaded in one
-/// call, run here, committed together), until nothing new is due.
-/// Returns how many instances moved. An instance that cannot be loaded is
-/// passed over and said once (`reported` keeps what was said).
+/// Fires the timers, deadlines and reminders due now, a page at a time
+/// (claimed for this node, loaded in one call, run here, committed
+/// together), until nothing new is due: the application layer's loop
+/// ([`app::fire_due`]) over the store threads. Returns how many instances
+/// moved. An instance that cannot be loaded is passed over and said once
+/// (`reported` keeps what was said).
 pub fn tick(state: &AppState, reported: &mut HashSet<String>) -> Result<usize, ApiError> {
     let now = jiff::Timestamp::now();
     let options =
         crate::runtime::engine::RunOptions { max_steps: state.limits.max_steps, ..store::real_time(Some(now)) };
-    let mut seen = HashSet::new();
     let mut moved = 0;
-    let lease = state.limits.lease;
-    loop {
-        let (page, damaged) = state.store.call(move |st| st.claim_timers(now, PAGE_SIZE, lease))?;
-        let claimed: Vec<Uuid> = page.iter().map(|v| v.instance.id).collect();
-        let result = fire_claimed(state, page, &options, &mut seen, &mut moved);
-        // Given back also after a failure: the claims are not left to expire.
-        if !claimed.is_empty() {
-            state.store.call(move |st| st.release_timers(&claimed))?;
+    let mut calls = Threads { state, failed: None };
+    let fired = app::fire_due(&mut calls, &options, state.limits.lease, &mut |page| {
+        moved += page.moved.len();
+        state.metrics.timers_fired.fetch_add(page.moved.len() as u64, Ordering::Relaxed);
+        for d in &page.moved {
+            state.metrics.outcome(d, 0);
         }
-        for e in damaged {
-            if reported.insert(e.to_string()) {
-                eprintln!("procdsl serve: a due timer cannot fire: {e}");
-            }
+        state.metrics.elements.fetch_add(page.elements, Ordering::Relaxed);
+        if page.emitted {
+            state.deliverer.notify_one();
         }
-        if !result? {
-            return Ok(moved);
+    });
+    let damaged = match (fired, calls.failed) {
+        (Ok(damaged), _) => damaged,
+        (Err(_), Some(stopped)) => return Err(stopped),
+        (Err(e), None) => return Err(e.into()),
+    };
+    for e in damaged {
+        if reported.insert(e.to_string()) {
+            eprintln!("procdsl serve: a due timer cannot fire: {e}");
         }
+    }
+    Ok(moved)
+}
+
+/// The application layer's timer calls, made on the service's store
+/// threads. A store that stopped is kept as the service's own error.
+struct Threads<'a> {
+    state: &'a AppState,
+    failed: Option<ApiError>,
+}
+
+impl Threads<'_> {
+    fn keep<T>(&mut self, result: Result<Result<T, StoreError>, ApiError>) -> Result<T, StoreError> {
+        result.unwrap_or_else(|e| {
+            let message = e.message.clone();
+            self.failed = Some(e);
+            Err(StoreError::Unavailable { target: "the service's store".to_string(), message })
+        })
     }
 }
 
-/// Fires a page of claimed instances and commits them; false when the page
-/// held only instances seen in this tick: nothing more is due now (a
-/// conflict or a timer due later in the same millisecond waits for the
-/// next tick).
-fn fire_claimed(
-    state: &AppState,
-    page: Vec<Versioned>,
-    options: &RunOptions,
-    seen: &mut HashSet<Uuid>,
-    moved: &mut usize,
-) -> Result<bool, ApiError> {
-    if !page.iter().any(|v| seen.insert(v.instance.id)) {
-        return Ok(false);
+impl app::PageCalls for Threads<'_> {
+    fn claim_timers(
+        &mut self,
+        now: jiff::Timestamp,
+        limit: usize,
+        lease: std::time::Duration,
+    ) -> Result<app::Claimed, StoreError> {
+        let called = self.state.store.try_call(move |st| st.claim_timers(now, limit, lease));
+        self.keep(called)
     }
-    let (saves, descriptors, elements) = store::fire_page(page, options);
-    let emitted = saves.iter().any(|s| !s.emitted.is_empty());
-    let writes = saves.into_iter().map(|s| Write::Save(Box::new(s))).collect();
-    let results = state.store.write_many(writes)?;
-    for (result, d) in results.into_iter().zip(&descriptors) {
-        match result {
-            Ok(_) => {
-                *moved += 1;
-                state.metrics.timers_fired.fetch_add(1, Ordering::Relaxed);
-                state.metrics.outcome(d, 0);
-            }
-            Err(StoreError::Conflict { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
+
+    fn release_timers(&mut self, ids: Vec<Uuid>) -> Result<(), StoreError> {
+        let called = self.state.store.try_call(move |st| st.release_timers(&ids));
+        self.keep(called)
     }
-    state.metrics.elements.fetch_add(elements, Ordering::Relaxed);
-    if emitted {
-        state.deliverer.notify_one();
+
+    fn write_all(&mut self, writes: Vec<Write>) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
+        let written = self.state.store.write_many(writes).map(Ok);
+        self.keep(written)
     }
-    Ok(true)
+
+    fn signal_page(
+        &mut self,
+        only: Option<i64>,
+        skip: Vec<i64>,
+        limit: usize,
+    ) -> Result<Option<store::SignalPage>, StoreError> {
+        let called = self.state.store.try_call(move |st| st.signal_page(only, &skip, limit));
+        self.keep(called)
+    }
 }
 
 /// What delivering one page did.
@@ -336,7 +356,8 @@ pub struct PageDone {
     pub woken: Vec<Descriptor>,
 }
 
-/// Delivers one page of a signal waiting in the outbox: of row `only`, or
+/// Delivers one page of a signal waiting in the outbox (the application
+/// layer's [`app::deliver_page`] over the store threads): of row `only`, or
 /// of the oldest row nobody else delivers; past `until`, the page ends
 /// early. `None`: no such row waits.
 pub fn deliver_page(
@@ -349,34 +370,28 @@ pub fn deliver_page(
         Some(_) => Vec::new(),
         None => state.claimed.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect(),
     };
-    let Some(page) = state.store.call(move |st| st.signal_page(only, &skip, PAGE_SIZE))? else {
-        return Ok(None);
+    let mut calls = Threads { state, failed: None };
+    let page = match (app::deliver_page(&mut calls, only, skip, options, until), calls.failed) {
+        (Ok(page), _) => page,
+        (Err(_), Some(stopped)) => return Err(stopped),
+        (Err(e), None) => return Err(e.into()),
     };
-    let run = page.run(options, until);
-    for e in &run.failed {
+    let Some(page) = page else { return Ok(None) };
+    for e in &page.failed {
         eprintln!("procdsl serve: signal not delivered to an instance: {e}");
     }
-    let finished = run.write.cursor.is_none();
-    let emitted = run.write.saves.iter().any(|s| !s.emitted.is_empty());
-    match state.store.try_write(Write::Delivered(Box::new(run.write)))? {
-        Ok(Written::Delivered(notes)) => {
-            for note in notes {
-                state.metrics.signals_dropped.fetch_add(1, Ordering::Relaxed);
-                eprintln!("procdsl serve: {note}");
-            }
-            state.metrics.elements.fetch_add(run.elements, Ordering::Relaxed);
-            for d in &run.woken {
-                state.metrics.outcome(d, 0);
-            }
-            if emitted {
-                state.deliverer.notify_one();
-            }
-            Ok(Some(PageDone { finished, woken: run.woken }))
-        }
-        // One of its instances changed meanwhile: the page is loaded again.
-        Ok(_) | Err(StoreError::Conflict { .. }) => Ok(Some(PageDone { finished: false, woken: Vec::new() })),
-        Err(e) => Err(e.into()),
+    for note in &page.dropped {
+        state.metrics.signals_dropped.fetch_add(1, Ordering::Relaxed);
+        eprintln!("procdsl serve: {note}");
     }
+    state.metrics.elements.fetch_add(page.elements, Ordering::Relaxed);
+    for d in &page.woken {
+        state.metrics.outcome(d, 0);
+    }
+    if page.emitted {
+        state.deliverer.notify_one();
+    }
+    Ok(Some(PageDone { finished: page.finished, woken: page.woken }))
 }
 
 /// The deliverer: delivers every signal in the outbox, page by page, when

@@ -80,6 +80,20 @@ impl StoreHandle {
         answers.into_iter().map(|a| a.recv().map_err(|_| stopped())).collect()
     }
 
+    /// [`StoreHandle::call`], with the store's own error kept apart from a
+    /// store that stopped.
+    pub fn try_call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn ProcessStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<Result<T, StoreError>, ApiError> {
+        let (reply, answer) = mpsc::channel();
+        let call: Call = Box::new(move |store| {
+            let _ = reply.send(f(store));
+        });
+        self.jobs.send(Job::Call(call)).map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())
+    }
+
     /// Any other store call (loads, lists, cancellations). It may run before
     /// writes queued at the same time are committed, never before a write
     /// whose caller was answered.
@@ -87,12 +101,7 @@ impl StoreHandle {
         &self,
         f: impl FnOnce(&mut dyn ProcessStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let (reply, answer) = mpsc::channel();
-        let call: Call = Box::new(move |store| {
-            let _ = reply.send(f(store));
-        });
-        self.jobs.send(Job::Call(call)).map_err(|_| stopped())?;
-        Ok(answer.recv().map_err(|_| stopped())??)
+        Ok(self.try_call(f)??)
     }
 }
 
