@@ -1,13 +1,14 @@
 //! Every run case runs twice: straight through, and one element at a time
 //! with the instance saved and restored between every two steps (through
-//! the SQLite store, and through the saved JSON). Both must end alike:
-//! same status, results, error, log and executed path.
+//! the SQLite store, through PostgreSQL when it is installed, and through
+//! the saved JSON). All must end alike: same status, results, error, log
+//! and executed path.
 
 use procdsl::check::{self, spec::Program};
 use procdsl::runtime::engine::{Run, RunOptions};
 use procdsl::runtime::instance::Instance;
 use procdsl::runtime::saved::SavedInstance;
-use procdsl::store::Store;
+use procdsl::store::{ProcessStore, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -128,7 +129,7 @@ fn end_of(instance: &Instance, path: Vec<String>) -> End {
 }
 
 enum Via<'a> {
-    Store(&'a mut Store),
+    Store(&'a mut dyn ProcessStore),
     Json,
 }
 
@@ -137,6 +138,8 @@ fn stepped(program: &Arc<Program>, case: &Case, mut via: Via) -> End {
     let mut path = Vec::new();
     // One budget across the steps, as one straight run has.
     let mut spent = 0;
+    // The version each save expects: none before the first (a new instance).
+    let mut version = None;
     for _ in 0..100_000 {
         let mut run = Run::new(options());
         run.budget.used = spent;
@@ -145,8 +148,10 @@ fn stepped(program: &Arc<Program>, case: &Case, mut via: Via) -> End {
         path.extend(path_of(&run));
         instance = match &mut via {
             Via::Store(store) => {
-                store.save(&instance).expect("save");
-                store.load(instance.id).expect("load")
+                version = Some(store.save_if_unchanged(&instance, version).expect("save"));
+                let loaded = store.load_versioned(instance.id).expect("load");
+                assert_eq!(Some(loaded.version), version, "the version saved is the version loaded");
+                loaded.instance
             }
             Via::Json => {
                 let text = serde_json::to_string(&SavedInstance::of(&instance)).unwrap();
@@ -182,6 +187,8 @@ fn every_run_case_gives_the_same_result_when_saved_and_restored_between_steps() 
     assert!(!cases.is_empty(), "no run cases found");
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path().join("store.db")).unwrap();
+    // The PostgreSQL store too, when it is installed (in CI it must be).
+    let mut postgres = postgres_store();
     let mut compared = 0;
     for case in &cases {
         let Ok(loaded) = check::load_files(&[&case.file]) else { continue };
@@ -194,9 +201,32 @@ fn every_run_case_gives_the_same_result_when_saved_and_restored_between_steps() 
 
         let through_store = stepped(&program, case, Via::Store(&mut store));
         assert_eq!(straight, through_store, "{case:?}: saved to the store and restored between steps");
+        if let Some((pg, _server)) = postgres.as_mut() {
+            let through_pg = stepped(&program, case, Via::Store(pg.as_mut()));
+            assert_eq!(straight, through_pg, "{case:?}: saved to PostgreSQL and restored between steps");
+        }
         let through_json = stepped(&program, case, Via::Json);
         assert_eq!(straight, through_json, "{case:?}: saved as JSON and restored between steps");
         compared += 1;
     }
     assert!(compared >= 10, "only {compared} run cases were compared");
+}
+
+#[cfg(feature = "postgres")]
+#[path = "support/pg.rs"]
+mod pg;
+
+/// A store on a fresh throwaway PostgreSQL database, and what keeps the
+/// server up (dropped after the store). tests/support/pg.rs says loudly
+/// when it is skipped, and fails in CI.
+#[cfg(feature = "postgres")]
+fn postgres_store() -> Option<(Box<dyn ProcessStore>, Box<dyn std::any::Any>)> {
+    let (server, url) = pg::fresh_database()?;
+    let store = procdsl::store::postgres::PgStore::connect(&url, procdsl::store::postgres::PgOptions::default());
+    Some((Box::new(store.expect("connect to the throwaway PostgreSQL")), Box::new(server)))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_store() -> Option<(Box<dyn ProcessStore>, Box<dyn std::any::Any>)> {
+    None
 }
