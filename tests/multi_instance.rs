@@ -1,0 +1,200 @@
+//! Multi-instance elements (`for each X in LIST [until COND]`) beyond the
+//! golden cases, which cannot execute user tasks: items executed in any
+//! order, `until` cancelling the rest, one item's failure, a call's
+//! outputs collected in item order, and the saved form (format 4) keeping
+//! all of it between every two executions.
+
+use procdsl::check;
+use procdsl::runtime::engine::{ExecError, ExecOutcome, Run, RunOptions};
+use procdsl::runtime::instance::{Instance, Status};
+use procdsl::runtime::saved::{self, SavedInstance};
+use procdsl::runtime::value::Value;
+use std::sync::Arc;
+use uuid::Uuid;
+
+const SOURCE: &str = r#"process UsrReview {
+    in Reviewers: List<Text> = ["alice", "bob", "carol"]
+    out Votes: List<Text> = []
+    out Status: Text = "new"
+    var Rejected: Boolean = false
+
+    start Begin -> Review
+    user Review "Review the contract" for each Reviewer in Reviewers until Rejected to Reviewer {
+        in Ok: Boolean
+        done {
+            if Reviewer == "boom" { fail "cannot review" }
+            Votes = push(Votes, Reviewer + (if Ok then " yes" else " no"))
+            if not Ok { Rejected = true }
+        }
+    } -> Tally on error -> Broken
+    script Tally { Status = if Rejected then "rejected" else "approved" } -> Done
+    script Broken { Status = "broken: " + last_error() } -> Done
+    end Done
+}
+
+process UsrShipAll {
+    in Lines: List<Text> = ["a", "b", "c"]
+    out Trackings: List<Text>
+    start Begin -> Ship
+    call Ship UsrShipLine for each Line in Lines { Item = Line; Tracking -> Trackings } -> Done
+    end Done
+}
+
+process UsrShipLine {
+    in Item: Text
+    out Tracking: Text
+    start Begin -> Confirm
+    user Confirm "Confirm the line" { in Code: Text; done { Tracking = Item + "-" + Code } } -> Done
+    end Done
+}
+"#;
+
+const NONE: [(&str, &str); 0] = [];
+
+fn started(code: &str, reviewers: Option<&str>) -> Instance {
+    let program = Arc::new(check::load_str("multi.proc", SOURCE).unwrap().program);
+    let process = program.find(code).unwrap();
+    let mut instance = Instance::new(program, process, "2026-01-01T00:00:00Z".parse().unwrap());
+    if let Some(list) = reviewers {
+        instance.set_inputs([("Reviewers", list)]).unwrap();
+    }
+    instance.run(&mut Run::new(RunOptions::default()));
+    instance
+}
+
+/// The waiting element-instances' UIds, in the waiting list's order.
+fn uids(instance: &Instance) -> Vec<Uuid> {
+    instance.descriptor(None).waiting.iter().map(|w| w.uid).collect()
+}
+
+fn exec(instance: &mut Instance, uid: Uuid, ok: &str) -> Result<ExecOutcome, ExecError> {
+    instance.exec(uid, &[("Ok", ok)], &mut Run::new(RunOptions::default()))
+}
+
+/// Through the saved JSON and back, as a store does between two requests.
+fn reloaded(instance: &Instance) -> Instance {
+    let json = serde_json::to_string(&SavedInstance::of(instance)).unwrap();
+    let back: SavedInstance = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.format, 4);
+    back.restore(instance.program.clone()).unwrap()
+}
+
+fn text(instance: &Instance, code: &str) -> String {
+    procdsl::runtime::convert::to_json(instance.param(code).unwrap()).to_string()
+}
+
+#[test]
+fn every_item_waits_with_its_own_uid_and_the_flow_goes_on_after_the_last() {
+    let mut instance = started("UsrReview", None);
+    let d = instance.descriptor(None);
+    assert_eq!(d.waiting.len(), 3);
+    let items: Vec<(Option<u32>, String)> =
+        d.waiting.iter().map(|w| (w.item, w.item_value.clone().unwrap().to_string())).collect();
+    assert_eq!(items, [(Some(0), "\"alice\"".into()), (Some(1), "\"bob\"".into()), (Some(2), "\"carol\"".into())]);
+    assert_eq!(d.waiting[1].to.as_deref(), Some(&["bob".to_string()][..]), "`to` is evaluated per item");
+    let all = uids(&instance);
+    // Executed in reverse order, saved and restored between each.
+    for (n, uid) in all.iter().rev().enumerate() {
+        assert_eq!(instance.status, Status::Waiting, "after {n} items");
+        assert_eq!(exec(&mut instance, *uid, "true").unwrap(), ExecOutcome::Executed);
+        instance = reloaded(&instance);
+    }
+    assert_eq!(instance.status, Status::Completed);
+    assert_eq!(text(&instance, "Votes"), r#"["carol yes","bob yes","alice yes"]"#);
+    assert_eq!(text(&instance, "Status"), r#""approved""#);
+    assert_eq!(exec(&mut instance, all[0], "true").unwrap(), ExecOutcome::AlreadyExecuted);
+}
+
+#[test]
+fn until_cancels_the_items_still_waiting_and_their_uids_say_so() {
+    let mut instance = started("UsrReview", None);
+    let all = uids(&instance);
+    exec(&mut instance, all[0], "true").unwrap();
+    let mut instance = reloaded(&instance);
+    exec(&mut instance, all[1], "false").unwrap();
+    assert_eq!(instance.status, Status::Completed);
+    assert_eq!(text(&instance, "Status"), r#""rejected""#);
+    let instance_again = reloaded(&instance);
+    for mut i in [instance, instance_again] {
+        let err = exec(&mut i, all[2], "true").unwrap_err();
+        assert!(matches!(err, ExecError::ItemCancelled { .. }), "{err}");
+        assert!(err.to_string().contains("`until` held"), "{err}");
+    }
+}
+
+#[test]
+fn a_failing_item_is_the_elements_failure_and_cancels_the_others() {
+    let mut instance = started("UsrReview", Some(r#"["alice","boom","carol"]"#));
+    let all = uids(&instance);
+    exec(&mut instance, all[0], "true").unwrap();
+    exec(&mut instance, all[1], "true").unwrap();
+    assert_eq!(instance.status, Status::Completed);
+    assert_eq!(text(&instance, "Status"), r#""broken: cannot review""#);
+    // The failing item's own changes are undone, the earlier item's stay.
+    assert_eq!(text(&instance, "Votes"), r#"["alice yes"]"#);
+    let err = exec(&mut instance, all[2], "true").unwrap_err();
+    assert!(err.to_string().contains("another item failed"), "{err}");
+}
+
+#[test]
+fn an_empty_list_goes_straight_on() {
+    let instance = started("UsrReview", Some("[]"));
+    assert_eq!(instance.status, Status::Completed);
+    assert_eq!(text(&instance, "Status"), r#""approved""#);
+}
+
+#[test]
+fn a_calls_outputs_are_collected_in_item_order_whatever_order_items_finish() {
+    let mut instance = started("UsrShipAll", None);
+    let d = instance.descriptor(None);
+    assert_eq!(d.waiting.iter().map(|w| w.item).collect::<Vec<_>>(), [Some(0), Some(1), Some(2)]);
+    assert!(d.waiting.iter().all(|w| w.process.as_deref() == Some("UsrShipLine")));
+    let all = uids(&instance);
+    let mut run = || Run::new(RunOptions::default());
+    instance.exec(all[2], &[("Code", "z")], &mut run()).unwrap();
+    let mut instance = reloaded(&instance);
+    assert_eq!(text(&instance, "Trackings"), r#"[null,null,"c-z"]"#);
+    instance.exec(all[0], &[("Code", "x")], &mut run()).unwrap();
+    let mut instance = reloaded(&instance);
+    instance.exec(all[1], &[("Code", "y")], &mut run()).unwrap();
+    assert_eq!(instance.status, Status::Completed);
+    assert_eq!(text(&instance, "Trackings"), r#"["a-x","b-y","c-z"]"#);
+}
+
+#[test]
+fn item_values_keep_their_type_through_the_saved_form() {
+    let date = procdsl::runtime::convert::from_json(
+        &serde_json::json!("2026-03-01"),
+        &procdsl::runtime::value::Type::Date,
+    )
+    .unwrap();
+    let mut attrs = indexmap::IndexMap::new();
+    attrs.insert(Arc::<str>::from("When"), date.clone());
+    attrs.insert("Sum".into(), Value::decimal("1.50".parse().unwrap()));
+    let value = Value::list(vec![Value::object(attrs).unwrap(), date, Value::Integer(3), Value::Null]).unwrap();
+    let json = saved::tagged(&value);
+    assert_eq!(
+        json.to_string(),
+        r#"[{"object":{"When":{"date":"2026-03-01"},"Sum":{"decimal":1.50}}},{"date":"2026-03-01"},3,null]"#
+    );
+    let back = saved::untagged(&json).unwrap();
+    assert_eq!(saved::tagged(&back), json);
+    assert_eq!(back.type_name(), "List");
+}
+
+#[test]
+fn a_state_of_format_3_still_restores() {
+    let instance = started("UsrReview", None);
+    let mut json = serde_json::to_value(SavedInstance::of(&instance)).unwrap();
+    // A format-3 state of a definition without `for each`: nothing waits.
+    let plain = started("UsrReview", Some("[]"));
+    let mut old = serde_json::to_value(SavedInstance::of(&plain)).unwrap();
+    old["v"] = 3.into();
+    let back: SavedInstance = serde_json::from_value(old).unwrap();
+    assert_eq!(back.restore(plain.program.clone()).unwrap().status, Status::Completed);
+    // An item on an element without `for each` is refused, never guessed at.
+    json["waiting"][0]["element"] = 2.into();
+    let bad: SavedInstance = serde_json::from_value(json).unwrap();
+    let err = bad.restore(instance.program.clone()).unwrap_err();
+    assert!(err.contains("waits as an item"), "{err}");
+}
