@@ -198,3 +198,91 @@ fn a_state_of_format_3_still_restores() {
     let err = bad.restore(instance.program.clone()).unwrap_err();
     assert!(err.contains("waits as an item"), "{err}");
 }
+
+/// The definition of the format 4 fixture: a user task per reviewer (one
+/// already done when it was saved) and a sub-process per line.
+const SOURCE_V4: &str = r#"process UsrFixtureMulti {
+    in Reviewers: List<Text> = ["alice", "bob"]
+    in Lines: List<Date> = [date("2026-02-01"), date("2026-03-01")]
+    out Votes: List<Text> = []
+    out Shipped: List<Text>
+    start Begin -> Fork
+    parallel Fork -> Review, Ship
+    user Review "Review" for each Reviewer in Reviewers to Reviewer {
+        in Ok: Boolean
+        done { Votes = push(Votes, Reviewer) }
+    } -> Join
+    call Ship UsrFixtureLine for each Line in Lines { On = Line; Note -> Shipped } -> Join
+    parallel Join -> Done
+    end Done
+}
+
+process UsrFixtureLine {
+    in On: Date
+    out Note: Text
+    start Begin -> Confirm
+    user Confirm "Confirm" { in By: Text; done { Note = "{On} by {By}" } } -> Done
+    end Done
+}
+"#;
+
+fn fixture_v4() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v4")
+}
+
+/// Writes the format 4 fixture (only with `PROCDSL_REGENERATE_FIXTURES`,
+/// and only while 4 is the current format: never rewrite an old one).
+fn regenerate_v4() {
+    use procdsl::store::{self, Store};
+    let dir = fixture_v4();
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("store.db");
+    let _ = std::fs::remove_file(&db);
+    let mut store = Store::open(&db).unwrap();
+    let program = Arc::new(check::load_str("fixture.proc", SOURCE_V4).unwrap().program);
+    let t0 = "2026-01-01T00:00:00Z".parse().unwrap();
+    let d = store.start(program, "UsrFixtureMulti", NONE, store::real_time(Some(t0))).unwrap();
+    let alice = d.waiting.iter().find(|w| w.element == "Review" && w.item == Some(0)).unwrap().uid;
+    store.exec(alice, &[("Ok", "true")], store::real_time(Some(t0))).unwrap();
+    let line = d.waiting.iter().find(|w| w.element == "Confirm" && w.item == Some(1)).unwrap().uid;
+    store.exec(line, &[("By", "ann")], store::real_time(Some(t0))).unwrap();
+    let instance = store.load(d.process_id).unwrap();
+    let state = serde_json::to_string_pretty(&SavedInstance::of(&instance)).unwrap();
+    std::fs::write(dir.join("state.json"), state + "\n").unwrap();
+    std::fs::write(dir.join("fixture.proc"), SOURCE_V4).unwrap();
+    drop(store);
+    for extra in ["store.db-wal", "store.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(extra));
+    }
+}
+
+#[test]
+fn a_store_of_format_version_4_with_items_still_loads_and_finishes() {
+    use procdsl::store::{self, Store};
+    if std::env::var_os("PROCDSL_REGENERATE_FIXTURES").is_some() && saved::FORMAT_VERSION == 4 {
+        regenerate_v4();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    std::fs::copy(fixture_v4().join("store.db"), &db).expect("the fixture's store.db is committed");
+    let mut store = Store::open_existing(&db).unwrap();
+    let id = store.list(&store::ListFilter::default()).unwrap()[0].id;
+    let d = store.show(id).unwrap();
+    let mut seen: Vec<(&str, Option<u32>, String)> = d
+        .waiting
+        .iter()
+        .map(|w| (w.element.as_str(), w.item, w.item_value.as_ref().unwrap().to_string()))
+        .collect();
+    seen.sort();
+    assert_eq!(seen, [("Confirm", Some(0), r#""2026-02-01""#.into()), ("Review", Some(1), r#""bob""#.into())]);
+    assert_eq!(d.result_parameter_values["Shipped"], serde_json::json!([null, "2026-03-01 by ann"]));
+    let now = store::real_time(Some("2026-01-02T00:00:00Z".parse().unwrap()));
+    for w in &d.waiting {
+        let fields: Vec<(&str, &str)> = if w.element == "Review" { vec![("Ok", "true")] } else { vec![("By", "bo")] };
+        store.exec(w.uid, &fields, now.clone()).unwrap();
+    }
+    let done = store.show(id).unwrap();
+    assert_eq!(done.status, Status::Completed, "{:?}", done.error);
+    assert_eq!(done.result_parameter_values["Votes"], serde_json::json!(["alice", "bob"]));
+    assert_eq!(done.result_parameter_values["Shipped"], serde_json::json!(["2026-02-01 by bo", "2026-03-01 by ann"]));
+}
