@@ -286,3 +286,36 @@ fn a_store_of_format_version_4_with_items_still_loads_and_finishes() {
     assert_eq!(done.result_parameter_values["Votes"], serde_json::json!(["alice", "bob"]));
     assert_eq!(done.result_parameter_values["Shipped"], serde_json::json!(["2026-02-01 by bo", "2026-03-01 by ann"]));
 }
+
+/// Runs the binary with `args` (and `input` on stdin) from the repository root.
+fn procdsl(args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_procdsl"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("PROCDSL_HISTORY", "")
+        .env_remove("PROCDSL_STORE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn the_repl_lists_items_in_pending_and_exec_picks_one_by_index() {
+    let input = "start UsrContractReview\ncontinue\npending\nexec Review Ok=true\nexec Review[1] Ok=true\n\
+                 exec Review[7] Ok=true\npending\n";
+    let out = procdsl(&["repl", "tests/cases/run/multi_user_waits.proc"], input);
+    assert!(out.contains(r#"item 2: "carol"  to carol"#), "pending shows each item:\n{out}");
+    assert!(out.contains("3 element-instances match `Review`"), "a bare name is ambiguous:\n{out}");
+    assert!(out.contains("user Review item 1 done, 2 still wait"), "`Review[1]` executes bob's:\n{out}");
+    assert!(out.contains("`Review[7]`: `Review` has 2 element-instances"), "{out}");
+    let last = &out[out.rfind("waiting (`exec").unwrap()..];
+    assert!(last.contains(r#"item 0: "alice""#) && last.contains(r#"item 2: "carol""#) && !last.contains("\"bob\""));
+}
