@@ -319,3 +319,13 @@ fn the_repl_lists_items_in_pending_and_exec_picks_one_by_index() {
     let last = &out[out.rfind("waiting (`exec").unwrap()..];
     assert!(last.contains(r#"item 0: "alice""#) && last.contains(r#"item 2: "carol""#) && !last.contains("\"bob\""));
 }
+
+#[test]
+fn graph_marks_a_multi_instance_element() {
+    let args = ["graph", "tests/cases/check/multi_ok.proc", "--process", "UsrMultiOk"];
+    let mermaid = procdsl(&args, "");
+    assert!(mermaid.contains(r#"e1(["user Review<br/>Review the contract<br/>||| for each Reviewer until …"])"#), "{mermaid}");
+    assert!(mermaid.contains(r#"e2[["call Ship<br/>→ UsrShipLine<br/>||| for each Line"]]"#), "{mermaid}");
+    let dot = procdsl(&[&args[..], &["--format", "dot"]].concat(), "");
+    assert!(dot.contains(r#"label="call Ship\n→ UsrShipLine\n||| for each Line", shape=box, peripheries=2"#), "{dot}");
+}
