@@ -329,3 +329,14 @@ fn graph_marks_a_multi_instance_element() {
     let dot = procdsl(&[&args[..], &["--format", "dot"]].concat(), "");
     assert!(dot.contains(r#"label="call Ship\n→ UsrShipLine\n||| for each Line", shape=box, peripheries=2"#), "{dot}");
 }
+
+#[test]
+fn a_call_over_an_empty_list_collects_an_empty_list() {
+    let program = Arc::new(check::load_str("multi.proc", SOURCE).unwrap().program);
+    let process = program.find("UsrShipAll").unwrap();
+    let mut instance = Instance::new(program, process, "2026-01-01T00:00:00Z".parse().unwrap());
+    instance.set_inputs([("Lines", "[]")]).unwrap();
+    instance.run(&mut Run::new(RunOptions::default()));
+    assert_eq!(instance.status, Status::Completed);
+    assert_eq!(text(&instance, "Trackings"), "[]");
+}

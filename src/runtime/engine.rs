@@ -1385,6 +1385,13 @@ impl Instance {
             }
         };
         if items.is_empty() {
+            // One value per item, as always: none.
+            if let ElementKind::Call { outputs, .. } = &e.kind {
+                for (_, to) in outputs {
+                    run.undo.record(*to, &self.params[*to as usize]);
+                    self.params[*to as usize] = Value::list(Vec::new()).unwrap_or_default();
+                }
+            }
             return Ok(Act::Next);
         }
         let count = u32::try_from(items.len()).unwrap_or(u32::MAX);
