@@ -1717,6 +1717,16 @@ impl Instance {
             // never dropped: checked now, and a user task that then waits is
             // executed with them.
             let e = spec.element(self.queue[i].element);
+            if let (Some((name, _)), Some(_)) = (fields.first(), &e.multi) {
+                return Err(ExecError::BadField {
+                    element: e.name.to_string(),
+                    message: format!(
+                        "it runs once per item of its list, so `{}` cannot be given before it starts; \
+                         execute it without fields, then each item's UId with its own",
+                        name.as_ref()
+                    ),
+                });
+            }
             if let Some((name, _)) = fields.first() {
                 match &e.kind {
                     ElementKind::User { fields: specs, .. } => drop(field_values(e, specs, fields)?),

@@ -308,6 +308,15 @@ impl SavedInstance {
             }
             joins.push(JoinState { element: id, arrived: arrived.clone() });
         }
+        let multi = self.restore_multi(spec, &element)?;
+        // Every waiting item belongs to an activation that is still open.
+        if let Some(w) = waiting.iter().find(|w| w.item.as_ref().is_some_and(|i| multi.iter().all(|m| m.group != i.group))) {
+            return Err(format!(
+                "saved instance {}: an item of `{}` belongs to no open activation",
+                self.id,
+                spec.element(w.element).name
+            ));
+        }
         Ok(Instance {
             id: self.id,
             process,
@@ -318,7 +327,7 @@ impl SavedInstance {
             joins,
             executed: self.executed.clone(),
             expired: self.expired.clone(),
-            multi: self.restore_multi(spec, &element)?,
+            multi,
             log: Log::restore(self.log.clone(), self.log_dropped),
             error: self.error.clone(),
             last_error: self.last_error.as_deref().map(Into::into),
