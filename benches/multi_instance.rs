@@ -36,7 +36,8 @@ fn main() {
     let counts: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let n = counts.first().copied().unwrap_or(1000);
     let store_n = counts.get(1).copied().unwrap_or(1000);
-    let program: Arc<Program> = Arc::new(check::load_str("review.proc", SOURCE).expect("the bench source checks").program);
+    let program: Arc<Program> =
+        Arc::new(check::load_str("review.proc", SOURCE).expect("the bench source checks").program);
     let process = program.find("UsrBenchReview").expect("the bench process");
     let now = || store::real_time(Some(T0.parse().unwrap()));
 

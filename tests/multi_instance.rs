@@ -150,7 +150,7 @@ fn a_calls_outputs_are_collected_in_item_order_whatever_order_items_finish() {
     assert_eq!(d.waiting.iter().map(|w| w.item).collect::<Vec<_>>(), [Some(0), Some(1), Some(2)]);
     assert!(d.waiting.iter().all(|w| w.process.as_deref() == Some("UsrShipLine")));
     let all = uids(&instance);
-    let mut run = || Run::new(RunOptions::default());
+    let run = || Run::new(RunOptions::default());
     instance.exec(all[2], &[("Code", "z")], &mut run()).unwrap();
     let mut instance = reloaded(&instance);
     assert_eq!(text(&instance, "Trackings"), r#"[null,null,"c-z"]"#);
@@ -163,11 +163,9 @@ fn a_calls_outputs_are_collected_in_item_order_whatever_order_items_finish() {
 
 #[test]
 fn item_values_keep_their_type_through_the_saved_form() {
-    let date = procdsl::runtime::convert::from_json(
-        &serde_json::json!("2026-03-01"),
-        &procdsl::runtime::value::Type::Date,
-    )
-    .unwrap();
+    let date =
+        procdsl::runtime::convert::from_json(&serde_json::json!("2026-03-01"), &procdsl::runtime::value::Type::Date)
+            .unwrap();
     let mut attrs = indexmap::IndexMap::new();
     attrs.insert(Arc::<str>::from("When"), date.clone());
     attrs.insert("Sum".into(), Value::decimal("1.50".parse().unwrap()));
@@ -268,11 +266,8 @@ fn a_store_of_format_version_4_with_items_still_loads_and_finishes() {
     let mut store = Store::open_existing(&db).unwrap();
     let id = store.list(&store::ListFilter::default()).unwrap()[0].id;
     let d = store.show(id).unwrap();
-    let mut seen: Vec<(&str, Option<u32>, String)> = d
-        .waiting
-        .iter()
-        .map(|w| (w.element.as_str(), w.item, w.item_value.as_ref().unwrap().to_string()))
-        .collect();
+    let mut seen: Vec<(&str, Option<u32>, String)> =
+        d.waiting.iter().map(|w| (w.element.as_str(), w.item, w.item_value.as_ref().unwrap().to_string())).collect();
     seen.sort();
     assert_eq!(seen, [("Confirm", Some(0), r#""2026-02-01""#.into()), ("Review", Some(1), r#""bob""#.into())]);
     assert_eq!(d.result_parameter_values["Shipped"], serde_json::json!([null, "2026-03-01 by ann"]));
@@ -324,7 +319,10 @@ fn the_repl_lists_items_in_pending_and_exec_picks_one_by_index() {
 fn graph_marks_a_multi_instance_element() {
     let args = ["graph", "tests/cases/check/multi_ok.proc", "--process", "UsrMultiOk"];
     let mermaid = procdsl(&args, "");
-    assert!(mermaid.contains(r#"e1(["user Review<br/>Review the contract<br/>||| for each Reviewer until …"])"#), "{mermaid}");
+    assert!(
+        mermaid.contains(r#"e1(["user Review<br/>Review the contract<br/>||| for each Reviewer until …"])"#),
+        "{mermaid}"
+    );
     assert!(mermaid.contains(r#"e2[["call Ship<br/>→ UsrShipLine<br/>||| for each Line"]]"#), "{mermaid}");
     let dot = procdsl(&[&args[..], &["--format", "dot"]].concat(), "");
     assert!(dot.contains(r#"label="call Ship\n→ UsrShipLine\n||| for each Line", shape=box, peripheries=2"#), "{dot}");

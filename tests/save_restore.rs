@@ -81,9 +81,10 @@ fn own_cases(root: &Path, out: &mut Vec<Case>) {
         } else if path.extension().is_some_and(|e| e == "proc") {
             // The arguments its first line gives the golden run (tests/cases.rs).
             let header = std::fs::read_to_string(&path).ok().and_then(|text| {
-                text.lines().next().and_then(|l| l.strip_prefix("// args:")).map(|a| {
-                    a.split_whitespace().map(String::from).collect::<Vec<_>>()
-                })
+                text.lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("// args:"))
+                    .map(|a| a.split_whitespace().map(String::from).collect::<Vec<_>>())
             });
             let mut case = Case { file: path, process: None, inputs: Vec::new(), now: DEFAULT_NOW.parse().unwrap() };
             read_args(&mut case, &header.unwrap_or_default());

@@ -52,7 +52,10 @@ fn exec_proc_el_by_uid_executes_one_item_and_until_cancels_the_rest() {
     let r = get_json(a, &format!("{SVC}/ExecProcElByUId/{}?Ok=false", uid(2)));
     assert_eq!(r.status, 200, "{}", r.body);
     let d = get(a, &format!("/api/instances/{id}")).json();
-    assert_eq!((d["status"].clone(), d["resultParameterValues"]["Votes"].clone()), (json!("Completed"), json!(["bob", "carol"])));
+    assert_eq!(
+        (d["status"].clone(), d["resultParameterValues"]["Votes"].clone()),
+        (json!("Completed"), json!(["bob", "carol"]))
+    );
 
     let r = get_json(a, &format!("{SVC}/ExecProcElByUId/{}?Ok=true", uid(0)));
     assert_eq!(r.status, 409, "{}", r.body);

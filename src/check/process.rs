@@ -654,8 +654,11 @@ impl Checker {
                     }
                 };
                 if self.is_typed(from_code) && self.is_typed(to_code) && !fits(from_ty, to_ty) {
-                    let target =
-                        if multi { format!("each item of parameter `{to_code}`") } else { format!("parameter `{to_code}`") };
+                    let target = if multi {
+                        format!("each item of parameter `{to_code}`")
+                    } else {
+                        format!("parameter `{to_code}`")
+                    };
                     self.error(mapping_mismatch((from_code, from_ty, from.span), (to_code, to_ty, to.span), &target));
                 }
                 compiled_outputs.push((c, p as u32));

@@ -310,7 +310,11 @@ enum Act {
     /// A multi-instance element's items wait (already in `waiting`).
     Items(u32),
     /// One item done, others still wait (or `until` cancelled them).
-    ItemDone { index: u32, left: u32, cancelled: u32 },
+    ItemDone {
+        index: u32,
+        left: u32,
+        cancelled: u32,
+    },
     End,
     Terminate,
 }
@@ -565,7 +569,12 @@ impl Instance {
                 let mut w = self.waiting.remove(i);
                 let e = spec.element(w.element);
                 let Some(deadline) = &e.deadline else { continue };
-                self.expired.push(Expired { uid: w.uid, element: e.name.to_string(), at, cause: CancelCause::Deadline });
+                self.expired.push(Expired {
+                    uid: w.uid,
+                    element: e.name.to_string(),
+                    at,
+                    cause: CancelCause::Deadline,
+                });
                 if let Wait::Call { child } = &mut w.wait {
                     child.expire_all(&e.name, at, CancelCause::Deadline, &mut self.expired);
                     child.cancel();
@@ -641,11 +650,9 @@ impl Instance {
                     element: x.element.clone(),
                     why: "because its `until` held when another item was done",
                 },
-                CancelCause::Failure => ExecError::ItemCancelled {
-                    uid,
-                    element: x.element.clone(),
-                    why: "because another item failed",
-                },
+                CancelCause::Failure => {
+                    ExecError::ItemCancelled { uid, element: x.element.clone(), why: "because another item failed" }
+                }
             });
         }
         let (element, at) = self.deadline_of(uid)?;
@@ -1408,7 +1415,14 @@ impl Instance {
                 Ok(Some(wait)) => {
                     let reminder = if std::mem::take(&mut first) { reminder } else { None };
                     let uid = ids::new_uid();
-                    self.waiting.push(Waiting { uid, element: token.element, wait, deadline, reminder, item: Some(item) });
+                    self.waiting.push(Waiting {
+                        uid,
+                        element: token.element,
+                        wait,
+                        deadline,
+                        reminder,
+                        item: Some(item),
+                    });
                 }
                 // A sub-process done at once: its item is done.
                 Ok(None) => {}
@@ -1468,8 +1482,11 @@ impl Instance {
                     run.budget.spend_bytes(conform_work(&v), expr.span)?;
                     let param = &callee.params[*slot as usize];
                     child.params[*slot as usize] = convert::conform(v, &param.ty).map_err(|why| {
-                        RunError::new(format!("input `{}` of `{}` (item {}): {why}", param.code, callee.code, item.index))
-                            .at(expr.span)
+                        RunError::new(format!(
+                            "input `{}` of `{}` (item {}): {why}",
+                            param.code, callee.code, item.index
+                        ))
+                        .at(expr.span)
                     })?;
                 }
                 // The sub-process's elements keep their own undo records:
@@ -1627,7 +1644,7 @@ impl Instance {
         let mut i = 0;
         let mut index = 0;
         while i < self.waiting.len() {
-            if !self.waiting[i].item.as_ref().is_some_and(|it| it.group == group) {
+            if self.waiting[i].item.as_ref().is_none_or(|it| it.group != group) {
                 i += 1;
                 index += 1;
                 continue;

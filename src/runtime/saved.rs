@@ -4,8 +4,8 @@
 
 use crate::check::spec::{ElementId, Program};
 use crate::runtime::convert;
-use crate::runtime::value::{Type, Value};
 use crate::runtime::instance::*;
+use crate::runtime::value::{Type, Value};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -282,14 +282,7 @@ impl SavedInstance {
                     self.id, e.name
                 ));
             }
-            waiting.push(Waiting {
-                uid: w.uid,
-                element: id,
-                wait,
-                deadline: w.deadline,
-                reminder: w.reminder,
-                item,
-            });
+            waiting.push(Waiting { uid: w.uid, element: id, wait, deadline: w.deadline, reminder: w.reminder, item });
         }
         let mut joins = Vec::with_capacity(self.joins.len());
         for (e, arrived) in &self.joins {
@@ -310,7 +303,9 @@ impl SavedInstance {
         }
         let multi = self.restore_multi(spec, &element)?;
         // Every waiting item belongs to an activation that is still open.
-        if let Some(w) = waiting.iter().find(|w| w.item.as_ref().is_some_and(|i| multi.iter().all(|m| m.group != i.group))) {
+        if let Some(w) =
+            waiting.iter().find(|w| w.item.as_ref().is_some_and(|i| multi.iter().all(|m| m.group != i.group)))
+        {
             return Err(format!(
                 "saved instance {}: an item of `{}` belongs to no open activation",
                 self.id,
@@ -362,10 +357,7 @@ impl SavedInstance {
                 _ => &[],
             };
             if e.multi.is_none() || m.outputs.len() != outputs.len() {
-                return Err(format!(
-                    "saved instance {}: the items of `{}` do not fit its definition",
-                    self.id, e.name
-                ));
+                return Err(format!("saved instance {}: the items of `{}` do not fit its definition", self.id, e.name));
             }
             let mut collected = Vec::with_capacity(outputs.len());
             for (values, (_, to)) in m.outputs.iter().zip(outputs) {

@@ -179,9 +179,7 @@ impl From<ExecError> for ApiError {
             ExecError::Finished { .. }
             | ExecError::NotExecutable { .. }
             | ExecError::CancelledByDeadline { .. }
-            | ExecError::ItemCancelled { .. } => {
-                StatusCode::CONFLICT
-            }
+            | ExecError::ItemCancelled { .. } => StatusCode::CONFLICT,
             ExecError::BadField { .. } => StatusCode::BAD_REQUEST,
             ExecError::NotAssigned(_) => StatusCode::FORBIDDEN,
         };
