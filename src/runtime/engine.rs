@@ -1410,6 +1410,12 @@ impl Instance {
         self.multi.push(MultiState { group, element: token.element, count, outputs });
         let mut first = true;
         for (index, value) in items.into_iter().enumerate() {
+            // Each item is an element-instance: a step of the budget, so a
+            // huge list ends with the budget's error, never a runaway.
+            if let Err(err) = run.budget.spend_steps(1, e.span) {
+                self.drop_items(group, run.now, CancelCause::Failure, run.budget.max_log_bytes());
+                return Err(err);
+            }
             let item = Item { group, index: index as u32, value };
             match self.start_item(program, e, &item, run) {
                 Ok(Some(wait)) => {
