@@ -116,6 +116,8 @@ pub enum Outcome {
         index: u32,
         left: u32,
         cancelled: u32,
+        /// Where the flow went, when `until` ended the element.
+        next: Vec<Arc<str>>,
     },
 }
 
@@ -135,9 +137,10 @@ impl std::fmt::Display for Outcome {
             Outcome::Failed { message } => write!(f, " failed: {message}"),
             Outcome::DeadlinePassed { target } => write!(f, " cancelled by its deadline -> {target}"),
             Outcome::WaitsForItems(n) => write!(f, " waits: {n} item{}", if *n == 1 { "" } else { "s" }),
-            Outcome::ItemDone { index, left, cancelled: 0 } => write!(f, " item {index} done, {left} still wait"),
-            Outcome::ItemDone { index, cancelled, .. } => {
-                write!(f, " item {index} done; `until` holds, {cancelled} cancelled")
+            Outcome::ItemDone { index, left, cancelled: 0, .. } => write!(f, " item {index} done, {left} still wait"),
+            Outcome::ItemDone { index, cancelled, next, .. } => {
+                write!(f, " item {index} done; `until` holds, {cancelled} cancelled")?;
+                Outcome::Moved(next.clone()).fmt(f)
             }
         }
     }
@@ -1175,9 +1178,12 @@ impl Instance {
             Act::Many(fs) => Outcome::Moved(fs.iter().map(name).collect()),
             Act::Wait(_) => Outcome::Waits,
             Act::Items(n) => Outcome::WaitsForItems(*n),
-            Act::ItemDone { index, left, cancelled } => {
-                Outcome::ItemDone { index: *index, left: *left, cancelled: *cancelled }
-            }
+            Act::ItemDone { index, left, cancelled } => Outcome::ItemDone {
+                index: *index,
+                left: *left,
+                cancelled: *cancelled,
+                next: if *left == 0 { e.next.iter().map(name).collect() } else { Vec::new() },
+            },
             Act::End => Outcome::Ended,
             Act::Terminate => Outcome::Terminated,
         }
