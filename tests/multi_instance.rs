@@ -44,7 +44,13 @@ process UsrShipLine {
     in Item: Text
     out Tracking: Text
     start Begin -> Confirm
-    user Confirm "Confirm the line" { in Code: Text; done { Tracking = Item + "-" + Code } } -> Done
+    user Confirm "Confirm the line" {
+        in Code: Text
+        done {
+            if Code == "fail" { fail "line {Item} cannot ship" }
+            Tracking = Item + "-" + Code
+        }
+    } -> Done
     end Done
 }
 "#;
@@ -337,4 +343,20 @@ fn a_call_over_an_empty_list_collects_an_empty_list() {
     instance.run(&mut Run::new(RunOptions::default()));
     assert_eq!(instance.status, Status::Completed);
     assert_eq!(text(&instance, "Trackings"), "[]");
+}
+
+#[test]
+fn a_failing_sub_process_fails_the_call_and_cancels_the_other_items_sub_processes() {
+    let mut instance = started("UsrShipAll", None);
+    let all = uids(&instance);
+    let run = || Run::new(RunOptions::default());
+    instance.exec(all[0], &[("Code", "x")], &mut run()).unwrap();
+    instance.exec(all[1], &[("Code", "fail")], &mut run()).unwrap();
+    assert_eq!(instance.status, Status::Failed);
+    let error = instance.error.clone().unwrap();
+    assert!(error.message.contains("line b cannot ship"), "{error}");
+    // The third line's task went with its sub-process, and says why.
+    let mut instance = reloaded(&instance);
+    let err = instance.exec(all[2], &[("Code", "z")], &mut run()).unwrap_err();
+    assert!(err.to_string().contains("another item failed"), "{err}");
 }
