@@ -1098,7 +1098,7 @@ impl Instance {
         if let Some(item) = w.item {
             self.pass_reminder(&item, w.reminder);
             let result = self.item_done(spec, e, &item, Some(&mut child), run);
-            return self.after_item(spec, &w.uid, e, &item, result, run);
+            return self.after_item(spec, (&w.uid, w.element), &item, result, run);
         }
         match self.take_call_result(e, &mut child, outputs, run) {
             Ok(()) => self.complete(spec, w.uid, w.element, Act::Next, run),
@@ -1589,6 +1589,16 @@ impl Instance {
         };
         let cancelled = if ended {
             let removed = self.drop_items(item.group, run.now, CancelCause::Until, run.budget.max_log_bytes());
+            if removed > 0 {
+                let s = if removed == 1 { "" } else { "s" };
+                self.log.push(
+                    format!(
+                        "element `{}`: `until` held after item {}; {removed} waiting item{s} cancelled",
+                        e.name, item.index
+                    ),
+                    run.budget.max_log_bytes(),
+                );
+            }
             u32::try_from(removed).unwrap_or(u32::MAX)
         } else {
             0
@@ -1602,13 +1612,12 @@ impl Instance {
     fn after_item(
         &mut self,
         spec: &ProcessSpec,
-        uid: &Uuid,
-        e: &ElementSpec,
+        (uid, id): (&Uuid, ElementId),
         item: &Item,
         result: Result<(u32, u32), RunError>,
         run: &mut Run,
     ) {
-        let id = spec.find_element(&e.name).unwrap_or(spec.start);
+        let e = spec.element(id);
         if matches!(result, Ok((0, _))) {
             self.multi.retain(|m| m.group != item.group);
         }
@@ -1736,7 +1745,7 @@ impl Instance {
                 (Err(err), None) => self.fail_element(w.uid, e, err, run),
                 (result, Some(item)) => {
                     let result = result.and_then(|()| self.item_done(spec, e, &item, None, run));
-                    self.after_item(spec, &w.uid, e, &item, result, run);
+                    self.after_item(spec, (&w.uid, w.element), &item, result, run);
                 }
             }
             return Ok(Some(e.name.clone()));
