@@ -360,3 +360,17 @@ fn a_failing_sub_process_fails_the_call_and_cancels_the_other_items_sub_processe
     let err = instance.exec(all[2], &[("Code", "z")], &mut run()).unwrap_err();
     assert!(err.to_string().contains("another item failed"), "{err}");
 }
+
+#[test]
+fn each_item_is_assigned_to_its_own_reviewer() {
+    let mut instance = started("UsrReview", None);
+    let all = uids(&instance);
+    let as_user = |who: &str| {
+        Run::new(RunOptions { actor: who.into(), roles: Some(Vec::new()), ..RunOptions::default() })
+    };
+    let err = instance.exec(all[0], &[("Ok", "true")], &mut as_user("bob")).unwrap_err();
+    assert!(matches!(err, ExecError::NotAssigned(_)), "{err}");
+    assert!(err.to_string().contains("alice"), "{err}");
+    assert_eq!(instance.exec(all[1], &[("Ok", "true")], &mut as_user("bob")).unwrap(), ExecOutcome::Executed);
+    assert_eq!(instance.descriptor(None).waiting.len(), 2);
+}
