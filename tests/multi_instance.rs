@@ -365,12 +365,40 @@ fn a_failing_sub_process_fails_the_call_and_cancels_the_other_items_sub_processe
 fn each_item_is_assigned_to_its_own_reviewer() {
     let mut instance = started("UsrReview", None);
     let all = uids(&instance);
-    let as_user = |who: &str| {
-        Run::new(RunOptions { actor: who.into(), roles: Some(Vec::new()), ..RunOptions::default() })
-    };
+    let as_user =
+        |who: &str| Run::new(RunOptions { actor: who.into(), roles: Some(Vec::new()), ..RunOptions::default() });
     let err = instance.exec(all[0], &[("Ok", "true")], &mut as_user("bob")).unwrap_err();
     assert!(matches!(err, ExecError::NotAssigned(_)), "{err}");
     assert!(err.to_string().contains("alice"), "{err}");
     assert_eq!(instance.exec(all[1], &[("Ok", "true")], &mut as_user("bob")).unwrap(), ExecOutcome::Executed);
     assert_eq!(instance.descriptor(None).waiting.len(), 2);
+}
+
+#[test]
+fn tick_fires_a_multi_instance_deadline_once_for_all_items() {
+    use procdsl::store::{self, Store};
+    const LATE: &str = r#"process UsrLateReview {
+        in Reviewers: List<Text> = ["alice", "bob"]
+        out Status: Text = "new"
+        start Begin -> Review
+        user Review "Review" for each R in Reviewers { in Ok: Boolean } -> Done
+            deadline "P1D" -> Late
+        script Late { Status = Status + " late" } -> Done
+        end Done
+    }"#;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("s.db")).unwrap();
+    let program = Arc::new(check::load_str("late.proc", LATE).unwrap().program);
+    let t0: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    let d = store.start(program, "UsrLateReview", NONE, store::real_time(Some(t0))).unwrap();
+    assert!(d.waiting.iter().all(|w| w.deadline.as_deref() == Some("2026-01-02T00:00:00Z")));
+    store.exec(d.waiting[0].uid, &[("Ok", "true")], store::real_time(Some(t0))).unwrap();
+    let moved = store.tick("2026-01-02T00:00:00Z".parse().unwrap()).unwrap();
+    assert_eq!(moved.len(), 1);
+    let done = store.show(d.process_id).unwrap();
+    assert_eq!(done.status, Status::Completed);
+    assert_eq!(done.result_parameter_values["Status"], "new late", "the deadline's path ran once");
+    let later = store::real_time(Some("2026-01-03T00:00:00Z".parse().unwrap()));
+    let err = store.exec(d.waiting[1].uid, &[("Ok", "true")], later).unwrap_err();
+    assert!(err.to_string().contains("cancelled by the deadline of `Review`"), "{err}");
 }
