@@ -52,6 +52,15 @@ fn main() {
     let activate = began.elapsed().as_secs_f64();
     assert_eq!(instance.waiting.len(), n, "{:?}", instance.error);
     let saved_bytes = serde_json::to_string(&SavedInstance::of(&instance)).map(|s| s.len()).unwrap_or(0);
+    // What a store pays for the state alone on each exec: write it, read it back.
+    let rounds = 20;
+    let began = Instant::now();
+    for _ in 0..rounds {
+        let json = serde_json::to_string(&SavedInstance::of(&instance)).unwrap();
+        let back: SavedInstance = serde_json::from_str(&json).unwrap();
+        back.restore(program.clone()).unwrap();
+    }
+    let state_round_trip = began.elapsed().as_secs_f64() / rounds as f64;
     let uids: Vec<_> = instance.waiting.iter().map(|w| w.uid).collect();
     let began = Instant::now();
     for uid in &uids {
@@ -63,6 +72,7 @@ fn main() {
     println!("  activation: {:.1} ms ({:.2} µs per item)", activate * 1e3, activate * 1e6 / n as f64);
     println!("  completion (exec every item): {:.1} ms ({:.2} µs per item)", complete * 1e3, complete * 1e6 / n as f64);
     println!("  saved state while all wait: {saved_bytes} bytes ({} per item)", saved_bytes / n.max(1));
+    println!("  that state saved to JSON, read back and restored: {:.2} ms", state_round_trip * 1e3);
 
     // Through the SQLite store: every exec loads and saves the whole instance.
     let dir = tempfile::tempdir().expect("a temporary directory");
