@@ -838,12 +838,25 @@ fn claims_of_one_node_keep_its_work_from_the_other(backend: &impl Backend) {
 /// Every item of a multi-instance task has its own row and UId; racing
 /// execs of all of them from two nodes execute each item exactly once, and
 /// the flow goes on after the last.
-fn each_item_of_a_multi_instance_task_executes_once<B: Backend>(b: &B) {
+fn each_item_of_a_multi_instance_task_executes_once<B: Backend>(b: &B)
+where
+    B::Node: store::copy::Rows,
+{
     let mut setup = b.node();
     let id = start(&mut setup, "UsrReviewAll");
     let waiting = setup.load(id).unwrap().descriptor(None).waiting;
     assert_eq!(waiting.iter().map(|w| w.item).collect::<Vec<_>>(), [Some(0), Some(1), Some(2)]);
     let uids: Arc<Vec<Uuid>> = Arc::new(waiting.iter().map(|w| w.uid).collect());
+    // One live index row per item, so that `exec UID` finds the instance by any of them.
+    let live = |store: &mut B::Node| -> Vec<(String, bool)> {
+        let rows = store::copy::Rows::instance_rows(store, "", 10).unwrap();
+        let mut rows: Vec<(String, bool)> = rows[0].elements.iter().map(|e| (e.uid.clone(), e.live)).collect();
+        rows.sort();
+        rows
+    };
+    let mut expected: Vec<(String, bool)> = uids.iter().map(|u| (u.to_string(), true)).collect();
+    expected.sort();
+    assert_eq!(live(&mut setup), expected);
     let barrier = Arc::new(Barrier::new(2));
     let executed: Vec<Vec<ExecOutcome>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..2)
@@ -873,6 +886,7 @@ fn each_item_of_a_multi_instance_task_executes_once<B: Backend>(b: &B) {
     }
     let d = setup.load(id).unwrap().descriptor(None);
     assert_eq!(d.status, Status::Completed);
+    assert!(live(&mut setup).iter().filter(|(uid, _)| uids.iter().any(|u| u.to_string() == *uid)).all(|(_, l)| !l));
     for who in ["alice", "bob", "carol"] {
         assert_eq!(count(&d.log, &format!("executed {who} ")), 1, "{:?}", d.log);
     }
