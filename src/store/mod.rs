@@ -953,39 +953,22 @@ fn save_instance(conn: &Connection, instance: &Instance) -> Result<()> {
         state,
         now
     ])?;
-    // Only the rows that change are written: an instance with many waiting
-    // element-instances (the items of a `for each`) pays per change, not
-    // per row (docs/BENCHMARKS.md, "Multi-instance").
-    type Row = (String, Option<String>, Option<String>);
-    let mut live: HashMap<String, Row> = HashMap::new();
-    {
-        let mut stmt = conn
-            .prepare_cached("SELECT uid, kind, signal, due FROM element_instances WHERE instance = ?1 AND live = 1")?;
-        let rows = stmt.query_map([&id], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))?;
-        for row in rows {
-            let (uid, row) = row?;
-            live.insert(uid, row);
-        }
-    }
+    conn.prepare_cached(
+        "UPDATE element_instances SET live = 0, signal = NULL, due = NULL WHERE instance = ?1 AND live = 1",
+    )?
+    .execute([&id])?;
     let mut list = Vec::new();
     entries(instance, &mut list);
-    let mut upsert = conn.prepare_cached(
+    if list.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare_cached(
         "INSERT INTO element_instances (uid, instance, kind, live, signal, due) VALUES (?1, ?2, ?3, 1, ?4, ?5)
          ON CONFLICT (uid) DO UPDATE SET instance = excluded.instance, kind = excluded.kind, live = 1,
              signal = excluded.signal, due = excluded.due",
     )?;
     for e in list {
-        let uid = e.uid.to_string();
-        let same =
-            live.remove(&uid).is_some_and(|(kind, signal, due)| kind == e.kind && signal == e.signal && due == e.due);
-        if !same {
-            upsert.execute(params![uid, id, e.kind, e.signal, e.due])?;
-        }
-    }
-    let mut dead =
-        conn.prepare_cached("UPDATE element_instances SET live = 0, signal = NULL, due = NULL WHERE uid = ?1")?;
-    for uid in live.keys() {
-        dead.execute([uid])?;
+        stmt.execute(params![e.uid.to_string(), id, e.kind, e.signal, e.due])?;
     }
     Ok(())
 }
