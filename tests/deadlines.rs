@@ -174,7 +174,7 @@ fn the_saved_form_keeps_deadlines_reminders_and_cancelled_uids() {
     let mut instance = waiting("UsrClaim");
     let uid = instance.descriptor(None).waiting[0].uid;
     let saved = SavedInstance::of(&instance);
-    assert_eq!(saved.format, 3);
+    assert_eq!(saved.format, procdsl::runtime::saved::FORMAT_VERSION);
     assert_eq!(saved.waiting[0].deadline, Some(at("2026-01-02T00:00:00Z")));
     assert_eq!(saved.waiting[0].reminder, Some(at("2026-01-01T08:00:00Z")));
     let json = serde_json::to_string(&saved).unwrap();

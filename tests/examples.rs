@@ -56,6 +56,14 @@ const EXPECTED: &[Expectation] = &[
     ("payment_retry.proc", 1, 1, "Failed", || json!({"Paid": false, "Attempts": 3})),
     ("expense_claim.proc", 0, 0, "Completed", || json!({"Status": "approved", "Approver": "policy", "Reminders": 0})),
     ("expense_claim.proc", 1, 0, "Waiting", || json!({"Status": "escalated", "Approver": null, "Reminders": 3})),
+    (
+        "contract_review.proc",
+        0,
+        0,
+        "Completed",
+        || json!({"Status": "signed", "Signatures": ["signed by ACME", "signed by Globex"], "Reminders": 0}),
+    ),
+    ("contract_review.proc", 1, 0, "Waiting", || json!({"Status": "escalated", "Votes": [], "Reminders": 3})),
 ];
 
 fn root() -> &'static Path {

@@ -44,25 +44,30 @@ fn conformance_cases(root: &Path, out: &mut Vec<Case>) {
             }
             let mut case =
                 Case { file: dir.join(&cmd[1]), process: None, inputs: Vec::new(), now: DEFAULT_NOW.parse().unwrap() };
-            let mut i = 2;
-            while i < cmd.len() {
-                match cmd[i].as_str() {
-                    "--process" => case.process = cmd.get(i + 1).cloned(),
-                    "-p" | "--param" => {
-                        if let Some((k, v)) = cmd.get(i + 1).and_then(|p| p.split_once('=')) {
-                            case.inputs.push((k.to_string(), v.to_string()));
-                        }
-                    }
-                    "--now" => case.now = cmd[i + 1].parse().expect("--now is a time"),
-                    _ => {
-                        i += 1;
-                        continue;
-                    }
-                }
-                i += 2;
-            }
+            read_args(&mut case, &cmd[2..]);
             out.push(case);
         }
+    }
+}
+
+/// `--process`, `-p` and `--now` of a `run` command line; the rest is left.
+fn read_args(case: &mut Case, cmd: &[String]) {
+    let mut i = 0;
+    while i < cmd.len() {
+        match cmd[i].as_str() {
+            "--process" => case.process = cmd.get(i + 1).cloned(),
+            "-p" | "--param" => {
+                if let Some((k, v)) = cmd.get(i + 1).and_then(|p| p.split_once('=')) {
+                    case.inputs.push((k.to_string(), v.to_string()));
+                }
+            }
+            "--now" => case.now = cmd[i + 1].parse().expect("--now is a time"),
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
     }
 }
 
@@ -75,7 +80,16 @@ fn own_cases(root: &Path, out: &mut Vec<Case>) {
         if path.is_dir() {
             own_cases(&path, out);
         } else if path.extension().is_some_and(|e| e == "proc") {
-            out.push(Case { file: path, process: None, inputs: Vec::new(), now: DEFAULT_NOW.parse().unwrap() });
+            // The arguments its first line gives the golden run (tests/cases.rs).
+            let header = std::fs::read_to_string(&path).ok().and_then(|text| {
+                text.lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("// args:"))
+                    .map(|a| a.split_whitespace().map(String::from).collect::<Vec<_>>())
+            });
+            let mut case = Case { file: path, process: None, inputs: Vec::new(), now: DEFAULT_NOW.parse().unwrap() };
+            read_args(&mut case, &header.unwrap_or_default());
+            out.push(case);
         }
     }
 }

@@ -39,6 +39,16 @@ process UsrTimer {
     end Done
 }
 
+process UsrReviewAll {
+    in Reviewers: List<Text> = ["alice", "bob", "carol"]
+    start Begin -> Review
+    user Review "Review" for each Reviewer in Reviewers {
+        in Comment: Text
+        done { log "executed {Reviewer} {Comment}" }
+    } -> Done
+    end Done
+}
+
 process UsrListen {
     start Begin -> Hear
     signal Hear "Go" -> Heard
@@ -127,6 +137,7 @@ store_tests!(
     a_signal_waits_in_the_outbox_and_skips_later_waits,
     sessions_are_shared_by_nodes_capped_per_user_and_expire,
     claims_of_one_node_keep_its_work_from_the_other,
+    each_item_of_a_multi_instance_task_executes_once,
 );
 
 fn engine() -> Engine {
@@ -822,4 +833,61 @@ fn claims_of_one_node_keep_its_work_from_the_other(backend: &impl Backend) {
     b.save_run(&instance, &run).unwrap();
     b.release_runs(&[instance.id]).unwrap();
     assert!(b.claim_orphans(at(200), any, 10, lease).unwrap().is_empty(), "it waits now: no run to take");
+}
+
+/// Every item of a multi-instance task has its own row and UId; racing
+/// execs of all of them from two nodes execute each item exactly once, and
+/// the flow goes on after the last.
+fn each_item_of_a_multi_instance_task_executes_once<B: Backend>(b: &B)
+where
+    B::Node: store::copy::Rows,
+{
+    let mut setup = b.node();
+    let id = start(&mut setup, "UsrReviewAll");
+    let waiting = setup.load(id).unwrap().descriptor(None).waiting;
+    assert_eq!(waiting.iter().map(|w| w.item).collect::<Vec<_>>(), [Some(0), Some(1), Some(2)]);
+    let uids: Arc<Vec<Uuid>> = Arc::new(waiting.iter().map(|w| w.uid).collect());
+    // One live index row per item, so that `exec UID` finds the instance by any of them.
+    let live = |store: &mut B::Node| -> Vec<(String, bool)> {
+        let rows = store::copy::Rows::instance_rows(store, "", 10).unwrap();
+        let mut rows: Vec<(String, bool)> = rows[0].elements.iter().map(|e| (e.uid.clone(), e.live)).collect();
+        rows.sort();
+        rows
+    };
+    let mut expected: Vec<(String, bool)> = uids.iter().map(|u| (u.to_string(), true)).collect();
+    expected.sort();
+    assert_eq!(live(&mut setup), expected);
+    let barrier = Arc::new(Barrier::new(2));
+    let executed: Vec<Vec<ExecOutcome>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|t| {
+                let mut node = b.node();
+                let (uids, barrier) = (uids.clone(), barrier.clone());
+                scope.spawn(move || {
+                    barrier.wait();
+                    uids.iter()
+                        .map(|uid| loop {
+                            match node.exec(*uid, &fields(&format!("node {t}")), store::real_time(None)) {
+                                Ok((outcome, _, _)) => break outcome,
+                                // A save that lost the race to the other node: try again.
+                                Err(StoreError::Conflict { .. }) => continue,
+                                Err(err) => panic!("{err}"),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for i in 0..uids.len() {
+        let winners = executed.iter().filter(|per_node| per_node[i] == ExecOutcome::Executed).count();
+        assert_eq!(winners, 1, "item {i}: executed {winners} times");
+    }
+    let d = setup.load(id).unwrap().descriptor(None);
+    assert_eq!(d.status, Status::Completed);
+    assert!(live(&mut setup).iter().filter(|(uid, _)| uids.iter().any(|u| u.to_string() == *uid)).all(|(_, l)| !l));
+    for who in ["alice", "bob", "carol"] {
+        assert_eq!(count(&d.log, &format!("executed {who} ")), 1, "{:?}", d.log);
+    }
 }

@@ -117,11 +117,11 @@ fn damaged_or_newer_states_give_clear_errors() {
     let db = raw(&dir);
     let state: String = db.query_row("SELECT state FROM instances", [], |r| r.get(0)).unwrap();
 
-    let newer = state.replacen("\"v\":3", "\"v\":4", 1);
+    let newer = state.replacen("\"v\":4", "\"v\":5", 1);
     db.execute("UPDATE instances SET state = ?1", [&newer]).unwrap();
     let err = store.load(id).unwrap_err();
-    assert!(matches!(err, StoreError::NewerFormat { found: 4, .. }), "{err}");
-    assert!(err.to_string().contains("format version 4, but this procdsl reads up to version 3"), "{err}");
+    assert!(matches!(err, StoreError::NewerFormat { found: 5, .. }), "{err}");
+    assert!(err.to_string().contains("format version 5, but this procdsl reads up to version 4"), "{err}");
     assert!(matches!(
         store.exec(uid, &[("Decision", "true")], store::real_time(None)),
         Err(StoreError::NewerFormat { .. })

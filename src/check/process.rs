@@ -166,6 +166,11 @@ impl Checker {
                 self.check_boundaries(e, &mut flow_to, &mut scope, &param_types)
             };
 
+            let mut multi = e.for_each.as_ref().map(|fe| {
+                let mut scope = Scope::new(&param_types, &mut params_read);
+                self.check_for_each(e, fe, &mut scope, &params)
+            });
+            let item_var = e.for_each.as_ref().map(|fe| fe.var.name.as_str());
             let kind = match &e.kind {
                 ast::ElementKind::Start => ElementKind::Start,
                 ast::ElementKind::End => ElementKind::End,
@@ -216,6 +221,9 @@ impl Checker {
                 ast::ElementKind::User { to, fields, done } => {
                     let to = to.as_ref().map(|expr| {
                         let mut scope = Scope::new(&param_types, &mut params_read);
+                        if let Some(var) = item_var {
+                            scope.declare(var);
+                        }
                         let reported = self.diagnostics.len();
                         let compiled = self.compile_expr(expr, &mut scope);
                         // An expression already reported (an unknown name) compiles to null: say nothing more.
@@ -266,10 +274,27 @@ impl Checker {
                             .and_then(|d| self.constant(d, &ty, &format!("field `{}`", f.name.name)));
                         specs.push(FieldSpec { name: f.name.name.as_str().into(), ty, default, span: f.name.span });
                     }
+                    if let (Some(fe), Some(m)) = (&e.for_each, multi.as_mut()) {
+                        m.slot = specs.len() as u32;
+                        if let Some(f) = specs.iter().find(|f| *f.name == *fe.var.name) {
+                            self.error(
+                                Diagnostic::error(
+                                    "procdsl::check::item_hides_field",
+                                    format!("the item `{}` of `for each` has the name of a field", fe.var.name),
+                                )
+                                .with_label(fe.var.span, "item")
+                                .with_label(f.span, "field")
+                                .with_help("both are read by name in `done`; give the item another name"),
+                            );
+                        }
+                    }
                     let done = done.as_ref().map(|block| {
                         let mut scope = Scope::new(&param_types, &mut params_read);
                         for f in &specs {
                             scope.declare(&f.name);
+                        }
+                        if let Some(var) = item_var {
+                            scope.declare(var);
                         }
                         self.compile_script(block, &mut scope)
                     });
@@ -307,11 +332,14 @@ impl Checker {
                 }
                 ast::ElementKind::Call { process, inputs, outputs } => {
                     let mut scope = Scope::new(&param_types, &mut params_read);
-                    self.check_call(process, inputs, outputs, &mut scope, &param_types, ctx)
+                    if let Some(var) = item_var {
+                        scope.declare(var);
+                    }
+                    self.check_call(process, inputs, outputs, &mut scope, &param_types, ctx, item_var.is_some())
                 }
             };
             specs.push(ElementSpec {
-                cost: kind.cost().saturating_add(deadline_cost(&deadline)),
+                cost: kind.cost().saturating_add(deadline_cost(&deadline)).saturating_add(multi_cost(&multi)),
                 name: e.name.name.as_str().into(),
                 uid: element_uid,
                 caption: e.caption.as_ref().map(|c| c.value.as_str().into()),
@@ -321,6 +349,7 @@ impl Checker {
                 on_error,
                 deadline,
                 reminder,
+                multi,
                 incoming: 0,
                 reached_from: None,
             });
@@ -446,6 +475,45 @@ impl Checker {
         (deadline, reminder)
     }
 
+    /// `for each X in LIST [until COND]`: X must not hide a parameter, LIST
+    /// must be a List where the checker can tell. X is not visible in
+    /// `until`, which is checked after an item is done and reads parameters.
+    fn check_for_each(
+        &mut self,
+        e: &ast::Element,
+        fe: &ast::ForEach,
+        scope: &mut Scope,
+        params: &[ParamSpec],
+    ) -> MultiSpec {
+        if let Some(param) = params.iter().find(|p| *p.code == *fe.var.name) {
+            self.error(
+                Diagnostic::error(
+                    "procdsl::check::item_hides_parameter",
+                    format!("the item `{}` of `for each` has the name of a parameter", fe.var.name),
+                )
+                .with_label(fe.var.span, "item")
+                .with_label(param.span, "parameter")
+                .with_help("give the item a name no parameter has; it is readable only in this element"),
+            );
+        }
+        let reported = self.diagnostics.len();
+        let list = self.compile_expr(&fe.list, scope);
+        let clean = self.diagnostics.len() == reported;
+        if let Some(what) = not_a_list(&list, scope.params).filter(|_| clean) {
+            self.error(
+                Diagnostic::error(
+                    "procdsl::check::for_each_not_list",
+                    format!("`for each` of `{}` must go over a List, not {what}", e.name.name),
+                )
+                .with_label(list.span, format!("this is {what}"))
+                .with_label(fe.keyword, "one element-instance per item of the list")
+                .with_help("give a List parameter or expression, e.g. `for each Reviewer in Reviewers`"),
+            );
+        }
+        let until = fe.until.as_ref().map(|c| self.compile_expr(c, scope));
+        MultiSpec { var: fe.var.name.as_str().into(), list, until, slot: 0 }
+    }
+
     /// An ISO 8601 duration, reported when it is not one (or, for a
     /// repeating reminder, when it is zero).
     fn duration(&mut self, lit: &ast::StrLit, positive: bool) -> jiff::Span {
@@ -469,6 +537,7 @@ impl Checker {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn check_call(
         &mut self,
         process: &ast::Ident,
@@ -477,6 +546,7 @@ impl Checker {
         scope: &mut Scope,
         parent: &[(Arc<str>, Type)],
         ctx: &ProgramContext,
+        multi: bool,
     ) -> ElementKind {
         let Some(&callee) = ctx.process_ids.get(process.name.as_str()) else {
             let mut d =
@@ -558,12 +628,38 @@ impl Checker {
             if let (Some(c), Some(p)) = (child_slot, parent_slot) {
                 let (from_code, from_ty, _) = &child[c as usize];
                 let (to_code, to_ty) = &parent[p];
+                // A multi-instance call collects each item's output into a List.
+                let to_ty = match to_ty {
+                    _ if !multi => to_ty,
+                    Type::List(item) => &**item,
+                    _ => {
+                        if self.is_typed(to_code) {
+                            self.error(
+                                Diagnostic::error(
+                                    "procdsl::check::multi_output_not_list",
+                                    format!(
+                                        "output `{from_code}` of multi-instance call `{}` goes to `{to_code}`, which is {}, not a List",
+                                        process.name,
+                                        to_ty.with_article()
+                                    ),
+                                )
+                                .with_label(to.span, format!("`{to_code}` is {}", to_ty.with_article()))
+                                .with_label(from.span, "one value per item")
+                                .with_help(format!(
+                                    "declare `{to_code}` as `List<{from_ty}>`: it receives the outputs in item order"
+                                )),
+                            );
+                        }
+                        continue;
+                    }
+                };
                 if self.is_typed(from_code) && self.is_typed(to_code) && !fits(from_ty, to_ty) {
-                    self.error(mapping_mismatch(
-                        (from_code, from_ty, from.span),
-                        (to_code, to_ty, to.span),
-                        &format!("parameter `{to_code}`"),
-                    ));
+                    let target = if multi {
+                        format!("each item of parameter `{to_code}`")
+                    } else {
+                        format!("parameter `{to_code}`")
+                    };
+                    self.error(mapping_mismatch((from_code, from_ty, from.span), (to_code, to_ty, to.span), &target));
                 }
                 compiled_outputs.push((c, p as u32));
             }
@@ -678,6 +774,27 @@ fn iso_duration(text: &str) -> Option<jiff::Span> {
         return None;
     }
     text.parse::<jiff::Span>().ok().filter(|s| !s.is_negative())
+}
+
+/// The steps evaluating a multi-instance element's list costs.
+fn multi_cost(multi: &Option<MultiSpec>) -> u32 {
+    multi.as_ref().map_or(0, |m| u32::try_from(m.list.weight()).unwrap_or(u32::MAX))
+}
+
+/// What a `for each` list expression gives, when the checker can tell
+/// that it is not a List.
+fn not_a_list(expr: &CExpr, params: &[(Arc<str>, Type)]) -> Option<String> {
+    match &expr.kind {
+        CExprKind::Const(Value::List(_)) | CExprKind::List(_) | CExprKind::Const(Value::Null) => None,
+        CExprKind::Const(v) => Some(value_with_article(v)),
+        CExprKind::Text(_) => Some("a Text".to_string()),
+        CExprKind::Object(_) => Some("an object".to_string()),
+        CExprKind::Param(slot) => {
+            let ty = &params.get(*slot as usize)?.1;
+            (!matches!(ty, Type::List(_))).then(|| ty.with_article())
+        }
+        _ => None,
+    }
 }
 
 /// The steps evaluating a `deadline at` costs.

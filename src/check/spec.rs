@@ -145,6 +145,8 @@ pub struct ElementSpec {
     pub deadline: Option<DeadlineSpec>,
     /// `every "DURATION" -> Target`: only on an element that waits.
     pub reminder: Option<ReminderSpec>,
+    /// `for each X in LIST [until COND]`: only on a user task or a call.
+    pub multi: Option<MultiSpec>,
     /// Number of incoming flows.
     pub incoming: u32,
     /// For an inclusive join: which elements can still reach it (a bitset
@@ -181,6 +183,19 @@ pub struct DeadlineSpec {
     /// evaluated then.
     pub when: TimerSpec,
     pub flow: Flow,
+}
+
+/// A multi-instance element: one element-instance per item of `list`,
+/// evaluated when the element is activated. The item is local slot
+/// `slot` of the `done` script (after the fields) and local 0 of `to` and
+/// the call's input mappings.
+#[derive(Debug)]
+pub struct MultiSpec {
+    pub var: Arc<str>,
+    pub list: CExpr,
+    /// Checked after each item is done; true cancels the items still waiting.
+    pub until: Option<CExpr>,
+    pub slot: u32,
 }
 
 /// A non-interrupting reminder: each `every` while the element waits, a

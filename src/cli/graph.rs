@@ -128,6 +128,11 @@ fn node_text(program: &Program, e: &ElementSpec) -> String {
             }
         }
     }
+    // BPMN marks a parallel multi-instance activity with three bars.
+    if let Some(m) = &e.multi {
+        let until = if m.until.is_some() { " until …" } else { "" };
+        let _ = write!(text, "\n||| for each {}{until}", m.var);
+    }
     text
 }
 

@@ -126,6 +126,10 @@ pub fn waiting(w: &WaitingElement) -> String {
         let _ = write!(out, " in {p}");
     }
     let _ = write!(out, "  uid {}", w.uid);
+    if let Some(item) = w.item {
+        let value = w.item_value.as_ref().map_or_else(|| "null".to_string(), |v| v.to_string());
+        let _ = write!(out, "  item {item}: {value}");
+    }
     if !w.fields.is_empty() {
         let fields: Vec<String> = w.fields.iter().map(|(k, t)| format!("{k}: {t}")).collect();
         let _ = write!(out, "  fields {}", fields.join(", "));

@@ -4,7 +4,7 @@
 use crate::check::spec::ElementKind;
 use crate::runtime::convert;
 use crate::runtime::engine::{Change, TraceEvent};
-use crate::runtime::instance::{Instance, Wait};
+use crate::runtime::instance::{Instance, Item, Wait};
 use crate::runtime::value::Value;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -37,12 +37,18 @@ pub struct Activation {
 pub fn activations(instance: &Instance) -> Vec<Activation> {
     let mut ready = Vec::new();
     let mut waiting = Vec::new();
-    collect(instance, false, &mut ready, &mut waiting);
+    collect(instance, false, None, &mut ready, &mut waiting);
     ready.extend(waiting);
     ready
 }
 
-fn collect(instance: &Instance, nested: bool, ready: &mut Vec<Activation>, waiting: &mut Vec<Activation>) {
+fn collect(
+    instance: &Instance,
+    nested: bool,
+    item: Option<&Item>,
+    ready: &mut Vec<Activation>,
+    waiting: &mut Vec<Activation>,
+) {
     let spec = instance.spec();
     let sub_process = nested.then(|| spec.code.clone());
     for token in &instance.queue {
@@ -60,9 +66,10 @@ fn collect(instance: &Instance, nested: bool, ready: &mut Vec<Activation>, waiti
     }
     for w in &instance.waiting {
         let e = spec.element(w.element);
+        let item = w.item.as_ref().or(item);
         let waits_for = match &w.wait {
             Wait::Call { child } => {
-                collect(child, true, ready, waiting);
+                collect(child, true, item, ready, waiting);
                 continue;
             }
             Wait::User { to } => to.as_ref().map(|to| format!("to {}", to.join(", "))),
@@ -71,7 +78,9 @@ fn collect(instance: &Instance, nested: bool, ready: &mut Vec<Activation>, waiti
         };
         let boundaries =
             [w.deadline.map(|at| format!("deadline {at}")), w.reminder.map(|at| format!("next reminder {at}"))];
-        let waits_for = [waits_for].into_iter().chain(boundaries).flatten().collect::<Vec<_>>();
+        // One item of a multi-instance element: which, first.
+        let item = item.map(|i| format!("item {}: {}", i.index, crate::runtime::convert::to_json(&i.value)));
+        let waits_for = [item, waits_for].into_iter().chain(boundaries).flatten().collect::<Vec<_>>();
         let waits_for = (!waits_for.is_empty()).then(|| waits_for.join("  "));
         let fields = match &e.kind {
             ElementKind::User { fields, .. } => {

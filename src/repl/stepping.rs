@@ -102,12 +102,28 @@ impl Session {
         Ok(out)
     }
 
-    /// An element-instance by UId, unique UId prefix, or element name.
+    /// An element-instance by UId, unique UId prefix, element name, or
+    /// `Name[i]`: the i-th (from 0) of that element's element-instances in
+    /// the `pending` list, as several items of a multi-instance element are.
     fn resolve_activation(&self, instance: &Instance, target: &str) -> Result<Uuid, Failure> {
         if let Ok(uid) = Uuid::parse_str(target) {
             return Ok(uid);
         }
         let all = show::activations(instance);
+        if let Some((name, i)) = indexed(target) {
+            let of: Vec<&Activation> = all.iter().filter(|a| *a.element == *name).collect();
+            return match (i.and_then(|i| of.get(i)), of.len()) {
+                (Some(a), _) => Ok(a.uid),
+                (None, 0) => Err(self.failure(
+                    format!("no pending or waiting element-instance is called `{name}`"),
+                    Some("`pending` lists the element-instances".into()),
+                )),
+                (None, n) => Err(self.failure(
+                    format!("`{target}`: `{name}` has {n} element-instance{}", if n == 1 { "" } else { "s" }),
+                    Some(format!("give an index from 0 to {}", n - 1)),
+                )),
+            };
+        }
         let by_name: Vec<&Activation> = all.iter().filter(|a| *a.element == *target).collect();
         let lower = target.to_lowercase();
         let by_prefix: Vec<&Activation> = all.iter().filter(|a| a.uid.to_string().starts_with(&lower)).collect();
@@ -133,7 +149,7 @@ impl Session {
                 let uids: Vec<String> = many.iter().map(|a| a.uid.to_string()).collect();
                 Err(self.failure(
                     format!("{} element-instances match `{target}`", many.len()),
-                    Some(format!("give one UId: {}", uids.join(", "))),
+                    Some(format!("give one UId ({}), or `{target}[i]` for the i-th, from 0", uids.join(", "))),
                 ))
             }
         }
@@ -346,4 +362,11 @@ fn locate(sources: &SourceMap, file: &str, line: usize, column: usize) -> Option
     let start = line_start + text[line_start..].char_indices().nth(column.saturating_sub(1)).map_or(0, |(i, _)| i);
     let len = text[start..].find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(0).max(1);
     Some(Span::new(id, start, (start + len).min(text.len())))
+}
+
+/// `Name[i]` as the name and the index (None when it is not a number).
+fn indexed(target: &str) -> Option<(&str, Option<usize>)> {
+    let (name, rest) = target.split_once('[')?;
+    let index = rest.strip_suffix(']')?;
+    Some((name, index.trim().parse().ok()))
 }

@@ -3,7 +3,7 @@
 
 use crate::check::spec::ElementKind;
 use crate::runtime::convert;
-use crate::runtime::instance::{ErrorInfo, HistoryEntry, Instance, Status, Wait};
+use crate::runtime::instance::{ErrorInfo, HistoryEntry, Instance, Item, Status, Wait};
 use indexmap::IndexMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -63,6 +63,13 @@ pub struct WaitingElement {
     /// comes first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
+    /// On a multi-instance element (`for each`): the item's index in its
+    /// list, from 0 (in a sub-process: its calling element's item).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<u32>,
+    /// The item itself, as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_value: Option<serde_json::Value>,
 }
 
 impl Instance {
@@ -87,7 +94,7 @@ impl Instance {
             }
         }
         let mut waiting = Vec::new();
-        self.collect_waiting(&mut waiting, false, None);
+        self.collect_waiting(&mut waiting, false, None, None);
         Descriptor {
             process_id: self.id,
             process_name: spec.code.to_string(),
@@ -110,14 +117,21 @@ impl Instance {
     /// The executable element-instances: this instance's wait states, and
     /// for a waiting sub-process, the sub-process's. `deadline` is the
     /// calling element's, for a sub-process.
-    pub fn collect_waiting(&self, out: &mut Vec<WaitingElement>, nested: bool, deadline: Option<Timestamp>) {
+    pub fn collect_waiting(
+        &self,
+        out: &mut Vec<WaitingElement>,
+        nested: bool,
+        deadline: Option<Timestamp>,
+        item: Option<&Item>,
+    ) {
         let spec = self.spec();
         for w in &self.waiting {
             let e = spec.element(w.element);
             let deadline = [w.deadline, deadline].into_iter().flatten().min();
+            let item = w.item.as_ref().or(item);
             let (due, signal, to) = match &w.wait {
                 Wait::Call { child } => {
-                    child.collect_waiting(out, true, deadline);
+                    child.collect_waiting(out, true, deadline, item);
                     continue;
                 }
                 Wait::Timer { due } => (Some(due.to_string()), None, None),
@@ -142,6 +156,8 @@ impl Instance {
                 signal,
                 to,
                 deadline: deadline.map(|d| d.to_string()),
+                item: item.map(|i| i.index),
+                item_value: item.map(|i| convert::to_json(&i.value)),
             });
         }
     }

@@ -108,6 +108,17 @@ pub enum Outcome {
     DeadlinePassed {
         target: Arc<str>,
     },
+    /// A multi-instance element was activated: this many items wait.
+    WaitsForItems(u32),
+    /// One item of a multi-instance element was done; `left` still wait
+    /// (0 when `until` cancelled them: then `cancelled` says how many).
+    ItemDone {
+        index: u32,
+        left: u32,
+        cancelled: u32,
+        /// Where the flow went, when `until` ended the element.
+        next: Vec<Arc<str>>,
+    },
 }
 
 /// How a trace line ends: ` -> Next`, ` waits`, ` failed: …`.
@@ -125,6 +136,12 @@ impl std::fmt::Display for Outcome {
             Outcome::Handled { message, handler } => write!(f, " failed: {message}; on error -> {handler}"),
             Outcome::Failed { message } => write!(f, " failed: {message}"),
             Outcome::DeadlinePassed { target } => write!(f, " cancelled by its deadline -> {target}"),
+            Outcome::WaitsForItems(n) => write!(f, " waits: {n} item{}", if *n == 1 { "" } else { "s" }),
+            Outcome::ItemDone { index, left, cancelled: 0, .. } => write!(f, " item {index} done, {left} still wait"),
+            Outcome::ItemDone { index, cancelled, next, .. } => {
+                write!(f, " item {index} done; `until` holds, {cancelled} cancelled")?;
+                Outcome::Moved(next.clone()).fmt(f)
+            }
         }
     }
 }
@@ -266,6 +283,13 @@ pub enum ExecError {
         help("the flow went to the deadline's target instead; see what waits now with `procdsl show ID` or `pending` in the REPL")
     )]
     CancelledByDeadline { uid: Uuid, element: String, at: String },
+    /// `element-instance … (an item of `Review`) was cancelled: `until` held …`.
+    #[error("element-instance {uid} (an item of `{element}`) was cancelled {why}: it can no longer be executed")]
+    #[diagnostic(
+        code(procdsl::exec::item_cancelled),
+        help("see what waits now with `procdsl show ID` or `pending` in the REPL")
+    )]
+    ItemCancelled { uid: Uuid, element: String, why: &'static str },
     /// `` `Approve` is assigned to managers, alice ``: the caller may not execute it.
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -286,6 +310,14 @@ enum Act {
     One(Flow),
     Many(Vec<Flow>),
     Wait(Wait),
+    /// A multi-instance element's items wait (already in `waiting`).
+    Items(u32),
+    /// One item done, others still wait (or `until` cancelled them).
+    ItemDone {
+        index: u32,
+        left: u32,
+        cancelled: u32,
+    },
     End,
     Terminate,
 }
@@ -540,11 +572,23 @@ impl Instance {
                 let mut w = self.waiting.remove(i);
                 let e = spec.element(w.element);
                 let Some(deadline) = &e.deadline else { continue };
-                self.expired.push(Expired { uid: w.uid, element: e.name.to_string(), at });
+                self.expired.push(Expired {
+                    uid: w.uid,
+                    element: e.name.to_string(),
+                    at,
+                    cause: CancelCause::Deadline,
+                });
                 if let Wait::Call { child } = &mut w.wait {
-                    child.expire_all(&e.name, at, &mut self.expired);
+                    child.expire_all(&e.name, at, CancelCause::Deadline, &mut self.expired);
                     child.cancel();
                     self.log.append(std::mem::take(&mut child.log), DEADLINE_LOG_BYTES);
+                }
+                // A multi-instance element's deadline is the element's: every
+                // item still waiting goes with it, and the flow moves on once.
+                if let Some(item) = &w.item {
+                    let removed = self.cancel_items(item.group, at, CancelCause::Deadline, DEADLINE_LOG_BYTES);
+                    i -= removed.iter().filter(|j| **j < i).count();
+                    self.multi.retain(|m| m.group != item.group);
                 }
                 self.log.push(
                     format!(
@@ -582,14 +626,14 @@ impl Instance {
 
     /// Records every live element-instance of this (cancelled) sub-process
     /// as cancelled by its caller's deadline.
-    fn expire_all(&self, element: &str, at: Timestamp, out: &mut Vec<Expired>) {
+    fn expire_all(&self, element: &str, at: Timestamp, cause: CancelCause, out: &mut Vec<Expired>) {
         for uid in self.queue.iter().map(|t| t.uid) {
-            out.push(Expired { uid, element: element.to_string(), at });
+            out.push(Expired { uid, element: element.to_string(), at, cause });
         }
         for w in &self.waiting {
-            out.push(Expired { uid: w.uid, element: element.to_string(), at });
+            out.push(Expired { uid: w.uid, element: element.to_string(), at, cause });
             if let Wait::Call { child } = &w.wait {
-                child.expire_all(element, at, out);
+                child.expire_all(element, at, cause, out);
             }
         }
     }
@@ -600,7 +644,19 @@ impl Instance {
     /// due time on).
     pub fn deadline_refusal(&self, uid: Uuid, now: Timestamp) -> Option<ExecError> {
         if let Some(x) = self.expiry(uid) {
-            return Some(ExecError::CancelledByDeadline { uid, element: x.element.clone(), at: x.at.to_string() });
+            return Some(match x.cause {
+                CancelCause::Deadline => {
+                    ExecError::CancelledByDeadline { uid, element: x.element.clone(), at: x.at.to_string() }
+                }
+                CancelCause::Until => ExecError::ItemCancelled {
+                    uid,
+                    element: x.element.clone(),
+                    why: "because its `until` held when another item was done",
+                },
+                CancelCause::Failure => {
+                    ExecError::ItemCancelled { uid, element: x.element.clone(), why: "because another item failed" }
+                }
+            });
         }
         let (element, at) = self.deadline_of(uid)?;
         (at <= now).then(|| ExecError::CancelledByDeadline { uid, element: element.to_string(), at: at.to_string() })
@@ -858,6 +914,9 @@ impl Instance {
         run.element_signals.clear();
         let result = if token.resumed {
             Ok((Act::Next, (None, None)))
+        } else if e.multi.is_some() {
+            self.boundary_times(spec, e, run)
+                .and_then(|times| self.activate_items(program, &token, times, run).map(|act| (act, (None, None))))
         } else {
             self.boundary_times(spec, e, run).and_then(|times| self.act(program, e, run).map(|act| (act, times)))
         };
@@ -1035,8 +1094,14 @@ impl Instance {
         run.element_signals.clear();
         self.executed.extend(child.executed.iter().copied());
         self.expired.append(&mut child.expired);
+        let spec = program.process(self.process);
+        if let Some(item) = w.item {
+            self.pass_reminder(&item, w.reminder);
+            let result = self.item_done(spec, e, &item, Some(&mut child), run);
+            return self.after_item(spec, (&w.uid, w.element), &item, result, run);
+        }
         match self.take_call_result(e, &mut child, outputs, run) {
-            Ok(()) => self.complete(program.process(self.process), w.uid, w.element, Act::Next, run),
+            Ok(()) => self.complete(spec, w.uid, w.element, Act::Next, run),
             Err(err) => self.fail_element(w.uid, e, err, run),
         }
     }
@@ -1091,6 +1156,7 @@ impl Instance {
                 }
             }
             Act::Wait(wait) => self.waiting.push(Waiting::new(uid, element, wait)),
+            Act::Items(_) | Act::ItemDone { .. } => {}
             Act::End => {}
             Act::Terminate => {
                 self.stop();
@@ -1111,6 +1177,13 @@ impl Instance {
             Act::One(f) => Outcome::Moved(vec![name(f)]),
             Act::Many(fs) => Outcome::Moved(fs.iter().map(name).collect()),
             Act::Wait(_) => Outcome::Waits,
+            Act::Items(n) => Outcome::WaitsForItems(*n),
+            Act::ItemDone { index, left, cancelled } => Outcome::ItemDone {
+                index: *index,
+                left: *left,
+                cancelled: *cancelled,
+                next: if *left == 0 { e.next.iter().map(name).collect() } else { Vec::new() },
+            },
             Act::End => Outcome::Ended,
             Act::Terminate => Outcome::Terminated,
         }
@@ -1294,6 +1367,332 @@ impl Instance {
         }
         self.waiting.clear();
         self.joins.clear();
+        self.multi.clear();
+    }
+
+    /// Activates a multi-instance element: evaluates its list and makes
+    /// one waiting element-instance per item (a call's sub-process runs at
+    /// once, and may be done at once). An empty list goes straight on.
+    fn activate_items(
+        &mut self,
+        program: &Program,
+        token: &Token,
+        (deadline, reminder): (Option<Timestamp>, Option<Timestamp>),
+        run: &mut Run,
+    ) -> Result<Act, RunError> {
+        let spec = program.process(self.process);
+        let e = spec.element(token.element);
+        let Some(multi) = &e.multi else { return self.act(program, e, run) };
+        let items = match self.eval(spec, &multi.list, run)? {
+            Value::List(list) => list.items.clone(),
+            other => {
+                return Err(RunError::new(format!(
+                    "`for each` of `{}` needs a List, but its list gave {}",
+                    e.name,
+                    match other {
+                        Value::Null => "null".to_string(),
+                        v => format!("{} {}", article(v.type_name()), v.type_name()),
+                    }
+                ))
+                .at(multi.list.span))
+            }
+        };
+        if items.is_empty() {
+            // One value per item, as always: none.
+            if let ElementKind::Call { outputs, .. } = &e.kind {
+                for (_, to) in outputs {
+                    run.undo.record(*to, &self.params[*to as usize]);
+                    self.params[*to as usize] = Value::list(Vec::new()).unwrap_or_default();
+                }
+            }
+            return Ok(Act::Next);
+        }
+        let count = u32::try_from(items.len()).unwrap_or(u32::MAX);
+        let outputs = match &e.kind {
+            ElementKind::Call { outputs, .. } => vec![vec![Value::Null; items.len()]; outputs.len()],
+            _ => Vec::new(),
+        };
+        let group = token.uid;
+        self.multi.push(MultiState { group, element: token.element, count, outputs });
+        let mut first = true;
+        for (index, value) in items.into_iter().enumerate() {
+            // Each item is an element-instance: a step of the budget, so a
+            // huge list ends with the budget's error, never a runaway.
+            if let Err(err) = run.budget.spend_steps(1, e.span) {
+                self.drop_items(group, run.now, CancelCause::Failure, run.budget.max_log_bytes());
+                return Err(err);
+            }
+            let item = Item { group, index: index as u32, value };
+            match self.start_item(program, e, &item, run) {
+                Ok(Some(wait)) => {
+                    let reminder = if std::mem::take(&mut first) { reminder } else { None };
+                    let uid = ids::new_uid();
+                    self.waiting.push(Waiting {
+                        uid,
+                        element: token.element,
+                        wait,
+                        deadline,
+                        reminder,
+                        item: Some(item),
+                    });
+                }
+                // A sub-process done at once: its item is done.
+                Ok(None) => {}
+                Err(err) => {
+                    self.drop_items(group, run.now, CancelCause::Failure, run.budget.max_log_bytes());
+                    return Err(err);
+                }
+            }
+            if self.until_ended(group) {
+                break;
+            }
+        }
+        let waiting = self.items_waiting(group);
+        if waiting == 0 {
+            self.multi.retain(|m| m.group != group);
+            return Ok(Act::Next);
+        }
+        Ok(Act::Items(waiting))
+    }
+
+    /// Starts one item: a user task's wait (with `to` evaluated for the
+    /// item), or a call's sub-process, which runs until it waits; None
+    /// when that sub-process is already done (its item is then done too).
+    fn start_item(
+        &mut self,
+        program: &Program,
+        e: &ElementSpec,
+        item: &Item,
+        run: &mut Run,
+    ) -> Result<Option<Wait>, RunError> {
+        let spec = program.process(self.process);
+        run.locals.clear();
+        run.locals.push(item.value.clone());
+        match &e.kind {
+            ElementKind::User { to: None, .. } => Ok(Some(Wait::User { to: None })),
+            ElementKind::User { to: Some(expr), .. } => {
+                let value = self.eval(spec, expr, run)?;
+                let to = assignees(&value).map_err(|what| {
+                    RunError::new(format!("`to` of `{}` must give user or role names, but gave {what}", e.name))
+                        .at(expr.span)
+                })?;
+                Ok(Some(Wait::User { to: Some(to) }))
+            }
+            ElementKind::Call { process, inputs, .. } => {
+                if self.depth + 1 > MAX_CALL_DEPTH {
+                    return Err(
+                        RunError::new(format!("sub-processes nested more than {MAX_CALL_DEPTH} deep")).at(e.span)
+                    );
+                }
+                let mut child = Instance::new(self.program.clone(), *process, run.now);
+                child.depth = self.depth + 1;
+                let callee = program.process(*process);
+                for (slot, expr) in inputs {
+                    run.locals.clear();
+                    run.locals.push(item.value.clone());
+                    let v = self.eval(spec, expr, run)?;
+                    run.budget.spend_bytes(conform_work(&v), expr.span)?;
+                    let param = &callee.params[*slot as usize];
+                    child.params[*slot as usize] = convert::conform(v, &param.ty).map_err(|why| {
+                        RunError::new(format!(
+                            "input `{}` of `{}` (item {}): {why}",
+                            param.code, callee.code, item.index
+                        ))
+                        .at(expr.span)
+                    })?;
+                }
+                // The sub-process's elements keep their own undo records:
+                // the caller's, for the items done so far, must outlive them.
+                let undo = std::mem::take(&mut run.undo);
+                let child_program = child.program.clone();
+                while child.advance(&child_program, run) {}
+                child.settle();
+                run.undo = undo;
+                if !child.status.is_finished() {
+                    return Ok(Some(Wait::Call { child: Box::new(child) }));
+                }
+                self.executed.extend(child.executed.iter().copied());
+                self.expired.append(&mut child.expired);
+                self.item_done(spec, e, item, Some(&mut child), run)?;
+                Ok(None)
+            }
+            _ => Err(RunError::new(format!("`{}` cannot run once per item", e.kind_name())).at(e.span)),
+        }
+    }
+
+    /// How many items of this activation still wait.
+    fn items_waiting(&self, group: Uuid) -> u32 {
+        let n = self.waiting.iter().filter(|w| w.item.as_ref().is_some_and(|i| i.group == group)).count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// Whether `until` ended this activation (its state is gone).
+    fn until_ended(&self, group: Uuid) -> bool {
+        self.multi.iter().all(|m| m.group != group)
+    }
+
+    /// One item is done: a call's outputs are collected (into each output
+    /// parameter, a List in item order), then `until` is checked; when it
+    /// holds, the items still waiting are cancelled. Returns how many
+    /// items still wait and how many `until` cancelled.
+    fn item_done(
+        &mut self,
+        spec: &ProcessSpec,
+        e: &ElementSpec,
+        item: &Item,
+        child: Option<&mut Instance>,
+        run: &mut Run,
+    ) -> Result<(u32, u32), RunError> {
+        let Some(at) = self.multi.iter().position(|m| m.group == item.group) else {
+            return Ok((0, 0));
+        };
+        if let (Some(child), ElementKind::Call { outputs, .. }) = (child, &e.kind) {
+            self.log.append(std::mem::take(&mut child.log), run.budget.max_log_bytes());
+            match child.status {
+                Status::Completed => {}
+                Status::Failed => return Err(sub_process_failure(child).at(e.span)),
+                other => {
+                    return Err(RunError::new(format!("sub-process `{}` ended {other}", child.spec().code)).at(e.span))
+                }
+            }
+            for (k, (from, to)) in outputs.iter().enumerate() {
+                let param = &spec.params[*to as usize];
+                let v = child.params[*from as usize].clone();
+                run.budget.spend_bytes(conform_work(&v), e.span)?;
+                let item_ty = match &param.ty {
+                    crate::runtime::value::Type::List(t) => (**t).clone(),
+                    other => other.clone(),
+                };
+                let v = convert::conform(v, &item_ty).map_err(|why| {
+                    RunError::new(format!("output to `{}` (item {}): {why}", param.code, item.index)).at(e.span)
+                })?;
+                if let Some(slot) = self.multi[at].outputs.get_mut(k).and_then(|o| o.get_mut(item.index as usize)) {
+                    *slot = v;
+                }
+                let list = Value::list(self.multi[at].outputs[k].clone())
+                    .map_err(|_| RunError::new(format!("output to `{}`: nested too deeply", param.code)).at(e.span))?;
+                run.undo.record(*to, &self.params[*to as usize]);
+                self.params[*to as usize] = list;
+            }
+            if !outputs.is_empty() {
+                run.budget
+                    .check_memory(self.memory_held(), "with the sub-process's outputs,")
+                    .map_err(|err| err.at(e.span))?;
+            }
+        }
+        let ended = match &e.multi.as_ref().and_then(|m| m.until.as_ref()) {
+            Some(until) => {
+                let v = self.eval(spec, until, run)?;
+                ops::truthy(&v).map_err(|m| RunError::new(m).at(until.span))?
+            }
+            None => false,
+        };
+        let cancelled = if ended {
+            let removed = self.drop_items(item.group, run.now, CancelCause::Until, run.budget.max_log_bytes());
+            if removed > 0 {
+                let s = if removed == 1 { "" } else { "s" };
+                self.log.push(
+                    format!(
+                        "element `{}`: `until` held after item {}; {removed} waiting item{s} cancelled",
+                        e.name, item.index
+                    ),
+                    run.budget.max_log_bytes(),
+                );
+            }
+            u32::try_from(removed).unwrap_or(u32::MAX)
+        } else {
+            0
+        };
+        Ok((self.items_waiting(item.group), cancelled))
+    }
+
+    /// After an item was done (or failed): the element completes when no
+    /// item is left, else only this item's trace is recorded; a failure is
+    /// the element's, and cancels the other items.
+    fn after_item(
+        &mut self,
+        spec: &ProcessSpec,
+        (uid, id): (&Uuid, ElementId),
+        item: &Item,
+        result: Result<(u32, u32), RunError>,
+        run: &mut Run,
+    ) {
+        let e = spec.element(id);
+        if matches!(result, Ok((0, _))) {
+            self.multi.retain(|m| m.group != item.group);
+        }
+        match result {
+            Ok((0, 0)) => self.complete(spec, *uid, id, Act::Next, run),
+            Ok((left, cancelled)) => {
+                let act = Act::ItemDone { index: item.index, left, cancelled };
+                if left == 0 {
+                    // `until` ended it: the trace says so, then the flow moves on.
+                    if run.options.trace {
+                        let outcome = self.outcome_of(e, &act);
+                        self.record_trace(*uid, e, outcome, run);
+                    }
+                    for flow in &e.next {
+                        self.arrive(spec, *flow);
+                    }
+                    if !run.element_signals.is_empty() {
+                        run.pending_signals.append(&mut run.element_signals);
+                    }
+                } else {
+                    self.complete(spec, *uid, id, act, run);
+                }
+            }
+            Err(err) => {
+                self.drop_items(item.group, run.now, CancelCause::Failure, run.budget.max_log_bytes());
+                self.fail_element(*uid, e, err, run);
+            }
+        }
+    }
+
+    /// Cancels every item of this activation still waiting (with a call's
+    /// sub-process) and forgets the activation. Returns how many.
+    fn drop_items(&mut self, group: Uuid, at: Timestamp, cause: CancelCause, max_log: u64) -> usize {
+        let n = self.cancel_items(group, at, cause, max_log).len();
+        self.multi.retain(|m| m.group != group);
+        n
+    }
+
+    /// Removes the waiting items of this activation, recording each as
+    /// cancelled; returns the indexes they had in `waiting`.
+    fn cancel_items(&mut self, group: Uuid, at: Timestamp, cause: CancelCause, max_log: u64) -> Vec<usize> {
+        let spec_program = self.program.clone();
+        let spec = spec_program.process(self.process);
+        let mut removed = Vec::new();
+        let mut i = 0;
+        let mut index = 0;
+        while i < self.waiting.len() {
+            if self.waiting[i].item.as_ref().is_none_or(|it| it.group != group) {
+                i += 1;
+                index += 1;
+                continue;
+            }
+            let mut w = self.waiting.remove(i);
+            removed.push(index);
+            index += 1;
+            let name = spec.element(w.element).name.to_string();
+            self.expired.push(Expired { uid: w.uid, element: name.clone(), at, cause });
+            if let Wait::Call { child } = &mut w.wait {
+                child.expire_all(&name, at, cause, &mut self.expired);
+                child.cancel();
+                self.log.append(std::mem::take(&mut child.log), max_log);
+            }
+        }
+        removed
+    }
+
+    /// An item with the element's reminder is done: the reminder goes on
+    /// with the next item still waiting.
+    fn pass_reminder(&mut self, item: &Item, reminder: Option<Timestamp>) {
+        if reminder.is_none() {
+            return;
+        }
+        if let Some(next) = self.waiting.iter_mut().find(|w| w.item.as_ref().is_some_and(|i| i.group == item.group)) {
+            next.reminder = reminder;
+        }
     }
 
     fn exec_in_tree<K: AsRef<str>, V: AsRef<str>>(
@@ -1332,13 +1731,22 @@ impl Instance {
             run.elements_executed += 1;
             run.undo.begin(self.params.len());
             run.element_signals.clear();
+            let mut preset = preset;
+            if let Some(item) = &w.item {
+                self.pass_reminder(item, w.reminder);
+                preset.push(item.value.clone());
+            }
             let result = match &e.kind {
                 ElementKind::User { done: Some(script), .. } => self.run_script(spec, script, preset, run),
                 _ => Ok(()),
             };
-            match result {
-                Ok(()) => self.complete(spec, w.uid, w.element, Act::Next, run),
-                Err(err) => self.fail_element(w.uid, e, err, run),
+            match (result, w.item) {
+                (Ok(()), None) => self.complete(spec, w.uid, w.element, Act::Next, run),
+                (Err(err), None) => self.fail_element(w.uid, e, err, run),
+                (result, Some(item)) => {
+                    let result = result.and_then(|()| self.item_done(spec, e, &item, None, run));
+                    self.after_item(spec, (&w.uid, w.element), &item, result, run);
+                }
             }
             return Ok(Some(e.name.clone()));
         }
@@ -1347,6 +1755,16 @@ impl Instance {
             // never dropped: checked now, and a user task that then waits is
             // executed with them.
             let e = spec.element(self.queue[i].element);
+            if let (Some((name, _)), Some(_)) = (fields.first(), &e.multi) {
+                return Err(ExecError::BadField {
+                    element: e.name.to_string(),
+                    message: format!(
+                        "it runs once per item of its list, so `{}` cannot be given before it starts; \
+                         execute it without fields, then each item's UId with its own",
+                        name.as_ref()
+                    ),
+                });
+            }
             if let Some((name, _)) = fields.first() {
                 match &e.kind {
                     ElementKind::User { fields: specs, .. } => drop(field_values(e, specs, fields)?),

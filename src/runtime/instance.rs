@@ -84,13 +84,52 @@ pub struct Waiting {
     pub deadline: Option<Timestamp>,
     /// When its `every` next starts a reminder path.
     pub reminder: Option<Timestamp>,
+    /// For one item of a multi-instance element: which.
+    pub item: Option<Item>,
 }
 
 impl Waiting {
     /// A waiting element-instance without deadline or reminder.
     pub fn new(uid: Uuid, element: ElementId, wait: Wait) -> Waiting {
-        Waiting { uid, element, wait, deadline: None, reminder: None }
+        Waiting { uid, element, wait, deadline: None, reminder: None, item: None }
     }
+}
+
+/// One item of a multi-instance element (`for each X in LIST`).
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// The activation the item belongs to: its [`MultiState`]'s `group`.
+    pub group: Uuid,
+    /// Its index in the list, from 0.
+    pub index: u32,
+    /// The item itself: X in `done`, `to` and the input mappings.
+    pub value: Value,
+}
+
+/// A multi-instance element while some of its items still wait.
+#[derive(Clone, Debug)]
+pub struct MultiState {
+    /// The UId of the activation that evaluated the list.
+    pub group: Uuid,
+    pub element: ElementId,
+    /// How many items the list had.
+    pub count: u32,
+    /// For a call: per output mapping, each item's output so far (null
+    /// until the item is done), in item order.
+    pub outputs: Vec<Vec<Value>>,
+}
+
+/// Why an element-instance was cancelled while it waited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CancelCause {
+    /// Its element's `deadline` passed (or its caller's).
+    #[default]
+    Deadline,
+    /// Its multi-instance element's `until` held after another item was done.
+    Until,
+    /// Another item of its multi-instance element failed.
+    Failure,
 }
 
 /// An element-instance cancelled by its deadline (or one of a sub-process
@@ -102,6 +141,13 @@ pub struct Expired {
     pub element: String,
     /// When the deadline fired.
     pub at: Timestamp,
+    /// What cancelled it (since format 4; older ones were deadlines).
+    #[serde(default, skip_serializing_if = "is_deadline")]
+    pub cause: CancelCause,
+}
+
+fn is_deadline(cause: &CancelCause) -> bool {
+    *cause == CancelCause::Deadline
 }
 
 /// What a waiting element-instance waits for.
@@ -313,6 +359,8 @@ pub struct Instance {
     /// Element-instances cancelled by their deadline, kept so that
     /// executing one is refused with that reason.
     pub expired: Vec<Expired>,
+    /// Multi-instance elements whose items still wait, in activation order.
+    pub multi: Vec<MultiState>,
     pub log: Log,
     pub error: Option<ErrorInfo>,
     /// The message of the failure that sent the flow to an `on error` handler.
@@ -345,6 +393,7 @@ impl Instance {
             joins: Vec::new(),
             executed: Vec::new(),
             expired: Vec::new(),
+            multi: Vec::new(),
             log: Log::default(),
             error: None,
             last_error: None,

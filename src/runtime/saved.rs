@@ -5,6 +5,7 @@
 use crate::check::spec::{ElementId, Program};
 use crate::runtime::convert;
 use crate::runtime::instance::*;
+use crate::runtime::value::{Type, Value};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -23,7 +24,12 @@ use uuid::Uuid;
 ///   `reminder`, and the element-instances cancelled by a deadline
 ///   (`expired`). Versions 1 and 2 read as version 3 without them (their
 ///   definitions had no deadlines).
-pub const FORMAT_VERSION: u32 = 3;
+/// - 4: adds multi-instance elements: each waiting item's `item` (its
+///   activation, index and value), the activations whose items still
+///   wait (`multi`, with a call's outputs collected so far), and why an
+///   element-instance was cancelled (`cause`: a deadline unless it says
+///   `until` or `failure`). Versions 1 to 3 read as version 4 without them.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The oldest saved form this build still reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 1;
@@ -67,6 +73,31 @@ pub struct SavedInstance {
     /// Since version 2.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
+    /// Multi-instance activations whose items still wait (since version 4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub multi: Vec<SavedMulti>,
+}
+
+/// A multi-instance activation whose items still wait, saved.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SavedMulti {
+    pub group: Uuid,
+    pub element: u32,
+    pub count: u32,
+    /// Per output mapping of a call, each item's output so far, as JSON of
+    /// the output parameter's item type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<Vec<serde_json::Value>>,
+}
+
+/// Which item of a multi-instance activation a waiting element-instance is.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SavedItem {
+    pub group: Uuid,
+    pub index: u32,
+    /// The item in [`tagged`] JSON: a list's items have no declared type,
+    /// so a Date, a DateTime, a Decimal or a Guid says what it is.
+    pub value: serde_json::Value,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -97,6 +128,9 @@ pub struct SavedWaiting {
     /// When its reminder is next due (since version 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminder: Option<Timestamp>,
+    /// The item it stands for, on a multi-instance element (since version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<SavedItem>,
 }
 
 /// What a saved element-instance waits for.
@@ -141,6 +175,11 @@ impl SavedInstance {
                     },
                     deadline: w.deadline,
                     reminder: w.reminder,
+                    item: w.item.as_ref().map(|i| SavedItem {
+                        group: i.group,
+                        index: i.index,
+                        value: tagged(&i.value),
+                    }),
                 })
                 .collect(),
             joins: instance.joins.iter().map(|j| (j.element.0, j.arrived.clone())).collect(),
@@ -154,6 +193,16 @@ impl SavedInstance {
             depth: instance.depth,
             started_by: instance.started_by.as_ref().map(|s| s.to_string()),
             history: instance.history.clone(),
+            multi: instance
+                .multi
+                .iter()
+                .map(|m| SavedMulti {
+                    group: m.group,
+                    element: m.element.0,
+                    count: m.count,
+                    outputs: m.outputs.iter().map(|o| o.iter().map(convert::to_json).collect()).collect(),
+                })
+                .collect(),
         }
     }
 
@@ -211,6 +260,21 @@ impl SavedInstance {
             };
             let id = element(w.element)?;
             let e = spec.element(id);
+            let item = match &w.item {
+                None => None,
+                Some(_) if e.multi.is_none() => {
+                    return Err(format!(
+                        "saved instance {}: element `{}` waits as an item, but its definition has no `for each`",
+                        self.id, e.name
+                    ))
+                }
+                Some(i) => Some(Item {
+                    group: i.group,
+                    index: i.index,
+                    value: untagged(&i.value)
+                        .map_err(|err| format!("saved instance {}: item of `{}`: {err}", self.id, e.name))?,
+                }),
+            };
             // A deadline or reminder the definition does not have could never fire.
             if (w.deadline.is_some() && e.deadline.is_none()) || (w.reminder.is_some() && e.reminder.is_none()) {
                 return Err(format!(
@@ -218,7 +282,7 @@ impl SavedInstance {
                     self.id, e.name
                 ));
             }
-            waiting.push(Waiting { uid: w.uid, element: id, wait, deadline: w.deadline, reminder: w.reminder });
+            waiting.push(Waiting { uid: w.uid, element: id, wait, deadline: w.deadline, reminder: w.reminder, item });
         }
         let mut joins = Vec::with_capacity(self.joins.len());
         for (e, arrived) in &self.joins {
@@ -237,6 +301,17 @@ impl SavedInstance {
             }
             joins.push(JoinState { element: id, arrived: arrived.clone() });
         }
+        let multi = self.restore_multi(spec, &element)?;
+        // Every waiting item belongs to an activation that is still open.
+        if let Some(w) =
+            waiting.iter().find(|w| w.item.as_ref().is_some_and(|i| multi.iter().all(|m| m.group != i.group)))
+        {
+            return Err(format!(
+                "saved instance {}: an item of `{}` belongs to no open activation",
+                self.id,
+                spec.element(w.element).name
+            ));
+        }
         Ok(Instance {
             id: self.id,
             process,
@@ -247,6 +322,7 @@ impl SavedInstance {
             joins,
             executed: self.executed.clone(),
             expired: self.expired.clone(),
+            multi,
             log: Log::restore(self.log.clone(), self.log_dropped),
             error: self.error.clone(),
             last_error: self.last_error.as_deref().map(Into::into),
@@ -261,5 +337,95 @@ impl SavedInstance {
             history: self.history.clone(),
             program,
         })
+    }
+}
+
+impl SavedInstance {
+    /// The multi-instance activations, checked against the definition.
+    fn restore_multi(
+        &self,
+        spec: &crate::check::spec::ProcessSpec,
+        element: &dyn Fn(u32) -> Result<ElementId, String>,
+    ) -> Result<Vec<MultiState>, String> {
+        use crate::check::spec::ElementKind;
+        let mut out = Vec::with_capacity(self.multi.len());
+        for m in &self.multi {
+            let id = element(m.element)?;
+            let e = spec.element(id);
+            let outputs: &[(u32, u32)] = match &e.kind {
+                ElementKind::Call { outputs, .. } => outputs,
+                _ => &[],
+            };
+            if e.multi.is_none() || m.outputs.len() != outputs.len() {
+                return Err(format!("saved instance {}: the items of `{}` do not fit its definition", self.id, e.name));
+            }
+            let mut collected = Vec::with_capacity(outputs.len());
+            for (values, (_, to)) in m.outputs.iter().zip(outputs) {
+                let param = &spec.params[*to as usize];
+                let ty = match &param.ty {
+                    Type::List(item) => (**item).clone(),
+                    other => other.clone(),
+                };
+                let values = values
+                    .iter()
+                    .map(|v| convert::from_json(v, &ty))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|err| format!("saved instance {}: outputs of `{}`: {err}", self.id, e.name))?;
+                collected.push(values);
+            }
+            out.push(MultiState { group: m.group, element: id, count: m.count, outputs: collected });
+        }
+        Ok(out)
+    }
+}
+
+/// A value as JSON that keeps its type: Text, Integer, Boolean, null and
+/// lists as themselves; a Decimal, Date, DateTime, Guid or object wrapped
+/// in a one-attribute object naming it (`{"date": "2026-01-01"}`).
+pub fn tagged(value: &Value) -> serde_json::Value {
+    use serde_json::{json, Value as J};
+    match value {
+        Value::Null | Value::Boolean(_) | Value::Integer(_) | Value::Text(_) => convert::to_json(value),
+        Value::Decimal(_) => json!({ "decimal": convert::to_json(value) }),
+        Value::Date(_) => json!({ "date": convert::to_json(value) }),
+        Value::DateTime(_) => json!({ "dateTime": convert::to_json(value) }),
+        Value::Guid(_) => json!({ "guid": convert::to_json(value) }),
+        Value::List(list) => J::Array(list.items.iter().map(tagged).collect()),
+        Value::Object(object) => {
+            let attrs = object.attrs.iter().map(|(k, v)| (k.to_string(), tagged(v))).collect();
+            json!({ "object": J::Object(attrs) })
+        }
+    }
+}
+
+/// The value [`tagged`] wrote.
+pub fn untagged(json: &serde_json::Value) -> Result<Value, String> {
+    use serde_json::Value as J;
+    match json {
+        J::Array(items) => {
+            let values = items.iter().map(untagged).collect::<Result<Vec<_>, _>>()?;
+            Value::list(values).map_err(|e| e.to_string())
+        }
+        J::Object(map) if map.len() == 1 => {
+            let (tag, inner) = map.iter().next().ok_or("an empty tag")?;
+            let ty = match tag.as_str() {
+                "decimal" => Type::Decimal,
+                "date" => Type::Date,
+                "dateTime" => Type::DateTime,
+                "guid" => Type::Guid,
+                "object" => {
+                    let J::Object(attrs) = inner else { return Err("an object's attributes must be an object".into()) };
+                    let mut out = indexmap::IndexMap::with_capacity(attrs.len());
+                    for (k, v) in attrs {
+                        out.insert(Arc::<str>::from(k.as_str()), untagged(v)?);
+                    }
+                    return Value::object(out).map_err(|e| e.to_string());
+                }
+                other => return Err(format!("unknown value tag `{other}`")),
+            };
+            convert::from_json(inner, &ty)
+        }
+        J::Object(_) => Err("a tagged value has one attribute".into()),
+        other => convert::from_json_untyped(other),
     }
 }

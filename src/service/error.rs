@@ -176,9 +176,10 @@ impl From<ExecError> for ApiError {
     fn from(e: ExecError) -> ApiError {
         let status = match e {
             ExecError::UnknownUid { .. } => StatusCode::NOT_FOUND,
-            ExecError::Finished { .. } | ExecError::NotExecutable { .. } | ExecError::CancelledByDeadline { .. } => {
-                StatusCode::CONFLICT
-            }
+            ExecError::Finished { .. }
+            | ExecError::NotExecutable { .. }
+            | ExecError::CancelledByDeadline { .. }
+            | ExecError::ItemCancelled { .. } => StatusCode::CONFLICT,
             ExecError::BadField { .. } => StatusCode::BAD_REQUEST,
             ExecError::NotAssigned(_) => StatusCode::FORBIDDEN,
         };

@@ -92,9 +92,22 @@ pub struct Element {
     pub keyword: Span,
     pub uid: Option<StrLit>,
     pub caption: Option<StrLit>,
+    /// `for each X in LIST [until COND]` (user tasks and calls only).
+    pub for_each: Option<ForEach>,
     pub kind: ElementKind,
     pub flow: Flow,
     pub span: Span,
+}
+
+/// `for each X in LIST [until COND]`: a multi-instance element.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForEach {
+    /// The item's name, bound in the `done` script, `to` and input mappings.
+    pub var: Ident,
+    pub list: Expr,
+    pub until: Option<Expr>,
+    /// Span of `for`: what errors about the clause point at.
+    pub keyword: Span,
 }
 
 /// The flows after an element: `-> A`, `-> A, B`, `on error -> H`, then

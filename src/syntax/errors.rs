@@ -249,6 +249,12 @@ pub(super) fn from_pest(file: FileId, text: &str, error: pest::error::Error<Rule
         return reserved_word(span, token);
     }
 
+    // The only `!lbrace` of the grammar: `until` with no condition before the body.
+    if positives.is_empty() && negatives == [Rule::lbrace] {
+        return Diagnostic::error(CODE, format!("expected the condition of `until`, found {found}"))
+            .with_label(span, "the condition goes before the body")
+            .with_help("`until` takes a condition over the instance's parameters, e.g. `until Rejected`");
+    }
     let mut expected = expected_names(&positives);
     let unclosed = open.iter().rev().find(|o| o.frame == Frame::Bracket(b'{'));
     let at_end_unclosed = rest.is_empty() && positives.contains(&Rule::rbrace);
@@ -479,6 +485,10 @@ pub(super) fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_to => "`to`",
         Rule::kw_deadline => "`deadline`",
         Rule::kw_every => "`every`",
+        Rule::kw_each => "`each`",
+        Rule::kw_until => "`until`",
+        Rule::for_each => "`for each X in List`",
+        Rule::for_until => "`until` and a condition",
         Rule::deadline => "`deadline \"duration\" -> Target`",
         Rule::deadline_at => "`at` and a date-time",
         Rule::every => "`every \"duration\" -> Target`",

@@ -170,6 +170,7 @@ impl Builder {
         let mut branches = Vec::new();
         let mut user = (Vec::new(), None);
         let mut to = None;
+        let mut for_each = None;
         let mut timer = None;
         let mut mappings = (Vec::new(), Vec::new());
         let mut flow = Flow::default();
@@ -185,6 +186,7 @@ impl Builder {
                     let expr = self.child(&mut part.into_inner(), Rule::expr, span)?;
                     to = Some(self.expr(expr, 0)?);
                 }
+                Rule::for_each => for_each = Some(self.for_each(part)?),
                 Rule::user_body => user = self.user_body(part)?,
                 Rule::timer_after => timer = Some(TimerKind::After(self.str_child(part)?)),
                 Rule::timer_at => {
@@ -231,9 +233,38 @@ impl Builder {
             keyword: keyword.unwrap_or(span),
             uid,
             caption,
+            for_each,
             kind,
             flow,
             span,
+        })
+    }
+
+    /// `for each X in LIST [until COND]`.
+    fn for_each(&self, pair: Pair) -> Result<ForEach> {
+        let span = self.trimmed_span(&pair);
+        let mut keyword = None;
+        let mut var = None;
+        let mut list = None;
+        let mut until = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::kw_for => keyword = Some(self.span(&part)),
+                Rule::ident => var = Some(self.ident(&part)?),
+                Rule::expr => list = Some(self.expr(part, 0)?),
+                Rule::for_until => {
+                    let cond = self.child(&mut part.into_inner(), Rule::expr, span)?;
+                    until = Some(self.expr(cond, 0)?);
+                }
+                _ => {}
+            }
+        }
+        let missing = |rule| errors::internal(span, rule);
+        Ok(ForEach {
+            var: var.ok_or_else(|| missing(Rule::ident))?,
+            list: list.ok_or_else(|| missing(Rule::expr))?,
+            until,
+            keyword: keyword.ok_or_else(|| missing(Rule::kw_for))?,
         })
     }
 

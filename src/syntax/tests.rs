@@ -221,6 +221,21 @@ fn deadlines_and_reminders_follow_the_flow_each_on_its_line() {
 }
 
 #[test]
+fn for_each_comes_after_the_head_with_until_then_to() {
+    let el = element("user R \"Review\" for each X in Xs until Done2 to X { in Ok: Boolean } -> Done");
+    let fe = el.for_each.expect("a for each clause");
+    assert_eq!((fe.var.name.as_str(), fe.until.is_some()), ("X", true));
+    assert!(matches!(el.kind, ElementKind::User { to: Some(_), .. }));
+    // A call without a body, the list ending at the flow's arrow.
+    let el = element("call S UsrShip for each L in Lines -> Done");
+    assert!(matches!(&el.kind, ElementKind::Call { process, .. } if process.name == "UsrShip"));
+    assert_eq!(el.for_each.map(|f| f.var.name), Some("L".to_string()));
+    // `each` and `until` are not reserved: still names.
+    let el = element("user each \"a\" -> until");
+    assert_eq!((el.name.name.as_str(), names(&el.flow.targets)), ("each", vec!["until"]));
+}
+
+#[test]
 fn flows_may_start_on_the_next_line_and_end_with_on_error() {
     let el = element("script S {\n  fail \"x\"\n}\n  -> Done\n  on error -> Handler");
     assert_eq!(names(&el.flow.targets), ["Done"]);
