@@ -100,6 +100,8 @@ struct Loader {
     /// with the names diagnostics show for them.
     stack: Vec<(PathBuf, String)>,
     resolve_imports: bool,
+    /// Check the files' `test` blocks (not when a test's mocks are loaded).
+    check_tests: bool,
 }
 
 impl Default for Loader {
@@ -110,6 +112,7 @@ impl Default for Loader {
             diagnostics: Vec::new(),
             stack: Vec::new(),
             resolve_imports: true,
+            check_tests: true,
         }
     }
 }
@@ -172,7 +175,8 @@ impl Loader {
         let processes: Vec<&ast::Process> = self.files.iter().flat_map(|(_, f)| &f.processes).collect();
         let mut checker = Checker { diagnostics: std::mem::take(&mut self.diagnostics), ..Checker::default() };
         let specs = checker.check_program(&processes);
-        let tests: Vec<&ast::Test> = self.files.iter().flat_map(|(_, f)| &f.tests).collect();
+        let tests: Vec<&ast::Test> =
+            self.files.iter().filter(|_| self.check_tests).flat_map(|(_, f)| &f.tests).collect();
         let tests = checker.check_tests(&tests, &specs, &processes, &self.sources);
         let nesting = checker.max_depth;
         let mut diagnostics = checker.diagnostics;

@@ -12,6 +12,17 @@ use crate::source::{SourceMap, Span};
 use crate::syntax::ast::{self, Direction, Expectation, ExprKind, Mock, StepKind, TextPart};
 use std::sync::Arc;
 
+/// Loads stored sources as [`super::load_sources`] does, leaving out their
+/// tests: a test's mocks replace processes that other tests may name.
+pub fn load_without_tests(files: &[(String, String)]) -> Result<super::Loaded, super::LoadError> {
+    let mut loader = super::Loader { resolve_imports: false, check_tests: false, ..super::Loader::default() };
+    for (name, text) in files {
+        let file = loader.sources.add(name.as_str(), Some(std::path::Path::new(name)), text.as_str());
+        loader.parse_file(file, std::path::Path::new("."));
+    }
+    loader.finish()
+}
+
 /// A checked `test` block.
 #[derive(Debug)]
 pub struct TestSpec {

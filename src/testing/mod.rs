@@ -295,7 +295,7 @@ impl World {
             }
             files.push((file.name.clone(), text));
         }
-        match check::load_sources(&files) {
+        match check::testing::load_without_tests(&files) {
             Ok(loaded) => Ok(Arc::new(loaded.program)),
             Err(e) => fail("the mocked processes do not check", "mocked here", e.render(false)),
         }
@@ -418,17 +418,18 @@ impl World {
         }
     }
 
-    /// Delivers signals to every live instance but `except` (which had them
-    /// already), and what those runs throw in turn.
-    fn deliver(&mut self, except: Option<usize>, signals: &mut Vec<Arc<str>>) {
+    /// Delivers each signal to every live instance but the one that threw
+    /// it (its own run delivered it already), and what those runs throw in turn.
+    fn deliver(&mut self, from: Option<usize>, signals: &mut Vec<Arc<str>>) {
+        let mut queue: Vec<(Arc<str>, Option<usize>)> = signals.drain(..).map(|s| (s, from)).collect();
         let mut rounds = 0;
-        while let Some(name) = signals.pop() {
+        while let Some((name, from)) = queue.pop() {
             rounds += 1;
             if rounds > MAX_FIRINGS {
                 break;
             }
             for i in 0..self.instances.len() {
-                if Some(i) == except || self.instances[i].status.is_finished() {
+                if Some(i) == from || self.instances[i].status.is_finished() {
                     continue;
                 }
                 if self.instances[i].deliver_signal(&name) > 0 {
@@ -437,7 +438,7 @@ impl World {
                     for event in run.trace.drain(..) {
                         self.record(i, &event);
                     }
-                    signals.extend(run.emitted.drain(..));
+                    queue.extend(run.emitted.drain(..).map(|s| (s, Some(i))));
                 }
             }
         }
