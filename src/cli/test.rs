@@ -41,7 +41,10 @@ pub fn test(args: TestArgs) -> i32 {
     let mut invalid = false;
     for file in &files {
         match Suite::load(std::slice::from_ref(file)) {
-            Ok(suite) => suites.push(suite),
+            Ok(mut suite) => {
+                suite.keep_tests_of(&file.display().to_string());
+                suites.push(suite)
+            }
             Err(e) => {
                 eprintln!("{}", e.render(color_stderr()));
                 invalid = true;

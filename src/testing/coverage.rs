@@ -1,6 +1,9 @@
 //! Coverage: per process, the elements and flows that no test passed.
+//! The plain flow out of a script that fails at its top level (`fail` not
+//! inside an `if` or a loop) can never be passed, so it is not counted.
 
 use super::TestResult;
+use crate::check::ir::CStmtKind;
 use crate::check::spec::{ElementKind, Program};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -35,7 +38,10 @@ pub fn coverage(program: &Program, results: &[TestResult]) -> Vec<ProcessCoverag
             let code = &*spec.code;
             let mut all_flows: Vec<(Arc<str>, Arc<str>)> = Vec::new();
             for e in &spec.elements {
-                let mut targets: Vec<_> = e.next.iter().map(|f| f.target).collect();
+                // A script whose body fails at its top level never passes its plain flow.
+                let always_fails = matches!(&e.kind, ElementKind::Script(script)
+                    if script.body.iter().any(|s| matches!(s.kind, CStmtKind::Fail(_))));
+                let mut targets: Vec<_> = e.next.iter().filter(|_| !always_fails).map(|f| f.target).collect();
                 targets.extend(e.on_error.iter().map(|f| f.target));
                 targets.extend(e.deadline.iter().map(|d| d.flow.target));
                 targets.extend(e.reminder.iter().map(|r| r.flow.target));
@@ -98,6 +104,11 @@ pub fn to_text(coverage: &[ProcessCoverage]) -> String {
             out.push_str(&format!("  flows not passed: {}\n", flows.join(", ")));
         }
     }
+    let (total, passed) = totals(coverage);
+    out.push_str(&format!(
+        "total: {passed}/{total} elements and flows ({})\n",
+        percent(if total == 0 { 1.0 } else { passed as f64 / total as f64 })
+    ));
     out
 }
 
@@ -118,4 +129,9 @@ pub fn to_json(coverage: &[ProcessCoverage]) -> serde_json::Value {
         "processes": coverage,
         "share": if total == 0 { 1.0 } else { passed as f64 / total as f64 },
     })
+}
+
+/// Elements and flows over every process, and how many were passed.
+fn totals(coverage: &[ProcessCoverage]) -> (usize, usize) {
+    coverage.iter().fold((0, 0), |(t, p), c| (t + c.elements + c.flows, p + c.elements_passed + c.flows_passed))
 }

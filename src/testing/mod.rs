@@ -108,6 +108,13 @@ impl Suite {
         Suite { program: Arc::new(loaded.program), tests: loaded.tests }
     }
 
+    /// Keeps only the tests written in the file shown as `name` (not those
+    /// of the files it imports, which are tested on their own).
+    pub fn keep_tests_of(&mut self, name: &str) {
+        let sources = &self.program.sources;
+        self.tests.retain(|t| sources.file(t.span.file).name == name);
+    }
+
     /// The tests whose name contains `filter` (all without one).
     pub fn selected<'a>(&'a self, filter: Option<&'a str>) -> impl Iterator<Item = &'a TestSpec> + 'a {
         self.tests.iter().filter(move |t| filter.is_none_or(|f| t.name.contains(f)))
@@ -372,7 +379,12 @@ impl World {
                     continue;
                 }
                 instance.clock = instance.clock.max(due);
+                // Deadlines and reminders fire outside any run, so no trace
+                // shows their flows: note them as they fall due.
+                let mut boundaries = Vec::new();
+                boundaries_due(instance, due, &mut boundaries);
                 if instance.fire_due_timers(due) > 0 {
+                    self.flows.extend(boundaries);
                     moved = true;
                     fired += 1;
                     let mut run = Run::new(self.options());
@@ -590,6 +602,28 @@ impl World {
             out.push_str(&format!("; {}", values.join(", ")));
         }
         out
+    }
+}
+
+/// The deadline and reminder flows of the element-instances (of an
+/// instance and its sub-processes) that fall due by `due`.
+fn boundaries_due(instance: &Instance, due: Timestamp, out: &mut Vec<FlowKey>) {
+    let spec = instance.spec();
+    for w in &instance.waiting {
+        let e = spec.element(w.element);
+        if let (Some(at), Some(d)) = (w.deadline, &e.deadline) {
+            if at <= due {
+                out.push((spec.code.clone(), e.name.clone(), spec.element(d.flow.target).name.clone()));
+            }
+        }
+        if let (Some(at), Some(r)) = (w.reminder, &e.reminder) {
+            if at <= due {
+                out.push((spec.code.clone(), e.name.clone(), spec.element(r.flow.target).name.clone()));
+            }
+        }
+        if let crate::runtime::instance::Wait::Call { child } = &w.wait {
+            boundaries_due(child, due, out);
+        }
     }
 }
 
