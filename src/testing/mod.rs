@@ -348,6 +348,8 @@ impl World {
         for (name, expr) in fields {
             let value = self.constant(expr)?;
             let text = match &value {
+                // No value: the field keeps its default (or is missing).
+                Value::Null => continue,
                 Value::Text(t) => t.to_string(),
                 other => match convert::to_json(other) {
                     serde_json::Value::String(s) => s,
