@@ -28,7 +28,7 @@ pub fn to_xml(results: &[TestResult]) -> String {
             here.len()
         ));
         for r in here {
-            let line = r.location.rsplitn(3, ':').nth(1).unwrap_or("0");
+            let line = r.line;
             out.push_str(&format!(
                 "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{line}\" time=\"{:.6}\"",
                 escape(&r.name),

@@ -67,8 +67,9 @@ pub struct TestResult {
     pub name: String,
     /// `file:line:column` of `test "name"`.
     pub location: String,
-    /// The file the test is written in.
+    /// The file the test is written in, and the line of `test "name"`.
     pub file: String,
+    pub line: usize,
     pub failure: Option<Failure>,
     /// Every element and flow any instance of the test passed.
     pub elements: BTreeSet<ElementKey>,
@@ -165,6 +166,7 @@ impl Suite {
         let result = TestResult {
             name: test.name.clone(),
             file: location.file.clone(),
+            line: location.line,
             location: location.to_string(),
             failure,
             elements: world.elements,
