@@ -302,11 +302,30 @@ fn expected_names(positives: &[Rule]) -> Vec<&'static str> {
     // missed there: named only when nothing else could come.
     let optional = |r: &Rule| matches!(r, Rule::kw_deadline | Rule::kw_every);
     let only_optional = positives.iter().all(optional);
+    // Inside a `test` block `start` and `signal` begin steps, not elements.
+    let in_test = positives.contains(&Rule::kw_expect);
     for &rule in positives {
         if optional(&rule) && !only_optional {
             continue;
         }
-        let name = if operand && starts_operand(rule) { "an expression" } else { expected_name(rule) };
+        let name = if operand && starts_operand(rule) {
+            "an expression"
+        } else if in_test
+            && matches!(
+                rule,
+                Rule::kw_start
+                    | Rule::kw_signal
+                    | Rule::kw_now
+                    | Rule::kw_exec
+                    | Rule::kw_advance
+                    | Rule::kw_mock
+                    | Rule::kw_expect
+            )
+        {
+            rule_name(Rule::test_step)
+        } else {
+            expected_name(rule)
+        };
         let name = (rank(rule), name);
         if !expected.contains(&name) {
             expected.push(name);

@@ -752,7 +752,7 @@ fn error_integer_literal_too_large() {
 #[test]
 fn error_at_the_top_level_and_at_the_end() {
     let (message, line, column) = error("\n\nscript S {}");
-    assert_eq!(message, "expected `import`, `process`, or the end of the file, found `script`");
+    assert_eq!(message, "expected `import`, `process`, `test`, or the end of the file, found `script`");
     assert_eq!((line, column), (3, 1));
     let (message, line, column) = error("process P {\n  end E\n");
     assert_eq!(message, "expected `}`, found the end of the file");
@@ -943,5 +943,8 @@ fn a_test_block_with_every_step() {
 #[test]
 fn a_step_that_is_not_one_is_a_syntax_error_naming_the_step_words() {
     let e = parse(FileId(0), "test \"t\" {\n    begin UsrP\n}\n").unwrap_err();
-    assert!(e.message.contains("`expect`") && e.message.ends_with("found `begin`"), "{}", e.message);
+    assert_eq!(
+        e.message,
+        "expected a test step (`start`, `exec`, `signal`, `advance`, `mock`, `expect`, `now`) or `}`, found `begin`"
+    );
 }
