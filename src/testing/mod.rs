@@ -54,6 +54,9 @@ const MAX_FIRINGS: usize = 100_000;
 pub struct Suite {
     pub program: Arc<Program>,
     pub tests: Vec<TestSpec>,
+    /// Where each line of each file starts (by file id): a test's line is
+    /// found without scanning its file, which holds a thousand tests at times.
+    line_starts: Vec<Vec<usize>>,
 }
 
 /// An element of a process, by process Code and element name.
@@ -106,7 +109,25 @@ impl Suite {
     }
 
     fn from_loaded(loaded: check::Loaded) -> Suite {
-        Suite { program: Arc::new(loaded.program), tests: loaded.tests }
+        let line_starts = loaded
+            .program
+            .sources
+            .files()
+            .map(|(_, f)| std::iter::once(0).chain(f.text.match_indices('\n').map(|(i, _)| i + 1)).collect())
+            .collect();
+        Suite { program: Arc::new(loaded.program), tests: loaded.tests, line_starts }
+    }
+
+    /// The file, line and column of a test's name.
+    fn locate(&self, span: Span) -> crate::source::Location {
+        let file = self.program.sources.file(span.file);
+        let start = span.start as usize;
+        let Some(starts) = self.line_starts.get(span.file.0 as usize) else {
+            return self.program.sources.locate(span);
+        };
+        let line = starts.partition_point(|&s| s <= start).max(1);
+        let column = file.text.get(starts[line - 1]..start).map_or(1, |t| t.chars().count() + 1);
+        crate::source::Location { file: file.name.clone(), line, column }
     }
 
     /// Keeps only the tests written in the file shown as `name` (not those
@@ -162,7 +183,7 @@ impl Suite {
                 break;
             }
         }
-        let location = self.program.sources.locate(test.span);
+        let location = self.locate(test.span);
         let result = TestResult {
             name: test.name.clone(),
             file: location.file.clone(),
