@@ -106,6 +106,13 @@ test "before and after" {
     start UsrOuter
     expect Got == "again"
 }
+test "a mock of the started process mocks that instance" {
+    mock UsrInner waits
+    start UsrInner
+    expect waiting UsrInner
+    exec UsrInner
+    expect status Completed
+}
 test "mocks do not leak into the next test" {
     start UsrOuter
     expect Got == "real"
@@ -113,6 +120,10 @@ test "mocks do not leak into the next test" {
 "#;
     assert_eq!(
         run(source),
-        vec![("before and after".to_string(), None), ("mocks do not leak into the next test".to_string(), None)]
+        vec![
+            ("before and after".to_string(), None),
+            ("a mock of the started process mocks that instance".to_string(), None),
+            ("mocks do not leak into the next test".to_string(), None)
+        ]
     );
 }

@@ -81,6 +81,7 @@ pub struct TestResult {
 }
 
 impl TestResult {
+    /// No step failed.
     pub fn passed(&self) -> bool {
         self.failure.is_none()
     }
