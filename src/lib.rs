@@ -30,6 +30,7 @@ pub mod service;
 pub mod source;
 pub mod store;
 pub mod syntax;
+pub mod testing;
 
 pub use api::{Engine, Error};
 pub use runtime::descriptor::Descriptor;

@@ -4,6 +4,8 @@
 //! How a case runs (the working directory is the case's folder, so paths in
 //! diagnostics read `name.proc`):
 //! - `check/NAME.proc`: `procdsl check NAME.proc ARGS…`
+//! - `test/NAME.proc`: `procdsl test NAME.proc -j 1 ARGS…` (one test at a
+//!   time, so that the lines come in the order written; no trace)
 //! - any other kind (`run/`, `errors/`, …): `procdsl run NAME.proc ARGS…`,
 //!   then a second time with `--trace --json` added to read the trace.
 //!
@@ -98,15 +100,21 @@ fn produce(kind: &str, proc_file: &Path) -> Vec<(&'static str, Option<String>)> 
     let name = proc_file.file_name().expect("a file name").to_string_lossy().into_owned();
     let source = std::fs::read_to_string(proc_file).expect("a readable case");
     let extra = case_args(&source);
-    let command = if kind == "check" { "check" } else { "run" };
+    let command = match kind {
+        "check" | "test" => kind,
+        _ => "run",
+    };
     let mut args = vec![command.to_string(), name];
+    if kind == "test" {
+        args.extend(["-j".to_string(), "1".to_string()]);
+    }
     args.extend(extra);
     let main = procdsl(dir, &args);
     let mut files = vec![
         ("out", Some(format!("exit: {}\n{}", main.code, main.stdout))),
         ("err", (!main.stderr.is_empty()).then(|| main.stderr.clone())),
     ];
-    if kind != "check" {
+    if kind != "check" && kind != "test" {
         let trace = if main.code == 2 {
             None
         } else {

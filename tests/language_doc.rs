@@ -37,8 +37,20 @@ fn every_example_of_the_language_reference_checks() {
     }
 }
 
+/// The reference's examples with `test` blocks: their tests pass.
 #[test]
-fn what_the_reference_lists_as_not_yet_supported_is_refused() {
-    let test_block = "test \"t\" {\n    start P { }\n}\n";
-    assert!(procdsl::check::load_sources(&[("t.proc".into(), test_block.into())]).is_err());
+fn the_tests_in_the_reference_pass() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/LANGUAGE.md");
+    let markdown = std::fs::read_to_string(&path).expect("docs/LANGUAGE.md");
+    let mut ran = 0;
+    for (line, text) in proc_blocks(&markdown) {
+        let suite = procdsl::testing::Suite::from_source(&format!("docs/LANGUAGE.md:{line}"), &text).expect("checks");
+        for result in suite.run(None, |_| {}) {
+            ran += 1;
+            if let Some(f) = &result.failure {
+                panic!("test `{}` of docs/LANGUAGE.md:{line} fails:\n{}", result.name, f.report);
+            }
+        }
+    }
+    assert!(ran >= 2, "expected the reference's tests, ran {ran}");
 }

@@ -45,3 +45,15 @@ fn the_readme_story_runs_as_told() {
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(stdout(&again).trim(), format!("element-instance {uid} was already executed; nothing was done"));
 }
+
+/// The `procdsl test` block of the README is what the binary prints for the example's tests.
+#[test]
+fn the_readme_test_output_is_the_binarys() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let command = "$ procdsl test examples/approval.proc\n";
+    let shown = readme.split(command).nth(1).and_then(|rest| rest.split("```").next()).expect("the README shows it");
+    let out = procdsl(root, &["test", "examples/approval.proc", "-j", "1"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), shown);
+}

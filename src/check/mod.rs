@@ -5,6 +5,7 @@ pub mod ir;
 mod script;
 mod snippet;
 pub mod spec;
+pub mod testing;
 
 use crate::diagnostic::{nearest, Diagnostic};
 use crate::runtime::convert;
@@ -60,6 +61,8 @@ impl miette::Diagnostic for LoadError {
 pub struct Loaded {
     pub program: Program,
     pub warnings: Vec<Diagnostic>,
+    /// The files' `test` blocks, checked (`crate::testing` runs them).
+    pub tests: Vec<testing::TestSpec>,
 }
 
 /// Loads `.proc` files and everything they import, and checks them.
@@ -97,6 +100,8 @@ struct Loader {
     /// with the names diagnostics show for them.
     stack: Vec<(PathBuf, String)>,
     resolve_imports: bool,
+    /// Check the files' `test` blocks (not when a test's mocks are loaded).
+    check_tests: bool,
 }
 
 impl Default for Loader {
@@ -107,6 +112,7 @@ impl Default for Loader {
             diagnostics: Vec::new(),
             stack: Vec::new(),
             resolve_imports: true,
+            check_tests: true,
         }
     }
 }
@@ -169,6 +175,9 @@ impl Loader {
         let processes: Vec<&ast::Process> = self.files.iter().flat_map(|(_, f)| &f.processes).collect();
         let mut checker = Checker { diagnostics: std::mem::take(&mut self.diagnostics), ..Checker::default() };
         let specs = checker.check_program(&processes);
+        let tests: Vec<&ast::Test> =
+            self.files.iter().filter(|_| self.check_tests).flat_map(|(_, f)| &f.tests).collect();
+        let tests = checker.check_tests(&tests, &specs, &processes, &self.sources);
         let nesting = checker.max_depth;
         let mut diagnostics = checker.diagnostics;
         diagnostics.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.span().map(|s| (s.file, s.start))));
@@ -183,7 +192,7 @@ impl Loader {
             hasher.update([0]);
         }
         let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Loaded { program: Program::new(self.sources, specs, hash, nesting), warnings: diagnostics })
+        Ok(Loaded { program: Program::new(self.sources, specs, hash, nesting), warnings: diagnostics, tests })
     }
 }
 

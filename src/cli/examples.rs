@@ -68,6 +68,12 @@ pub const BENCH: &str = examples!(
     "procdsl bench examples/approval.proc -p Amount=5000 --resume --json",
 );
 
+pub const TEST: &str = examples!(
+    "procdsl test examples/",
+    "procdsl test order.proc --filter manager --junit results.xml",
+    "procdsl test examples/ --coverage --json",
+);
+
 #[cfg(feature = "service")]
 pub const SERVE: &str = examples!(
     "procdsl serve examples/ --store orders.db",

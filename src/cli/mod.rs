@@ -12,6 +12,7 @@ mod run;
 mod serve;
 mod store_commands;
 mod store_migrate;
+mod test;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -76,6 +77,9 @@ enum Command {
     /// An interactive session: load, start, step, inspect and change instances.
     #[command(after_help = examples::REPL)]
     Repl(repl::ReplArgs),
+    /// Run the `test` blocks of .proc files: one line per test, then `N passed, M failed`.
+    #[command(after_help = examples::TEST)]
+    Test(test::TestArgs),
     /// Run N instances of a process in this process: speed and memory (measure a release build).
     #[command(after_help = examples::BENCH)]
     Bench(bench::BenchArgs),
@@ -126,6 +130,7 @@ pub fn main() -> i32 {
         Command::Repl(args) => repl::repl(args),
         Command::Graph(args) => graph::graph(args),
         Command::Bench(args) => bench::bench(args),
+        Command::Test(args) => test::test(args),
         #[cfg(feature = "service")]
         Command::Serve(args) => serve::serve(args),
     }

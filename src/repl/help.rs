@@ -123,6 +123,14 @@ pub const COMMANDS: &[CommandHelp] = &[
         summary: "move the current instance's clock on (ISO 8601, e.g. PT2H or P1D)",
         detail: "Timers due by then fire: their element-instances become pending, and `step` runs them.",
     },
+    CommandHelp {
+        name: "test",
+        usage: "test [FILTER]",
+        summary: "run the loaded files' tests (those whose name contains FILTER)",
+        detail: "One line per test, then `N passed, M failed`. The first failing test's instances stay in \
+                 the session, the newest current, as the test left them: `params`, `log` and `pending` \
+                 show where it went wrong.",
+    },
     CommandHelp { name: "help", usage: "help [COMMAND]", summary: "this list, or more about one command", detail: "" },
     CommandHelp { name: "quit", usage: "quit", summary: "end the session (also `exit` or Ctrl-D)", detail: "" },
 ];

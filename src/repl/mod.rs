@@ -26,6 +26,7 @@ mod instances;
 mod messages;
 mod show;
 mod stepping;
+mod testing;
 
 pub use backing::{Backing, Kept, Memory, Stored};
 pub use complete::{Completions, PendingName};
@@ -258,6 +259,7 @@ impl Session {
             "instances" => self.list_instances(),
             "use" => self.use_instance(rest),
             "advance" => self.advance(rest),
+            "test" => self.run_tests(rest),
             "help" => match rest {
                 "" => Ok(help::overview()),
                 name => match help::find(name) {

@@ -23,6 +23,8 @@ pub struct StrLit {
 pub struct File {
     pub imports: Vec<StrLit>,
     pub processes: Vec<Process>,
+    /// `test "name" { … }` blocks, in the order written.
+    pub tests: Vec<Test>,
 }
 
 /// `process Code { … }`: its items in the order written.
@@ -376,4 +378,69 @@ impl BinaryOp {
             BinaryOp::Rem => "%",
         }
     }
+}
+
+/// `test "name" { steps }`: a scenario that `procdsl test` runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Test {
+    pub name: StrLit,
+    pub steps: Vec<Step>,
+    pub span: Span,
+}
+
+/// One step of a test, and where it was written (what a failure points at).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub kind: StepKind,
+    pub span: Span,
+}
+
+/// `Code = expr` pairs of `start`, `exec` and `mock`.
+pub type Values = Vec<(Ident, Expr)>;
+
+/// The steps of a test.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    /// `now "2026-03-01T09:00:00Z"`: the virtual clock's start.
+    Now(StrLit),
+    Start {
+        process: Ident,
+        inputs: Values,
+    },
+    /// `exec Element[i] { Field = expr }`; the index picks one of several.
+    Exec {
+        element: Ident,
+        index: Option<(u64, Span)>,
+        fields: Values,
+    },
+    Signal(StrLit),
+    /// `advance "P1D"`.
+    Advance(StrLit),
+    /// `advance to EXPR`.
+    AdvanceTo(Expr),
+    Mock {
+        process: Ident,
+        mock: Mock,
+    },
+    Expect(Expectation),
+}
+
+/// What a mocked process does when called.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mock {
+    Outputs(Values),
+    Fail(StrLit),
+    Waits,
+}
+
+/// The forms of `expect`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expectation {
+    Expr(Expr),
+    Status(Ident),
+    Waiting(Vec<Ident>),
+    Passed(Vec<Ident>),
+    NotPassed(Vec<Ident>),
+    LogContains(StrLit),
+    ErrorContains(StrLit),
 }

@@ -308,11 +308,30 @@ fn expected_names(positives: &[Rule]) -> Vec<&'static str> {
     // missed there: named only when nothing else could come.
     let optional = |r: &Rule| matches!(r, Rule::kw_deadline | Rule::kw_every);
     let only_optional = positives.iter().all(optional);
+    // Inside a `test` block `start` and `signal` begin steps, not elements.
+    let in_test = positives.contains(&Rule::kw_expect);
     for &rule in positives {
         if optional(&rule) && !only_optional {
             continue;
         }
-        let name = if operand && starts_operand(rule) { "an expression" } else { expected_name(rule) };
+        let name = if operand && starts_operand(rule) {
+            "an expression"
+        } else if in_test
+            && matches!(
+                rule,
+                Rule::kw_start
+                    | Rule::kw_signal
+                    | Rule::kw_now
+                    | Rule::kw_exec
+                    | Rule::kw_advance
+                    | Rule::kw_mock
+                    | Rule::kw_expect
+            )
+        {
+            rule_name(Rule::test_step)
+        } else {
+            expected_name(rule)
+        };
         let name = (rank(rule), name);
         if !expected.contains(&name) {
             expected.push(name);
@@ -581,5 +600,28 @@ pub(super) fn rule_name(rule: Rule) -> &'static str {
         Rule::escape => "an escape",
         Rule::interpolation => "an interpolation `{…}`",
         Rule::snippet | Rule::snippet_body => "a statement or an expression",
+        // Tests (`test "name" { … }`).
+        Rule::kw_test | Rule::test => "`test`",
+        Rule::kw_now | Rule::step_now => "`now`",
+        Rule::kw_exec | Rule::step_exec => "`exec`",
+        Rule::kw_advance | Rule::step_advance => "`advance`",
+        Rule::kw_mock | Rule::step_mock => "`mock`",
+        Rule::kw_waits | Rule::mock_waits => "`waits`",
+        Rule::kw_expect | Rule::step_expect => "`expect`",
+        Rule::kw_status | Rule::expect_status => "`status`",
+        Rule::kw_waiting | Rule::expect_waiting => "`waiting`",
+        Rule::kw_passed | Rule::expect_passed => "`passed`",
+        Rule::kw_not | Rule::expect_not_passed => "`not passed`",
+        Rule::kw_contains => "`contains`",
+        Rule::expect_log => "`log contains`",
+        Rule::expect_error => "`error contains`",
+        Rule::test_step => "a test step (`start`, `exec`, `signal`, `advance`, `mock`, `expect`, `now`)",
+        Rule::step_start => "`start`",
+        Rule::step_signal => "`signal`",
+        Rule::step_index => "`[index]`",
+        Rule::advance_to => "`to`",
+        Rule::mock_fail => "`fail`",
+        Rule::step_values | Rule::step_value => "values `{ Name = value, … }`",
+        Rule::names => "element names",
     }
 }

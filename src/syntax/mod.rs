@@ -5,6 +5,7 @@ mod errors;
 pub mod parser;
 mod precedence;
 pub mod snippet;
+mod test_blocks;
 #[cfg(test)]
 mod tests;
 

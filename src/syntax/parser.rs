@@ -78,6 +78,7 @@ impl Builder {
             match item.as_rule() {
                 Rule::import => file.imports.push(self.str_child(item)?),
                 Rule::process => file.processes.push(self.process(item)?),
+                Rule::test => file.tests.push(self.test(item)?),
                 _ => {}
             }
         }
@@ -85,7 +86,7 @@ impl Builder {
     }
 
     /// The plain text inside `caption "…"`, `import "…"` and the like.
-    fn str_child(&self, pair: Pair) -> Result<StrLit> {
+    pub(super) fn str_child(&self, pair: Pair) -> Result<StrLit> {
         let span = self.span(&pair);
         let text = self.child(&mut pair.into_inner(), Rule::text, span)?;
         self.str_lit(text)

@@ -767,7 +767,7 @@ fn error_integer_literal_too_large() {
 #[test]
 fn error_at_the_top_level_and_at_the_end() {
     let (message, line, column) = error("\n\nscript S {}");
-    assert_eq!(message, "expected `import`, `process`, or the end of the file, found `script`");
+    assert_eq!(message, "expected `import`, `process`, `test`, or the end of the file, found `script`");
     assert_eq!((line, column), (3, 1));
     let (message, line, column) = error("process P {\n  end E\n");
     assert_eq!(message, "expected `}`, found the end of the file");
@@ -916,4 +916,50 @@ fn unterminated_constructs_and_odd_input_do_not_panic() {
         let _ = parse(FileId(0), input);
     }
     parse_ok("process P {\r\n  end E\r\n}\r\n");
+}
+
+// ---------------------------------------------------------------------------
+// Test blocks
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_test_block_with_every_step() {
+    let file = parse_ok(
+        "test \"all\" {\n    now \"2026-03-01T09:00:00Z\"\n    mock UsrA { Out = 1 }\n    mock UsrB fail \"down\"\n    \
+         mock UsrC waits\n    start UsrP { A = 1, B = \"x\"\n        C = [1] }\n    exec Task[1] { F = true }\n    \
+         exec Other\n    signal \"Go\"\n    advance \"P1D\"\n    advance to datetime(\"2026-03-05T00:00:00Z\")\n    \
+         expect status Completed\n    expect waiting A, B\n    expect passed A\n    expect not passed B, C\n    \
+         expect log contains \"l\"\n    expect error contains \"e\"\n    expect not X and status == 1\n}\n",
+    );
+    assert_eq!(file.tests.len(), 1);
+    let test = &file.tests[0];
+    assert_eq!(test.name.value, "all");
+    let kinds: Vec<&StepKind> = test.steps.iter().map(|s| &s.kind).collect();
+    assert_eq!(kinds.len(), 17);
+    assert!(matches!(kinds[0], StepKind::Now(t) if t.value == "2026-03-01T09:00:00Z"));
+    assert!(matches!(kinds[1], StepKind::Mock { mock: Mock::Outputs(v), .. } if v.len() == 1));
+    assert!(matches!(kinds[2], StepKind::Mock { mock: Mock::Fail(m), .. } if m.value == "down"));
+    assert!(matches!(kinds[3], StepKind::Mock { mock: Mock::Waits, process } if process.name == "UsrC"));
+    assert!(matches!(kinds[4], StepKind::Start { inputs, .. } if inputs.len() == 3));
+    assert!(matches!(kinds[5], StepKind::Exec { index: Some((1, _)), fields, .. } if fields.len() == 1));
+    assert!(matches!(kinds[6], StepKind::Exec { index: None, fields, .. } if fields.is_empty()));
+    assert!(matches!(kinds[7], StepKind::Signal(s) if s.value == "Go"));
+    assert!(matches!(kinds[8], StepKind::Advance(d) if d.value == "P1D"));
+    assert!(matches!(kinds[9], StepKind::AdvanceTo(_)));
+    assert!(matches!(kinds[10], StepKind::Expect(Expectation::Status(s)) if s.name == "Completed"));
+    assert!(matches!(kinds[11], StepKind::Expect(Expectation::Waiting(n)) if n.len() == 2));
+    assert!(matches!(kinds[12], StepKind::Expect(Expectation::Passed(n)) if n.len() == 1));
+    assert!(matches!(kinds[13], StepKind::Expect(Expectation::NotPassed(n)) if n.len() == 2));
+    assert!(matches!(kinds[14], StepKind::Expect(Expectation::LogContains(t)) if t.value == "l"));
+    assert!(matches!(kinds[15], StepKind::Expect(Expectation::ErrorContains(t)) if t.value == "e"));
+    assert!(matches!(kinds[16], StepKind::Expect(Expectation::Expr(_))));
+}
+
+#[test]
+fn a_step_that_is_not_one_is_a_syntax_error_naming_the_step_words() {
+    let e = parse(FileId(0), "test \"t\" {\n    begin UsrP\n}\n").unwrap_err();
+    assert_eq!(
+        e.message,
+        "expected a test step (`start`, `exec`, `signal`, `advance`, `mock`, `expect`, `now`) or `}`, found `begin`"
+    );
 }
