@@ -507,7 +507,7 @@ impl World {
                 match value {
                     Value::Boolean(true) => {}
                     Value::Boolean(false) => {
-                        return fail("expected true, found false", "this expectation", self.state(i, reads))
+                        return fail("the expectation does not hold", "false here", self.state(i, reads))
                     }
                     other => {
                         return fail(
