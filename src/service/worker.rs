@@ -111,6 +111,23 @@ impl StoreHandle {
     }
 }
 
+impl Drop for StoreHandle {
+    /// The lent handles go to a store thread to be dropped there: the
+    /// last handle of a PostgreSQL store closes its connections, blocking,
+    /// which must not happen on the runtime's threads (where the service's
+    /// state is dropped).
+    fn drop(&mut self) {
+        let lent = std::mem::take(&mut *self.lent.lock().unwrap_or_else(|e| e.into_inner()));
+        if lent.is_empty() {
+            return;
+        }
+        let job = Job::Call(Box::new(move |_| drop(lent)));
+        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
+            let _ = std::thread::Builder::new().name("procdsl-store-close".into()).spawn(move || drop(job));
+        }
+    }
+}
+
 /// One store thread: takes what is queued (waiting for the first job),
 /// runs it and commits its writes together, until the queue closes.
 fn serve_jobs(queue: &Mutex<mpsc::Receiver<Job>>, store: &mut dyn ProcessStore) {

@@ -22,6 +22,10 @@ pub(super) struct Conn {
     statements: HashMap<String, Statement>,
     /// When it was last taken from the pool.
     pub(super) taken: Instant,
+    /// The store's count of lost connections when it was last taken.
+    pub(super) losses: u64,
+    /// Found dead: the pool drops it instead of lending it again.
+    pub(super) broken: bool,
 }
 
 /// Opens connections for the pool and tells it which are dead.
@@ -39,7 +43,7 @@ impl r2d2::ManageConnection for Manager {
         let mut client = self.config.connect(postgres::NoTls)?;
         let ms = self.statement_timeout.as_millis().max(1);
         client.batch_execute(&format!("SET statement_timeout = {ms}"))?;
-        Ok(Conn { client, statements: HashMap::new(), taken: Instant::now() })
+        Ok(Conn { client, statements: HashMap::new(), taken: Instant::now(), losses: 0, broken: false })
     }
 
     fn is_valid(&self, conn: &mut Conn) -> std::result::Result<(), postgres::Error> {
@@ -47,11 +51,19 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.client.is_closed()
+        conn.broken || conn.client.is_closed()
     }
 }
 
 impl Conn {
+    /// Is the connection still open? Asked with an empty query (one round
+    /// trip); a dead one is marked for the pool to drop.
+    pub(super) fn alive(&mut self) -> bool {
+        let alive = !self.client.is_closed() && self.client.simple_query("").is_ok();
+        self.broken |= !alive;
+        alive
+    }
+
     /// Begins a transaction.
     pub(super) fn begin(&mut self) -> Result<Db<'_>> {
         Ok(Db { scope: Scope::Tx(self.client.transaction()?), statements: &mut self.statements })

@@ -43,6 +43,7 @@ use postgres::error::SqlState;
 use postgres::types::Type;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
@@ -137,6 +138,8 @@ pub struct PgStore {
     target: Arc<str>,
     programs: Arc<Programs>,
     options: Arc<PgOptions>,
+    /// Connections found dead so far (see [`PgStore::conn`]).
+    losses: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -171,7 +174,13 @@ impl PgStore {
             .test_on_check_out(false)
             .build(Manager { config, statement_timeout: options.statement_timeout })
             .map_err(|e| unavailable(e.to_string()))?;
-        let store = PgStore { pool, target, programs: Arc::new(Programs::default()), options: Arc::new(options) };
+        let store = PgStore {
+            pool,
+            target,
+            programs: Arc::new(Programs::default()),
+            options: Arc::new(options),
+            losses: Arc::new(AtomicU64::new(0)),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -201,13 +210,26 @@ impl PgStore {
         // every connection tried was dead and a new one is opened.
         for _ in 0..=self.options.max_connections {
             let mut conn = self.pool.get().map_err(unavailable)?;
-            let idle = conn.taken.elapsed() > CHECK_IDLE;
+            // Idle for a while, or another connection was lost since this
+            // one was last used (the server may have restarted meanwhile).
+            let losses = self.losses.load(Ordering::Relaxed);
+            let suspect = conn.taken.elapsed() > CHECK_IDLE || conn.losses != losses;
             conn.taken = std::time::Instant::now();
-            if !(self.options.check_on_checkout && idle) || conn.client.simple_query("").is_ok() {
+            conn.losses = losses;
+            if !(self.options.check_on_checkout && suspect) || conn.alive() {
                 return Ok(conn);
             }
         }
         self.pool.get().map_err(unavailable)
+    }
+
+    /// After a call that lost its connection: the pool drops it, and every
+    /// other connection is checked before its next use.
+    fn lost<T>(&self, conn: &mut db::Conn, result: &Result<T>) {
+        if matches!(result, Err(e) if is_lost(e)) {
+            conn.broken = true;
+            self.losses.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Brings the schema to [`schema::SCHEMA_VERSION`], under an advisory
@@ -274,7 +296,10 @@ impl PgStore {
             };
             match result {
                 Err(e) if attempt < RETRIES && is_transient(&e) => attempt += 1,
-                other => return other,
+                other => {
+                    self.lost(&mut conn, &other);
+                    return other;
+                }
             }
         }
     }
@@ -385,6 +410,13 @@ fn written(done: Done, write: Write) -> Written {
 fn is_transient(e: &StoreError) -> bool {
     let StoreError::Postgres(e) = e else { return false };
     matches!(e.code(), Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE)
+}
+
+/// Did this error end the connection (closed, an I/O error, the server
+/// shutting down)? Then the pool drops it rather than lend it again.
+fn is_lost(e: &StoreError) -> bool {
+    let StoreError::Postgres(e) = e else { return false };
+    e.is_closed() || e.code().is_none() || e.code().is_some_and(|c| c.code().starts_with("57P"))
 }
 
 /// A program's files as the `programs.files` JSON.
@@ -707,6 +739,35 @@ fn summary(r: &postgres::Row) -> Result<InstanceSummary> {
         updated: r.try_get(5)?,
         started_by: r.try_get(7)?,
     })
+}
+
+/// A batch's writes in one transaction; each result, or the error that
+/// aborted the transaction.
+fn apply_batch(conn: &mut db::Conn, programs: &Programs, writes: &[Write]) -> Result<Vec<Result<Done>>> {
+    let mut tx = conn.begin()?;
+    let mut results = Vec::with_capacity(writes.len());
+    for write in writes {
+        if single_statement(write, programs) {
+            // A conflict wrote nothing and leaves the transaction
+            // usable; an error aborts it, and the batch is applied
+            // again one write at a time.
+            match apply(&mut tx, programs, write) {
+                Err(e) if is_database(&e) => return Err(e),
+                result => results.push(result),
+            }
+            continue;
+        }
+        let mut savepoint = tx.savepoint("write")?;
+        let result = apply(&mut savepoint, programs, write);
+        if result.is_ok() {
+            savepoint.commit()?;
+        } else {
+            savepoint.rollback()?;
+        }
+        results.push(result);
+    }
+    tx.commit()?;
+    Ok(results)
 }
 
 impl ProcessStore for PgStore {
@@ -1036,31 +1097,11 @@ impl ProcessStore for PgStore {
         if writes.len() < 2 {
             return writes.into_iter().map(|w| self.write_alone(w)).collect();
         }
+        let programs = &self.programs;
         let results = self.conn().and_then(|mut conn| {
-            let mut tx = conn.begin()?;
-            let mut results = Vec::with_capacity(writes.len());
-            for write in &writes {
-                if single_statement(write, &self.programs) {
-                    // A conflict wrote nothing and leaves the transaction
-                    // usable; an error aborts it, and the batch is applied
-                    // again one write at a time.
-                    match apply(&mut tx, &self.programs, write) {
-                        Err(e) if is_database(&e) => return Err(e),
-                        result => results.push(result),
-                    }
-                    continue;
-                }
-                let mut savepoint = tx.savepoint("write")?;
-                let result = apply(&mut savepoint, &self.programs, write);
-                if result.is_ok() {
-                    savepoint.commit()?;
-                } else {
-                    savepoint.rollback()?;
-                }
-                results.push(result);
-            }
-            tx.commit()?;
-            Ok(results)
+            let results = apply_batch(&mut conn, programs, &writes);
+            self.lost(&mut conn, &results);
+            results
         });
         let results = match results {
             Ok(results) => results,
