@@ -13,7 +13,9 @@
 #   STATEMENTS=1                 load pg_stat_statements into the throwaway
 #                                server and print where its time went
 #   SERVE_ARGS="…"               more `serve` options for every node
-#   ONLY="sqlite pg1 pg2"        the runs to make
+#   ONLY="sqlite pg1 pg2"        the runs to make; "pgbench" adds the ceiling:
+#                                pgbench alone on the same server, the same
+#                                three statements and two commits per cycle
 #   PROCDSL_BIN=path             serve with that binary (another build, to compare)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -106,6 +108,29 @@ cpu_postgres() {
   echo "$ticks"
 }
 
+# The server's ceiling for a cycle's commit pattern: a row with a state of
+# the size procdsl saves inserted, read by key, updated expecting its
+# version; each statement committed alone, as the nodes do.
+pgbench_cycles() {
+  [ -n "$pg_bin" ] || { echo "  pgbench needs the throwaway server (no PROCDSL_PG_URL)" >&2; return 0; }
+  as_pg "$pg_bin/createdb" -h "$work/pg" -U postgres bench
+  as_pg "$pg_bin/psql" -h "$work/pg" -U postgres -X -q -d bench \
+    -c "CREATE TABLE instances (id TEXT COLLATE \"C\" PRIMARY KEY, state TEXT NOT NULL, version BIGINT NOT NULL)"
+  cat >"$work/cycle.sql" <<'SQL'
+\set id random(1, 2000000000)
+INSERT INTO instances (id, state, version) VALUES (:client_id || '-' || :id, repeat('s', 1500), 1) ON CONFLICT DO NOTHING;
+SELECT state, version FROM instances WHERE id = :client_id || '-' || :id;
+UPDATE instances SET state = repeat('t', 1500), version = version + 1 WHERE id = :client_id || '-' || :id AND version = 1;
+SQL
+  chmod 644 "$work/cycle.sql"
+  local pg0 hz
+  hz=$(getconf CLK_TCK)
+  pg0=$(cpu_postgres)
+  as_pg "$pg_bin/pgbench" -h "$work/pg" -U postgres -n -M prepared -c 16 -j 2 -T "$seconds" -f "$work/cycle.sql" bench 2>&1 |
+    grep -E "^(tps|latency average)" | sed 's/^/  /'
+  awk -v p="$(( $(cpu_postgres) - pg0 ))" -v hz="$hz" 'BEGIN { printf "  CPU seconds: postgres %.1f\n", p / hz }'
+}
+
 rate() { sed -n 's/.*"cyclesPerSecond":\([0-9.]*\).*/\1/p'; }
 # Full speed, then half that rate.
 drive() {
@@ -146,7 +171,11 @@ for run in $only; do
       drive "$first,$addr"
       statements load_two
       ;;
-    *) echo "unknown run $run (sqlite, pg1, pg2)" >&2; exit 2 ;;
+    pgbench)
+      echo "(4) pgbench alone: a cycle's statements without procdsl (insert, select, versioned update; autocommit)"
+      pgbench_cycles
+      ;;
+    *) echo "unknown run $run (sqlite, pg1, pg2, pgbench)" >&2; exit 2 ;;
   esac
   stop_nodes
 done

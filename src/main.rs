@@ -3,6 +3,11 @@
 
 mod cli;
 
+/// mimalloc instead of the system allocator: under load `serve` spent
+/// about a tenth of its CPU in glibc's malloc (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Deeply nested but valid input is bounded by the parser and checker; a
 /// large stack keeps those bounds generous.
 const STACK_BYTES: usize = 256 << 20;

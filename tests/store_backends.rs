@@ -132,6 +132,7 @@ store_tests!(
     an_unknown_uid_is_refused,
     copy_all_moves_every_row_and_keeps_executed_uids,
     a_batch_undoes_a_failed_write_alone_and_executes_once,
+    a_conflict_in_a_batch_of_saves_writes_nothing_and_the_others_commit,
     a_list_pages_by_cursor,
     a_stale_save_is_refused_and_an_idempotency_key_kept_once,
     a_signal_waits_in_the_outbox_and_skips_later_waits,
@@ -392,6 +393,35 @@ where
     assert_eq!(again.instances, 3);
     assert_eq!(rows(&mut source), rows(&mut copy));
     assert_eq!(source.load(waiting).unwrap().status, Status::Completed);
+}
+
+/// A batch of versioned saves (on PostgreSQL each one statement, without a
+/// savepoint of its own): the one saved by another node since it was
+/// loaded is a conflict and changes nothing, its index rows included; the
+/// others commit.
+fn a_conflict_in_a_batch_of_saves_writes_nothing_and_the_others_commit<B: Backend>(b: &B) {
+    let mut store = b.node();
+    let ids: Vec<Uuid> = (0..3).map(|_| start(&mut store, "UsrApprove")).collect();
+    let loaded: Vec<_> = ids.iter().map(|id| store.load_versioned(*id).unwrap()).collect();
+    let expected: Vec<i64> = loaded.iter().map(|v| v.version + 1).collect();
+    let mut other = b.node();
+    let first = other.load_versioned(ids[1]).unwrap();
+    other.save_if_unchanged(&first.instance, Some(first.version)).unwrap();
+    let saves = loaded
+        .into_iter()
+        .map(|v| {
+            let save = Save { instance: v.instance, emitted: Vec::new(), expected: Some(v.version), key: None };
+            Write::Save(Box::new(save))
+        })
+        .collect();
+    let results = store.write_batch(saves);
+    assert!(matches!(results[0], Ok(Written::Saved(_))), "{:?}", results[0].as_ref().err());
+    assert!(matches!(results[1], Err(StoreError::Conflict { id }) if id == ids[1]), "{:?}", results[1].as_ref().err());
+    assert!(matches!(results[2], Ok(Written::Saved(_))), "{:?}", results[2].as_ref().err());
+    let versions: Vec<i64> = ids.iter().map(|id| other.load_versioned(*id).unwrap().version).collect();
+    assert_eq!(versions, expected, "the conflicting save wrote nothing, the others one version each");
+    let uid = waiting_uid(&mut other, ids[1]);
+    assert_eq!(other.load_by_uid(uid).unwrap().instance.id, ids[1], "its index rows are intact");
 }
 
 fn a_batch_undoes_a_failed_write_alone_and_executes_once<B: Backend>(b: &B) {

@@ -43,6 +43,7 @@ use postgres::error::SqlState;
 use postgres::types::Type;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
@@ -53,6 +54,10 @@ type Pool = r2d2::Pool<Manager>;
 /// A transaction aborted by a deadlock or a serialization failure is run
 /// again this many times before its error is returned.
 const RETRIES: u32 = 5;
+
+/// A connection idle in the pool longer than this is checked before use
+/// (with [`PgOptions::check_on_checkout`]).
+pub const CHECK_IDLE: Duration = Duration::from_secs(1);
 
 /// The advisory lock that serializes migrations of nodes starting at once.
 const MIGRATION_LOCK: i64 = 0x7072_6f63_6473_6c00; // "procdsl\0"
@@ -76,9 +81,11 @@ pub struct PgOptions {
     /// A connection is replaced after this (default 30 min), so that a
     /// server fail-over or a DNS change is picked up.
     pub max_lifetime: Option<Duration>,
-    /// Check each connection with an empty query before it is used
-    /// (default on): after the server restarted, the first request finds a
-    /// fresh connection instead of failing on a dead one. Costs one round trip.
+    /// Check a connection that sat idle in the pool for more than
+    /// [`CHECK_IDLE`] with an empty query before it is used (default on):
+    /// after the server restarted, the first request finds a fresh
+    /// connection instead of failing on a dead one. One round trip, saved
+    /// on a connection in steady use (a dead one then fails one call).
     pub check_on_checkout: bool,
     /// How long a claim on a due timer or a background run lasts; a node
     /// that dies holding one leaves the work to another once it expires
@@ -131,6 +138,8 @@ pub struct PgStore {
     target: Arc<str>,
     programs: Arc<Programs>,
     options: Arc<PgOptions>,
+    /// Connections found dead so far (see [`PgStore::conn`]).
+    losses: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -161,10 +170,17 @@ impl PgStore {
             .connection_timeout(options.connect_timeout.max(Duration::from_millis(1)))
             .idle_timeout(options.idle_timeout)
             .max_lifetime(options.max_lifetime)
-            .test_on_check_out(options.check_on_checkout)
+            // Checked in `conn`, only after an idle while.
+            .test_on_check_out(false)
             .build(Manager { config, statement_timeout: options.statement_timeout })
             .map_err(|e| unavailable(e.to_string()))?;
-        let store = PgStore { pool, target, programs: Arc::new(Programs::default()), options: Arc::new(options) };
+        let store = PgStore {
+            pool,
+            target,
+            programs: Arc::new(Programs::default()),
+            options: Arc::new(options),
+            losses: Arc::new(AtomicU64::new(0)),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -185,8 +201,35 @@ impl PgStore {
         Ok(conn.client.query_one("SELECT COALESCE(MAX(version), 0) FROM procdsl_schema", &[])?.try_get(0)?)
     }
 
+    /// A connection from the pool; one idle for a while is checked first,
+    /// and a dead one dropped (the pool replaces it).
     fn conn(&self) -> Result<r2d2::PooledConnection<Manager>> {
-        self.pool.get().map_err(|e| StoreError::Unavailable { target: self.target.to_string(), message: e.to_string() })
+        let unavailable =
+            |e: r2d2::Error| StoreError::Unavailable { target: self.target.to_string(), message: e.to_string() };
+        // Each failed check closes one connection: past the pool's size,
+        // every connection tried was dead and a new one is opened.
+        for _ in 0..=self.options.max_connections {
+            let mut conn = self.pool.get().map_err(unavailable)?;
+            // Idle for a while, or another connection was lost since this
+            // one was last used (the server may have restarted meanwhile).
+            let losses = self.losses.load(Ordering::Relaxed);
+            let suspect = conn.taken.elapsed() > CHECK_IDLE || conn.losses != losses;
+            conn.taken = std::time::Instant::now();
+            conn.losses = losses;
+            if !(self.options.check_on_checkout && suspect) || conn.alive() {
+                return Ok(conn);
+            }
+        }
+        self.pool.get().map_err(unavailable)
+    }
+
+    /// After a call that lost its connection: the pool drops it, and every
+    /// other connection is checked before its next use.
+    fn lost<T>(&self, conn: &mut db::Conn, result: &Result<T>) {
+        if matches!(result, Err(e) if is_lost(e)) {
+            conn.broken = true;
+            self.losses.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Brings the schema to [`schema::SCHEMA_VERSION`], under an advisory
@@ -227,18 +270,36 @@ impl PgStore {
     /// Runs `work` in one transaction and commits it; a deadlock or a
     /// serialization failure runs it again from the start (it re-reads
     /// everything), up to [`RETRIES`] times.
-    fn transact<T>(&self, mut work: impl FnMut(&mut Db<'_>, &Programs) -> Result<T>) -> Result<T> {
+    fn transact<T>(&self, work: impl FnMut(&mut Db<'_>, &Programs) -> Result<T>) -> Result<T> {
+        self.run_work(false, work)
+    }
+
+    /// [`PgStore::transact`] for a unit of work that is one statement (or
+    /// reads that need no common snapshot): no `BEGIN` and `COMMIT`, two
+    /// round trips fewer; the statement commits by itself.
+    fn autocommit<T>(&self, work: impl FnMut(&mut Db<'_>, &Programs) -> Result<T>) -> Result<T> {
+        self.run_work(true, work)
+    }
+
+    fn run_work<T>(&self, single: bool, mut work: impl FnMut(&mut Db<'_>, &Programs) -> Result<T>) -> Result<T> {
         let mut conn = self.conn()?;
         let mut attempt = 0;
         loop {
-            let result = conn.begin().and_then(|mut db| {
-                let value = work(&mut db, &self.programs)?;
-                db.commit()?;
-                Ok(value)
-            });
+            let result = if single {
+                work(&mut conn.autocommit(), &self.programs)
+            } else {
+                conn.begin().and_then(|mut db| {
+                    let value = work(&mut db, &self.programs)?;
+                    db.commit()?;
+                    Ok(value)
+                })
+            };
             match result {
                 Err(e) if attempt < RETRIES && is_transient(&e) => attempt += 1,
-                other => return other,
+                other => {
+                    self.lost(&mut conn, &other);
+                    return other;
+                }
             }
         }
     }
@@ -298,6 +359,19 @@ fn apply(tx: &mut Db<'_>, programs: &Programs, write: &Write) -> Result<Done> {
     }
 }
 
+/// Is this write one statement, failing only as a whole? Then it needs
+/// neither a transaction of its own nor a savepoint in a batch: a save
+/// without signals, idempotency key or a program not yet stored, whose
+/// versioned `UPDATE` reports a conflict by matching no row.
+fn single_statement(write: &Write, programs: &Programs) -> bool {
+    let stored = |program: &Program| programs.get(&program.hash).is_some();
+    match write {
+        Write::SaveRun { instance, emitted, .. } => emitted.is_empty() && stored(&instance.program),
+        Write::Save(save) => save.emitted.is_empty() && save.key.is_none() && stored(&save.instance.program),
+        Write::Exec { .. } | Write::Delivered(_) => false,
+    }
+}
+
 /// The program a write saves, if any: remembered once its transaction committed.
 fn saved_program(write: &Write) -> Option<&Arc<Program>> {
     match write {
@@ -310,7 +384,8 @@ fn saved_program(write: &Write) -> Option<&Arc<Program>> {
 impl PgStore {
     /// One write in a transaction of its own.
     fn write_alone(&mut self, write: Write) -> Result<Written> {
-        let done = self.transact(|tx, programs| apply(tx, programs, &write))?;
+        let single = single_statement(&write, &self.programs);
+        let done = self.run_work(single, |tx, programs| apply(tx, programs, &write))?;
         if let Some(program) = saved_program(&write) {
             self.programs.remember(program);
         }
@@ -335,6 +410,13 @@ fn written(done: Done, write: Write) -> Written {
 fn is_transient(e: &StoreError) -> bool {
     let StoreError::Postgres(e) = e else { return false };
     matches!(e.code(), Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE)
+}
+
+/// Did this error end the connection (closed, an I/O error, the server
+/// shutting down)? Then the pool drops it rather than lend it again.
+fn is_lost(e: &StoreError) -> bool {
+    let StoreError::Postgres(e) = e else { return false };
+    e.is_closed() || e.code().is_none() || e.code().is_some_and(|c| c.code().starts_with("57P"))
 }
 
 /// A program's files as the `programs.files` JSON.
@@ -659,6 +741,35 @@ fn summary(r: &postgres::Row) -> Result<InstanceSummary> {
     })
 }
 
+/// A batch's writes in one transaction; each result, or the error that
+/// aborted the transaction.
+fn apply_batch(conn: &mut db::Conn, programs: &Programs, writes: &[Write]) -> Result<Vec<Result<Done>>> {
+    let mut tx = conn.begin()?;
+    let mut results = Vec::with_capacity(writes.len());
+    for write in writes {
+        if single_statement(write, programs) {
+            // A conflict wrote nothing and leaves the transaction
+            // usable; an error aborts it, and the batch is applied
+            // again one write at a time.
+            match apply(&mut tx, programs, write) {
+                Err(e) if is_database(&e) => return Err(e),
+                result => results.push(result),
+            }
+            continue;
+        }
+        let mut savepoint = tx.savepoint("write")?;
+        let result = apply(&mut savepoint, programs, write);
+        if result.is_ok() {
+            savepoint.commit()?;
+        } else {
+            savepoint.rollback()?;
+        }
+        results.push(result);
+    }
+    tx.commit()?;
+    Ok(results)
+}
+
 impl ProcessStore for PgStore {
     fn save_run(&mut self, instance: &Instance, run: &Run) -> Result<()> {
         self.transact(|tx, programs| save_run_in(tx, programs, instance, &run.emitted))?;
@@ -685,20 +796,25 @@ impl ProcessStore for PgStore {
         (1..self.options.max_connections.max(1)).map(|_| Box::new(self.clone()) as Box<dyn ProcessStore>).collect()
     }
 
+    /// One statement (and one more the first time its program is read).
     fn load_versioned(&mut self, id: Uuid) -> Result<Versioned> {
-        self.transact(|tx, programs| load_versioned_in(tx, programs, &id.to_string()))
+        self.autocommit(|tx, programs| load_versioned_in(tx, programs, &id.to_string()))
     }
 
+    /// The look-up and the load in one statement, outside a transaction:
+    /// one round trip, on one snapshot.
     fn load_by_uid(&mut self, uid: Uuid) -> Result<Versioned> {
-        self.transact(|tx, programs| {
+        self.autocommit(|tx, programs| {
             let row = tx.query_opt(
-                "SELECT instance FROM element_instances WHERE uid = $1",
+                "SELECT i.id, i.program, i.state, i.version FROM element_instances e
+                   JOIN instances i ON i.id = e.instance WHERE e.uid = $1",
                 &[(&uid.to_string(), Type::TEXT)],
             )?;
             let Some(row) = row else {
                 return Err(ExecError::UnknownUid { uid }.into());
             };
-            load_versioned_in(tx, programs, row.try_get(0)?)
+            let instance = restore(tx, programs, row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)?;
+            Ok(Versioned { instance, version: row.try_get(3)? })
         })
     }
 
@@ -981,21 +1097,11 @@ impl ProcessStore for PgStore {
         if writes.len() < 2 {
             return writes.into_iter().map(|w| self.write_alone(w)).collect();
         }
+        let programs = &self.programs;
         let results = self.conn().and_then(|mut conn| {
-            let mut tx = conn.begin()?;
-            let mut results = Vec::with_capacity(writes.len());
-            for write in &writes {
-                let mut savepoint = tx.savepoint("write")?;
-                let result = apply(&mut savepoint, &self.programs, write);
-                if result.is_ok() {
-                    savepoint.commit()?;
-                } else {
-                    savepoint.rollback()?;
-                }
-                results.push(result);
-            }
-            tx.commit()?;
-            Ok(results)
+            let results = apply_batch(&mut conn, programs, &writes);
+            self.lost(&mut conn, &results);
+            results
         });
         let results = match results {
             Ok(results) => results,
