@@ -199,7 +199,8 @@ fn operation(method: &str, path: &str) -> Value {
                 { "name": "process", "in": "query", "required": false, "schema": { "type": "string" } },
                 { "name": "limit", "in": "query", "required": false,
                   "schema": { "type": "integer", "minimum": 1, "maximum": 10000, "default": 1000 } },
-                { "name": "after", "in": "query", "required": false, "schema": { "type": "string" },
+                { "name": "after", "in": "query", "required": false, "schema": { "type": "string",
+                    "pattern": "^[0-9A-Za-z:.-]{24}~[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$" },
                   "description": "the Next-Cursor of the page before: this page starts after it" },
             ]),
         );
