@@ -349,6 +349,17 @@ fn a_user_sees_what_it_started_or_holds_a_task_in_and_executes_only_its_tasks() 
     // An operator executes anyone's task.
     let (_, uid) = start("boss");
     assert_eq!(call(a, Some("ops"), "GET", &format!("{SVC}/ExecProcElByUId/{uid}?Decision=true"), None).status, 200);
+
+    // A user's page is full of its own instances, however many others
+    // started before them: the store's pages are read on until it is.
+    for _ in 0..3 {
+        start("ops");
+    }
+    let (second, _) = start("clerk");
+    let page = call(a, Some("clerk"), "GET", "/api/instances?limit=2", None);
+    let listed = page.json();
+    let ids: Vec<String> = listed.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids, [id.clone(), second], "{}", page.body);
 }
 
 const BACKGROUND: &str = r#"

@@ -8,7 +8,7 @@ use super::{blocking, runs, AppState, Deadline};
 use crate::check::spec::ProcessSpec;
 use crate::runtime::convert;
 use crate::runtime::instance::Status;
-use crate::store::{Cursor, ListFilter};
+use crate::store::{Cursor, InstanceSummary, ListFilter};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Query, State};
 use axum::http::{header, StatusCode, Uri};
@@ -85,13 +85,9 @@ pub async fn instances(
     let limit = q.limit.unwrap_or(1000).min(MAX_LIST);
     let filter = ListFilter { status, process: q.process, limit: Some(limit) };
     let s = state.clone();
-    let mut list = blocking(move || s.store.call(move |st| st.list(&filter, after.as_ref()))).await?;
-    let next = (list.len() == limit)
-        .then(|| list.last().map(|last| Cursor { created: last.created.clone(), id: last.id }.text()))
-        .flatten();
-    // A page is cut before visibility is applied, so a `user`'s page may be
-    // shorter than `limit` and still have a next one.
-    list.retain(|i| access::visible_to(i, &caller));
+    let who = caller.clone();
+    let (list, next) = blocking(move || visible_page(&s, &who, filter, after, limit)).await?;
+    let next = next.map(|c| c.text());
     let mut response = Json(serde_json::to_value(list).unwrap_or(JsonValue::Null)).into_response();
     if let Some(next) = next {
         let mut pairs: Vec<String> = uri
@@ -110,6 +106,48 @@ pub async fn instances(
         }
     }
     Ok(response)
+}
+
+/// At most this many stored instances are read for one page of a caller
+/// who sees only some of them; past it the page ends short, with a cursor.
+const MAX_SCANNED: usize = 10 * MAX_LIST;
+
+/// Up to `limit` instances the caller may see, after `after`, and where the
+/// next page starts (none: nothing follows). Visibility is decided here, not
+/// in the store, so the store's pages are read until `limit` visible ones
+/// are found: a `user` gets full pages, not pages thinned by what others
+/// started. Only past [`MAX_SCANNED`] rows read does a page end short.
+fn visible_page(
+    state: &AppState,
+    caller: &Caller,
+    filter: ListFilter,
+    mut after: Option<Cursor>,
+    limit: usize,
+) -> Result<(Vec<InstanceSummary>, Option<Cursor>), ApiError> {
+    let mut visible = Vec::new();
+    let mut scanned = 0;
+    loop {
+        let (f, from) = (filter.clone(), after.clone());
+        let page = state.store.call(move |st| st.list(&f, from.as_ref()))?;
+        let full = page.len() == limit;
+        scanned += page.len();
+        for summary in page {
+            let cursor = Cursor { created: summary.created.clone(), id: summary.id };
+            after = Some(cursor);
+            if access::visible_to(&summary, caller) {
+                visible.push(summary);
+                if visible.len() == limit {
+                    return Ok((visible, after));
+                }
+            }
+        }
+        if !full {
+            return Ok((visible, None));
+        }
+        if scanned >= MAX_SCANNED {
+            return Ok((visible, after));
+        }
+    }
 }
 
 pub async fn instance(
