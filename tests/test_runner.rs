@@ -127,3 +127,11 @@ test "mocks do not leak into the next test" {
         ]
     );
 }
+
+#[test]
+fn advance_takes_an_iso_8601_duration_as_a_timer_does() {
+    let source = "process P {\n start B -> W\n timer W after \"PT1H\" -> E\n end E\n}\ntest \"t\" {\n start P { }\n advance \"2 hours\"\n}\n";
+    let Err(err) = Suite::from_source("t.proc", source) else { panic!("`2 hours` was accepted") };
+    let err = err.render(false);
+    assert!(err.contains("`2 hours` is not a duration"), "{err}");
+}

@@ -303,20 +303,9 @@ impl Checker {
                     });
                     ElementKind::User { to, fields: specs, done }
                 }
-                // ISO 8601 only: jiff also reads "2 hours", which the language does not promise.
-                ast::ElementKind::Timer(ast::TimerKind::After(lit)) => match iso_duration(&lit.value) {
-                    Some(span) => ElementKind::Timer(TimerSpec::After(span)),
-                    _ => {
-                        self.error(
-                            Diagnostic::error(
-                                "procdsl::check::bad_duration",
-                                format!("`{}` is not a duration", lit.value),
-                            )
-                            .with_label(lit.span, "expected an ISO 8601 duration such as PT2H, P1D or PT30M"),
-                        );
-                        ElementKind::Timer(TimerSpec::After(jiff::Span::new()))
-                    }
-                },
+                ast::ElementKind::Timer(ast::TimerKind::After(lit)) => {
+                    ElementKind::Timer(TimerSpec::After(self.duration(lit, false)))
+                }
                 ast::ElementKind::Timer(ast::TimerKind::At(expr)) => {
                     let mut scope = Scope::new(&param_types, &mut params_read);
                     ElementKind::Timer(TimerSpec::At(self.compile_expr(expr, &mut scope)))
@@ -515,8 +504,10 @@ impl Checker {
     }
 
     /// An ISO 8601 duration, reported when it is not one (or, for a
-    /// repeating reminder, when it is zero).
-    fn duration(&mut self, lit: &ast::StrLit, positive: bool) -> jiff::Span {
+    /// repeating reminder, when it is zero). ISO 8601 only: jiff also reads
+    /// "2 hours", which the language does not promise. After an error the
+    /// value stands in only so that checking goes on.
+    pub(super) fn duration(&mut self, lit: &ast::StrLit, positive: bool) -> jiff::Span {
         match iso_duration(&lit.value) {
             Some(span) if positive && span.is_zero() => {
                 self.error(

@@ -230,20 +230,8 @@ impl Checker {
                 Some(Step::Exec { element: element.name.as_str().into(), index: index.map(|(i, _)| i), fields })
             }
             StepKind::Signal(name) => Some(Step::Signal(name.value.as_str().into())),
-            StepKind::Advance(text) => match text.value.parse::<jiff::Span>() {
-                Ok(span) => Some(Step::Advance(span)),
-                Err(_) => {
-                    self.error(
-                        Diagnostic::error(
-                            "procdsl::check::bad_duration",
-                            format!("`{}` is not an ISO 8601 duration", text.value),
-                        )
-                        .with_label(text.span, "not a duration")
-                        .with_help("write it like PT30M, PT2H or P1D"),
-                    );
-                    None
-                }
-            },
+            // ISO 8601 only, as a timer's duration.
+            StepKind::Advance(text) => Some(Step::Advance(self.duration(text, false))),
             StepKind::AdvanceTo(expr) => Some(Step::AdvanceTo(self.step_value(expr))),
             StepKind::Mock { process, mock } => {
                 let id = self.test_process(ctx.specs, process)?;
