@@ -12,10 +12,10 @@ mod pg;
 mod service_support;
 
 use procdsl::check;
-use procdsl::service::{self, auth, Config, Limits};
+use procdsl::service::{auth, Config, Limits};
 use procdsl::store::{ProcessStore, Store};
 use serde_json::{json, Value};
-use service_support::{request, wait_for, Response};
+use service_support::{request, wait_for, InProcessNode, Response};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,13 +61,6 @@ process UsrWork {
 /// Opens a node's own connection to the shared store.
 type Opener = Arc<dyn Fn() -> Box<dyn ProcessStore> + Send + Sync>;
 
-/// A service node on a loopback port, serving until dropped.
-struct Node {
-    addr: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
 fn users() -> auth::Users {
     let hash = auth::hash_password("s3cret").unwrap();
     auth::Users::parse(&json!({"users": [{"name": "Ada", "password": hash, "roles": ["admin"]}]}).to_string()).unwrap()
@@ -78,45 +71,12 @@ fn limits(lease: Duration) -> Limits {
     Limits { tick_interval: Duration::from_millis(100), lease, ..Limits::default() }
 }
 
-impl Node {
-    fn start(open: &Opener, users: Option<auth::Users>, limits: Limits) -> Node {
-        let program = check::load_sources(&[("nodes.proc".to_string(), SOURCE.to_string())]).unwrap().program;
-        let config = Config {
-            program: Some(Arc::new(program)),
-            store: open(),
-            users,
-            limits,
-            maintenance: None,
-            access_log: None,
-        };
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = std_listener.local_addr().unwrap().to_string();
-        std_listener.set_nonblocking(true).unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
-                service::serve(config, listener, async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        Node { addr, stop: Some(stop), thread: Some(thread) }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+/// A service node on a loopback port with its own connection to the store, serving until dropped.
+fn node(open: &Opener, users: Option<auth::Users>, limits: Limits) -> InProcessNode {
+    let program = check::load_sources(&[("nodes.proc".to_string(), SOURCE.to_string())]).unwrap().program;
+    let config =
+        Config { program: Some(Arc::new(program)), store: open(), users, limits, maintenance: None, access_log: None };
+    InProcessNode::start(config)
 }
 
 fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &Value) -> Response {
@@ -148,8 +108,8 @@ fn run_process(addr: &str, code: &str, headers: &[(&str, &str)]) -> Response {
 /// Sign in on one node, work on the other (the Creatio cookie flow with
 /// `BPMCSRF`), restart a node, sign out on one: refused on the other.
 fn a_session_travels_between_nodes_survives_a_restart_and_ends_everywhere(open: &Opener) {
-    let a = Node::start(open, Some(users()), Limits::default());
-    let b = Node::start(open, Some(users()), Limits::default());
+    let a = node(open, Some(users()), Limits::default());
+    let b = node(open, Some(users()), Limits::default());
     let (cookie, csrf, _) = sign_in(&a.addr);
     assert_eq!(get(&b.addr, "/api/instances", &[("Cookie", &cookie)]).status, 200, "b knows a's session");
     let refused = run_process(&b.addr, "UsrApprove", &[("Cookie", &cookie)]);
@@ -160,7 +120,7 @@ fn a_session_travels_between_nodes_survives_a_restart_and_ends_everywhere(open: 
     assert_eq!(started.status, 200, "{}", started.body);
 
     drop(a);
-    let a = Node::start(open, Some(users()), Limits::default());
+    let a = node(open, Some(users()), Limits::default());
     assert_eq!(get(&a.addr, "/api/instances", &[("Cookie", &cookie)]).status, 200, "a restart signs no one out");
 
     let out = post(&b.addr, LOGOUT, &[("Cookie", &cookie), ("BPMCSRF", &csrf)], &json!({}));
@@ -184,7 +144,7 @@ fn sqlite_sessions_are_stored_as_hashes_of_their_cookies() {
     let path = dir.path().join("nodes.db");
     let at = path.clone();
     let open: Opener = Arc::new(move || Box::new(Store::open(&at).unwrap()));
-    let node = Node::start(&open, Some(users()), Limits::default());
+    let node = node(&open, Some(users()), Limits::default());
     let (_, csrf, key) = sign_in(&node.addr);
     drop(node);
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -235,7 +195,7 @@ fn sqlite_an_orphan_that_cannot_run_is_tried_once() {
     drop(conn);
     let at = path.clone();
     let open: Opener = Arc::new(move || Box::new(Store::open(&at).unwrap()));
-    let node = Node::start(&open, None, limits(Duration::from_millis(300)));
+    let node = node(&open, None, limits(Duration::from_millis(300)));
     let taken = || {
         let text = request(&node.addr, "GET", "/metrics", &[], None).body;
         let line = text.lines().find(|l| l.starts_with("procdsl_background_taken_over_total ")).unwrap().to_string();
@@ -274,7 +234,7 @@ mod postgres {
     }
 
     /// Elements executed by both nodes.
-    fn elements(nodes: &[Node]) -> u64 {
+    fn elements(nodes: &[InProcessNode]) -> u64 {
         nodes.iter().map(|n| metric(&n.addr, "procdsl_elements_executed_total")).sum()
     }
 
@@ -306,7 +266,7 @@ mod postgres {
         let Some((_server, url)) = pg::fresh_database() else { return };
         let open = opener(&url, small());
         let lease = Duration::from_secs(10);
-        let nodes = [Node::start(&open, None, limits(lease)), Node::start(&open, None, limits(lease))];
+        let nodes = [node(&open, None, limits(lease)), node(&open, None, limits(lease))];
         let completed = |n: usize| {
             let r = get(&nodes[0].addr, "/api/instances?status=Completed&limit=1000", &[]);
             r.status == 200 && r.json().as_array().map_or(0, Vec::len) == n
@@ -356,7 +316,7 @@ mod postgres {
         ProcessStore::save_run(&mut dead.clone(), &instance, &run).unwrap();
 
         let open = opener(&url, small());
-        let node = Node::start(&open, None, limits(Duration::from_secs(1)));
+        let node = node(&open, None, limits(Duration::from_secs(1)));
         let shown = instance_of(&node.addr, id);
         assert_eq!(shown["status"], "Running", "the dead node's lease still lives: {shown}");
         wait_for("the run to be taken over", Duration::from_secs(30), || {
@@ -378,9 +338,8 @@ mod postgres {
         let Some((_server, url)) = pg::fresh_database() else { return };
         let open = opener(&url, small());
         let one_worker = Limits { workers: 1, ..limits(Duration::from_secs(1)) };
-        let nodes =
-            [Node::start(&open, None, one_worker.clone()), Node::start(&open, None, limits(Duration::from_secs(1)))];
-        let start = |node: &Node| {
+        let nodes = [node(&open, None, one_worker.clone()), node(&open, None, limits(Duration::from_secs(1)))];
+        let start = |node: &InProcessNode| {
             let r = get(&node.addr, &format!("{SVC}/UsrSlow/Execute"), &[]);
             assert_eq!(r.status, 200, "{}", r.body);
             r.json().as_str().unwrap().to_string()
@@ -419,7 +378,7 @@ mod postgres {
         let file = json!({"users": [{"name": "Ada", "password": hash, "roles": ["admin"]}],
                           "tokens": [{"name": "ci", "sha256": auth::sha256_hex(TOKEN), "roles": ["admin"]}]});
         let users = auth::Users::parse(&file.to_string()).unwrap();
-        let node = Node::start(&opener(&url, small()), Some(users), Limits::default());
+        let node = node(&opener(&url, small()), Some(users), Limits::default());
         let (cookie, _, _) = sign_in(&node.addr);
         let stream = std::net::TcpStream::connect(&node.addr).unwrap();
         let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -477,8 +436,8 @@ mod postgres {
         let options = PgOptions { connect_timeout: Duration::from_secs(1), ..small() };
         let open = opener(&url, options);
         let nodes = [
-            Node::start(&open, Some(users()), limits(Duration::from_secs(5))),
-            Node::start(&open, Some(users()), limits(Duration::from_secs(5))),
+            node(&open, Some(users()), limits(Duration::from_secs(5))),
+            node(&open, Some(users()), limits(Duration::from_secs(5))),
         ];
         let (cookie, csrf, _) = sign_in(&nodes[0].addr);
         let signed = [("Cookie", cookie.as_str()), ("BPMCSRF", csrf.as_str())];

@@ -8,11 +8,13 @@
 
 #[path = "support/pg.rs"]
 mod pg;
+mod service_support;
 
 use procdsl::check;
-use procdsl::service::{self, Config, Limits};
+use procdsl::service::{Config, Limits};
 use procdsl::store::postgres::{PgOptions, PgStore};
 use serde_json::Value;
+use service_support::InProcessNode;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Barrier};
@@ -39,53 +41,19 @@ process UsrListen {
 }
 "#;
 
-/// A service node on a loopback port, serving until the test ends.
-struct Node {
-    addr: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Node {
-    fn start(url: &str) -> Node {
-        let program = check::load_sources(&[("approve.proc".to_string(), SOURCE.to_string())]).unwrap().program;
-        let store = PgStore::connect(url, PgOptions { max_connections: 4, ..PgOptions::default() }).unwrap();
-        let config = Config {
-            program: Some(Arc::new(program)),
-            store: Box::new(store),
-            users: None,
-            limits: Limits::default(),
-            maintenance: None,
-            access_log: None,
-        };
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = std_listener.local_addr().unwrap().to_string();
-        std_listener.set_nonblocking(true).unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
-                service::serve(config, listener, async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        Node { addr, stop: Some(stop), thread: Some(thread) }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+/// A service node on a loopback port with its own `PgStore`, serving until dropped.
+fn node(url: &str) -> InProcessNode {
+    let program = check::load_sources(&[("approve.proc".to_string(), SOURCE.to_string())]).unwrap().program;
+    let store = PgStore::connect(url, PgOptions { max_connections: 4, ..PgOptions::default() }).unwrap();
+    let config = Config {
+        program: Some(Arc::new(program)),
+        store: Box::new(store),
+        users: None,
+        limits: Limits::default(),
+        maintenance: None,
+        access_log: None,
+    };
+    InProcessNode::start(config)
 }
 
 /// One HTTP/1.1 request (`Connection: close`): the status and the JSON body.
@@ -130,7 +98,7 @@ fn dechunk(mut s: &str) -> String {
 #[test]
 fn two_service_nodes_share_one_database_and_execute_a_uid_once() {
     let Some((_server, url)) = pg::fresh_database() else { return };
-    let nodes = [Node::start(&url), Node::start(&url)];
+    let nodes = [node(&url), node(&url)];
     const ROUNDS: usize = 5;
     const THREADS: usize = 16;
     for round in 0..ROUNDS {
@@ -174,7 +142,7 @@ fn two_service_nodes_share_one_database_and_execute_a_uid_once() {
 #[test]
 fn an_idempotency_key_answers_once_across_two_nodes() {
     let Some((_server, url)) = pg::fresh_database() else { return };
-    let nodes = [Node::start(&url), Node::start(&url)];
+    let nodes = [node(&url), node(&url)];
     let body = r#"{"schemaName":"UsrApprove"}"#;
     let run = |node: usize, key: &str| {
         let header = format!("Idempotency-Key: {key}\r\n");
@@ -210,7 +178,7 @@ fn an_idempotency_key_answers_once_across_two_nodes() {
 #[test]
 fn a_signal_thrown_on_two_nodes_wakes_each_listener_once() {
     let Some((_server, url)) = pg::fresh_database() else { return };
-    let nodes = [Node::start(&url), Node::start(&url)];
+    let nodes = [node(&url), node(&url)];
     let ids: Vec<String> = (0..6)
         .map(|i| {
             let (status, d) = request(
