@@ -3,6 +3,9 @@
 //! (exactly one wins, in memory and in the store), the descriptor's
 //! `deadline`, and the saved form keeping all of it.
 
+#[path = "support/fixture.rs"]
+mod fixture;
+
 use procdsl::check;
 use procdsl::runtime::engine::{ClockMode, ExecError, ExecOutcome, Run, RunOptions};
 use procdsl::runtime::instance::{Instance, Status};
@@ -285,29 +288,14 @@ process UsrFixtureReview {
 }
 "#;
 
-fn fixture_v3() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v3")
-}
-
 /// Writes the format 3 fixture (only with `PROCDSL_REGENERATE_FIXTURES`,
 /// and only while 3 is the current format: never rewrite an old one).
 fn regenerate_v3() {
-    let dir = fixture_v3();
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("store.db");
-    let _ = std::fs::remove_file(&db);
-    let mut store = Store::open(&db).unwrap();
-    let program = Arc::new(check::load_str("fixture.proc", SOURCE_V3).unwrap().program);
-    let d = store.start(program, "UsrFixtureDeadlines", NONE, store::real_time(Some(at(T0)))).unwrap();
-    assert_eq!(store.tick(at("2026-01-01T13:00:00Z")).unwrap().len(), 1);
-    let instance = store.load(d.process_id).unwrap();
-    let state = serde_json::to_string_pretty(&SavedInstance::of(&instance)).unwrap();
-    std::fs::write(dir.join("state.json"), state + "\n").unwrap();
-    std::fs::write(dir.join("fixture.proc"), SOURCE_V3).unwrap();
-    drop(store);
-    for extra in ["store.db-wal", "store.db-shm"] {
-        let _ = std::fs::remove_file(dir.join(extra));
-    }
+    fixture::write(3, SOURCE_V3, |store, program| {
+        let d = store.start(program, "UsrFixtureDeadlines", NONE, store::real_time(Some(at(T0)))).unwrap();
+        assert_eq!(store.tick(at("2026-01-01T13:00:00Z")).unwrap().len(), 1);
+        d.process_id
+    });
 }
 
 #[test]
@@ -317,7 +305,7 @@ fn a_store_of_format_version_3_with_deadlines_still_loads_and_finishes() {
     }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.db");
-    std::fs::copy(fixture_v3().join("store.db"), &db).expect("the fixture's store.db is committed");
+    std::fs::copy(fixture::dir(3).join("store.db"), &db).expect("the fixture's store.db is committed");
     let mut store = Store::open_existing(&db).unwrap();
     let id = store.list(&store::ListFilter::default()).unwrap()[0].id;
     let d = store.show(id).unwrap();
@@ -328,7 +316,7 @@ fn a_store_of_format_version_3_with_deadlines_still_loads_and_finishes() {
     assert_eq!(d.result_parameter_values["Reminders"], 1);
 
     let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture_v3().join("state.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixture::dir(3).join("state.json")).unwrap()).unwrap();
     let quick: uuid::Uuid = state["expired"][0]["uid"].as_str().unwrap().parse().unwrap();
     let options = store::real_time(Some(at("2026-01-01T14:00:00Z")));
     let err = store.exec(quick, &NONE, options).unwrap_err();

@@ -4,6 +4,9 @@
 //! outputs collected in item order, and the saved form (format 4) keeping
 //! all of it between every two executions.
 
+#[path = "support/fixture.rs"]
+mod fixture;
+
 use procdsl::check;
 use procdsl::runtime::engine::{ExecError, ExecOutcome, Run, RunOptions};
 use procdsl::runtime::instance::{Instance, Status};
@@ -230,34 +233,19 @@ process UsrFixtureLine {
 }
 "#;
 
-fn fixture_v4() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v4")
-}
-
 /// Writes the format 4 fixture (only with `PROCDSL_REGENERATE_FIXTURES`,
 /// and only while 4 is the current format: never rewrite an old one).
 fn regenerate_v4() {
-    use procdsl::store::{self, Store};
-    let dir = fixture_v4();
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("store.db");
-    let _ = std::fs::remove_file(&db);
-    let mut store = Store::open(&db).unwrap();
-    let program = Arc::new(check::load_str("fixture.proc", SOURCE_V4).unwrap().program);
-    let t0 = "2026-01-01T00:00:00Z".parse().unwrap();
-    let d = store.start(program, "UsrFixtureMulti", NONE, store::real_time(Some(t0))).unwrap();
-    let alice = d.waiting.iter().find(|w| w.element == "Review" && w.item == Some(0)).unwrap().uid;
-    store.exec(alice, &[("Ok", "true")], store::real_time(Some(t0))).unwrap();
-    let line = d.waiting.iter().find(|w| w.element == "Confirm" && w.item == Some(1)).unwrap().uid;
-    store.exec(line, &[("By", "ann")], store::real_time(Some(t0))).unwrap();
-    let instance = store.load(d.process_id).unwrap();
-    let state = serde_json::to_string_pretty(&SavedInstance::of(&instance)).unwrap();
-    std::fs::write(dir.join("state.json"), state + "\n").unwrap();
-    std::fs::write(dir.join("fixture.proc"), SOURCE_V4).unwrap();
-    drop(store);
-    for extra in ["store.db-wal", "store.db-shm"] {
-        let _ = std::fs::remove_file(dir.join(extra));
-    }
+    use procdsl::store;
+    fixture::write(4, SOURCE_V4, |store, program| {
+        let t0 = "2026-01-01T00:00:00Z".parse().unwrap();
+        let d = store.start(program, "UsrFixtureMulti", NONE, store::real_time(Some(t0))).unwrap();
+        let alice = d.waiting.iter().find(|w| w.element == "Review" && w.item == Some(0)).unwrap().uid;
+        store.exec(alice, &[("Ok", "true")], store::real_time(Some(t0))).unwrap();
+        let line = d.waiting.iter().find(|w| w.element == "Confirm" && w.item == Some(1)).unwrap().uid;
+        store.exec(line, &[("By", "ann")], store::real_time(Some(t0))).unwrap();
+        d.process_id
+    });
 }
 
 #[test]
@@ -268,7 +256,7 @@ fn a_store_of_format_version_4_with_items_still_loads_and_finishes() {
     }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.db");
-    std::fs::copy(fixture_v4().join("store.db"), &db).expect("the fixture's store.db is committed");
+    std::fs::copy(fixture::dir(4).join("store.db"), &db).expect("the fixture's store.db is committed");
     let mut store = Store::open_existing(&db).unwrap();
     let id = store.list(&store::ListFilter::default()).unwrap()[0].id;
     let d = store.show(id).unwrap();

@@ -4,14 +4,15 @@
 //! version's fixture: it writes the current version's directory; never
 //! rewrite an old one.
 
+#[path = "support/fixture.rs"]
+mod fixture;
+
 use procdsl::check;
 use procdsl::runtime::access::NotAssigned;
 use procdsl::runtime::engine::{ExecError, RunOptions};
 use procdsl::runtime::instance::{Action, Status, UNKNOWN_STARTER};
-use procdsl::runtime::saved::SavedInstance;
 use procdsl::runtime::saved::FORMAT_VERSION;
 use procdsl::store::{self, ListFilter, Store};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The definition of the version 2 fixture: version 1's (kept in
@@ -60,43 +61,30 @@ process UsrFixtureShip {
 }
 "#;
 
-fn fixture_dir(version: u32) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/store-v{version}"))
-}
-
-/// Writes the fixture of the current format version (never an older one).
-fn regenerate(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    let db = dir.join("store.db");
-    let _ = std::fs::remove_file(&db);
-    let mut store = Store::open(&db).unwrap();
-    let program = Arc::new(check::load_str("fixture.proc", SOURCE_V2).unwrap().program);
-    let options = RunOptions { actor: "bob".into(), ..store::real_time(Some("2026-01-01T00:00:00Z".parse().unwrap())) };
-    let d = store
-        .start(
-            program,
-            "UsrFixture",
-            [("Amount", "2.50"), ("Lines", r#"[{"Name":"a","Qty":2},{"Name":"b","Qty":3}]"#)],
-            options,
-        )
-        .unwrap();
-    assert_eq!(d.status, Status::Waiting);
-    let instance = store.load(d.process_id).unwrap();
-    let state = serde_json::to_string_pretty(&SavedInstance::of(&instance)).unwrap();
-    std::fs::write(dir.join("state.json"), state + "\n").unwrap();
-    std::fs::write(dir.join("fixture.proc"), SOURCE_V2).unwrap();
-    drop(store);
-    // The WAL is folded in on close; leave only the database file.
-    for extra in ["store.db-wal", "store.db-shm"] {
-        let _ = std::fs::remove_file(dir.join(extra));
-    }
+/// Writes the format 2 fixture (only with `PROCDSL_REGENERATE_FIXTURES`,
+/// and only while 2 is the current format: never rewrite an old one).
+fn regenerate_v2() {
+    fixture::write(2, SOURCE_V2, |store, program| {
+        let options =
+            RunOptions { actor: "bob".into(), ..store::real_time(Some("2026-01-01T00:00:00Z".parse().unwrap())) };
+        let d = store
+            .start(
+                program,
+                "UsrFixture",
+                [("Amount", "2.50"), ("Lines", r#"[{"Name":"a","Qty":2},{"Name":"b","Qty":3}]"#)],
+                options,
+            )
+            .unwrap();
+        assert_eq!(d.status, Status::Waiting);
+        d.process_id
+    });
 }
 
 /// A copy of a fixture's store in a temporary directory.
 fn copy_store(version: u32) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.db");
-    std::fs::copy(fixture_dir(version).join("store.db"), &db).expect("the fixture's store.db is committed");
+    std::fs::copy(fixture::dir(version).join("store.db"), &db).expect("the fixture's store.db is committed");
     let store = Store::open_existing(&db).unwrap();
     (dir, store)
 }
@@ -141,7 +129,7 @@ fn a_store_of_format_version_1_still_loads_and_finishes() {
 /// Restores a fixture's saved JSON on its definition and finishes it in
 /// virtual time; returns the `to` of each waiting user task it found.
 fn restore_and_finish(version: u32) -> Vec<(String, Option<Vec<String>>)> {
-    let fixture = fixture_dir(version);
+    let fixture = fixture::dir(version);
     let text = std::fs::read_to_string(fixture.join("state.json")).unwrap();
     let saved =
         store::decode_state(serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"].as_str().unwrap(), &text)
@@ -189,8 +177,8 @@ fn the_saved_json_of_format_version_2_still_restores_and_finishes() {
 
 #[test]
 fn a_store_of_format_version_2_still_loads_and_finishes() {
-    if std::env::var_os("PROCDSL_REGENERATE_FIXTURES").is_some() {
-        regenerate(&fixture_dir(FORMAT_VERSION));
+    if std::env::var_os("PROCDSL_REGENERATE_FIXTURES").is_some() && FORMAT_VERSION == 2 {
+        regenerate_v2();
     }
     let (_dir, mut store) = copy_store(2);
     let list = store.list(&ListFilter::default()).unwrap();
