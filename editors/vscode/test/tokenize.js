@@ -174,8 +174,56 @@ async function dump(file) {
   }
 }
 
+/**
+ * `--corpus DIR`: tokenizes every file under DIR (the fuzz corpus, say) as
+ * VS Code would (lines over 20,000 characters are left plain, VS Code's
+ * default); fails on a line that throws or stops early, and prints the time.
+ */
+async function corpus(dir) {
+  const grammar = await loadGrammar();
+  const files = [];
+  const walk = (d) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) files.push(full);
+    }
+  };
+  walk(dir);
+  const failures = [];
+  let bytes = 0;
+  let slowest = { ms: 0, file: '' };
+  const start = process.hrtime.bigint();
+  for (const file of files) {
+    const text = fs.readFileSync(file, 'utf8');
+    bytes += text.length;
+    const began = process.hrtime.bigint();
+    let state = vsctm.INITIAL;
+    text.split('\n').forEach((line, index) => {
+      if (line.length > 20000) return;
+      try {
+        const result = grammar.tokenizeLine(line, state, LINE_LIMIT_MS);
+        if (result.stoppedEarly) failures.push(`${file}:${index + 1}: tokenizing the line stopped early`);
+        state = result.ruleStack;
+      } catch (error) {
+        failures.push(`${file}:${index + 1}: the line does not tokenize: ${error.message}`);
+      }
+    });
+    const ms = Number(process.hrtime.bigint() - began) / 1e6;
+    if (ms > slowest.ms) slowest = { ms, file };
+  }
+  const total = Number(process.hrtime.bigint() - start) / 1e6;
+  for (const failure of failures) console.error(failure);
+  console.log(
+    `corpus: ${files.length} files, ${(bytes / 1e6).toFixed(2)} MB in ${(total / 1000).toFixed(1)} s; ` +
+      `slowest ${slowest.ms.toFixed(0)} ms (${slowest.file}); ${failures.length} failure(s)`,
+  );
+  if (failures.length > 0) process.exit(1);
+}
+
 async function main() {
   if (process.argv[2] === '--dump') return dump(process.argv[3]);
+  if (process.argv[2] === '--corpus') return corpus(process.argv[3]);
   const keywords = pestKeywords(fs.readFileSync(path.join(ROOT, 'grammar', 'procdsl.pest'), 'utf8'));
   const failures = [];
   if (keywords.size < 40) failures.push(`grammar/procdsl.pest: only ${keywords.size} keywords found; the pest parse is broken`);
