@@ -4,7 +4,9 @@
 #   test/tokenize.js       every keyword of grammar/procdsl.pest is in the
 #                          TextMate grammar and comes out scoped in every
 #                          example and every proc block of docs/LANGUAGE.md
-#   test/extension_load.js src/extension.js loads (with a stand-in vscode)
+#   test/extension_load.js src/extension.js (with a stand-in vscode) starts
+#                          `procdsl.path lsp` and completes the LSP handshake
+#                          with a stand-in server
 # Exits non-zero on any failure. Needs node and npm (Debian: nodejs, npm).
 #
 #   scripts/textmate_check.sh            the checks

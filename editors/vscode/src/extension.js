@@ -35,18 +35,18 @@ async function startClient() {
   const command = configuredCommand();
   // No transport given: the client speaks JSON-RPC over the child's stdin/stdout.
   const executable = { command, args: ['lsp'] };
-  client = new LanguageClient(
-    'procdsl',
-    'procdsl',
-    { run: executable, debug: executable },
-    {
-      documentSelector: [
-        { scheme: 'file', language: 'procdsl' },
-        { scheme: 'untitled', language: 'procdsl' },
-      ],
-    },
-  );
   try {
+    client = new LanguageClient(
+      'procdsl',
+      'procdsl',
+      { run: executable, debug: executable },
+      {
+        documentSelector: [
+          { scheme: 'file', language: 'procdsl' },
+          { scheme: 'untitled', language: 'procdsl' },
+        ],
+      },
+    );
     await client.start();
   } catch (error) {
     client = undefined;
