@@ -6,7 +6,9 @@
 #                          example and every proc block of docs/LANGUAGE.md
 #   test/extension_load.js src/extension.js (with a stand-in vscode) starts
 #                          `procdsl.path lsp` and completes the LSP handshake
-#                          with a stand-in server
+#                          with a stand-in server; with PROCDSL_BIN set (the
+#                          Rust test sets it), also with that binary's own
+#                          `lsp` once it has one
 # Exits non-zero on any failure. Needs node and npm (Debian: nodejs, npm).
 #
 #   scripts/textmate_check.sh            the checks

@@ -2,7 +2,8 @@
 //! which installs the VS Code extension's npm packages and checks that its
 //! TextMate grammar scopes every keyword of `grammar/procdsl.pest` in every
 //! example and every `proc` block of docs/LANGUAGE.md (and that the
-//! extension's JavaScript loads).
+//! extension starts `procdsl lsp` and completes the LSP handshake: with a
+//! stand-in server, and with this build's binary once it has `lsp`).
 //!
 //! Without `node` and `npm` the test says loudly that it skipped and passes;
 //! with `CI` set it fails instead, so CI never skips.
@@ -34,7 +35,11 @@ fn textmate_grammar_scopes_every_keyword() {
         return;
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/textmate_check.sh");
-    let output = Command::new("bash").arg(&script).output().expect("bash runs scripts/textmate_check.sh");
+    let output = Command::new("bash")
+        .arg(&script)
+        .env("PROCDSL_BIN", env!("CARGO_BIN_EXE_procdsl"))
+        .output()
+        .expect("bash runs scripts/textmate_check.sh");
     assert!(
         output.status.success(),
         "scripts/textmate_check.sh failed ({}):\n{}{}",
