@@ -36,3 +36,6 @@ process.stdin.on('data', (chunk) => {
     }
   }
 });
+
+// The client closed the pipe: nothing more can come.
+process.stdin.on('end', () => process.exit(0));
