@@ -57,8 +57,9 @@ impl Placed {
         (cx - self.shape_width / 2.0, cy)
     }
 
+    /// Below the box, label included: where a loop's flow leaves and arrives.
     fn bottom(&self) -> (f64, f64) {
-        (self.x + self.width / 2.0, self.y + self.shape_height)
+        (self.x + self.width / 2.0, self.y + self.height)
     }
 
     /// Whether two boxes share any area.
@@ -90,8 +91,8 @@ pub(super) const TIMER_RADIUS: f64 = 10.0;
 fn size(graph: &Graph, i: usize) -> (f64, f64, f64, f64) {
     let node = &graph.nodes[i];
     let timers = graph.timers.iter().filter(|t| t.element == i).count() as f64;
-    // A border timer hangs below the shape, with its label under it.
-    let below = if timers > 0.0 { 2.0 * TIMER_RADIUS + 14.0 } else { 0.0 };
+    // Border timers hang below the shape, their labels one under another.
+    let below = if timers > 0.0 { TIMER_RADIUS + 4.0 + 12.0 * timers } else { 0.0 };
     match node.kind {
         NodeKind::Script | NodeKind::User | NodeKind::Call => {
             let width = 150.0_f64.max(timers * 2.6 * TIMER_RADIUS + 20.0);
@@ -242,10 +243,10 @@ pub fn layout(graph: &Graph) -> Layout {
             // between (right to left), arrives below the target.
             let s = start.unwrap_or_else(|| from.bottom());
             points.push(s);
-            points.push((s.0, s.1 + 12.0));
+            points.push((s.0, s.1 + 10.0));
             points.extend(link.dummies.iter().rev().map(|&v| dummy(v)));
             let e = to.bottom();
-            points.push((e.0, e.1 + 12.0));
+            points.push((e.0, e.1 + 10.0));
             points.push(e);
         } else {
             match start {

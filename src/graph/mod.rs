@@ -277,7 +277,7 @@ impl InstancePath {
         waiting.dedup();
         let failed = instance.error.as_ref().and_then(|err| {
             let element = spec.find_element(err.element.as_deref()?)?;
-            Some((element, err.to_string()))
+            Some((element, err.message.clone()))
         });
         // A run always activates its start; an instance that ran but has no
         // path was saved before paths were recorded.

@@ -16,7 +16,7 @@ const FAILED: &str = "#cf222e";
 const FAILED_FILL: &str = "#ffebe9";
 const FONT: &str = "Helvetica, Arial, sans-serif";
 /// Characters per line of a task's caption.
-const TASK_LINE: usize = 22;
+const TASK_LINE: usize = 21;
 /// Characters per line of an event's or gateway's label.
 const EVENT_LINE: usize = 18;
 
@@ -189,8 +189,8 @@ pub(super) fn svg(graph: &Graph, path: Option<&InstancePath>) -> String {
     for (name, colour) in [("arrow", INK), ("faint", FAINT), ("passed", PASSED)] {
         let _ = writeln!(
             out,
-            "<marker id=\"pd-{id}-{name}\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" \
-             markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0 0L10 5L0 10z\" fill=\"{colour}\"/></marker>"
+            "<marker id=\"pd-{id}-{name}\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerUnits=\"userSpaceOnUse\" \
+             markerWidth=\"9\" markerHeight=\"9\" orient=\"auto-start-reverse\"><path d=\"M0 0L10 5L0 10z\" fill=\"{colour}\"/></marker>"
         );
     }
     let _ = writeln!(out, "</defs>");
@@ -222,7 +222,7 @@ pub(super) fn svg(graph: &Graph, path: Option<&InstancePath>) -> String {
             _ => PASSED,
         };
         let dash = if t.interrupting { "" } else { " stroke-dasharray=\"3 2\"" };
-        let _ = writeln!(out, "<g class=\"pd-timer\"><title>{}</title>", escape(&t.label));
+        let _ = writeln!(out, "<g class=\"pd-boundary\"><title>{}</title>", escape(&t.label));
         let _ = writeln!(
             out,
             "<circle cx=\"{x}\" cy=\"{y}\" r=\"{r}\" fill=\"#ffffff\" stroke=\"{colour}\"{dash}/>\
@@ -233,12 +233,15 @@ pub(super) fn svg(graph: &Graph, path: Option<&InstancePath>) -> String {
             r2 = num(TIMER_RADIUS - 2.5),
         );
         clock(&mut out, cx, cy, TIMER_RADIUS - 4.0, colour);
+        // The labels of one element's timers stack under the first timer.
+        let host = &layout.nodes[t.element];
+        let nth = graph.timers[..k].iter().filter(|o| o.element == t.element).count() as f64;
         let _ = writeln!(
             out,
             "<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"{colour}\">{}</text></g>",
-            num(cx + TIMER_RADIUS + 3.0),
-            num(cy + TIMER_RADIUS + 10.0),
-            escape(&clip(&t.label))
+            num(host.x + host.width / 2.0 - host.shape_width / 2.0 + 4.0),
+            num(host.y + host.shape_height + TIMER_RADIUS + 12.0 + nth * 12.0),
+            escape(&clip(&format!("⏱ {}", t.label)))
         );
     }
     if path.is_some() {
@@ -496,18 +499,23 @@ fn element(out: &mut String, node: &Node, at: &Placed, mark: Mark, path: Option<
                 num(width)
             );
             icon(out, node.kind, x + 6.0, y + 6.0, stroke);
-            let name = wrap(&node.name, TASK_LINE - 3, 1);
-            let _ = writeln!(
-                out,
-                "<text x=\"{}\" y=\"{}\" font-weight=\"bold\" fill=\"{ink}\">{}</text>",
-                num(x + 24.0),
-                num(y + 17.0),
-                escape(name.first().map(String::as_str).unwrap_or_default())
-            );
             let second = match node.kind {
                 NodeKind::Call => node.detail.as_deref().or(node.caption.as_deref()),
                 _ => node.caption.as_deref(),
             };
+            // The name beside the icon, or alone in the middle of the box.
+            let (name_x, name_y, anchor, room) = match second {
+                Some(_) => (x + 24.0, y + 17.0, "start", 16),
+                None => (cx, y + h / 2.0 + (if node.multi.is_some() { 0.0 } else { 4.0 }), "middle", 19),
+            };
+            let name = wrap(&node.name, room, 1);
+            let _ = writeln!(
+                out,
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-weight=\"bold\" fill=\"{ink}\">{}</text>",
+                num(name_x),
+                num(name_y),
+                escape(name.first().map(String::as_str).unwrap_or_default())
+            );
             if let Some(text) = second {
                 for (k, line) in wrap(text, TASK_LINE, 2).iter().enumerate() {
                     let _ = writeln!(

@@ -112,7 +112,11 @@ pub(super) fn mermaid(graph: &Graph, path: Option<&InstancePath>) -> String {
         out.push_str("    classDef waiting fill:#fff8c5,stroke:#9a6700,stroke-width:3px\n");
         out.push_str("    classDef failed fill:#ffebe9,stroke:#cf222e,stroke-width:3px\n");
         for (class, pick) in [
-            ("passed", &(|i: usize| path.element_count(i) > 0) as &dyn Fn(usize) -> bool),
+            (
+                "passed",
+                &(|i: usize| path.element_count(i) > 0 && !path.is_waiting(i) && path.failure(i).is_none())
+                    as &dyn Fn(usize) -> bool,
+            ),
             ("waiting", &|i: usize| path.is_waiting(i)),
             ("failed", &|i: usize| path.failure(i).is_some()),
         ] {
