@@ -224,9 +224,9 @@ fn payment_instances(store: &str) -> Instances {
     Instances { live, finished, failed }
 }
 
-/// The element groups of an instance's SVG: (first title line, stroke).
+/// The element groups of an instance's SVG: (tooltip, stroke).
 fn marked(svg: &str) -> Vec<(String, String)> {
-    groups(svg, "pd-element").into_iter().map(|(t, stroke)| (t, stroke)).collect()
+    groups(svg, "pd-element")
 }
 
 fn find<'a>(elements: &'a [(String, String)], name: &str) -> &'a (String, String) {

@@ -83,7 +83,9 @@ fn every_element_and_flow_of_a_big_process_is_drawn() {
     let svg = graph::svg(&program, &program.processes[0], None);
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let count = |class: &str| {
-        doc.descendants().filter(|n| n.has_tag_name("g") && n.attribute("class").is_some_and(|c| c.contains(class))).count()
+        doc.descendants()
+            .filter(|n| n.has_tag_name("g") && n.attribute("class").is_some_and(|c| c.contains(class)))
+            .count()
     };
     assert_eq!(count("pd-element"), graph.nodes.len());
     assert_eq!(count("pd-flow"), graph.edges.len() + graph.timers.len());

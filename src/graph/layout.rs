@@ -71,6 +71,9 @@ impl Placed {
     }
 }
 
+/// A point of the picture.
+pub type Point = (f64, f64);
+
 /// The computed picture: element boxes, flow routes, border timers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layout {
@@ -81,7 +84,7 @@ pub struct Layout {
     /// One route per flow (the graph's edges), from source to target.
     pub edges: Vec<Vec<(f64, f64)>>,
     /// Per border timer: its circle's centre, and its flow's route.
-    pub timers: Vec<((f64, f64), Vec<(f64, f64)>)>,
+    pub timers: Vec<(Point, Vec<Point>)>,
 }
 
 /// Radius of a border timer's circle.
@@ -92,7 +95,7 @@ fn size(graph: &Graph, i: usize) -> (f64, f64, f64, f64) {
     let node = &graph.nodes[i];
     let timers = graph.timers.iter().filter(|t| t.element == i).count() as f64;
     // Border timers hang below the shape, their labels one under another.
-    let below = if timers > 0.0 { TIMER_RADIUS + 4.0 + 12.0 * timers } else { 0.0 };
+    let below = if timers > 0.0 { TIMER_RADIUS + 8.0 + 12.0 * timers } else { 0.0 };
     match node.kind {
         NodeKind::Script | NodeKind::User | NodeKind::Call => {
             let width = 150.0_f64.max(timers * 2.6 * TIMER_RADIUS + 20.0);
@@ -243,16 +246,19 @@ pub fn layout(graph: &Graph) -> Layout {
             // between (right to left), arrives below the target.
             let s = start.unwrap_or_else(|| from.bottom());
             points.push(s);
-            points.push((s.0, s.1 + 10.0));
+            points.push((s.0, from.y + from.height + 10.0));
             points.extend(link.dummies.iter().rev().map(|&v| dummy(v)));
             let e = to.bottom();
             points.push((e.0, e.1 + 10.0));
             points.push(e);
         } else {
             match start {
+                // From a border timer: down past the box, then on.
                 Some(s) => {
+                    let below = from.y + from.height + 6.0;
                     points.push(s);
-                    points.push((s.0, s.1 + 10.0));
+                    points.push((s.0, below));
+                    points.push((from.x + from.width + 10.0, below));
                 }
                 None => points.push(from.right()),
             }
@@ -262,7 +268,7 @@ pub fn layout(graph: &Graph) -> Layout {
         points
     };
     let edges: Vec<Vec<(f64, f64)>> = links[..graph.edges.len()].iter().map(|l| route(l, None)).collect();
-    let timers: Vec<((f64, f64), Vec<(f64, f64)>)> = links[graph.edges.len()..]
+    let timers: Vec<(Point, Vec<Point>)> = links[graph.edges.len()..]
         .iter()
         .enumerate()
         .map(|(t, l)| {

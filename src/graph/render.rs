@@ -17,6 +17,8 @@ const FAILED_FILL: &str = "#ffebe9";
 const FONT: &str = "Helvetica, Arial, sans-serif";
 /// Characters per line of a task's caption.
 const TASK_LINE: usize = 21;
+/// Characters of a border timer's label beside it.
+const TIMER_LABEL_CHARS: usize = 15;
 /// Characters per line of an event's or gateway's label.
 const EVENT_LINE: usize = 18;
 
@@ -107,10 +109,15 @@ fn wrap(text: &str, width: usize, lines: usize) -> Vec<String> {
 
 /// A label clipped to [`LABEL_CHARS`].
 fn clip(text: &str) -> String {
-    if text.chars().count() <= LABEL_CHARS {
+    clip_to(text, LABEL_CHARS)
+}
+
+/// Text clipped to `chars` characters, `…` marking the cut.
+fn clip_to(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
         text.to_string()
     } else {
-        let keep: String = text.chars().take(LABEL_CHARS - 1).collect();
+        let keep: String = text.chars().take(chars.saturating_sub(1)).collect();
         format!("{}…", keep.trim_end())
     }
 }
@@ -233,15 +240,17 @@ pub(super) fn svg(graph: &Graph, path: Option<&InstancePath>) -> String {
             r2 = num(TIMER_RADIUS - 2.5),
         );
         clock(&mut out, cx, cy, TIMER_RADIUS - 4.0, colour);
-        // The labels of one element's timers stack under the first timer.
+        // The labels of one element's timers stack right of its last timer.
         let host = &layout.nodes[t.element];
-        let nth = graph.timers[..k].iter().filter(|o| o.element == t.element).count() as f64;
+        let mine: Vec<usize> = (0..graph.timers.len()).filter(|&o| graph.timers[o].element == t.element).collect();
+        let nth = mine.iter().position(|&o| o == k).unwrap_or(0) as f64;
+        let last = mine.last().map_or(cx, |&o| layout.timers[o].0 .0);
         let _ = writeln!(
             out,
             "<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"{colour}\">{}</text></g>",
-            num(host.x + host.width / 2.0 - host.shape_width / 2.0 + 4.0),
-            num(host.y + host.shape_height + TIMER_RADIUS + 12.0 + nth * 12.0),
-            escape(&clip(&format!("⏱ {}", t.label)))
+            num(last + TIMER_RADIUS + 4.0),
+            num(host.y + host.shape_height + 13.0 + nth * 12.0),
+            escape(&clip_to(&t.label, TIMER_LABEL_CHARS))
         );
     }
     if path.is_some() {
@@ -269,12 +278,13 @@ fn description(graph: &Graph, path: Option<&InstancePath>) -> String {
         } else {
             text.push_str("; saved before paths were recorded");
         }
-        let waiting: Vec<&str> = p.waiting.iter().map(|e| graph.nodes[e.0 as usize].name.as_str()).collect();
+        let name = |e: &crate::check::spec::ElementId| graph.nodes.get(e.0 as usize).map_or("?", |n| n.name.as_str());
+        let waiting: Vec<&str> = p.waiting.iter().map(name).collect();
         if !waiting.is_empty() {
             let _ = write!(text, "; waiting at: {}", waiting.join(", "));
         }
         if let Some((e, message)) = &p.failed {
-            let _ = write!(text, "; failed at {}: {message}", graph.nodes[e.0 as usize].name);
+            let _ = write!(text, "; failed at {}: {message}", name(e));
         }
         text.push('.');
     }
