@@ -233,10 +233,15 @@ fn find<'a>(elements: &'a [(String, String)], name: &str) -> &'a (String, String
     elements.iter().find(|(t, _)| t.lines().next().unwrap().ends_with(&format!(" {name}"))).unwrap()
 }
 
-fn check_instance_pictures(store: &str) {
+/// The picture README shows: the finished instance's path.
+const README_PICTURE: &str = "docs/images/payment_retry-completed.svg";
+
+/// Checks the pictures of [`payment_instances`]; returns the finished one's SVG.
+fn check_instance_pictures(store: &str) -> String {
     let ids = payment_instances(store);
     // Finished: passed three times through Charge, twice through Pause.
     let svg = svg_of(&graph(&["--instance", &ids.finished[..8], "--store", store, "--format", "svg"]));
+    let finished = svg.clone();
     let elements = marked(&svg);
     let charge = find(&elements, "Charge");
     assert!(charge.0.contains("passed 3×"), "{charge:?}");
@@ -275,18 +280,46 @@ fn check_instance_pictures(store: &str) {
     let out = graph(&["--instance", "ffffffff", "--store", store]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("procdsl instances"));
+    finished
 }
 
 #[test]
 fn an_instance_picture_shows_its_path_counts_waits_and_failure_with_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.db");
-    check_instance_pictures(store.to_str().unwrap());
+    let svg = check_instance_pictures(store.to_str().unwrap());
+    // README's picture is this one, kept up to date like the golden files.
+    let picture = Path::new(env!("CARGO_MANIFEST_DIR")).join(README_PICTURE);
+    if std::env::var_os("PROCDSL_BLESS").is_some() {
+        std::fs::create_dir_all(picture.parent().unwrap()).unwrap();
+        std::fs::write(&picture, &svg).unwrap();
+    }
+    let kept = std::fs::read_to_string(&picture).unwrap_or_default();
+    assert!(kept == svg, "{README_PICTURE} is not the picture of today (PROCDSL_BLESS=1 rewrites it)");
 }
 
 #[cfg(feature = "postgres")]
 #[test]
 fn an_instance_picture_shows_its_path_with_postgresql() {
     let Some((_server, conninfo)) = pg::fresh_database() else { return };
-    check_instance_pictures(&pg::url_of(&conninfo));
+    let svg = check_instance_pictures(&pg::url_of(&conninfo));
+    assert!(svg.contains("Instance Completed"));
+}
+
+#[test]
+fn test_coverage_draws_what_the_tests_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let pictures = dir.path().join("pictures");
+    let out = procdsl(&["test", "examples/approval.proc", "--coverage", "--svg", pictures.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let svg = std::fs::read_to_string(pictures.join("UsrApproval.svg")).unwrap();
+    roxmltree::Document::parse(&svg).unwrap();
+    let elements = marked(&svg);
+    // Both tests start; each takes one branch.
+    assert!(find(&elements, "Begin").0.contains("passed 2×"), "{elements:?}");
+    assert!(find(&elements, "Approve").0.contains("passed 1×"), "{elements:?}");
+    assert!(svg.contains("Tests (2); passed: Begin, Route, Approve, Auto"), "{svg}");
+    // --svg needs --coverage.
+    let out = procdsl(&["test", "examples/approval.proc", "--svg", pictures.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
 }

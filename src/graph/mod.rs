@@ -24,6 +24,8 @@ pub use layout::{layout, Layout, Placed};
 use crate::check::spec::{ElementId, ElementKind, ElementSpec, Flow, ProcessSpec, Program, TimerSpec};
 use crate::runtime::instance::Instance;
 use crate::source::Span;
+use crate::testing::TestResult;
+use std::sync::Arc;
 
 /// The process as SVG: a layered left-to-right layout, BPMN-like shapes,
 /// and, given a path, the elements and flows it passed, where it waits
@@ -252,8 +254,9 @@ pub struct InstancePath {
     pub waiting: Vec<ElementId>,
     /// The element the instance failed at, with the error.
     pub failed: Option<(ElementId, String)>,
-    /// The instance's status, as the descriptor writes it.
-    pub status: String,
+    /// What the path is, for the picture's description: `Instance
+    /// Completed`, `Tests`.
+    pub summary: String,
     /// False for an instance saved before paths were recorded (format 5):
     /// only where it waits or failed is known.
     pub recorded: bool,
@@ -283,7 +286,43 @@ impl InstancePath {
         // path was saved before paths were recorded.
         let ran = !instance.waiting.is_empty() || instance.status.is_finished();
         let recorded = !instance.passed.elements.is_empty() || !ran;
-        InstancePath { elements, flows, waiting, failed, status: instance.status.as_str().to_string(), recorded }
+        InstancePath { elements, flows, waiting, failed, summary: format!("Instance {}", instance.status), recorded }
+    }
+
+    /// What tests passed in `process` (`test --coverage --svg`): each
+    /// element and flow counted once per test that passed it.
+    pub fn tested(program: &Program, process: &ProcessSpec, results: &[TestResult]) -> InstancePath {
+        let code: Arc<str> = process.code.clone();
+        let elements = process
+            .elements
+            .iter()
+            .map(|e| {
+                let key = (code.clone(), e.name.clone());
+                results.iter().filter(|r| r.elements.contains(&key)).count() as u32
+            })
+            .collect();
+        let graph = Graph::of(program, process);
+        let name = |i: usize| process.elements[i].name.clone();
+        let mut flows: Vec<((ElementId, u32), u32)> = graph
+            .edges
+            .iter()
+            .map(|e| (e.from, e.to, e.flow))
+            .chain(graph.timers.iter().map(|t| (t.element, t.target, t.flow)))
+            .map(|(from, to, flow)| {
+                let key = (code.clone(), name(from), name(to));
+                (flow, results.iter().filter(|r| r.flows.contains(&key)).count() as u32)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        flows.sort();
+        InstancePath {
+            elements,
+            flows,
+            waiting: Vec::new(),
+            failed: None,
+            summary: format!("Tests ({})", results.len()),
+            recorded: true,
+        }
     }
 
     /// How many times the element was activated.

@@ -271,7 +271,7 @@ fn description(graph: &Graph, path: Option<&InstancePath>) -> String {
     if let Some(p) = path {
         let passed: Vec<&str> =
             (0..graph.nodes.len()).filter(|&i| p.element_count(i) > 0).map(|i| graph.nodes[i].name.as_str()).collect();
-        let _ = write!(text, " Instance {}", p.status);
+        let _ = write!(text, " {}", p.summary);
         if p.recorded {
             let _ =
                 write!(text, "; passed: {}", if passed.is_empty() { "none".to_string() } else { passed.join(", ") });
