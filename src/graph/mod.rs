@@ -242,8 +242,8 @@ fn node(program: &Program, e: &ElementSpec) -> Node {
     }
 }
 
-/// The path one instance took through its process: what [`svg`],
-/// [`mermaid`] and [`dot`] highlight.
+/// The path one instance took through its process (or what a program's
+/// tests passed in it): what [`svg`], [`mermaid`] and [`dot`] highlight.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InstancePath {
     /// Per element (by index): how many times it was activated.
@@ -257,8 +257,8 @@ pub struct InstancePath {
     /// What the path is, for the picture's description: `Instance
     /// Completed`, `Tests`.
     pub summary: String,
-    /// False for an instance saved before paths were recorded (format 5):
-    /// only where it waits or failed is known.
+    /// False for an instance saved before paths were recorded (saved
+    /// formats before 5): only where it waits or failed is known.
     pub recorded: bool,
 }
 
