@@ -23,6 +23,7 @@ pub mod api;
 pub mod app;
 pub mod check;
 pub mod diagnostic;
+pub mod graph;
 pub mod repl;
 pub mod runtime;
 #[cfg(feature = "service")]

@@ -60,7 +60,7 @@ impl Place {
     #[cfg(feature = "postgres")]
     fn postgres() -> Option<Place> {
         let (server, conninfo) = pg::fresh_database()?;
-        Some(Place { dir: folder(), store: url_of(&conninfo), _server: Some(Box::new(server)) })
+        Some(Place { dir: folder(), store: pg::url_of(&conninfo), _server: Some(Box::new(server)) })
     }
 
     /// A build without PostgreSQL has no PostgreSQL tests.
@@ -127,15 +127,6 @@ fn folder() -> tempfile::TempDir {
 
 fn texts(out: &Output) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-/// The test server's `host=… port=… user=… dbname=…` as the URL `--store`
-/// takes: `postgresql:///DB?host=SOCKET_FOLDER&port=…&user=…`.
-#[cfg(feature = "postgres")]
-fn url_of(conninfo: &str) -> String {
-    let pairs: Vec<(&str, &str)> = conninfo.split_whitespace().filter_map(|p| p.split_once('=')).collect();
-    let value = |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v).unwrap();
-    format!("postgresql:///{}?host={}&port={}&user={}", value("dbname"), value("host"), value("port"), value("user"))
 }
 
 const START: &str = "2026-01-01T00:00:00Z";

@@ -84,7 +84,7 @@ fn exec(instance: &mut Instance, uid: Uuid, ok: &str) -> Result<ExecOutcome, Exe
 fn reloaded(instance: &Instance) -> Instance {
     let json = serde_json::to_string(&SavedInstance::of(instance)).unwrap();
     let back: SavedInstance = serde_json::from_str(&json).unwrap();
-    assert_eq!(back.format, 4);
+    assert_eq!(back.format, saved::FORMAT_VERSION);
     back.restore(instance.program.clone()).unwrap()
 }
 

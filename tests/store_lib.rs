@@ -117,11 +117,14 @@ fn damaged_or_newer_states_give_clear_errors() {
     let db = raw(&dir);
     let state: String = db.query_row("SELECT state FROM instances", [], |r| r.get(0)).unwrap();
 
-    let newer = state.replacen("\"v\":4", "\"v\":5", 1);
+    let current = procdsl::runtime::saved::FORMAT_VERSION;
+    let newer = state.replacen(&format!("\"v\":{current}"), &format!("\"v\":{}", current + 1), 1);
+    assert_ne!(newer, state);
     db.execute("UPDATE instances SET state = ?1", [&newer]).unwrap();
     let err = store.load(id).unwrap_err();
-    assert!(matches!(err, StoreError::NewerFormat { found: 5, .. }), "{err}");
-    assert!(err.to_string().contains("format version 5, but this procdsl reads up to version 4"), "{err}");
+    assert!(matches!(err, StoreError::NewerFormat { found, .. } if found == u64::from(current) + 1), "{err}");
+    let says = format!("format version {}, but this procdsl reads up to version {current}", current + 1);
+    assert!(err.to_string().contains(&says), "{err}");
     assert!(matches!(
         store.exec(uid, &[("Decision", "true")], store::real_time(None)),
         Err(StoreError::NewerFormat { .. })

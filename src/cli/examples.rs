@@ -53,8 +53,9 @@ pub const STORE_MIGRATE: &str = examples!(
 );
 
 pub const GRAPH: &str = examples!(
-    "procdsl graph examples/order_approval.proc > order.mmd",
-    "procdsl graph examples/approval.proc --format dot | dot -Tsvg > approval.svg",
+    "procdsl graph examples/approval.proc --format svg > approval.svg",
+    "procdsl graph examples/order_approval.proc > order.mmd          # Mermaid, for Markdown",
+    "procdsl graph --instance 72b0 --store orders.db --format svg > path.svg   # the path it took",
 );
 
 pub const REPL: &str = examples!(
@@ -72,6 +73,7 @@ pub const TEST: &str = examples!(
     "procdsl test examples/",
     "procdsl test order.proc --filter manager --junit results.xml",
     "procdsl test examples/ --coverage --json",
+    "procdsl test examples/ --coverage --svg coverage/   # a picture per process",
 );
 
 #[cfg(feature = "service")]

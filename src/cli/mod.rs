@@ -71,7 +71,7 @@ enum Command {
     /// Work on a whole store: copy it into another one (`store migrate`).
     #[command(subcommand, after_help = examples::STORE)]
     Store(store_migrate::StoreCommand),
-    /// Draw a process as a Mermaid flowchart or a Graphviz digraph.
+    /// Draw a process (SVG, Mermaid or Graphviz), or the path an instance took.
     #[command(after_help = examples::GRAPH)]
     Graph(graph::GraphArgs),
     /// An interactive session: load, start, step, inspect and change instances.

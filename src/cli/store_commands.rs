@@ -97,13 +97,13 @@ fn open(arg: &StoreArg) -> Result<Box<dyn ProcessStore>, i32> {
     store::open(&arg.store, false).map_err(fail)
 }
 
-fn fail(e: StoreError) -> i32 {
+pub(super) fn fail(e: StoreError) -> i32 {
     report(&e);
     EXIT_INVALID
 }
 
 /// Says why a prefix named no single id, with the help that fits.
-fn not_found(e: LookupError) -> i32 {
+pub(super) fn not_found(e: LookupError) -> i32 {
     match &e {
         // The candidates follow the line.
         LookupError::ManyInstances { .. } | LookupError::ManyElementInstances { .. } => eprintln!("error: {e}:"),

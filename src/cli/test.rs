@@ -1,6 +1,7 @@
-//! `procdsl test [FILE or DIR…] [--filter TEXT] [--junit FILE] [--coverage [--json]]`
+//! `procdsl test [FILE or DIR…] [--filter TEXT] [--junit FILE] [--coverage [--json] [--svg DIR]]`
 
 use super::{color_stderr, EXIT_FAILED, EXIT_INVALID, EXIT_OK};
+use procdsl::graph;
 use procdsl::testing::{coverage, junit, Suite, TestResult};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,10 @@ pub struct TestArgs {
     /// With --coverage: print the coverage as JSON.
     #[arg(long, requires = "coverage")]
     json: bool,
+    /// With --coverage: also draw each process into DIR/CODE.svg, with what
+    /// the tests passed (green, counted per test) and what none did (grey).
+    #[arg(long, value_name = "DIR", requires = "coverage")]
+    svg: Option<PathBuf>,
     /// How many tests run at once (default: one per core).
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
@@ -101,6 +106,12 @@ pub fn test(args: TestArgs) -> i32 {
         } else {
             print!("{}", coverage::to_text(&report));
         }
+        if let Some(dir) = &args.svg {
+            if let Err(e) = draw_coverage(dir, &covered, &results) {
+                eprintln!("error: cannot write the pictures into `{}`: {e}", dir.display());
+                return EXIT_INVALID;
+            }
+        }
     }
     if failed > 0 {
         EXIT_FAILED
@@ -110,6 +121,24 @@ pub fn test(args: TestArgs) -> i32 {
 }
 
 /// Every `*.proc` under a folder, in name order (hidden folders and `target` skipped).
+/// One picture per process Code, with what every test passed in it (a
+/// file imported by several files is drawn once).
+fn draw_coverage(dir: &Path, covered: &[(&Suite, usize, usize)], results: &[TestResult]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut drawn: Vec<&str> = Vec::new();
+    for (suite, _, _) in covered {
+        for spec in &suite.program.processes {
+            if drawn.contains(&&*spec.code) {
+                continue;
+            }
+            drawn.push(&spec.code);
+            let path = graph::InstancePath::tested(&suite.program, spec, results);
+            std::fs::write(dir.join(format!("{}.svg", spec.code)), graph::svg(&suite.program, spec, Some(&path)))?;
+        }
+    }
+    Ok(())
+}
+
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();

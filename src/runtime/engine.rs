@@ -910,6 +910,9 @@ impl Instance {
             return;
         }
         run.elements_executed += 1;
+        if !token.resumed {
+            self.passed.element(token.element);
+        }
         run.undo.begin(self.params.len());
         run.element_signals.clear();
         let result = if token.resumed {
@@ -1228,6 +1231,7 @@ impl Instance {
 
     /// A token arrives over a flow: joins count it, other elements are activated.
     fn arrive(&mut self, spec: &ProcessSpec, flow: Flow) {
+        self.passed.flow(flow);
         let target = spec.element(flow.target);
         if !target.is_join() {
             self.queue.push_back(Token { uid: ids::new_uid(), element: flow.target, resumed: false });

@@ -1,11 +1,11 @@
 //! A live instance: plain data that the engine moves forward and a store
 //! can save. It holds its definition by `Arc`, never a copy of it.
 
-use crate::check::spec::{ElementId, ProcessId, ProcessSpec, Program};
+use crate::check::spec::{ElementId, Flow, ProcessId, ProcessSpec, Program};
 use crate::runtime::ids;
 use crate::runtime::value::Value;
 use jiff::Timestamp;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -340,6 +340,31 @@ impl std::ops::Deref for Log {
     }
 }
 
+/// The path an instance took: how many times each element was activated
+/// and each flow was taken, so a picture can show it (`graph --instance`).
+/// Keyed by element index and by flow (target element, incoming slot),
+/// which name one flow of the definition the instance runs on. Ordered
+/// maps, so that saving gives the same bytes every time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Passed {
+    pub elements: BTreeMap<ElementId, u32>,
+    pub flows: BTreeMap<(ElementId, u32), u32>,
+}
+
+impl Passed {
+    /// Counts one activation of `element`.
+    pub fn element(&mut self, element: ElementId) {
+        let n = self.elements.entry(element).or_default();
+        *n = n.saturating_add(1);
+    }
+
+    /// Counts one token over `flow`.
+    pub fn flow(&mut self, flow: Flow) {
+        let n = self.flows.entry((flow.target, flow.slot)).or_default();
+        *n = n.saturating_add(1);
+    }
+}
+
 /// A live execution of one process.
 #[derive(Debug)]
 pub struct Instance {
@@ -374,6 +399,9 @@ pub struct Instance {
     pub started_by: Option<Arc<str>>,
     /// Who started, executed, cancelled or signalled it, in order.
     pub history: Vec<HistoryEntry>,
+    /// The elements activated and flows taken so far (recorded since
+    /// saved format 5; empty for instances saved before).
+    pub passed: Passed,
 }
 
 impl Instance {
@@ -401,6 +429,7 @@ impl Instance {
             depth: 0,
             started_by: None,
             history: Vec::new(),
+            passed: Passed::default(),
             program,
         }
     }

@@ -2,7 +2,7 @@
 //! store writes and reads back. It names its definition (process Code; the
 //! store keeps the program's sources by hash) and never holds AST nodes.
 
-use crate::check::spec::{ElementId, Program};
+use crate::check::spec::{ElementId, ProcessSpec, Program};
 use crate::runtime::convert;
 use crate::runtime::instance::*;
 use crate::runtime::value::{Type, Value};
@@ -29,7 +29,10 @@ use uuid::Uuid;
 ///   wait (`multi`, with a call's outputs collected so far), and why an
 ///   element-instance was cancelled (`cause`: a deadline unless it says
 ///   `until` or `failure`). Versions 1 to 3 read as version 4 without them.
-pub const FORMAT_VERSION: u32 = 4;
+/// - 5: adds the path the instance took (`passed`: how many times each
+///   element was activated and each flow taken), for `graph --instance`.
+///   Versions 1 to 4 read as version 5 with no path recorded.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// The oldest saved form this build still reads.
 pub const OLDEST_FORMAT_VERSION: u32 = 1;
@@ -76,6 +79,55 @@ pub struct SavedInstance {
     /// Multi-instance activations whose items still wait (since version 4).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub multi: Vec<SavedMulti>,
+    /// The path taken so far (since version 5).
+    #[serde(default, skip_serializing_if = "SavedPassed::is_empty")]
+    pub passed: SavedPassed,
+}
+
+/// The path an instance took, saved: `[element, count]` and
+/// `[target, slot, count]` triples in ascending order.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SavedPassed {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub elements: Vec<(u32, u32)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<(u32, u32, u32)>,
+}
+
+impl SavedPassed {
+    fn is_empty(&self) -> bool {
+        self.elements.is_empty() && self.flows.is_empty()
+    }
+
+    fn of(passed: &Passed) -> SavedPassed {
+        SavedPassed {
+            elements: passed.elements.iter().map(|(e, n)| (e.0, *n)).collect(),
+            flows: passed.flows.iter().map(|((t, slot), n)| (t.0, *slot, *n)).collect(),
+        }
+    }
+
+    /// The live record, checked against the definition: a flow must be
+    /// one of the target's incoming flows.
+    fn restore(&self, id: Uuid, spec: &ProcessSpec) -> Result<Passed, String> {
+        let mut passed = Passed::default();
+        let count = spec.elements.len() as u32;
+        for &(e, n) in &self.elements {
+            if e >= count {
+                return Err(format!("saved instance {id}: its path names element #{e}, which `{}` lacks", spec.code));
+            }
+            passed.elements.insert(ElementId(e), n);
+        }
+        for &(t, slot, n) in &self.flows {
+            if t >= count || slot >= spec.element(ElementId(t)).incoming {
+                return Err(format!(
+                    "saved instance {id}: its path names flow {slot} into element #{t}, which `{}` lacks",
+                    spec.code
+                ));
+            }
+            passed.flows.insert((ElementId(t), slot), n);
+        }
+        Ok(passed)
+    }
 }
 
 /// A multi-instance activation whose items still wait, saved.
@@ -203,6 +255,7 @@ impl SavedInstance {
                     outputs: m.outputs.iter().map(|o| o.iter().map(convert::to_json).collect()).collect(),
                 })
                 .collect(),
+            passed: SavedPassed::of(&instance.passed),
         }
     }
 
@@ -335,6 +388,7 @@ impl SavedInstance {
                 (None, _) => None,
             },
             history: self.history.clone(),
+            passed: self.passed.restore(self.id, spec)?,
             program,
         })
     }

@@ -188,3 +188,11 @@ pub fn fresh_database() -> Option<(Arc<PgServer>, String)> {
     let url = server.create_database();
     Some((server, url))
 }
+
+/// What `--store` takes for a connection string of [`PgServer::url`]: a
+/// `postgresql://` URL with the socket's folder as `host`.
+pub fn url_of(conninfo: &str) -> String {
+    let pairs: Vec<(&str, &str)> = conninfo.split_whitespace().filter_map(|p| p.split_once('=')).collect();
+    let value = |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v).unwrap();
+    format!("postgresql:///{}?host={}&port={}&user={}", value("dbname"), value("host"), value("port"), value("user"))
+}
