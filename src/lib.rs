@@ -29,6 +29,7 @@ pub mod runtime;
 pub mod service;
 pub mod source;
 pub mod store;
+pub mod lsp;
 pub mod syntax;
 pub mod testing;
 
