@@ -23,13 +23,13 @@ pub mod api;
 pub mod app;
 pub mod check;
 pub mod diagnostic;
+pub mod lsp;
 pub mod repl;
 pub mod runtime;
 #[cfg(feature = "service")]
 pub mod service;
 pub mod source;
 pub mod store;
-pub mod lsp;
 pub mod syntax;
 pub mod testing;
 

@@ -86,7 +86,10 @@ pub fn load_str(name: &str, text: &str) -> Result<Loaded, LoadError> {
 /// gives the unsaved text of any file (by canonical path), the document's
 /// own among them; other imports are read from disk. Returns the syntax
 /// trees of the files that parsed too, for the language server's navigation.
-pub fn load_document(path: &Path, open: HashMap<PathBuf, Arc<str>>) -> (Result<Loaded, LoadError>, Vec<(FileId, ast::File)>) {
+pub fn load_document(
+    path: &Path,
+    open: HashMap<PathBuf, Arc<str>>,
+) -> (Result<Loaded, LoadError>, Vec<(FileId, ast::File)>) {
     let mut loader = Loader { open, ..Loader::default() };
     loader.load_path(path, path.display().to_string(), None);
     let trees = loader.files.clone();

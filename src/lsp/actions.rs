@@ -7,6 +7,8 @@ use lsp_types::{CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParam
 use std::collections::HashMap;
 
 /// `textDocument/codeAction`.
+// `WorkspaceEdit` keys its changes by `Uri`, which clippy deems mutable.
+#[allow(clippy::mutable_key_type)]
 pub fn actions(context: &Context, params: CodeActionParams) -> Result<Option<Vec<CodeActionOrCommand>>, String> {
     let (doc, _) = context.get(&params.text_document.uri)?;
     let mut out = Vec::new();

@@ -16,12 +16,27 @@ use std::sync::Arc;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Symbol {
     Process(String),
-    Element { process: String, name: String },
-    Parameter { process: String, name: String },
+    Element {
+        process: String,
+        name: String,
+    },
+    Parameter {
+        process: String,
+        name: String,
+    },
     /// A user task's field.
-    Field { process: String, element: String, name: String },
+    Field {
+        process: String,
+        element: String,
+        name: String,
+    },
     /// A `let`, a `for` variable or a `for each` item, told apart by where it is declared.
-    Local { process: String, name: String, file: FileId, at: u32 },
+    Local {
+        process: String,
+        name: String,
+        file: FileId,
+        at: u32,
+    },
     Function(String),
 }
 
@@ -159,7 +174,11 @@ impl Indexer<'_> {
             .and_then(|u| uuid::Uuid::parse_str(u.value.trim()).ok())
             .unwrap_or_else(|| default_process_uid(&code));
         let caption = p.captions.first().map(|c| format!("\n\ncaption \"{}\"", c.value)).unwrap_or_default();
-        self.declare(p.name.span, Symbol::Process(code.clone()), format!("```procdsl\nprocess {code}\n```{caption}\n\nUId `{uid}`"));
+        self.declare(
+            p.name.span,
+            Symbol::Process(code.clone()),
+            format!("```procdsl\nprocess {code}\n```{caption}\n\nUId `{uid}`"),
+        );
         let mut context = Vec::new();
         for param in &p.params {
             let symbol = Symbol::Parameter { process: code.clone(), name: param.name.name.clone() };
@@ -198,17 +217,21 @@ impl Indexer<'_> {
     fn element(&mut self, process: &str, e: &ast::Element) {
         let target = |name: &ast::Ident| Symbol::Element { process: process.to_string(), name: name.name.clone() };
         if let Some(each) = &e.for_each {
-            self.expr(process, &each.list);
+            self.expr(&each.list);
             let symbol = Symbol::Local {
                 process: process.to_string(),
                 name: each.var.name.clone(),
                 file: each.var.span.file,
                 at: each.var.span.start,
             };
-            self.declare(each.var.span, symbol.clone(), format!("```procdsl\nfor each {}\n```\nthe item of `{}`", each.var.name, e.name.name));
+            self.declare(
+                each.var.span,
+                symbol.clone(),
+                format!("```procdsl\nfor each {}\n```\nthe item of `{}`", each.var.name, e.name.name),
+            );
             self.bind(&each.var.name, symbol);
             if let Some(until) = &each.until {
-                self.expr(process, until);
+                self.expr(until);
             }
         }
         match &e.kind {
@@ -216,21 +239,24 @@ impl Indexer<'_> {
             ElementKind::Exclusive(branches) | ElementKind::Inclusive(branches) => {
                 for b in branches {
                     if let Some(c) = &b.condition {
-                        self.expr(process, c);
+                        self.expr(c);
                     }
                     self.add(b.target.span, target(&b.target), false);
                 }
             }
             ElementKind::User { to, fields, done } => {
                 if let Some(to) = to {
-                    self.expr(process, to);
+                    self.expr(to);
                 }
                 let mut names = Vec::new();
                 for f in fields {
-                    let symbol =
-                        Symbol::Field { process: process.to_string(), element: e.name.name.clone(), name: f.name.name.clone() };
+                    let symbol = Symbol::Field {
+                        process: process.to_string(),
+                        element: e.name.name.clone(),
+                        name: f.name.name.clone(),
+                    };
                     if let Some(d) = &f.default {
-                        self.expr(process, d);
+                        self.expr(d);
                     }
                     let default = f.default.as_ref().map(|d| format!(" = {}", self.text(d.span))).unwrap_or_default();
                     let detail = format!(
@@ -248,13 +274,14 @@ impl Indexer<'_> {
                     self.scopes.pop();
                 }
             }
-            ElementKind::Timer(ast::TimerKind::At(at)) => self.expr(process, at),
+            ElementKind::Timer(ast::TimerKind::At(at)) => self.expr(at),
             ElementKind::Call { process: callee, inputs, outputs } => {
                 self.add(callee.span, Symbol::Process(callee.name.clone()), false);
-                let param = |name: &ast::Ident| Symbol::Parameter { process: callee.name.clone(), name: name.name.clone() };
+                let param =
+                    |name: &ast::Ident| Symbol::Parameter { process: callee.name.clone(), name: name.name.clone() };
                 for (name, value) in inputs {
                     self.add(name.span, param(name), false);
-                    self.expr(process, value);
+                    self.expr(value);
                 }
                 for (from, to) in outputs {
                     self.add(from.span, param(from), false);
@@ -271,7 +298,7 @@ impl Indexer<'_> {
         }
         for b in &e.flow.boundaries {
             if let ast::BoundaryKind::Deadline(ast::TimerKind::At(at)) = &b.kind {
-                self.expr(process, at);
+                self.expr(at);
             }
             self.add(b.target.span, target(&b.target), false);
         }
@@ -294,24 +321,32 @@ impl Indexer<'_> {
     fn stmt(&mut self, process: &str, stmt: &ast::Stmt) {
         match &stmt.kind {
             StmtKind::Assign { target, value } => {
-                self.expr(process, value);
+                self.expr(value);
                 self.name(&target.root);
                 for a in &target.path {
                     if let ast::Accessor::Index(i) = a {
-                        self.expr(process, i);
+                        self.expr(i);
                     }
                 }
             }
             StmtKind::Let { name, value } => {
-                self.expr(process, value);
-                let symbol =
-                    Symbol::Local { process: process.into(), name: name.name.clone(), file: name.span.file, at: name.span.start };
-                self.declare(name.span, symbol.clone(), format!("```procdsl\nlet {} = {}\n```", name.name, self.text(value.span)));
+                self.expr(value);
+                let symbol = Symbol::Local {
+                    process: process.into(),
+                    name: name.name.clone(),
+                    file: name.span.file,
+                    at: name.span.start,
+                };
+                self.declare(
+                    name.span,
+                    symbol.clone(),
+                    format!("```procdsl\nlet {} = {}\n```", name.name, self.text(value.span)),
+                );
                 self.bind(&name.name, symbol);
             }
             StmtKind::If { branches, otherwise } => {
                 for (c, b) in branches {
-                    self.expr(process, c);
+                    self.expr(c);
                     self.block(process, b);
                 }
                 if let Some(b) = otherwise {
@@ -319,31 +354,35 @@ impl Indexer<'_> {
                 }
             }
             StmtKind::While { condition, body } => {
-                self.expr(process, condition);
+                self.expr(condition);
                 self.block(process, body);
             }
             StmtKind::For { var, iter, body } => {
                 match iter {
-                    ast::ForIter::List(e) => self.expr(process, e),
+                    ast::ForIter::List(e) => self.expr(e),
                     ast::ForIter::Range(a, b) => {
-                        self.expr(process, a);
-                        self.expr(process, b);
+                        self.expr(a);
+                        self.expr(b);
                     }
                 }
                 self.scopes.push(Vec::new());
-                let symbol =
-                    Symbol::Local { process: process.into(), name: var.name.clone(), file: var.span.file, at: var.span.start };
+                let symbol = Symbol::Local {
+                    process: process.into(),
+                    name: var.name.clone(),
+                    file: var.span.file,
+                    at: var.span.start,
+                };
                 self.declare(var.span, symbol.clone(), format!("```procdsl\nfor {}\n```\na loop variable", var.name));
                 self.bind(&var.name, symbol);
                 self.block(process, body);
                 self.scopes.pop();
             }
-            StmtKind::Fail(e) | StmtKind::Log(e) | StmtKind::Emit(e) | StmtKind::Expr(e) => self.expr(process, e),
+            StmtKind::Fail(e) | StmtKind::Log(e) | StmtKind::Emit(e) | StmtKind::Expr(e) => self.expr(e),
             StmtKind::Break | StmtKind::Continue | StmtKind::Return => {}
         }
     }
 
-    fn expr(&mut self, process: &str, expr: &ast::Expr) {
+    fn expr(&mut self, expr: &ast::Expr) {
         match &expr.kind {
             ExprKind::Var(name) => self.name(name),
             ExprKind::Call(name, args) => {
@@ -351,27 +390,27 @@ impl Indexer<'_> {
                     self.add(name.span, Symbol::Function(name.name.clone()), false);
                 }
                 for a in args {
-                    self.expr(process, a);
+                    self.expr(a);
                 }
             }
             ExprKind::Text(parts) => {
                 for part in parts {
                     if let ast::TextPart::Interpolation(e) = part {
-                        self.expr(process, e);
+                        self.expr(e);
                     }
                 }
             }
-            ExprKind::List(items) => items.iter().for_each(|e| self.expr(process, e)),
-            ExprKind::Object(attrs) => attrs.iter().for_each(|(_, e)| self.expr(process, e)),
-            ExprKind::Field(e, _) | ExprKind::Unary(_, e) => self.expr(process, e),
+            ExprKind::List(items) => items.iter().for_each(|e| self.expr(e)),
+            ExprKind::Object(attrs) => attrs.iter().for_each(|(_, e)| self.expr(e)),
+            ExprKind::Field(e, _) | ExprKind::Unary(_, e) => self.expr(e),
             ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
-                self.expr(process, a);
-                self.expr(process, b);
+                self.expr(a);
+                self.expr(b);
             }
             ExprKind::Conditional(a, b, c) => {
-                self.expr(process, a);
-                self.expr(process, b);
-                self.expr(process, c);
+                self.expr(a);
+                self.expr(b);
+                self.expr(c);
             }
             ExprKind::Null | ExprKind::Boolean(_) | ExprKind::Integer(_) | ExprKind::Decimal(_) => {}
         }
@@ -387,15 +426,22 @@ impl Indexer<'_> {
                     p.params
                         .iter()
                         .map(|q| {
-                            (q.name.name.clone(), Symbol::Parameter { process: code.to_string(), name: q.name.name.clone() })
+                            (
+                                q.name.name.clone(),
+                                Symbol::Parameter { process: code.to_string(), name: q.name.name.clone() },
+                            )
                         })
                         .collect()
                 })
                 .unwrap_or_default()
         };
-        let param = |code: &str, name: &ast::Ident| Symbol::Parameter { process: code.to_string(), name: name.name.clone() };
+        let param =
+            |code: &str, name: &ast::Ident| Symbol::Parameter { process: code.to_string(), name: name.name.clone() };
         for step in &test.steps {
-            let element = |current: &str, name: &ast::Ident| Symbol::Element { process: current.to_string(), name: name.name.clone() };
+            let element = |current: &str, name: &ast::Ident| Symbol::Element {
+                process: current.to_string(),
+                name: name.name.clone(),
+            };
             match &step.kind {
                 StepKind::Start { process, inputs } => {
                     current = process.name.clone();
@@ -403,16 +449,19 @@ impl Indexer<'_> {
                     self.scopes = vec![params_of(&current)];
                     for (name, value) in inputs {
                         self.add(name.span, param(&current, name), false);
-                        self.expr(&current.clone(), value);
+                        self.expr(value);
                     }
                 }
                 StepKind::Exec { element: e, fields, .. } => {
                     self.add(e.span, element(&current, e), false);
                     for (name, value) in fields {
-                        let field =
-                            Symbol::Field { process: current.clone(), element: e.name.clone(), name: name.name.clone() };
+                        let field = Symbol::Field {
+                            process: current.clone(),
+                            element: e.name.clone(),
+                            name: name.name.clone(),
+                        };
                         self.add(name.span, field, false);
-                        self.expr(&current.clone(), value);
+                        self.expr(value);
                     }
                 }
                 StepKind::Mock { process, mock } => {
@@ -420,13 +469,13 @@ impl Indexer<'_> {
                     if let ast::Mock::Outputs(values) = mock {
                         for (name, value) in values {
                             self.add(name.span, param(&process.name, name), false);
-                            self.expr(&current.clone(), value);
+                            self.expr(value);
                         }
                     }
                 }
-                StepKind::AdvanceTo(e) => self.expr(&current.clone(), e),
+                StepKind::AdvanceTo(e) => self.expr(e),
                 StepKind::Expect(expectation) => match expectation {
-                    ast::Expectation::Expr(e) => self.expr(&current.clone(), e),
+                    ast::Expectation::Expr(e) => self.expr(e),
                     ast::Expectation::Waiting(names)
                     | ast::Expectation::Passed(names)
                     | ast::Expectation::NotPassed(names) => {

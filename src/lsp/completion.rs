@@ -13,8 +13,23 @@ use lsp_types::{CompletionItem, CompletionItemKind, CompletionParams, Completion
 
 /// Item keywords of a process body.
 const PROCESS_ITEMS: &[&str] = &[
-    "caption", "uid", "in", "out", "inout", "var", "start", "end", "terminate", "script", "exclusive", "inclusive",
-    "parallel", "user", "timer", "signal", "call",
+    "caption",
+    "uid",
+    "in",
+    "out",
+    "inout",
+    "var",
+    "start",
+    "end",
+    "terminate",
+    "script",
+    "exclusive",
+    "inclusive",
+    "parallel",
+    "user",
+    "timer",
+    "signal",
+    "call",
 ];
 /// Keywords of scripts and expressions.
 const SCRIPT_WORDS: &[&str] = &[
@@ -65,7 +80,9 @@ fn place(before: &str) -> Place<'_> {
             if depth == 0 && (first == "process" || first == "test") {
                 let name = if first == "test" { "" } else { words.next().unwrap_or("") };
                 place = Place { block: Some((first, name)), depth: 0, element: None, body: &before[line_start..] };
-            } else if place.block.is_some_and(|(kind, _)| kind == "process") && depth == 1 && ELEMENT_KINDS.contains(&first)
+            } else if place.block.is_some_and(|(kind, _)| kind == "process")
+                && depth == 1
+                && ELEMENT_KINDS.contains(&first)
             {
                 place.element = words.next().map(|name| (first, name));
                 place.body = &before[line_start..];
@@ -134,14 +151,16 @@ fn items(before: &str, processes: &[&ast::Process]) -> Vec<CompletionItem> {
         }
         return out;
     }
-    if words.first() == Some(&"call") && words.len() == 2 || in_test && matches!(words.as_slice(), ["start"] | ["mock"]) {
+    if words.first() == Some(&"call") && words.len() == 2 || in_test && matches!(words.as_slice(), ["start"] | ["mock"])
+    {
         for p in processes {
             let detail = p.captions.first().map(|c| c.value.clone()).unwrap_or_else(|| "process".into());
             out.push(item(&p.name.name, CompletionItemKind::MODULE, Some(detail)));
         }
         return out;
     }
-    if in_test && matches!(words.as_slice(), ["exec"] | ["expect", "waiting" | "passed"] | ["expect", "not", "passed"]) {
+    if in_test && matches!(words.as_slice(), ["exec"] | ["expect", "waiting" | "passed"] | ["expect", "not", "passed"])
+    {
         if let Some(p) = started {
             elements(&mut out, p);
         }
@@ -166,7 +185,11 @@ fn items(before: &str, processes: &[&ast::Process]) -> Vec<CompletionItem> {
                     if let Some(e) = p.elements.iter().find(|e| e.name.name == name) {
                         if let ast::ElementKind::User { fields, .. } = &e.kind {
                             for f in fields {
-                                out.push(item(&f.name.name, CompletionItemKind::FIELD, Some(format!("field of {name}"))));
+                                out.push(item(
+                                    &f.name.name,
+                                    CompletionItemKind::FIELD,
+                                    Some(format!("field of {name}")),
+                                ));
                             }
                         }
                     }
@@ -214,7 +237,11 @@ fn elements(out: &mut Vec<CompletionItem>, p: &ast::Process) {
 
 fn parameters(out: &mut Vec<CompletionItem>, p: &ast::Process) {
     for q in &p.params {
-        out.push(item(&q.name.name, CompletionItemKind::VARIABLE, Some(format!("{} parameter", q.direction.keyword()))));
+        out.push(item(
+            &q.name.name,
+            CompletionItemKind::VARIABLE,
+            Some(format!("{} parameter", q.direction.keyword())),
+        ));
     }
 }
 
@@ -264,7 +291,9 @@ mod tests {
         assert_eq!(labels("process P {\n start S -> "), ["S", "T", "E"]);
         assert_eq!(labels("process P {\n call C "), ["P", "Q"]);
         let in_done = labels("process P {\n user T {\n in F: Text\n done { let y = 1; x = ");
-        assert!(in_done.iter().any(|l| l == "F") && in_done.iter().any(|l| l == "A") && in_done.iter().any(|l| l == "y"));
+        assert!(
+            in_done.iter().any(|l| l == "F") && in_done.iter().any(|l| l == "A") && in_done.iter().any(|l| l == "y")
+        );
         assert!(in_done.iter().any(|l| l == "len"));
         assert_eq!(labels("process P {\n in A: "), TYPES);
         assert!(labels("").contains(&"process".to_string()));

@@ -7,9 +7,7 @@ use super::documents::{path_to_uri, Document, LineIndex};
 use super::Context;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::{FileId, Span};
-use lsp_types::{
-    DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Range,
-};
+use lsp_types::{DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Range};
 
 /// The diagnostics to show on the document: its own, and those of the files
 /// it imports at the import that brings them in (their own tabs show them
@@ -98,4 +96,3 @@ pub fn location(doc: &Document, analysis: &Analysis, context: &Context, span: Sp
     let lines = LineIndex::new(&file.text);
     Some(Location { uri, range: lines.range(&file.text, span.range()) })
 }
-

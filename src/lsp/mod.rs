@@ -252,7 +252,11 @@ impl Server {
             SemanticTokensFullRequest::METHOD => self.answer(request, semantic_tokens::full),
             CodeActionRequest::METHOD => self.answer(request, actions::actions),
             Formatting::METHOD => self.answer(request, formatting::format),
-            _ => Response::new_err(request.id, ErrorCode::MethodNotFound as i32, format!("unknown method {}", request.method)),
+            _ => Response::new_err(
+                request.id,
+                ErrorCode::MethodNotFound as i32,
+                format!("unknown method {}", request.method),
+            ),
         };
         let _ = self.connection.sender.send(response.into());
     }
@@ -271,7 +275,9 @@ impl Server {
         match catch_unwind(AssertUnwindSafe(|| handler(&self.context, params))) {
             Ok(Ok(result)) => Response::new_ok(id, result),
             Ok(Err(message)) => Response::new_err(id, ErrorCode::RequestFailed as i32, message),
-            Err(_) => Response::new_err(id, ErrorCode::InternalError as i32, "the server failed on this request".into()),
+            Err(_) => {
+                Response::new_err(id, ErrorCode::InternalError as i32, "the server failed on this request".into())
+            }
         }
     }
 }

@@ -61,6 +61,8 @@ fn renameable(analysis: &Analysis, offset: usize) -> Result<crate::source::Span,
 /// `textDocument/rename`: every place the symbol is written, in every file
 /// loaded with the document. Refuses a name that is not an identifier, a
 /// reserved word, or a name the symbol's scope already has.
+// `WorkspaceEdit` keys its changes by `Uri`, which clippy deems mutable.
+#[allow(clippy::mutable_key_type)]
 pub fn rename(context: &Context, params: RenameParams) -> Result<Option<WorkspaceEdit>, String> {
     let (doc, analysis, offset) = context.at(&params.text_document_position)?;
     let span = renameable(analysis, offset)?;
@@ -106,8 +108,10 @@ fn clash(analysis: &Analysis, symbol: &Symbol, new_name: &str) -> Option<String>
         Symbol::Process(_) => {
             declared(&Symbol::Process(new_name.into())).then(|| format!("a process `{new_name}` exists already"))
         }
-        Symbol::Element { process, .. } => declared(&Symbol::Element { process: process.clone(), name: new_name.into() })
-            .then(|| format!("`{process}` has an element `{new_name}` already")),
+        Symbol::Element { process, .. } => {
+            declared(&Symbol::Element { process: process.clone(), name: new_name.into() })
+                .then(|| format!("`{process}` has an element `{new_name}` already"))
+        }
         Symbol::Field { process, element, .. } => {
             declared(&Symbol::Field { process: process.clone(), element: element.clone(), name: new_name.into() })
                 .then(|| format!("`{element}` has a field `{new_name}` already"))
@@ -115,10 +119,12 @@ fn clash(analysis: &Analysis, symbol: &Symbol, new_name: &str) -> Option<String>
         Symbol::Parameter { process, .. } | Symbol::Local { process, .. } => {
             let parameter = declared(&Symbol::Parameter { process: process.clone(), name: new_name.into() });
             let local = analysis.occurrences.iter().any(|o| {
-                o.declaration && matches!(&o.symbol, Symbol::Local { process: p, name, .. } if p == process && name == new_name)
+                o.declaration
+                    && matches!(&o.symbol, Symbol::Local { process: p, name, .. } if p == process && name == new_name)
             });
             let field = analysis.occurrences.iter().any(|o| {
-                o.declaration && matches!(&o.symbol, Symbol::Field { process: p, name, .. } if p == process && name == new_name)
+                o.declaration
+                    && matches!(&o.symbol, Symbol::Field { process: p, name, .. } if p == process && name == new_name)
             });
             if parameter {
                 Some(format!("`{process}` has a parameter `{new_name}` already"))

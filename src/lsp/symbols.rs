@@ -39,7 +39,8 @@ pub fn outline(context: &Context, params: DocumentSymbolParams) -> Result<Option
                 Some(c) => format!("{} \"{}\"", e.kind.keyword(), c.value),
                 None => e.kind.keyword().to_string(),
             };
-            let kind = if matches!(e.kind, ast::ElementKind::Call { .. }) { SymbolKind::FUNCTION } else { SymbolKind::EVENT };
+            let kind =
+                if matches!(e.kind, ast::ElementKind::Call { .. }) { SymbolKind::FUNCTION } else { SymbolKind::EVENT };
             children.push(symbol(doc, &e.name.name, Some(detail), kind, e.span, e.name.span, Some(fields)));
         }
         let detail = p.captions.first().map(|c| c.value.clone());
