@@ -27,9 +27,9 @@ pub fn of_document(doc: &Document, analysis: &Analysis, context: &Context) -> Ve
                 }
                 None => (Range::default(), String::new()),
             };
-            let mut message = format!("{prefix}{}", d.message);
+            let mut message = format!("{prefix}{}", clip(&d.message));
             if let Some(help) = &d.help {
-                message.push_str(&format!("\nhelp: {help}"));
+                message.push_str(&format!("\nhelp: {}", clip(help)));
             }
             let related: Vec<DiagnosticRelatedInformation> = d
                 .labels
@@ -38,7 +38,7 @@ pub fn of_document(doc: &Document, analysis: &Analysis, context: &Context) -> Ve
                 .filter(|(i, l)| *i > 0 || l.span.file != main)
                 .filter_map(|(_, l)| {
                     let location = location(doc, analysis, context, l.span)?;
-                    let message = if l.text.is_empty() { d.message.clone() } else { l.text.clone() };
+                    let message = clip(if l.text.is_empty() { &d.message } else { &l.text });
                     Some(DiagnosticRelatedInformation { location, message })
                 })
                 .collect();
@@ -54,6 +54,17 @@ pub fn of_document(doc: &Document, analysis: &Analysis, context: &Context) -> Ve
             }
         })
         .collect()
+}
+
+/// Messages are cut as the terminal renderer cuts them: a name of 100,000
+/// letters in a message helps no one.
+const MAX_MESSAGE: usize = 1_000;
+
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(MAX_MESSAGE) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 fn severity(d: &Diagnostic) -> DiagnosticSeverity {
