@@ -484,3 +484,60 @@ fn exit_without_shutdown_exits_with_1() {
     client.notify("exit", Value::Null);
     assert_eq!(client.child.wait().unwrap().code(), Some(1));
 }
+
+#[test]
+fn hostile_documents_and_edits_leave_the_server_standing() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = uri(&dir.path().join("hostile.proc"));
+    let mut client = Client::start();
+    // One line of 300 KB with a character outside the BMP in it, and many names.
+    let long = format!(
+        "process UsrLong {{ start B -> C\n script C {{ log \"😀\"; let x = 0; {} }} -> D\n end D }}\n",
+        "x = x + 1; y = z; ".repeat(10_000)
+    );
+    let found = client.open(&doc, &long);
+    assert!(!found.is_empty(), "unknown names are reported");
+    assert!(found.len() <= 1_000, "{}", found.len());
+    let tokens = client.call("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": doc } }));
+    assert!(tokens["data"].as_array().unwrap().len() > 10_000 * 5);
+    // Brackets nested past the parser's limit: a syntax error, not a crash.
+    let deep = format!(
+        "process UsrDeep {{ start B -> C\n script C {{ x = {}1{} }} -> D\n end D }}\n",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
+    let found = client.edit(&doc, 2, range((0, 0), (9, 0)), &deep);
+    assert!(found.iter().any(|d| d["code"] == "procdsl::syntax"), "{found:?}");
+    // Edits past the end, backwards, and into the middle of a surrogate pair.
+    client.edit(&doc, 3, range((0, 0), (999, 0)), "process P { script S { log \"😀😀\" } -> S }");
+    client.edit(&doc, 4, range((0, 33), (0, 30)), "é");
+    client.edit(&doc, 5, range((0, 31), (0, 32)), "x");
+    client.edit(&doc, 6, range((50, 7), (90, 1)), "\u{0}\r\r\n{{{{");
+    for method in ["textDocument/semanticTokens/full", "textDocument/documentSymbol"] {
+        let answer = client.request(method, json!({ "textDocument": { "uri": doc } }));
+        assert!(answer.get("error").is_none(), "{answer}");
+    }
+    for line in 0..3 {
+        for character in [0, 1, 30, 31, 32, 33, 1000] {
+            for method in ["textDocument/hover", "textDocument/completion", "textDocument/definition"] {
+                let answer = client.request(method, at(&doc, line, character));
+                assert!(answer.get("error").is_none(), "{method} at {line}:{character}: {answer}");
+            }
+        }
+    }
+    assert_eq!(client.stop(), Some(0));
+}
+
+#[test]
+fn problems_of_an_imported_file_show_at_the_import() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lib.proc"), LIB.replace("-> Done\n    end", "-> Dnoe\n    end")).unwrap();
+    let main = uri(&dir.path().join("main.proc"));
+    let mut client = Client::start();
+    let found = client.open(&main, MAIN);
+    let error =
+        found.iter().find(|d| d["code"] == "procdsl::check::unknown_element").expect("the imported file's error");
+    assert_eq!(error["range"], range((0, 7), (0, 17)), "at the import: {error}");
+    assert!(error["message"].as_str().unwrap().contains("lib.proc: flow to an unknown element `Dnoe`"), "{error}");
+    client.stop();
+}

@@ -17,6 +17,7 @@ pub fn of_document(doc: &Document, analysis: &Analysis, context: &Context) -> Ve
     analysis
         .diagnostics
         .iter()
+        .take(MAX_DIAGNOSTICS)
         .map(|d| {
             let span = d.span().filter(|s| (s.file.0 as usize) < analysis.sources.len());
             let (range, prefix) = match span {
@@ -55,6 +56,10 @@ pub fn of_document(doc: &Document, analysis: &Analysis, context: &Context) -> Ve
         })
         .collect()
 }
+
+/// At most this many diagnostics are shown on a document: the first ones,
+/// errors before warnings. A file with more needs its first ones fixed.
+const MAX_DIAGNOSTICS: usize = 1_000;
 
 /// Messages are cut as the terminal renderer cuts them: a name of 100,000
 /// letters in a message helps no one.

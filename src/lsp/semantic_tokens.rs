@@ -116,13 +116,19 @@ pub fn full(context: &Context, params: SemanticTokensParams) -> Result<Option<Se
     let tokens = lex(&doc.text[bom..], analysis);
     let mut data = Vec::with_capacity(tokens.len());
     let (mut line, mut column) = (0u32, 0u32);
+    let mut cursor = (0, lsp_types::Position::default());
+    let mut position = |offset: usize| {
+        let p = doc.lines.position_after(&doc.text, offset, cursor.0, cursor.1);
+        cursor = (offset, p);
+        p
+    };
     for (start, end, kind, modifiers) in tokens {
         // One token per line: clients need not support tokens over lines.
         let mut from = start;
         while from < end {
             let to = doc.text[bom + from..bom + end].find('\n').map_or(end, |i| from + i);
-            let a = doc.lines.position(&doc.text, bom + from);
-            let b = doc.lines.position(&doc.text, bom + to);
+            let a = position(bom + from);
+            let b = position(bom + to);
             if b.character > a.character && a.line == b.line {
                 let delta_line = a.line - line;
                 let delta_start = if delta_line == 0 { a.character - column } else { a.character };
