@@ -541,3 +541,68 @@ fn problems_of_an_imported_file_show_at_the_import() {
     assert!(error["message"].as_str().unwrap().contains("lib.proc: flow to an unknown element `Dnoe`"), "{error}");
     client.stop();
 }
+
+#[test]
+fn references_reach_open_documents_that_import_this_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib_path = dir.path().canonicalize().unwrap().join("lib.proc");
+    std::fs::write(&lib_path, LIB).unwrap();
+    let main = uri(&dir.path().canonicalize().unwrap().join("main.proc"));
+    let lib = uri(&lib_path);
+    let mut client = Client::start();
+    client.open(&main, MAIN);
+    client.open(&lib, LIB);
+    // From the callee's own file: the caller's `call` and its mapping are found.
+    let (line, column) = find(LIB, "UsrGreet");
+    let places = client.call(
+        "textDocument/references",
+        json!({ "textDocument": { "uri": lib }, "position": { "line": line, "character": column },
+                "context": { "includeDeclaration": false } }),
+    );
+    let (call_line, call_column) = find(MAIN, "UsrGreet {");
+    assert_eq!(
+        places,
+        json!([{ "uri": main, "range": range((call_line, call_column), (call_line, call_column + 8)) }])
+    );
+    let (line, column) = find(LIB, "Whom: Text");
+    let rename = json!({ "textDocument": { "uri": lib }, "position": { "line": line, "character": column },
+                         "newName": "Person" });
+    let edit = client.call("textDocument/rename", rename);
+    assert_eq!(edit["changes"][&lib].as_array().unwrap().len(), 2, "declaration and use: {edit}");
+    assert_eq!(edit["changes"][&main].as_array().unwrap().len(), 1, "the call's input: {edit}");
+    client.stop();
+}
+
+#[test]
+fn names_in_tests_resolve_against_the_started_process() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/approval.proc");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc = uri(&path);
+    let mut client = Client::start();
+    client.open(&doc, &text);
+    // `exec Approve { Decision = … }`: the element, then its field.
+    let (line, column) = find(&text, "exec Approve");
+    let target = client.call("textDocument/definition", at(&doc, line, column + 6));
+    assert_eq!(target["range"]["start"]["line"], find(&text, "user Approve").0);
+    let (line, column) = find(&text, "Decision = false");
+    let target = client.call("textDocument/definition", at(&doc, line, column));
+    assert_eq!(target["range"]["start"]["line"], find(&text, "in Decision").0);
+    // A parameter in `expect`, and the hover of a field.
+    let (line, column) = find(&text, "Approved and Note");
+    let target = client.call("textDocument/definition", at(&doc, line, column));
+    assert_eq!(target["range"]["start"]["line"], find(&text, "out Approved").0);
+    let (line, column) = find(&text, "in Comment");
+    let hover = client.call("textDocument/hover", at(&doc, line, column + 4));
+    assert!(hover["contents"]["value"].as_str().unwrap().contains("field of user task `Approve`"), "{hover}");
+    // Completion after a test's `start`: the processes.
+    let (line, column) = find(&text, "start UsrApproval { Amount = 20 }");
+    let items = client.call("textDocument/completion", at(&doc, line, column + 6));
+    assert_eq!(items[0]["label"], "UsrApproval");
+    // prepareRename gives the name's range; a keyword cannot be renamed.
+    let (line, column) = find(&text, "Route {");
+    let range_of = client.call("textDocument/prepareRename", at(&doc, line, column + 1));
+    assert_eq!(range_of, range((line, column), (line, column + 5)));
+    let (line, column) = find(&text, "exclusive Route");
+    assert!(client.request("textDocument/prepareRename", at(&doc, line, column + 1)).get("error").is_some());
+    client.stop();
+}

@@ -127,6 +127,14 @@ impl Context {
         Ok((doc, analysis, doc.offset(position.position)))
     }
 
+    /// The other open documents with their analyses.
+    fn others<'a>(&'a self, uri: &'a Uri) -> impl Iterator<Item = (&'a Document, &'a Analysis)> + 'a {
+        self.documents
+            .iter()
+            .filter(move |(key, _)| key.as_str() != uri.as_str())
+            .filter_map(|(key, doc)| Some((doc, self.analyses.get(key)?.as_ref())))
+    }
+
     /// The open document of a file, by canonical path.
     fn document_at(&self, path: &Path) -> Option<&Document> {
         self.documents.values().find(|d| d.canonical == path)

@@ -3,6 +3,7 @@
 
 use super::analysis::{Analysis, Symbol};
 use super::diagnostics::location;
+use super::documents::Document;
 use super::Context;
 use lsp_types::{
     GotoDefinitionParams, GotoDefinitionResponse, Location, PrepareRenameResponse, ReferenceParams, RenameParams,
@@ -27,12 +28,42 @@ pub fn references(context: &Context, params: ReferenceParams) -> Result<Option<V
         return Ok(None);
     };
     let with_declaration = params.context.include_declaration;
-    let places = analysis
-        .occurrences_of(&found.symbol)
-        .filter(|o| with_declaration || !o.declaration)
-        .filter_map(|o| location(doc, analysis, context, o.span))
-        .collect();
+    let places = everywhere(context, doc, analysis, &found.symbol, with_declaration);
     Ok(Some(places))
+}
+
+/// Every place a symbol is written: in the document and its imports, and
+/// in the other open documents that load the same files (a document that
+/// imports this one), each place once.
+fn everywhere(
+    context: &Context,
+    doc: &Document,
+    analysis: &Analysis,
+    symbol: &Symbol,
+    with_declaration: bool,
+) -> Vec<Location> {
+    let mut places: Vec<Location> = Vec::new();
+    let mut add = |doc: &Document, analysis: &Analysis| {
+        for o in analysis.occurrences_of(symbol).filter(|o| with_declaration || !o.declaration) {
+            if let Some(place) = location(doc, analysis, context, o.span) {
+                if !places.contains(&place) {
+                    places.push(place);
+                }
+            }
+        }
+    };
+    add(doc, analysis);
+    // A local belongs to one script of one file: its name means nothing elsewhere.
+    if !matches!(symbol, Symbol::Local { .. }) {
+        for (other, theirs) in context.others(&doc.uri) {
+            let declared_here = analysis.declaration(symbol).map(|d| analysis.sources.file(d.span.file).path.clone());
+            let declared_there = theirs.declaration(symbol).map(|d| theirs.sources.file(d.span.file).path.clone());
+            if declared_here.is_some() && declared_here == declared_there {
+                add(other, theirs);
+            }
+        }
+    }
+    places
 }
 
 /// `textDocument/prepareRename`: the name under the cursor, if it can be renamed.
@@ -81,10 +112,8 @@ pub fn rename(context: &Context, params: RenameParams) -> Result<Option<Workspac
         return Err(format!("cannot rename `{}` to `{new_name}`: {clash}", found.symbol.name()));
     }
     let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
-    for o in analysis.occurrences_of(&found.symbol) {
-        if let Some(place) = location(doc, analysis, context, o.span) {
-            changes.entry(place.uri).or_default().push(TextEdit { range: place.range, new_text: new_name.to_string() });
-        }
+    for place in everywhere(context, doc, analysis, &found.symbol, true) {
+        changes.entry(place.uri).or_default().push(TextEdit { range: place.range, new_text: new_name.to_string() });
     }
     Ok(Some(WorkspaceEdit { changes: Some(changes), ..Default::default() }))
 }
