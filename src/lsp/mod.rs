@@ -24,7 +24,7 @@ use documents::Document;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use lsp_types::notification::{self as notify, Notification as _};
 use lsp_types::{
-    CompletionOptions, InitializeParams, OneOf, PublishDiagnosticsParams, RenameOptions, SemanticTokensFullOptions,
+    CompletionOptions, OneOf, PublishDiagnosticsParams, RenameOptions, SemanticTokensFullOptions,
     SemanticTokensOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
     TextDocumentSyncOptions, Uri, WorkDoneProgressOptions,
 };
@@ -60,8 +60,8 @@ pub fn serve(connection: Connection) -> Result<Ending, String> {
         "capabilities": capabilities,
         "serverInfo": ServerInfo { name: "procdsl".into(), version: Some(env!("CARGO_PKG_VERSION").into()) },
     });
-    let (id, params) = connection.initialize_start().map_err(|e| e.to_string())?;
-    let _params: Option<InitializeParams> = serde_json::from_value(params).ok();
+    // The client's capabilities change nothing: every answer is plain LSP 3.16.
+    let (id, _) = connection.initialize_start().map_err(|e| e.to_string())?;
     connection.initialize_finish(id, initialize).map_err(|e| e.to_string())?;
     let mut server = Server { connection, context: Context::default() };
     server.run()
@@ -84,7 +84,8 @@ fn capabilities() -> ServerCapabilities {
             work_done_progress_options: WorkDoneProgressOptions::default(),
         })),
         completion_provider: Some(CompletionOptions {
-            trigger_characters: Some(vec![">".into(), " ".into()]),
+            // `->` asks for element names at once; other contexts as the author types a name.
+            trigger_characters: Some(vec![">".into()]),
             ..Default::default()
         }),
         document_symbol_provider: Some(OneOf::Left(true)),
@@ -287,5 +288,27 @@ impl Server {
                 Response::new_err(id, ErrorCode::InternalError as i32, "the server failed on this request".into())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handler_that_panics_answers_an_error_and_the_server_carries_on() {
+        let (server_side, _client_side) = Connection::memory();
+        let server = Server { connection: server_side, context: Context::default() };
+        fn fails(_: &Context, _: serde_json::Value) -> Result<(), String> {
+            panic!("a bug in a handler")
+        }
+        fn works(_: &Context, _: serde_json::Value) -> Result<u32, String> {
+            Ok(7)
+        }
+        let request = |id: i32| Request::new(id.into(), "procdsl/test".into(), serde_json::Value::Null);
+        let failed = server.answer(request(1), fails);
+        assert_eq!(failed.error.map(|e| e.code), Some(ErrorCode::InternalError as i32));
+        let answered = server.answer(request(2), works);
+        assert_eq!(answered.result, Some(serde_json::json!(7)));
     }
 }
