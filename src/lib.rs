@@ -24,6 +24,7 @@ pub mod app;
 pub mod check;
 pub mod diagnostic;
 pub mod graph;
+pub mod lsp;
 pub mod repl;
 pub mod runtime;
 #[cfg(feature = "service")]

@@ -82,6 +82,20 @@ pub fn load_str(name: &str, text: &str) -> Result<Loaded, LoadError> {
     loader.finish()
 }
 
+/// Loads an editor's document at `path` with its imports, where `open`
+/// gives the unsaved text of any file (by canonical path), the document's
+/// own among them; other imports are read from disk. Returns the syntax
+/// trees of the files that parsed too, for the language server's navigation.
+pub fn load_document(
+    path: &Path,
+    open: HashMap<PathBuf, Arc<str>>,
+) -> (Result<Loaded, LoadError>, Vec<(FileId, ast::File)>) {
+    let mut loader = Loader { open, ..Loader::default() };
+    loader.load_path(path, path.display().to_string(), None);
+    let trees = loader.files.clone();
+    (loader.finish(), trees)
+}
+
 /// Loads stored sources (name and text), as a store keeps them.
 pub fn load_sources(files: &[(String, String)]) -> Result<Loaded, LoadError> {
     let mut loader = Loader { resolve_imports: false, ..Loader::default() };
@@ -94,6 +108,8 @@ pub fn load_sources(files: &[(String, String)]) -> Result<Loaded, LoadError> {
 
 struct Loader {
     sources: SourceMap,
+    /// Texts that stand for files on disk, by canonical path: an editor's unsaved documents.
+    open: HashMap<PathBuf, Arc<str>>,
     files: Vec<(FileId, ast::File)>,
     diagnostics: Vec<Diagnostic>,
     /// Canonical paths of the files being loaded, to find import cycles,
@@ -108,6 +124,7 @@ impl Default for Loader {
     fn default() -> Self {
         Loader {
             sources: SourceMap::new(),
+            open: HashMap::new(),
             files: Vec::new(),
             diagnostics: Vec::new(),
             stack: Vec::new(),
@@ -136,7 +153,11 @@ impl Loader {
         if self.sources.find_path(&canonical).is_some() {
             return;
         }
-        let text = match std::fs::read_to_string(path) {
+        let read = match self.open.get(&canonical) {
+            Some(text) => Ok(text.to_string()),
+            None => std::fs::read_to_string(path),
+        };
+        let text = match read {
             Ok(text) => text,
             Err(e) => {
                 let mut d = Diagnostic::error("procdsl::check::unreadable", format!("cannot read `{name}`: {e}"));

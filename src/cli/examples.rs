@@ -69,6 +69,9 @@ pub const BENCH: &str = examples!(
     "procdsl bench examples/approval.proc -p Amount=5000 --resume --json",
 );
 
+pub const LSP: &str =
+    examples!("procdsl lsp   # started by an editor, which speaks LSP on its stdin and stdout (docs/EDITORS.md)",);
+
 pub const TEST: &str = examples!(
     "procdsl test examples/",
     "procdsl test order.proc --filter manager --junit results.xml",

@@ -5,6 +5,7 @@ mod check;
 mod examples;
 mod graph;
 mod inputs;
+mod lsp;
 mod output;
 mod repl;
 mod run;
@@ -80,6 +81,9 @@ enum Command {
     /// Run the `test` blocks of .proc files: one line per test, then `N passed, M failed`.
     #[command(after_help = examples::TEST)]
     Test(test::TestArgs),
+    /// A language server on stdin and stdout, for editors (docs/EDITORS.md).
+    #[command(after_help = examples::LSP)]
+    Lsp,
     /// Run N instances of a process in this process: speed and memory (measure a release build).
     #[command(after_help = examples::BENCH)]
     Bench(bench::BenchArgs),
@@ -94,7 +98,7 @@ impl Command {
     /// Rust's default: a closed pipe is an error they handle, never a kill.
     fn writes_a_result(&self) -> bool {
         match self {
-            Command::Repl(_) => false,
+            Command::Repl(_) | Command::Lsp => false,
             #[cfg(feature = "service")]
             Command::Serve(_) => false,
             _ => true,
@@ -130,6 +134,7 @@ pub fn main() -> i32 {
         Command::Repl(args) => repl::repl(args),
         Command::Graph(args) => graph::graph(args),
         Command::Bench(args) => bench::bench(args),
+        Command::Lsp => lsp::lsp(),
         Command::Test(args) => test::test(args),
         #[cfg(feature = "service")]
         Command::Serve(args) => serve::serve(args),
