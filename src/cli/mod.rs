@@ -3,6 +3,7 @@
 mod bench;
 mod check;
 mod examples;
+mod fmt;
 mod graph;
 mod inputs;
 mod output;
@@ -80,6 +81,9 @@ enum Command {
     /// Run the `test` blocks of .proc files: one line per test, then `N passed, M failed`.
     #[command(after_help = examples::TEST)]
     Test(test::TestArgs),
+    /// Rewrite .proc files in the one canonical layout, comments kept (`--check` changes nothing).
+    #[command(after_help = examples::FMT)]
+    Fmt(fmt::FmtArgs),
     /// Run N instances of a process in this process: speed and memory (measure a release build).
     #[command(after_help = examples::BENCH)]
     Bench(bench::BenchArgs),
@@ -131,6 +135,7 @@ pub fn main() -> i32 {
         Command::Graph(args) => graph::graph(args),
         Command::Bench(args) => bench::bench(args),
         Command::Test(args) => test::test(args),
+        Command::Fmt(args) => fmt::fmt(args),
         #[cfg(feature = "service")]
         Command::Serve(args) => serve::serve(args),
     }

@@ -110,7 +110,7 @@ pub fn test(args: TestArgs) -> i32 {
 }
 
 /// Every `*.proc` under a folder, in name order (hidden folders and `target` skipped).
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(super) fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     entries.sort();
