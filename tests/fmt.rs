@@ -30,7 +30,7 @@ fn with_big_stack(f: impl FnOnce() + Send + 'static) {
 fn problem(text: &str) -> Result<bool, String> {
     let text = procdsl::source::normalize(text.into());
     let Ok(tree) = parse(FileId(0), &text) else { return Ok(false) };
-    let once = lay_out(&text).expect("it parsed once");
+    let once = lay_out(&text, &tree);
     let again = match parse(FileId(0), &once) {
         Ok(again) => again,
         Err(e) => return Err(format!("the layout does not parse: {e}\n--- layout:\n{once}")),
@@ -45,7 +45,7 @@ fn problem(text: &str) -> Result<bool, String> {
             comments(&once)
         ));
     }
-    let twice = lay_out(&once).expect("the layout parses");
+    let twice = lay_out(&once, &again);
     if twice != once {
         return Err(format!("formatting again changes it\n--- once:\n{once}--- twice:\n{twice}"));
     }

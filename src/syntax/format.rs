@@ -50,12 +50,11 @@ pub fn format(path_name: &str, text: &str) -> Result<String, Diagnostic> {
     }
 }
 
-/// The layout without [`format`]'s check of its result (for tests that
-/// prove the check never fires).
-pub fn lay_out(text: &str) -> Result<String, Diagnostic> {
-    let text = normalize(text.into());
-    let file = super::parse(FileId(0), &text)?;
-    Ok(print(&text, &file))
+/// The layout of `text`, parsed as `file`, without [`format`]'s check of
+/// the result (for tests that prove the check never fires). `text` must be
+/// as [`normalize`] leaves it.
+pub fn lay_out(text: &str, file: &File) -> String {
+    print(text, file)
 }
 
 /// The text of every comment outside texts, in order (line comments
@@ -331,8 +330,9 @@ impl Printer<'_> {
         pos
     }
 
+    /// Whether the source's next token is `token`.
     fn peek(&self, token: &str) -> bool {
-        let pos = self.locate(|b| b.starts_with(token.as_bytes()));
+        let pos = self.skip_gap(self.cursor, false);
         self.bytes().get(pos..).is_some_and(|b| b.starts_with(token.as_bytes()))
     }
 
@@ -350,7 +350,12 @@ impl Printer<'_> {
     /// Writes a keyword or punctuation, found in the source by the cursor.
     fn tok(&mut self, token: &str) {
         let pos = self.locate(|b| b.starts_with(token.as_bytes()));
-        self.write_at(pos, token);
+        if self.bytes().get(pos..).is_some_and(|b| b.starts_with(token.as_bytes())) {
+            self.write_at(pos, token);
+        } else {
+            // Not in the source here (never expected): written, the cursor stays.
+            self.out.push_str(token);
+        }
     }
 
     /// A comma between items: the source's if it has one there.
@@ -539,7 +544,7 @@ impl Printer<'_> {
         if !self.fresh {
             self.line(false, self.indent);
         }
-        self.write_at(pos, token);
+        self.tok(token);
         self.fresh = false;
     }
 
@@ -1006,7 +1011,8 @@ impl Printer<'_> {
             self.space();
             self.tok("}");
             self.flat = flat;
-            if self.fits(before.len, line_start) {
+            // Inside another one-line attempt, that attempt decides.
+            if flat || self.fits(before.len, line_start) {
                 return;
             }
             self.restore(before);
