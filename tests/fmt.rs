@@ -14,7 +14,6 @@ use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 
 #[path = "../fuzz/harness.rs"]
-#[allow(dead_code)]
 mod harness;
 
 /// Runs `f` on a thread with a large stack, as the binary does: the parser

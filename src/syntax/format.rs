@@ -407,7 +407,7 @@ impl Printer<'_> {
     }
 
     fn pad_to(&mut self, line_start: usize, width: usize) {
-        let written = self.out[line_start..].chars().count();
+        let written = self.out.get(line_start..).map_or(width, |s| s.chars().count());
         for _ in written..width {
             self.out.push(' ');
         }
@@ -579,6 +579,8 @@ impl Printer<'_> {
         mut each: impl FnMut(&mut Self, &T),
     ) {
         let start = self.locate(|b| b.starts_with(open.as_bytes()));
+        // The comments before the bracket are not the attempt's to undo.
+        self.comments_before(start);
         let broken = self.has_comment(start, end);
         if !broken {
             if self.flat {
@@ -605,7 +607,8 @@ impl Printer<'_> {
 
     /// Whether what was written since `since` stayed on one line, and that line within [`WIDTH`].
     fn fits(&self, since: usize, line_start: usize) -> bool {
-        !self.out[since..].contains('\n') && self.out[line_start..].chars().count() <= WIDTH
+        let (Some(added), Some(line)) = (self.out.get(since..), self.out.get(line_start..)) else { return false };
+        !added.contains('\n') && line.chars().count() <= WIDTH
     }
 
     fn seq_flat<T>(
@@ -992,6 +995,7 @@ impl Printer<'_> {
         let start = self.locate(|b| b[0] == b'{');
         let end = (block.span.end as usize).max(start);
         let one_line = self.src.get(start..end).is_some_and(|s| !s.contains('\n'));
+        self.comments_before(start);
         if one_line && !block.stmts.is_empty() && !self.has_comment(start, end) {
             let before = self.checkpoint();
             let line_start = self.out.rfind('\n').map_or(0, |i| i + 1);
