@@ -1354,6 +1354,28 @@ mod tests {
         assert_eq!(text_end(text.as_bytes(), 4), text.len() - 5);
     }
 
+    fn tidy(text: &str) -> String {
+        let file = super::super::parse(FileId(0), text).expect("parses");
+        lay_out(text, &file)
+    }
+
+    /// Found by the generated programs: a call's last argument in
+    /// parentheses took the list's comma for its own, and the cursor then
+    /// skipped the next number's first digit.
+    #[test]
+    fn a_comma_after_a_closing_bracket_is_not_the_arguments() {
+        let long = "x".repeat(100);
+        let text = format!("process P {{ script S {{\n fail [f({long}, (b > c)), 248.09]\n}} }}\n");
+        let out = tidy(&text);
+        assert!(out.contains("    248.09,\n"), "{out}");
+    }
+
+    #[test]
+    fn parentheses_stay_and_a_doubled_pair_becomes_one() {
+        let out = tidy("process P { script S {\nx = ((a)) * (b + c) + (d)\n} }\n");
+        assert!(out.contains("x = (a) * (b + c) + (d)\n"), "{out}");
+    }
+
     #[test]
     fn a_block_comment_may_span_lines() {
         assert_eq!(comments("/* a\n b */ x // c  \r\n"), vec!["/* a\n b */", "// c"]);
