@@ -1377,6 +1377,13 @@ mod tests {
     }
 
     #[test]
+    fn windows_line_ends_become_unix_ones_and_comments_lose_the_cr() {
+        let text = "process P {\r\n  start S -> E // c\r\n  end E\r\n}\r\n";
+        let out = format("p.proc", text).expect("formats");
+        assert_eq!(out, "process P {\n    start S -> E // c\n    end E\n}\n");
+    }
+
+    #[test]
     fn a_block_comment_may_span_lines() {
         assert_eq!(comments("/* a\n b */ x // c  \r\n"), vec!["/* a\n b */", "// c"]);
     }
