@@ -6,6 +6,8 @@
 //! - `check/NAME.proc`: `procdsl check NAME.proc ARGS…`
 //! - `test/NAME.proc`: `procdsl test NAME.proc -j 1 ARGS…` (one test at a
 //!   time, so that the lines come in the order written; no trace)
+//! - `fmt/NAME.proc`: `procdsl fmt -` with the file on standard input (the
+//!   layout on standard output; no trace)
 //! - any other kind (`run/`, `errors/`, …): `procdsl run NAME.proc ARGS…`,
 //!   then a second time with `--trace --json` added to read the trace.
 //!
@@ -80,8 +82,13 @@ struct Output {
 }
 
 fn procdsl(dir: &Path, args: &[String]) -> Output {
+    procdsl_with_input(dir, args, std::process::Stdio::null())
+}
+
+fn procdsl_with_input(dir: &Path, args: &[String], stdin: std::process::Stdio) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_procdsl"))
         .args(args)
+        .stdin(stdin)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("PROCDSL_STORE")
@@ -100,6 +107,15 @@ fn produce(kind: &str, proc_file: &Path) -> Vec<(&'static str, Option<String>)> 
     let name = proc_file.file_name().expect("a file name").to_string_lossy().into_owned();
     let source = std::fs::read_to_string(proc_file).expect("a readable case");
     let extra = case_args(&source);
+    if kind == "fmt" {
+        let input = std::fs::File::open(proc_file).expect("a readable case");
+        let args = ["fmt".to_string(), "-".to_string()];
+        let main = procdsl_with_input(dir, &args, input.into());
+        return vec![
+            ("out", Some(format!("exit: {}\n{}", main.code, main.stdout))),
+            ("err", (!main.stderr.is_empty()).then_some(main.stderr)),
+        ];
+    }
     let command = match kind {
         "check" | "test" => kind,
         _ => "run",

@@ -23,6 +23,13 @@ pub const RUN: &str = examples!(
 
 pub const CHECK: &str = examples!("procdsl check examples/*.proc");
 
+pub const FMT: &str = examples!(
+    "procdsl fmt order.proc                  # rewrite it in place",
+    "procdsl fmt examples/                   # every .proc file under a folder",
+    "procdsl fmt --check examples/           # list what differs; exit 1 if anything does",
+    "procdsl fmt - < order.proc > tidy.proc  # standard input to standard output",
+);
+
 pub const EXEC: &str = examples!(
     "procdsl exec 164cf42a-ab39-48e6-a51d-03fe20dae411 -p Decision=true --store orders.db",
     "procdsl exec 164c -p Decision=true -p Comment=@comment.txt --store orders.db   # a unique prefix",

@@ -3,6 +3,7 @@
 mod bench;
 mod check;
 mod examples;
+mod fmt;
 mod graph;
 mod inputs;
 mod lsp;
@@ -84,6 +85,9 @@ enum Command {
     /// A language server on stdin and stdout, for editors (docs/EDITORS.md).
     #[command(after_help = examples::LSP)]
     Lsp,
+    /// Rewrite .proc files in the one canonical layout, comments kept (`--check` changes nothing).
+    #[command(after_help = examples::FMT)]
+    Fmt(fmt::FmtArgs),
     /// Run N instances of a process in this process: speed and memory (measure a release build).
     #[command(after_help = examples::BENCH)]
     Bench(bench::BenchArgs),
@@ -136,6 +140,7 @@ pub fn main() -> i32 {
         Command::Bench(args) => bench::bench(args),
         Command::Lsp => lsp::lsp(),
         Command::Test(args) => test::test(args),
+        Command::Fmt(args) => fmt::fmt(args),
         #[cfg(feature = "service")]
         Command::Serve(args) => serve::serve(args),
     }

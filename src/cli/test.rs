@@ -139,7 +139,7 @@ fn draw_coverage(dir: &Path, covered: &[(&Suite, usize, usize)], results: &[Test
     Ok(())
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(super) fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     entries.sort();

@@ -2,6 +2,7 @@
 pub mod ast;
 mod conditionals;
 mod errors;
+pub mod format;
 pub mod parser;
 mod precedence;
 pub mod snippet;
