@@ -637,8 +637,9 @@ fn remember(tx: &mut Db<'_>, key: &str, instance: Uuid, answer: &str) -> Result<
 /// Puts the signals `source` threw in the outbox, `hops` deliveries after
 /// the first throw, when someone else waits for them; as the SQLite
 /// store's `queue_signals` (hop and flood limits included). `horizon` is
-/// the last `element_instances.seq`: a wait that begins later does not get
-/// the signal.
+/// the last `element_instances.seq` handed out (the sequence's value: no
+/// index to keep for `MAX(seq)`, schema version 5): a wait that begins
+/// later does not get the signal.
 fn queue_signals(tx: &mut Db<'_>, signals: &[Arc<str>], source: Uuid, hops: i64) -> Result<Option<StoreError>> {
     let source = source.to_string();
     let mut note = None;
@@ -665,7 +666,7 @@ fn queue_signals(tx: &mut Db<'_>, signals: &[Arc<str>], source: Uuid, hops: i64)
         }
         tx.execute(
             "INSERT INTO signal_outbox (signal, source, hops, horizon)
-             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(seq), 0) FROM element_instances))",
+             VALUES ($1, $2, $3, COALESCE(pg_sequence_last_value(pg_get_serial_sequence('element_instances', 'seq')), 0))",
             &[(&&**signal, Type::TEXT), (&source, Type::TEXT), (&hops, Type::INT8)],
         )?;
     }
