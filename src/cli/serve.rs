@@ -23,7 +23,7 @@ pub struct ServeArgs {
     /// postgres://USER[:PASSWORD]@HOST[:PORT]/DB (docs/DEPLOY.md).
     #[arg(long, env = "PROCDSL_STORE", hide_env_values = true, default_value = "procdsl.db", value_name = "PATH|URL")]
     pub store: String,
-    /// PostgreSQL: the most connections this node opens, one commit in flight on each
+    /// PostgreSQL: the most connections this node opens; as many store threads use them
     /// [default: the machine's cores, 2 to 8].
     #[arg(long, value_name = "N")]
     pub pg_max_connections: Option<u32>,

@@ -114,9 +114,9 @@ impl Default for PgOptions {
 }
 
 /// The pool's size unless one is given: the machine's cores, at least 2
-/// and at most 8. The service has a commit in flight per connection, each
-/// taking what queued up while the others were busy; more committers than
-/// cores split the group commits into more, smaller ones, and on two cores eight
+/// and at most 8. The service runs a store thread per connection, each
+/// committing what queued up while it was busy; more committers than cores
+/// split the group commits into more, smaller ones, and on two cores eight
 /// connections per node cost 40 % more CPU per cycle than two
 /// (docs/BENCHMARKS.md, "Several nodes on PostgreSQL").
 pub fn default_connections() -> u32 {
@@ -803,8 +803,8 @@ impl ProcessStore for PgStore {
         self.load_versioned(id).map(|v| v.instance)
     }
 
-    /// A clone per pooled connection but the first: the service commits
-    /// with as many handles as connections.
+    /// A clone per pooled connection but the first: as many store threads
+    /// as connections, so that no thread waits for the pool.
     fn concurrent_handles(&self) -> Vec<Box<dyn ProcessStore>> {
         (1..self.options.max_connections.max(1)).map(|_| Box::new(self.clone()) as Box<dyn ProcessStore>).collect()
     }
