@@ -13,16 +13,19 @@
 #   STATEMENTS=1                 load pg_stat_statements into the throwaway
 #                                server and print where its time went
 #   SERVE_ARGS="…"               more `serve` options for every node
+#   PG_ARGS="-c name=value …"    more settings for the throwaway server
 #   ONLY="sqlite pg1 pg2"        the runs to make; "pgbench" adds the ceiling:
 #                                pgbench alone on the same server, the same
 #                                three statements and two commits per cycle
 #   PROCDSL_BIN=path             serve with that binary (another build, to compare)
+#   BUILD=0                      skip the release build (alternating runs of
+#                                PROCDSL_BIN while the worktree changes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${2:-32}
 only=${ONLY:-sqlite pg1 pg2}
-cargo build --release --quiet --bin procdsl --example load
+[ "${BUILD:-1}" = 0 ] || cargo build --release --quiet --bin procdsl --example load
 target=${CARGO_TARGET_DIR:-target}/release
 work=$(mktemp -d)
 chmod 755 "$work"
@@ -75,9 +78,9 @@ start_postgres() {
   [ "$(id -u)" = 0 ] && chown postgres: "$work/pg"
   as_pg "$pg_bin/initdb" -D "$work/pg/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
   local preload=
-  [ -n "${STATEMENTS:-}" ] && preload="-c shared_preload_libraries=pg_stat_statements"
+  [ -n "${STATEMENTS:-}" ] && preload="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on"
   as_pg "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/server.log" -w -o \
-    "-k $work/pg -c listen_addresses='' -p 5432 -c fsync=on -c max_connections=200 -c shared_buffers=128MB $preload" \
+    "-k $work/pg -c listen_addresses='' -p 5432 -c fsync=on -c max_connections=200 -c shared_buffers=128MB $preload ${PG_ARGS:-}" \
     start >/dev/null
   [ -n "${STATEMENTS:-}" ] && as_pg "$pg_bin/psql" -h "$work/pg" -U postgres -X -q -c "CREATE EXTENSION pg_stat_statements"
   echo "PostgreSQL: $("$pg_bin/postgres" --version), fsync on, unix socket"
@@ -86,7 +89,8 @@ start_postgres() {
 statements() {
   [ -n "${STATEMENTS:-}" ] && [ -z "${PROCDSL_PG_URL:-}" ] || return 0
   as_pg "$pg_bin/psql" -h "$work/pg" -U postgres -X -q -c "
-    SELECT calls, round(total_exec_time::numeric, 0) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
+    SELECT calls, plans, round(total_exec_time::numeric, 0) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms,
+           round(mean_plan_time::numeric, 3) AS plan_ms,
            left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS query
       FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
      WHERE d.datname = '$1' ORDER BY total_exec_time DESC LIMIT 12"

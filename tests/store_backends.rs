@@ -558,6 +558,7 @@ mod postgres_only {
     //! sessions, schema versions, copies to and from SQLite.
 
     use super::*;
+    use procdsl::store::copy::{InstanceRow, ProgramRow};
     use procdsl::store::postgres::{schema, PgOptions, PgStore};
     use std::time::Duration;
 
@@ -638,18 +639,59 @@ mod postgres_only {
     fn the_schema_is_versioned_and_foreign_or_newer_databases_are_refused() {
         let Some((server, url)) = pg::fresh_database() else { return };
         let (a, b) = (node(&url, "a"), node(&url, "b"));
-        assert_eq!((a.schema_version().unwrap(), b.schema_version().unwrap()), (schema::SCHEMA_VERSION, 4));
+        assert_eq!((a.schema_version().unwrap(), b.schema_version().unwrap()), (schema::SCHEMA_VERSION, 5));
         let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
         let steps: i64 = client.query_one("SELECT COUNT(*) FROM procdsl_schema", &[]).unwrap().get(0);
-        assert_eq!(steps, 4, "a second node does not migrate again");
+        assert_eq!(steps, 5, "a second node does not migrate again");
         client.batch_execute("INSERT INTO procdsl_schema VALUES (9, 'later')").unwrap();
         let newer = PgStore::connect(&url, PgOptions::default()).unwrap_err();
-        assert!(matches!(newer, StoreError::NewerSchema { found: 9, supported: 4, .. }), "{newer}");
+        assert!(matches!(newer, StoreError::NewerSchema { found: 9, supported: 5, .. }), "{newer}");
         let other = server.create_database();
         let mut client = ::postgres::Client::connect(&other, ::postgres::NoTls).unwrap();
         client.batch_execute("CREATE TABLE customers (id INTEGER)").unwrap();
         let foreign = PgStore::connect(&other, PgOptions::default()).unwrap_err();
         assert!(matches!(foreign, StoreError::Foreign { .. }), "{foreign}");
+    }
+
+    /// A new database at schema `version`, holding these rows as that
+    /// version's release wrote them.
+    fn database_at(
+        server: &pg::PgServer,
+        version: usize,
+        programs: &[ProgramRow],
+        instances: &[InstanceRow],
+    ) -> String {
+        let url = server.create_database();
+        let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        client.batch_execute(schema::VERSION_TABLE).unwrap();
+        for (step, sql) in (1_i64..).zip(&schema::MIGRATIONS[..version]) {
+            client.batch_execute(sql).unwrap();
+            client.execute("INSERT INTO procdsl_schema VALUES ($1, '2026-11-28T12:00:00.000Z')", &[&step]).unwrap();
+        }
+        for p in programs {
+            client.execute("INSERT INTO programs VALUES ($1, $2)", &[&p.hash, &p.files]).unwrap();
+        }
+        for i in instances {
+            client
+                .execute(
+                    "INSERT INTO instances VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &[
+                        &i.id, &i.program, &i.process, &i.status, &i.format, &i.state, &i.version, &i.created,
+                        &i.updated,
+                    ],
+                )
+                .unwrap();
+            for e in &i.elements {
+                client
+                    .execute(
+                        "INSERT INTO element_instances (uid, instance, kind, live, signal, due)
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                        &[&e.uid, &i.id, &e.kind, &e.live, &e.signal, &e.due],
+                    )
+                    .unwrap();
+            }
+        }
+        url
     }
 
     /// A database written by the first PostgreSQL release (schema v1) is
@@ -663,33 +705,7 @@ mod postgres_only {
         let listener = start(&mut source, "UsrListen");
         let approval = start(&mut source, "UsrApprove");
         let (programs, instances) = rows(&mut source);
-        let url = server.create_database();
-        let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
-        client.batch_execute(schema::VERSION_TABLE).unwrap();
-        client.batch_execute(schema::MIGRATIONS[0]).unwrap();
-        client.batch_execute("INSERT INTO procdsl_schema VALUES (1, '2026-11-28T12:00:00.000Z')").unwrap();
-        for p in &programs {
-            client.execute("INSERT INTO programs VALUES ($1, $2)", &[&p.hash, &p.files]).unwrap();
-        }
-        for i in &instances {
-            client
-                .execute(
-                    "INSERT INTO instances VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    &[
-                        &i.id, &i.program, &i.process, &i.status, &i.format, &i.state, &i.version, &i.created,
-                        &i.updated,
-                    ],
-                )
-                .unwrap();
-            for e in &i.elements {
-                client
-                    .execute(
-                        "INSERT INTO element_instances VALUES ($1, $2, $3, $4, $5, $6)",
-                        &[&e.uid, &i.id, &e.kind, &e.live, &e.signal, &e.due],
-                    )
-                    .unwrap();
-            }
-        }
+        let url = database_at(&server, 1, &programs, &instances);
         let mut pg = node(&url, "a");
         assert_eq!(pg.schema_version().unwrap(), schema::SCHEMA_VERSION);
         assert_eq!(rows(&mut pg), (programs, instances), "the migration changed no row");
@@ -703,6 +719,43 @@ mod postgres_only {
         let mut expected = vec![listener, approval];
         expected.sort();
         assert_eq!(all, expected);
+    }
+
+    /// Version 4 to 5 drops two indexes: a signal's horizon comes from the
+    /// `seq` sequence instead of `MAX(seq)`, so a signal thrown after the
+    /// migration still reaches the instances that waited before it and
+    /// skips a wait that begins after it; a finished UId is still found.
+    #[test]
+    fn a_version_4_database_is_migrated_to_5() {
+        let Some((server, _)) = pg::fresh_database() else { return };
+        let sqlite = sqlite();
+        let mut source = sqlite.node();
+        let listener = start(&mut source, "UsrListen");
+        let done = start(&mut source, "UsrApprove");
+        let done_uid = waiting_uid(&mut source, done);
+        source.exec(done_uid, &fields("before"), store::real_time(None)).unwrap();
+        let (programs, instances) = rows(&mut source);
+        let url = database_at(&server, 4, &programs, &instances);
+        let mut pg = node(&url, "a");
+        assert_eq!(pg.schema_version().unwrap(), 5);
+        let mut client = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        let gone: i64 = client
+            .query_one(
+                "SELECT COUNT(*) FROM pg_indexes
+                  WHERE indexname IN ('element_instances_by_seq', 'element_instances_by_due')",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(gone, 0);
+        assert_eq!(rows(&mut pg), (programs, instances), "the migration changed no row");
+        assert_eq!(pg.exec(done_uid, &fields("x"), store::real_time(None)).unwrap().0, ExecOutcome::AlreadyExecuted);
+        let outbox = pg.throw("Go").unwrap().expect("a waiter: the signal is queued");
+        let late = start(&mut pg, "UsrListen");
+        let woken: Vec<Uuid> =
+            deliver(&mut pg, &store::real_time(None)).unwrap().into_iter().map(|d| d.process_id).collect();
+        assert_eq!(woken, vec![listener], "outbox row {outbox}");
+        assert_eq!(pg.load(late).unwrap().status, Status::Waiting, "its wait began after the throw");
     }
 
     #[test]

@@ -23,9 +23,10 @@ pub struct ServeArgs {
     /// postgres://USER[:PASSWORD]@HOST[:PORT]/DB (docs/DEPLOY.md).
     #[arg(long, env = "PROCDSL_STORE", hide_env_values = true, default_value = "procdsl.db", value_name = "PATH|URL")]
     pub store: String,
-    /// PostgreSQL: the most connections this node opens; as many store threads use them.
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    pub pg_max_connections: u32,
+    /// PostgreSQL: the most connections this node opens; as many store threads use them
+    /// [default: the machine's cores, 2 to 8].
+    #[arg(long, value_name = "N")]
+    pub pg_max_connections: Option<u32>,
     /// PostgreSQL: how long to wait for a connection (a new one, or a free one of the pool) before a request fails with 503, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub pg_connect_timeout: f64,
@@ -317,17 +318,18 @@ fn open_store(args: &ServeArgs) -> Result<(Box<dyn ProcessStore>, Option<Mainten
 #[cfg(feature = "postgres")]
 fn open_postgres(args: &ServeArgs, url: &str) -> Result<(Box<dyn ProcessStore>, Option<Maintenance>), String> {
     use procdsl::store::postgres::{redact, PgOptions, PgStore};
-    if args.pg_max_connections == 0 {
+    if args.pg_max_connections == Some(0) {
         return Err("--pg-max-connections must be at least 1".to_string());
     }
     let options = PgOptions {
-        max_connections: args.pg_max_connections,
+        max_connections: args.pg_max_connections.unwrap_or_else(procdsl::store::postgres::default_connections),
         connect_timeout: seconds(args.pg_connect_timeout, "--pg-connect-timeout")?,
         statement_timeout: seconds(args.pg_statement_timeout, "--pg-statement-timeout")?,
         ..PgOptions::default()
     };
+    let connections = options.max_connections;
     let store = PgStore::connect(url, options).map_err(|e| e.to_string())?;
-    eprintln!("procdsl serve: store {} (PostgreSQL, at most {} connections)", redact(url), args.pg_max_connections);
+    eprintln!("procdsl serve: store {} (PostgreSQL, at most {connections} connections)", redact(url));
     Ok((Box::new(store), None))
 }
 

@@ -66,7 +66,8 @@ const MIGRATION_LOCK: i64 = 0x7072_6f63_6473_6c00; // "procdsl\0"
 /// field has a default; docs/DEPLOY.md says how to size them.
 #[derive(Clone, Debug)]
 pub struct PgOptions {
-    /// Most connections open at once (default 8). A unit of work holds one.
+    /// Most connections open at once (default [`default_connections`]). A
+    /// unit of work holds one.
     pub max_connections: u32,
     /// Connections kept open while idle (default 1).
     pub min_idle: u32,
@@ -99,7 +100,7 @@ pub struct PgOptions {
 impl Default for PgOptions {
     fn default() -> PgOptions {
         PgOptions {
-            max_connections: 8,
+            max_connections: default_connections(),
             min_idle: 1,
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
@@ -110,6 +111,17 @@ impl Default for PgOptions {
             node: format!("node-{}-{}", std::process::id(), &Uuid::new_v4().simple().to_string()[..8]),
         }
     }
+}
+
+/// The pool's size unless one is given: the machine's cores, at least 2
+/// and at most 8. The service runs a store thread per connection, each
+/// committing what queued up while it was busy; more committers than cores
+/// split the group commits into more, smaller ones, and on two cores eight
+/// connections per node cost 40 % more CPU per cycle than two
+/// (docs/BENCHMARKS.md, "Several nodes on PostgreSQL").
+pub fn default_connections() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from(cores).unwrap_or(u32::MAX).clamp(2, 8)
 }
 
 /// Programs read from the database, by hash, shared by the clones of a
@@ -637,8 +649,9 @@ fn remember(tx: &mut Db<'_>, key: &str, instance: Uuid, answer: &str) -> Result<
 /// Puts the signals `source` threw in the outbox, `hops` deliveries after
 /// the first throw, when someone else waits for them; as the SQLite
 /// store's `queue_signals` (hop and flood limits included). `horizon` is
-/// the last `element_instances.seq`: a wait that begins later does not get
-/// the signal.
+/// the last `element_instances.seq` handed out (the sequence's value: no
+/// index to keep for `MAX(seq)`, schema version 5): a wait that begins
+/// later does not get the signal.
 fn queue_signals(tx: &mut Db<'_>, signals: &[Arc<str>], source: Uuid, hops: i64) -> Result<Option<StoreError>> {
     let source = source.to_string();
     let mut note = None;
@@ -665,7 +678,7 @@ fn queue_signals(tx: &mut Db<'_>, signals: &[Arc<str>], source: Uuid, hops: i64)
         }
         tx.execute(
             "INSERT INTO signal_outbox (signal, source, hops, horizon)
-             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(seq), 0) FROM element_instances))",
+             VALUES ($1, $2, $3, COALESCE(pg_sequence_last_value(pg_get_serial_sequence('element_instances', 'seq')), 0))",
             &[(&&**signal, Type::TEXT), (&source, Type::TEXT), (&hops, Type::INT8)],
         )?;
     }
@@ -1160,5 +1173,17 @@ impl ProcessStore for PgStore {
 
     fn save_if_unchanged(&mut self, instance: &Instance, expected: Option<i64>) -> Result<i64> {
         self.save_checked(instance, &[], expected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_defaults_to_the_cores_from_two_to_eight() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let expected = u32::try_from(cores.clamp(2, 8)).unwrap();
+        assert_eq!(PgOptions::default().max_connections, expected);
     }
 }

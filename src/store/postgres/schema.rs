@@ -10,11 +10,11 @@
 //! database's locale, so that fixed-width UTC text sorts as time.
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Migration `n` (counting from 0) brings a database from version `n` to
 /// `n + 1`. A step is never edited once released; a change is a new step.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// Version 1: the SQLite store's tables (`programs`, `instances`,
 /// `element_instances`), plus
@@ -128,6 +128,28 @@ CREATE INDEX sessions_by_user ON sessions(user_name, created);
 /// waiting element's next deadline or reminder) is found by this index.
 const V4: &str = r#"
 CREATE INDEX element_instances_live_due ON element_instances(due) WHERE live AND due IS NOT NULL;
+"#;
+
+/// Version 4 to 5: two indexes fewer for every save to keep, found while
+/// measuring the service's cycle (docs/BENCHMARKS.md, "Several nodes on
+/// PostgreSQL"):
+///
+/// - `element_instances_by_seq` served only `MAX(seq)`, a signal's horizon;
+///   the horizon is now the `seq` sequence's last value
+///   (`pg_sequence_last_value`), which is never below the largest `seq`
+///   committed. A wait whose row was inserted, uncommitted, when the signal
+///   was thrown may fall below the horizon either way, as before.
+/// - `element_instances_by_due` (live timers) is a part of
+///   `element_instances_live_due` (every live row with a due time), which
+///   every reader of due rows uses since version 4.
+///
+/// An update of an element-instance's row (marked dead when it is no
+/// longer pending or waiting) changes `live`, so it is never a HOT update:
+/// each index of the table gets a new entry; one index fewer is one entry
+/// fewer on every insert and every such update.
+const V5: &str = r#"
+DROP INDEX IF EXISTS element_instances_by_seq;
+DROP INDEX IF EXISTS element_instances_by_due;
 "#;
 
 /// The version table itself; created before any step.
