@@ -80,6 +80,14 @@ fn parse(c: &mut Criterion) {
     group.bench_function(format!("generated_{}_elements", GENERATED_GROUPS * 5 + 2), |b| {
         b.iter(|| check::load_str("generated.proc", black_box(&text)).unwrap())
     });
+    // A keystroke in a 5,000-element file: the editor (`procdsl lsp`) reparses
+    // and checks the whole document on every edit; this one makes a flow
+    // target unknown, so the load ends in a diagnostic.
+    let edited = text.replacen("-> G500\n", "-> G5000\n", 1);
+    assert!(check::load_str("edited.proc", &edited).is_err(), "the edit makes an error");
+    group.bench_function("check_5000_elements", |b| {
+        b.iter(|| check::load_str("edited.proc", black_box(&edited)).unwrap_err())
+    });
     let (path, w5) = workload("w5.proc");
     group.throughput(Throughput::Bytes(w5.len() as u64));
     group.bench_function("w5_chain_1002_elements", |b| b.iter(|| check::load_str(&path, black_box(&w5)).unwrap()));

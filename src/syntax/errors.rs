@@ -456,8 +456,7 @@ fn is_operator(rule: Rule) -> bool {
 pub(super) fn rule_name(rule: Rule) -> &'static str {
     match rule {
         Rule::EOI => "the end of the file",
-        Rule::WHITESPACE => "a space",
-        Rule::COMMENT => "a comment",
+        Rule::WHITESPACE => "a space or a comment",
         Rule::NL => "a new line",
         Rule::sep | Rule::seps | Rule::item_end => "a new line or `;`",
         Rule::ident => "a name",

@@ -9,7 +9,7 @@ use pest::Parser as _;
 use pest_derive::Parser;
 
 #[derive(Parser)]
-#[grammar = "grammar/procdsl.pest"]
+#[grammar = "grammar/generated.pest"]
 pub(super) struct Grammar;
 
 pub(super) type Pair<'i> = pest::iterators::Pair<'i, Rule>;
