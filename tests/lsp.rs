@@ -418,10 +418,34 @@ fn every_example_has_an_outline_tokens_and_a_formatting_answer() {
             "textDocument/formatting",
             json!({ "textDocument": { "uri": doc }, "options": { "tabSize": 4, "insertSpaces": true } }),
         );
-        assert!(edits.is_array(), "{edits}");
+        // The examples are kept in `procdsl fmt`'s layout (tests/fmt_cli.rs).
+        assert_eq!(edits, json!([]), "{}: already formatted", path.display());
         client.notify("textDocument/didClose", json!({ "textDocument": { "uri": doc } }));
         assert_eq!(client.diagnostics(&doc), Vec::<Value>::new(), "closing clears");
     }
+    assert_eq!(client.stop(), Some(0));
+}
+
+#[test]
+fn formatting_gives_fmts_layout_as_one_edit_and_leaves_a_broken_document_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = uri(&dir.path().join("messy.proc"));
+    let messy = "process UsrMessy {\n  in   A : Integer = 1 // the input\n start Begin->  Done\n   end Done\n}\n";
+    let mut client = Client::start();
+    client.open(&doc, messy);
+    let options = json!({ "tabSize": 4, "insertSpaces": true });
+    let edits = client.call("textDocument/formatting", json!({ "textDocument": { "uri": doc }, "options": options }));
+    let expected = procdsl::syntax::format::format("messy.proc", messy).unwrap();
+    assert_ne!(expected, messy);
+    assert_eq!(edits.as_array().map(Vec::len), Some(1), "{edits}");
+    assert_eq!(edits[0]["newText"], json!(expected));
+    assert_eq!(edits[0]["range"]["start"], json!({ "line": 0, "character": 0 }));
+    assert_eq!(edits[0]["range"]["end"], json!({ "line": 5, "character": 0 }));
+
+    let broken = uri(&dir.path().join("broken.proc"));
+    client.open(&broken, "process UsrBroken {\n  start Begin ->\n");
+    let edits = client.call("textDocument/formatting", json!({ "textDocument": { "uri": broken }, "options": options }));
+    assert_eq!(edits, json!([]), "a document that does not parse is left as it is");
     assert_eq!(client.stop(), Some(0));
 }
 

@@ -1,14 +1,16 @@
 //! Formatting through `procdsl fmt`: the one adapter between the server and
-//! the formatter. The formatter (`syntax::format`) is built on another
-//! branch; until it is wired here, formatting leaves the text as it is.
+//! the formatter (`syntax::format`), so the editor and the command line give
+//! the same layout.
 
 use super::Context;
 use lsp_types::{DocumentFormattingParams, Position, Range, TextEdit};
 
 /// The formatted text of a document, or `None` when it stays as it is.
-fn formatted(_name: &str, _text: &str) -> Result<Option<String>, String> {
-    // Wired at merge: `crate::syntax::format::format(name, text)`.
-    Ok(None)
+/// A document that does not parse is left alone rather than answered with
+/// an error: its syntax error is already among the diagnostics, and an
+/// editor that formats on save would otherwise show it a second time.
+fn formatted(name: &str, text: &str) -> Result<Option<String>, String> {
+    Ok(crate::syntax::format::format(name, text).ok())
 }
 
 /// `textDocument/formatting`: one edit replacing the whole document, or none.
