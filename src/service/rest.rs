@@ -117,7 +117,7 @@ const MAX_SCANNED: usize = 10 * MAX_LIST;
 /// in the store, so the store's pages are read until `limit` visible ones
 /// are found: a `user` gets full pages, not pages thinned by what others
 /// started. Only past [`MAX_SCANNED`] rows read does a page end short.
-fn visible_page(
+pub(super) fn visible_page(
     state: &AppState,
     caller: &Caller,
     filter: ListFilter,
