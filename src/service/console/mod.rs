@@ -496,7 +496,13 @@ fn task_page(
         let from = after.clone();
         let loaded: Vec<(InstanceSummary, Option<Instance>)> = state.store.call(move |st| {
             let page = st.list(&filter, from.as_ref())?;
-            Ok(page.into_iter().map(|s| { let i = st.load(s.id).ok(); (s, i) }).collect())
+            Ok(page
+                .into_iter()
+                .map(|s| {
+                    let i = st.load(s.id).ok();
+                    (s, i)
+                })
+                .collect())
         })?;
         let full = loaded.len() == BATCH;
         for (summary, instance) in loaded {
@@ -722,7 +728,8 @@ fn task_page_of(
             ("Task".to_string(), body)
         }
     };
-    let message = message.or_else(|| if found.is_none() { Message::info("This task was already executed.") } else { None });
+    let message =
+        message.or_else(|| if found.is_none() { Message::info("This task was already executed.") } else { None });
     let frame = Frame { title: &title, page: "task", viewer, message, live: None };
     page::page(status, page::render(frame, body))
 }
@@ -774,7 +781,8 @@ async fn execute(
         }
         Err(e) if e.status.is_client_error() => {
             let already = e.code.as_deref() == Some("procdsl::exec::already_executed");
-            let text = if already { "This task was already executed; nothing was done.".to_string() } else { e.message };
+            let text =
+                if already { "This task was already executed; nothing was done.".to_string() } else { e.message };
             Ok(task_page_of(&viewer, &instance, uid, &sent, &HashMap::new(), Message::error(text), e.status))
         }
         Err(e) => Err(e),

@@ -23,12 +23,8 @@ impl Path {
     /// history), where it waits, where it failed.
     pub fn of(instance: &Instance) -> Path {
         let spec = instance.program.process(instance.process);
-        let mut passed: HashSet<String> = instance
-            .history
-            .iter()
-            .filter(|h| h.action == Action::Exec)
-            .filter_map(|h| h.element.clone())
-            .collect();
+        let mut passed: HashSet<String> =
+            instance.history.iter().filter(|h| h.action == Action::Exec).filter_map(|h| h.element.clone()).collect();
         if instance.history.iter().any(|h| h.action == Action::Start) || instance.status != Status::Running {
             passed.insert(spec.element(spec.start).name.to_string());
         }
