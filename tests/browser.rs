@@ -63,7 +63,7 @@ fn setup(test: &str) -> Option<(std::sync::MutexGuard<'static, ()>, Driver, Cons
 /// From the processes list to UsrApproval's page, by the link a person would follow.
 fn open_approval(s: &Session) {
     s.click("#nav-processes");
-    s.click_link("UsrApproval");
+    s.click("tr.process[data-code='UsrApproval'] a.process-link");
     s.find("form#start");
 }
 
@@ -72,29 +72,29 @@ fn start_approval(s: &Session, amount: &str) -> String {
     open_approval(s);
     s.fill("form#start [name=Amount]", amount);
     s.click("#start-submit");
-    s.wait_path("/instances/")
+    instance_page(s)
+}
+
+/// Waits for an instance page; gives its path without the query.
+fn instance_page(s: &Session) -> String {
+    let path = s.wait_path("/instances/");
+    s.find("body[data-page='instance']");
+    path.split('?').next().unwrap().to_string()
 }
 
 /// The UId of the waiting task of the instance at `instance` (a page path),
 /// read from the tasklist's row for it.
 fn task_of(s: &Session, instance: &str) -> String {
     s.click("#nav-tasks");
-    s.find("table");
+    s.find("body[data-page='tasks']");
     let id = instance.rsplit('/').next().unwrap();
-    let rows = s.find_all("tr.task");
-    for row in &rows {
-        let html = s.html_of(row);
-        if html.contains(id) || rows.len() == 1 {
-            return s.attr_of(row, "data-uid").expect("a task row has data-uid");
-        }
-    }
-    panic!("no task row of instance {id} among {} rows", rows.len());
+    s.attr(&format!("tr.task[data-instance='{id}']"), "data-uid").expect("a task row has data-uid")
 }
 
 /// Opens the form of task `uid` from its tasklist row.
 fn open_task(s: &Session, uid: &str) {
     s.click("#nav-tasks");
-    s.click(&format!("tr.task[data-uid='{uid}'] a"));
+    s.click(&format!("tr.task[data-uid='{uid}'] a.task-link"));
     s.find(&format!("form#task-{uid}"));
 }
 
@@ -133,8 +133,9 @@ fn approval_from_its_start_form_to_completed_with_the_path() {
     s.shot("start-form");
     s.fill("form#start [name=Amount]", "5000");
     s.click("#start-submit");
-    let instance = s.wait_path("/instances/");
+    let instance = instance_page(&s);
     s.wait_text("#status", "Waiting");
+    assert!(s.has("#picture .element.waiting[data-element='Approve']"), "Approve is not marked waiting");
     s.shot("instance-running");
 
     let uid = task_of(&s, &instance);
@@ -167,8 +168,10 @@ fn approval_from_its_start_form_to_completed_with_the_path() {
     assert!(s.has("#picture .element[data-element='Auto']"), "Auto is in the picture");
     assert!(!s.has("#picture .element.passed[data-element='Auto']"), "Auto is marked passed but was not");
     assert!(!s.has("#picture .element.waiting"), "a completed instance waits nowhere");
-    let parameters = s.text("#parameters");
-    assert!(parameters.contains("Approved") && parameters.contains("fine by me"), "{parameters}");
+    let approved = s.text("#parameters tr[data-param='Approved']");
+    assert!(approved.contains("true"), "Approved: {approved}");
+    let note = s.text("#parameters tr[data-param='Note']");
+    assert!(note.contains("fine by me"), "Note: {note}");
     s.close();
 }
 
@@ -226,8 +229,8 @@ fn two_people_submit_one_task_and_the_second_is_told_it_was_already_executed() {
     // Ada's decision (Decision unchecked: false) stands, not Grace's.
     ada.goto(&instance);
     ada.wait_text("#status", "Completed");
-    let parameters = ada.text("#parameters");
-    assert!(parameters.contains("false"), "Approved should be false (Ada's): {parameters}");
+    let approved = ada.text("#parameters tr[data-param='Approved']");
+    assert!(approved.contains("false"), "Approved should be Ada's false, not Grace's true: {approved}");
     ada.close();
     grace.close();
 }
@@ -241,6 +244,10 @@ fn the_keyboard_alone_reaches_the_start_form_and_submits_it_with_enter() {
     s.sign_in("Ada", PASSWORD);
     open_approval(&s);
     s.js("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)");
+    s.keys(&Key::Tab.to_string());
+    let skip = s.js("return document.activeElement.getAttribute('href')");
+    assert_eq!(skip, json!("#main"), "the first Tab stop is the skip link to <main id=main>");
+    s.js("document.activeElement.blur()");
 
     // Tab from the top of the page until the focus is in Amount; no mouse.
     let mut stops = Vec::new();
@@ -250,6 +257,12 @@ fn the_keyboard_alone_reaches_the_start_form_and_submits_it_with_enter() {
         stops.push(s.focused());
     }
     let first = stops.first().cloned().unwrap_or_default();
+    assert!(first.starts_with("a"), "the first Tab stop is the skip link, not {first} ({stops:?})");
+    let outline = s.js("const st = getComputedStyle(document.activeElement); \
+         return [st.outlineStyle, st.outlineWidth, st.boxShadow]");
+    let visible = outline[0] != "none" && outline[1] != "0px" || outline[2] != "none";
+    assert!(visible, "the focused field shows no focus (outline, width, shadow): {outline}");
+    s.shot("focus-on-amount");
     s.keys(&(Key::Control + "a"));
     s.keys(&format!("20{}", Key::Enter));
     s.wait_path("/instances/");
@@ -277,6 +290,13 @@ fn at_a_phones_width_the_tasklist_fits_without_scrolling_sideways() {
         assert!(scroll <= inner, "the {page} is {scroll} px wide in a {inner} px viewport");
     };
     fits(&s, "tasklist");
+    // The other pages a phone user meets, wide picture included.
+    s.goto(&instance);
+    s.find("#picture");
+    fits(&s, "instance");
+    s.click("#nav-processes");
+    s.find("body[data-page='processes']");
+    fits(&s, "processes");
     s.close();
 }
 

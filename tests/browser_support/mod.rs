@@ -110,6 +110,8 @@ impl Driver {
     /// a window of `size` CSS pixels, on the console at `base`
     /// (`http://127.0.0.1:PORT`).
     pub fn session(&self, scenario: &str, base: &str, size: (u32, u32)) -> Session {
+        // A failure picture of an earlier run would tell of a failure this run did not have.
+        let _ = std::fs::remove_file(artifacts().join(format!("{scenario}-failure.png")));
         let profile = tempfile::Builder::new().prefix("procdsl-chromium-").tempdir().unwrap();
         let args = [
             "--headless=new".to_string(),
@@ -370,7 +372,7 @@ impl Session {
         self.find("form#signin");
         self.fill("[name=UserName]", user);
         self.fill("[name=UserPassword]", password);
-        self.click("form#signin [type=submit]");
+        self.click("#signin-submit");
         let started = Instant::now();
         while self.has("form#signin") {
             let error = self.find_all("#signin-error");
