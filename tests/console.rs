@@ -374,7 +374,8 @@ fn operators_cancel_and_signal_from_the_instance_page() {
     assert_eq!(text_of(&page, "status"), "Cancelled");
     assert!(text_of(&page, "message").contains("cancelled"));
     assert!(!page.contains("id=\"cancel\""), "a finished instance offers no cancel");
-    assert_eq!(olga.get(&format!("/instances/{id}/version")).body.trim().parse::<i64>().is_ok(), true);
+    assert!(olga.get(&format!("/instances/{id}/version")).body.trim().parse::<i64>().is_ok());
+    assert_eq!(olga.get(&format!("/instances/{id}?woken=x")).status, 400);
 }
 
 #[test]
@@ -400,14 +401,9 @@ fn the_embedded_files_are_served_by_their_hashed_names() {
     let (_setup, server) = serve(PROCS);
     let a = &server.addr;
     let page = get(a, "/signin").body;
-    for (prefix, kind) in [("/console/console-", "text/css"), ("/console/console-", "text/javascript")] {
-        let ext = if kind == "text/css" { ".css\"" } else { ".js\"" };
-        let at = page
-            .match_indices(prefix)
-            .map(|(i, _)| i)
-            .find(|i| page[*i..].split('"').next().unwrap().len() > 0 && page[*i..].find(ext).is_some_and(|e| e < 40))
-            .unwrap();
-        let path = page[at..].split('"').next().unwrap();
+    let links: Vec<&str> = page.split('"').filter(|s| s.starts_with("/console/console-")).collect();
+    assert_eq!(links.len(), 2, "{page}");
+    for (path, kind) in links.into_iter().zip(["text/css", "text/javascript"]) {
         let r = get(a, path);
         assert_eq!(r.status, 200, "{path}");
         assert!(r.header("content-type").unwrap().starts_with(kind));

@@ -20,6 +20,7 @@ use crate::runtime::engine::ExecOutcome;
 use crate::runtime::instance::{Instance, Status, Wait, Waiting};
 use crate::store::{Cursor, InstanceSummary, ListFilter, Versioned};
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
@@ -174,6 +175,11 @@ fn pairs(body: &Bytes) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
 }
 
+/// A page's query, or a 400 that says what was wrong with it.
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q).map_err(|e| ApiError::bad_request(format!("the query string is not valid: {}", e.body_text())))
+}
+
 fn uuid_of(text: &str, what: &str) -> Result<Uuid, ApiError> {
     text.parse().map_err(|_| ApiError::not_found(format!("`{text}` is not {what} (a UUID)")))
 }
@@ -238,9 +244,9 @@ fn signin_form(back: &str, name: &str, error: Option<&str>, status: StatusCode) 
 async fn signin_page(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
-    Query(q): Query<Back>,
+    q: Result<Query<Back>, QueryRejection>,
 ) -> Response {
-    let back = safe_back(q.back.as_deref());
+    let back = safe_back(q.ok().and_then(|Query(q)| q.back).as_deref());
     if state.users.is_none() || caller.is_some() {
         return page::redirect(&back);
     }
@@ -555,8 +561,9 @@ async fn tasks(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    Query(q): Query<TaskQuery>,
+    q: Result<Query<TaskQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = query(q)?;
     let viewer = viewer(&caller, &headers);
     let after = cursor(q.after.as_deref())?;
     let process = q.process.clone().filter(|p| !p.is_empty());
@@ -817,8 +824,9 @@ async fn instances(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    Query(q): Query<InstanceQuery>,
+    q: Result<Query<InstanceQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = query(q)?;
     let viewer = viewer(&caller, &headers);
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -936,13 +944,14 @@ struct Flash {
 }
 
 async fn instance(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Segment(id): Segment,
-    Query(flash): Query<Flash>,
+    flash: Result<Query<Flash>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Versioned { instance, version } = load_visible(&_state, &caller, &id).await?;
+    let flash = query(flash)?;
+    let Versioned { instance, version } = load_visible(&state, &caller, &id).await?;
     let viewer = viewer(&caller, &headers);
     let message = if flash.started.is_some() {
         Message::info("The instance was started.")
@@ -1058,8 +1067,7 @@ async fn instance(
         }
     };
     let title = format!("Instance of {}", spec.code);
-    let live = (!instance.status.is_finished() || instance.status == Status::Running)
-        .then(|| (format!("/instances/{}/version", instance.id), version));
+    let live = (!instance.status.is_finished()).then(|| (format!("/instances/{}/version", instance.id), version));
     let frame = Frame { title: &title, page: "instance", viewer: &viewer, message, live };
     Ok(page::page(StatusCode::OK, page::render(frame, body)))
 }
