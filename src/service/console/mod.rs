@@ -369,7 +369,7 @@ fn process_page(
     let body = html! {
         @if let Some(c) = &spec.caption { p.lead { (c) } }
         h2 { "Picture" }
-        figure #picture { (picture::svg(spec, None)) }
+        figure #picture { (picture::picture(spec, None)) }
         h2 { "Start" }
         @if !may_start {
             p.muted { "Your roles do not allow starting processes." }
@@ -963,7 +963,6 @@ async fn instance(
         flash.woken.and_then(|n| Message::info(format!("The signal woke {n} instance(s).")))
     };
     let spec = instance.program.process(instance.process);
-    let path = picture::Path::of(&instance);
     let may_cancel = access::allows(&caller, Permission::Cancel) && !instance.status.is_finished();
     let may_signal = access::allows(&caller, Permission::Signal);
     let may_exec = access::allows(&caller, Permission::Exec);
@@ -991,7 +990,7 @@ async fn instance(
             div #failure.card.error-box role="alert" { strong { "Failed: " } (e.to_string()) }
         }
         h2 { "Picture and path" }
-        figure #picture { (picture::svg(spec, Some(&path))) }
+        figure #picture { (picture::picture(spec, Some(&instance))) }
         h2 #waiting-heading { "Waiting" }
         div #waiting aria-labelledby="waiting-heading" {
             @if waiting.is_empty() { p.muted { "Nothing waits." } }

@@ -1,27 +1,41 @@
 //! The one place the console draws a process: its picture, and, for an
-//! instance, the path it took. Every page calls [`svg`]; the drawing
-//! itself belongs to the `graph` module. Until its SVG lands, this draws a
-//! plain row of the elements, marked the way the console's style sheet
-//! and tests expect (docs/CONSOLE.md, "Hooks"): `g.element` with
-//! `data-element` and the classes `passed`, `waiting`, `failed`.
+//! instance, the path it took. Every page calls [`picture`]; the drawing
+//! itself belongs to the `graph` module, and `picture` is the one call to
+//! swap for it:
+//!
+//! ```text
+//! let path = instance.map(crate::graph::InstancePath::of);
+//! PreEscaped(crate::graph::svg(spec, path.as_ref()))
+//! ```
+//!
+//! Until that lands, this draws a plain row of the elements, marked the way
+//! the console's style sheet and tests expect (docs/CONSOLE.md, "Hooks"):
+//! `g.element` with `data-element` and the classes `passed`, `waiting`,
+//! `failed`.
 
 use crate::check::spec::ProcessSpec;
 use crate::runtime::instance::{Action, Instance, Status};
 use maud::{html, Markup, PreEscaped};
 use std::collections::HashSet;
 
+/// The picture of `spec`, with the path `instance` took when given.
+pub fn picture(spec: &ProcessSpec, instance: Option<&Instance>) -> Markup {
+    let path = instance.map(Path::of);
+    svg(spec, path.as_ref())
+}
+
 /// The elements an instance passed, waits at and failed in, by name.
 #[derive(Default)]
-pub struct Path {
-    pub passed: HashSet<String>,
-    pub waiting: HashSet<String>,
-    pub failed: Option<String>,
+struct Path {
+    passed: HashSet<String>,
+    waiting: HashSet<String>,
+    failed: Option<String>,
 }
 
 impl Path {
     /// What the instance shows of its path: the tasks executed (its
     /// history), where it waits, where it failed.
-    pub fn of(instance: &Instance) -> Path {
+    fn of(instance: &Instance) -> Path {
         let spec = instance.program.process(instance.process);
         let mut passed: HashSet<String> =
             instance.history.iter().filter(|h| h.action == Action::Exec).filter_map(|h| h.element.clone()).collect();
@@ -38,8 +52,8 @@ impl Path {
     }
 }
 
-/// The picture of `spec` as inline SVG, with `path` marked when given.
-pub fn svg(spec: &ProcessSpec, path: Option<&Path>) -> Markup {
+/// The placeholder picture: the elements in a row, `path` marked.
+fn svg(spec: &ProcessSpec, path: Option<&Path>) -> Markup {
     const W: usize = 150;
     const H: usize = 56;
     const GAP: usize = 30;
