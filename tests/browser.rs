@@ -236,6 +236,35 @@ fn two_people_submit_one_task_and_the_second_is_told_it_was_already_executed() {
 }
 
 #[test]
+fn an_open_instance_page_updates_itself_when_its_task_is_done_elsewhere() {
+    let Some((_lock, driver, console)) = setup("an_open_instance_page_updates_itself") else {
+        return;
+    };
+    let ada = driver.session("live-ada", &console.base(), DESKTOP);
+    let grace = driver.session("live-grace", &console.base(), DESKTOP);
+    ada.sign_in("Ada", PASSWORD);
+    grace.sign_in("Grace", PASSWORD);
+    let instance = start_approval(&ada, "5000");
+    let uid = task_of(&ada, &instance);
+
+    // Grace watches the instance; Ada decides in her own browser.
+    grace.goto(&instance);
+    grace.wait_text("#status", "Waiting");
+    open_task(&ada, &uid);
+    ada.click(&format!("form#task-{uid} [name=Decision]"));
+    ada.click(&format!("form#task-{uid} [type=submit]"));
+    ada.wait_gone(&format!("form#task-{uid}"));
+
+    // Nobody touches Grace's browser: its page finds out by itself.
+    grace.wait_text("#status", "Completed");
+    assert_eq!(grace.path(), instance, "Grace's browser stayed on the instance page");
+    assert!(grace.has("#picture .element.passed[data-element='Approve']"), "the new page shows the path");
+    grace.shot("updated");
+    ada.close();
+    grace.close();
+}
+
+#[test]
 fn the_keyboard_alone_reaches_the_start_form_and_submits_it_with_enter() {
     let Some((_lock, driver, console)) = setup("the_keyboard_alone_reaches_the_start_form") else {
         return;

@@ -91,15 +91,26 @@ impl Driver {
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("{test}: cannot start {}: {e}", driver.display()));
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        // Its first lines, read on a thread: a driver that says nothing must not hang the test.
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // Read to the end (and drop) after the first lines, so that it never blocks on a full pipe.
+                let _ = tx.send(line);
+            }
+        });
         let mut said = String::new();
-        let started = lines.by_ref().map_while(Result::ok).any(|line| {
+        let mut started = false;
+        let deadline = Instant::now() + PATIENCE;
+        while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             said.push_str(&line);
             said.push('\n');
-            line.contains("started successfully")
-        });
-        // Keep reading (and dropping) what it says, so that it never blocks on a full pipe.
-        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+            if line.contains("started successfully") {
+                started = true;
+                break;
+            }
+        }
         let runtime = Arc::new(tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap());
         let driver_guard = Driver { child, url: format!("http://127.0.0.1:{port}"), chromium, runtime };
         assert!(started, "{test}: chromedriver did not start on port {port}; it said:\n{said}");
