@@ -272,11 +272,11 @@ fn the_keyboard_alone_reaches_the_start_form_and_submits_it_with_enter() {
     let s = driver.session("keyboard", &console.base(), DESKTOP);
     s.sign_in("Ada", PASSWORD);
     open_approval(&s);
-    s.js("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)");
+    // A fresh load: the focus starts at the top of the page.
+    s.goto(&s.path());
     s.keys(&Key::Tab.to_string());
     let skip = s.js("return document.activeElement.getAttribute('href')");
     assert_eq!(skip, json!("#main"), "the first Tab stop is the skip link to <main id=main>");
-    s.js("document.activeElement.blur()");
 
     // Tab from the top of the page until the focus is in Amount; no mouse.
     let mut stops = Vec::new();
@@ -285,8 +285,6 @@ fn the_keyboard_alone_reaches_the_start_form_and_submits_it_with_enter() {
         s.keys(&Key::Tab.to_string());
         stops.push(s.focused());
     }
-    let first = stops.first().cloned().unwrap_or_default();
-    assert!(first.starts_with("a"), "the first Tab stop is the skip link, not {first} ({stops:?})");
     let outline = s.js("const st = getComputedStyle(document.activeElement); \
          return [st.outlineStyle, st.outlineWidth, st.boxShadow]");
     let visible = outline[0] != "none" && outline[1] != "0px" || outline[2] != "none";
@@ -297,7 +295,6 @@ fn the_keyboard_alone_reaches_the_start_form_and_submits_it_with_enter() {
     s.wait_path("/instances/");
     s.wait_text("#status", "Completed");
     s.shot("submitted-with-enter");
-    eprintln!("keyboard: the first Tab stop was {first}; {} stops to Amount", stops.len());
     s.close();
 }
 
