@@ -112,6 +112,12 @@ fn the_harness_drives_chromium() {
     assert_eq!(inner, json!([DESKTOP.0, DESKTOP.1]), "the viewport is the size asked for");
     let png = std::fs::read(s.shot("health")).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
+    // The phone test's measure sees a page wider than its viewport.
+    let (scroll, inner) = s.widths();
+    assert!(scroll <= inner, "/health is {scroll} px wide in {inner}");
+    s.js("const d = document.createElement('div'); d.style.width = '2000px'; d.textContent = 'wide'; document.body.append(d)");
+    let (scroll, inner) = s.widths();
+    assert!(scroll > inner, "a 2000 px element, yet {scroll} px wide in {inner}");
     s.close();
 }
 
@@ -309,8 +315,7 @@ fn at_a_phones_width_the_tasklist_fits_without_scrolling_sideways() {
     s.wait_text("#status", "Waiting");
     task_of(&s, &instance);
     let fits = |s: &Session, page: &str| {
-        let sizes = s.js("return [document.documentElement.scrollWidth, window.innerWidth]");
-        let (scroll, inner) = (sizes[0].as_u64().unwrap(), sizes[1].as_u64().unwrap());
+        let (scroll, inner) = s.widths();
         s.shot(page);
         assert_eq!(inner, u64::from(PHONE.0), "the viewport is a phone's");
         assert!(scroll <= inner, "the {page} is {scroll} px wide in a {inner} px viewport");

@@ -328,6 +328,14 @@ impl Session {
         self.block(&format!("reading the value of {css}"), element.prop("value")).unwrap_or_default()
     }
 
+    /// How wide the page is (`document.documentElement.scrollWidth`) and
+    /// how wide the viewport (`innerWidth`): the first larger means the page
+    /// scrolls sideways.
+    pub fn widths(&self) -> (u64, u64) {
+        let sizes = self.js("return [document.documentElement.scrollWidth, window.innerWidth]");
+        (sizes[0].as_u64().unwrap_or(0), sizes[1].as_u64().unwrap_or(0))
+    }
+
     /// Runs `script` in the page (a function body: `return …`).
     pub fn js(&self, script: &str) -> Value {
         self.block("running a script", self.client().execute(script, vec![]))
