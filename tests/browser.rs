@@ -178,6 +178,13 @@ fn approval_from_its_start_form_to_completed_with_the_path() {
     assert!(approved.contains("true"), "Approved: {approved}");
     let note = s.text("#parameters tr[data-param='Note']");
     assert!(note.contains("fine by me"), "Note: {note}");
+
+    // Signing out ends the session: the next page asks to sign in again.
+    s.click("#signout");
+    s.find("form#signin");
+    s.goto(&instance);
+    s.find("form#signin");
+    s.shot("signed-out");
     s.close();
 }
 
@@ -191,6 +198,7 @@ fn a_bad_value_is_shown_at_its_field_and_what_was_typed_is_kept() {
     open_approval(&s);
     let before = s.path();
     s.fill("form#start [name=Amount]", "12,5 euros");
+    s.shot("start-form-typed");
     s.click("#start-submit");
     let error = s.wait_text("#error-Amount", "Decimal");
     s.shot("start-form-error");
@@ -222,6 +230,8 @@ fn two_people_submit_one_task_and_the_second_is_told_it_was_already_executed() {
     // Both have the form open before either submits.
     open_task(&ada, &uid);
     open_task(&grace, &uid);
+    ada.shot("task-form");
+    grace.shot("task-form");
     let form = format!("form#task-{uid}");
     grace.click(&format!("{form} [name=Decision]"));
     ada.click(&format!("{form} [type=submit]"));
