@@ -274,6 +274,11 @@ fn a_task_is_executed_once_and_the_second_submit_is_told() {
     let ada = sign_in(a, "Ada");
     let id = start_big(&ada);
     let uid = first_task(&ada.get("/tasks").body).unwrap();
+    // While it waits, its page watches its version (the live update) and offers the task's form.
+    let waiting = ada.get(&format!("/instances/{id}")).body;
+    assert!(waiting.contains(&format!("data-version-url=\"/instances/{id}/version\"")), "{waiting}");
+    assert!(waiting.contains(&format!("id=\"task-submit-{uid}\"")));
+    let before = ada.get(&format!("/instances/{id}/version")).body;
     let form = ada.get(&format!("/tasks/{uid}")).body;
     assert!(form.contains(&format!("id=\"task-{uid}\"")) && form.contains("id=\"task-submit\""));
     let bad = ada.post(&format!("/tasks/{uid}"), &[("Decision", "true"), ("Count", "two")]);
@@ -284,6 +289,8 @@ fn a_task_is_executed_once_and_the_second_submit_is_told() {
     assert_eq!(instance_of(&done), id);
     let page = ada.get(&format!("/instances/{id}?executed=1")).body;
     assert_eq!(text_of(&page, "status"), "Completed");
+    assert_ne!(ada.get(&format!("/instances/{id}/version")).body, before, "the version moved");
+    assert!(!page.contains("data-version-url"), "a finished instance is not watched");
     assert!(page.contains("<tr data-param=\"Approved\">") && page.contains("<td class=\"value\">true</td>"));
     assert!(page.contains("class=\"element passed\" data-element=\"Approve\""));
     assert!(page.contains("<tr class=\"step\" data-action=\"exec\">"), "the history shows the execution");
