@@ -378,3 +378,21 @@ fn readme_pictures() {
         }
     }
 }
+
+/// The README shows the pictures `readme_pictures` takes: each is there,
+/// a PNG, and small (the window is 1000 px wide).
+#[test]
+fn the_readmes_console_pictures_are_there_and_small() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for name in ["tasklist", "start-form", "instance"] {
+        let file = format!("docs/images/console-{name}.png");
+        assert!(readme.contains(&format!("]({file})")), "README.md does not show {file}");
+        let png = std::fs::read(root.join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(png.starts_with(b"\x89PNG"), "{file} is not a PNG");
+        assert!(png.len() < 150_000, "{file} is {} bytes", png.len());
+        // The IHDR chunk: width, big-endian, at bytes 16..20.
+        let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        assert_eq!(width, README.0, "{file} is {width} px wide");
+    }
+}
