@@ -142,7 +142,7 @@ fn approval_from_its_start_form_to_completed_with_the_path() {
     let instance = instance_page(&s);
     s.wait_text("#status", "Waiting");
     assert!(s.has("#picture .element.waiting[data-element='Approve']"), "Approve is not marked waiting");
-    s.shot("instance-running");
+    s.shot("instance-waiting");
 
     let uid = task_of(&s, &instance);
     let row = s.text(&format!("tr.task[data-uid='{uid}']"));
