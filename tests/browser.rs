@@ -179,6 +179,13 @@ fn approval_from_its_start_form_to_completed_with_the_path() {
     let note = s.text("#parameters tr[data-param='Note']");
     assert!(note.contains("fine by me"), "Note: {note}");
 
+    // The instances list has it, Completed.
+    s.click("#nav-instances");
+    let id = instance.rsplit('/').next().unwrap();
+    let listed = s.attr(&format!("tr.instance[data-id='{id}']"), "data-status");
+    assert_eq!(listed.as_deref(), Some("Completed"), "the instances list's row of {id}");
+    s.shot("instances");
+
     // Signing out ends the session: the next page asks to sign in again.
     s.click("#signout");
     s.find("form#signin");
@@ -278,6 +285,39 @@ fn an_open_instance_page_updates_itself_when_its_task_is_done_elsewhere() {
     grace.shot("updated");
     ada.close();
     grace.close();
+}
+
+#[test]
+fn without_javascript_the_pages_work_and_the_refresh_link_shows_a_change() {
+    let Some((_lock, driver, console)) = setup("without_javascript") else {
+        return;
+    };
+    let s = driver.session_without_javascript("no-javascript", &console.base(), DESKTOP);
+    // Page scripts are really off: an inline script (no policy on a data: URL) does not run.
+    s.goto_url("data:text/html,<title>before</title><script>document.title='ran'</script>");
+    assert_eq!(s.title(), "before", "page scripts run although they were turned off");
+
+    // Sign-in, start form, tasklist and task form are plain HTML forms and links.
+    s.sign_in("Ada", PASSWORD);
+    let instance = start_approval(&s, "5000");
+    s.wait_text("#status", "Waiting");
+    let uid = task_of(&s, &instance);
+    open_task(&s, &uid);
+    s.goto(&instance);
+
+    // Someone else decides; without the script this page does not know until asked.
+    let grace = driver.session("no-javascript-grace", &console.base(), DESKTOP);
+    grace.sign_in("Grace", PASSWORD);
+    open_task(&grace, &uid);
+    grace.click(&format!("form#task-{uid} [type=submit]"));
+    grace.wait_gone(&format!("form#task-{uid}"));
+    grace.close();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(s.text("#status").contains("Waiting"), "the page changed by itself without scripts");
+    s.click("#refresh");
+    s.wait_text("#status", "Completed");
+    s.shot("instance-refreshed");
+    s.close();
 }
 
 #[test]

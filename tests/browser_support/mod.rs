@@ -121,10 +121,20 @@ impl Driver {
     /// a window of `size` CSS pixels, on the console at `base`
     /// (`http://127.0.0.1:PORT`).
     pub fn session(&self, scenario: &str, base: &str, size: (u32, u32)) -> Session {
+        self.browser(scenario, base, size, &[])
+    }
+
+    /// As [`Driver::session`], with page scripts off (the pages must work
+    /// without them). WebDriver's own scripts still run.
+    pub fn session_without_javascript(&self, scenario: &str, base: &str, size: (u32, u32)) -> Session {
+        self.browser(scenario, base, size, &["--blink-settings=scriptEnabled=false"])
+    }
+
+    fn browser(&self, scenario: &str, base: &str, size: (u32, u32), extra: &[&str]) -> Session {
         // A failure picture of an earlier run would tell of a failure this run did not have.
         let _ = std::fs::remove_file(artifacts().join(format!("{scenario}-failure.png")));
         let profile = tempfile::Builder::new().prefix("procdsl-chromium-").tempdir().unwrap();
-        let args = [
+        let args: Vec<String> = [
             "--headless=new".to_string(),
             "--no-sandbox".to_string(),
             "--disable-dev-shm-usage".to_string(),
@@ -134,7 +144,10 @@ impl Driver {
             "--hide-scrollbars".to_string(),
             format!("--user-data-dir={}", profile.path().display()),
             format!("--window-size={},{}", size.0, size.1),
-        ];
+        ]
+        .into_iter()
+        .chain(extra.iter().map(|a| a.to_string()))
+        .collect();
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("goog:chromeOptions".into(), json!({ "binary": self.chromium, "args": args }));
         let started = self.runtime.block_on(async {
@@ -219,6 +232,16 @@ impl Session {
     pub fn goto(&self, path: &str) {
         let url = format!("{}{path}", self.base);
         self.block(&format!("opening {url}"), self.client().goto(&url));
+    }
+
+    /// Opens any URL (not only the console's).
+    pub fn goto_url(&self, url: &str) {
+        self.block(&format!("opening {url}"), self.client().goto(url));
+    }
+
+    /// The page's title.
+    pub fn title(&self) -> String {
+        self.block("reading the title", self.client().title())
     }
 
     /// The path (and query) of the page shown now.
