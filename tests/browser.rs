@@ -1,7 +1,8 @@
 //! The web console in a real Chromium (issue 14): a person signs in, starts
 //! `examples/approval.proc` from its form, finds the task, decides, and sees
-//! the path the instance took; a bad value, two people on one task, the
-//! keyboard alone, a phone's width. Each test starts the real `procdsl
+//! the path the instance took; a bad value, two people on one task, a page
+//! that updates itself, pages without scripts, the keyboard alone, a
+//! phone's width. Each test starts the real `procdsl
 //! serve` and its own chromedriver (tests/browser_support), and drives the
 //! pages only by the hooks docs/CONSOLE.md lists. Screenshots of every
 //! page land in target/browser-artifacts/.
