@@ -2,9 +2,11 @@
 //! `examples/approval.proc` (nine in ten waiting for Approve, the rest
 //! completed): the server time of the instance list (first and a later
 //! page), the tasklist (plain and filtered) and an instance page, each
-//! asked of the service's router in this process (no network), as the
-//! local admin. Prints the median and the slowest of each; asserts
-//! nothing about time (docs/BENCHMARKS.md, "Console").
+//! asked of the service's router in this process (no network), as an
+//! `admin` and as a `user` who started none of them and holds no task
+//! (the worst case: every list is read past instances it may not see).
+//! Prints the median and the slowest of each; asserts nothing about time
+//! (docs/BENCHMARKS.md, "Console").
 //!
 //! `cargo bench --bench console` (a release build); `-- N ROUNDS` sets the
 //! instance count and the requests per page (default 10000 and 30).
@@ -14,6 +16,7 @@ use axum::http::Request;
 use procdsl::check;
 use procdsl::runtime::engine::Run;
 use procdsl::runtime::instance::Instance;
+use procdsl::service::auth::{sha256_hex, Users};
 use procdsl::service::{Config, Limits};
 use procdsl::store::{self, ProcessStore, Save, Store, Write};
 use std::sync::Arc;
@@ -51,10 +54,16 @@ fn main() {
     println!("{n} instances stored in {:.1} s", began.elapsed().as_secs_f64());
     let id = some_id.expect("at least one instance");
 
+    const ADMIN: &str = "admin-token-0123456789abcdef0123456789abcdef";
+    const USER: &str = "user-token-0123456789abcdef0123456789abcdef";
+    let users = serde_json::json!({"tokens": [
+        {"name": "root", "sha256": sha256_hex(ADMIN), "roles": ["admin"]},
+        {"name": "bob", "sha256": sha256_hex(USER), "roles": ["user"]},
+    ]});
     let config = Config {
         program: Some(program),
         store: Box::new(st),
-        users: None,
+        users: Some(Users::parse(&users.to_string()).expect("the bench's tokens")),
         limits: Limits::default(),
         access_log: None,
         maintenance: None,
@@ -62,10 +71,14 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async move {
         let (app, _handle) = procdsl::service::app(config);
-        let get = |path: String| {
+        let get = |path: String, token: &'static str| {
             let app = app.clone();
             async move {
-                let request = Request::get(&path).header("host", "localhost").body(Body::empty()).unwrap();
+                let request = Request::get(&path)
+                    .header("host", "localhost")
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .unwrap();
                 let started = Instant::now();
                 let response = app.oneshot(request).await.expect("an answer");
                 let status = response.status();
@@ -76,7 +89,7 @@ fn main() {
             }
         };
         // A later page of the instance list: the cursor of the first.
-        let (_, first) = get("/instances".to_string()).await;
+        let (_, first) = get("/instances".to_string(), ADMIN).await;
         let first = String::from_utf8_lossy(&first).to_string();
         let next = first
             .split("id=\"next-page\" href=\"")
@@ -85,20 +98,22 @@ fn main() {
             .map(|link| link.replace("&amp;", "&"))
             .unwrap_or_else(|| "/instances".to_string());
         let pages = [
-            ("instance list, first page", "/instances".to_string()),
-            ("instance list, next page", next),
-            ("instance list, Waiting only", "/instances?status=Waiting".to_string()),
-            ("tasklist", "/tasks".to_string()),
-            ("tasklist, filtered", "/tasks?process=UsrApproval&q=approve".to_string()),
-            ("instance page", format!("/instances/{id}")),
-            ("process page", "/processes/UsrApproval".to_string()),
+            ("instance list, first page", "/instances".to_string(), ADMIN),
+            ("instance list, next page", next, ADMIN),
+            ("instance list, Waiting only", "/instances?status=Waiting".to_string(), ADMIN),
+            ("tasklist", "/tasks".to_string(), ADMIN),
+            ("tasklist, filtered", "/tasks?process=UsrApproval&q=approve".to_string(), ADMIN),
+            ("instance page", format!("/instances/{id}"), ADMIN),
+            ("process page", "/processes/UsrApproval".to_string(), ADMIN),
+            ("user: instance list (none)", "/instances".to_string(), USER),
+            ("user: tasklist (none)", "/tasks".to_string(), USER),
         ];
         println!("{:<30} {:>10} {:>10} {:>10}", "page", "median ms", "max ms", "bytes");
-        for (name, path) in pages {
+        for (name, path, token) in pages {
             let mut times: Vec<Duration> = Vec::with_capacity(rounds);
             let mut bytes = 0;
             for _ in 0..rounds {
-                let (took, body) = get(path.clone()).await;
+                let (took, body) = get(path.clone(), token).await;
                 times.push(took);
                 bytes = body.len();
             }

@@ -113,7 +113,8 @@ pub async fn instances(
 const MAX_SCANNED: usize = 10 * MAX_LIST;
 
 /// Up to `limit` instances the caller may see, after `after`, and where the
-/// next page starts (none: nothing follows). Visibility is decided here, not
+/// next page starts (none: nothing follows). The store is read in pages of
+/// `filter.limit` (default `limit`). Visibility is decided here, not
 /// in the store, so the store's pages are read until `limit` visible ones
 /// are found: a `user` gets full pages, not pages thinned by what others
 /// started. Only past [`MAX_SCANNED`] rows read does a page end short.
@@ -129,7 +130,7 @@ pub(super) fn visible_page(
     loop {
         let (f, from) = (filter.clone(), after.clone());
         let page = state.store.call(move |st| st.list(&f, from.as_ref()))?;
-        let full = page.len() == limit;
+        let full = page.len() == filter.limit.unwrap_or(limit);
         scanned += page.len();
         for summary in page {
             let cursor = Cursor { created: summary.created.clone(), id: summary.id };

@@ -58,7 +58,13 @@ const PAGE_ROWS: usize = 50;
 
 /// Stored instances read for one page of the tasklist (each is loaded to
 /// find its tasks); past it the page ends short, with a link to go on.
-const MAX_TASK_SCAN: usize = 2000;
+/// It bounds the page's time when few of many waiting instances have a
+/// task for the viewer (docs/BENCHMARKS.md, "Console").
+const MAX_TASK_SCAN: usize = 500;
+
+/// Stored instances read at once for the instance list of a caller who
+/// sees only some (a `user`): fewer trips to the store than pages of 50.
+const USER_LIST_BATCH: usize = 1000;
 
 /// The console's routes.
 pub fn router() -> Router<AppState> {
@@ -842,7 +848,8 @@ async fn instances(
             after = Some(Cursor { created: from.to_string(), id: Uuid::nil() });
         }
     }
-    let filter = ListFilter { status, process: process.clone(), limit: Some(PAGE_ROWS) };
+    let batch = if access::sees_every_instance(&caller) { PAGE_ROWS } else { USER_LIST_BATCH };
+    let filter = ListFilter { status, process: process.clone(), limit: Some(batch) };
     let (s, who) = (state.clone(), caller.clone());
     let (mut list, mut next) = blocking(move || super::rest::visible_page(&s, &who, filter, after, PAGE_ROWS)).await?;
     if let Some(to) = to {
