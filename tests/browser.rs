@@ -255,6 +255,34 @@ fn two_people_submit_one_task_and_the_second_is_told_it_was_already_executed() {
     ada.wait_text("#status", "Completed");
     let approved = ada.text("#parameters tr[data-param='Approved']");
     assert!(approved.contains("false"), "Approved should be Ada's false, not Grace's true: {approved}");
+
+    // Again, both clicking at the same moment: still exactly one wins.
+    let instance = start_approval(&ada, "5000");
+    let uid = task_of(&ada, &instance);
+    open_task(&ada, &uid);
+    open_task(&grace, &uid);
+    let form = format!("form#task-{uid}");
+    grace.click(&format!("{form} [name=Decision]"));
+    browser_support::click_together(&ada, &grace, &format!("{form} [type=submit]"));
+    // Each page has moved on: the task done (its form gone), or told it was done already.
+    let told = |s: &Session| s.has("#message") && s.text("#message").contains("already executed");
+    let settled = |s: &Session| {
+        let started = std::time::Instant::now();
+        while s.has(&form) && !told(s) {
+            assert!(started.elapsed() < browser_support::PATIENCE, "the submit led nowhere: {}", s.path());
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        told(s)
+    };
+    let (ada_told, grace_told) = (settled(&ada), settled(&grace));
+    ada.shot("together");
+    grace.shot("together");
+    assert!(ada_told != grace_told, "exactly one is told (Ada: {ada_told}, Grace: {grace_told})");
+    ada.goto(&instance);
+    ada.wait_text("#status", "Completed");
+    let approved = ada.text("#parameters tr[data-param='Approved']");
+    let winner = if ada_told { "true" } else { "false" };
+    assert!(approved.contains(winner), "Approved should be the winner's {winner}: {approved}");
     ada.close();
     grace.close();
 }

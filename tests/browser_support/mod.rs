@@ -435,6 +435,20 @@ impl Session {
     }
 }
 
+/// Clicks `css` in both sessions at once (both requests in flight
+/// together), for races between two people.
+pub fn click_together(a: &Session, b: &Session, css: &str) {
+    let (first, second) = (a.find(css), b.find(css));
+    let both = a.runtime.block_on(async {
+        tokio::time::timeout(PATIENCE, async { tokio::join!(first.click(), second.click()) }).await
+    });
+    match both {
+        Ok((Ok(()), Ok(()))) => {}
+        Ok((first, second)) => panic!("{}/{}: clicking {css} together: {first:?}, {second:?}", a.scenario, b.scenario),
+        Err(_) => panic!("{}/{}: clicking {css} together: no answer in {PATIENCE:?}", a.scenario, b.scenario),
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         let Some(client) = self.client.take() else { return };
