@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 /// How long a step waits for what it looks for (a page, an element, a text)
 /// before it fails. Generous: the machine is shared and a debug build slow.
-pub const PATIENCE: Duration = Duration::from_secs(20);
+pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The desktop window of every scenario but the phone's.
 pub const DESKTOP: (u32, u32) = (1280, 900);
