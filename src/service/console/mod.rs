@@ -66,6 +66,11 @@ const MAX_TASK_SCAN: usize = 500;
 /// sees only some (a `user`): fewer trips to the store than pages of 50.
 const USER_LIST_BATCH: usize = 1000;
 
+/// Stored instances read for one page of the instance list of such a
+/// caller; past it the page ends short, with a link to go on (the API
+/// reads up to 100,000; a page for a person must stay quick).
+const MAX_LIST_SCAN: usize = 2000;
+
 /// The console's routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -851,7 +856,8 @@ async fn instances(
     let batch = if access::sees_every_instance(&caller) { PAGE_ROWS } else { USER_LIST_BATCH };
     let filter = ListFilter { status, process: process.clone(), limit: Some(batch) };
     let (s, who) = (state.clone(), caller.clone());
-    let (mut list, mut next) = blocking(move || super::rest::visible_page(&s, &who, filter, after, PAGE_ROWS)).await?;
+    let (mut list, mut next) =
+        blocking(move || super::rest::visible_page(&s, &who, filter, after, PAGE_ROWS, MAX_LIST_SCAN)).await?;
     if let Some(to) = to {
         let end = to.tomorrow().map(|d| d.to_string()).unwrap_or_default();
         if list.iter().any(|i| i.created >= end) || next.as_ref().is_some_and(|c| c.created >= end) {
