@@ -60,6 +60,24 @@ pub const MATRIX: &[(&str, &str, Permission)] = &[
     // Served by `{entitySet}`; listed for the OpenAPI document.
     ("GET", "/0/odata/SysProcessLog({id})", Permission::Read),
     ("GET", "/Login/NuiLogin.aspx", Permission::Public),
+    // The web console (docs/CONSOLE.md). A page shows only the forms its
+    // viewer's roles allow; the action behind each form needs the same here.
+    ("GET", "/", Permission::SignedIn),
+    ("GET", "/signin", Permission::Public),
+    ("POST", "/signin", Permission::Public),
+    ("POST", "/signout", Permission::SignedIn),
+    ("GET", "/console/{file}", Permission::Public),
+    ("GET", "/processes", Permission::Read),
+    ("GET", "/processes/{code}", Permission::Read),
+    ("POST", "/processes/{code}", Permission::Start),
+    ("GET", "/tasks", Permission::Read),
+    ("GET", "/tasks/{uid}", Permission::Read),
+    ("POST", "/tasks/{uid}", Permission::Exec),
+    ("GET", "/instances", Permission::Read),
+    ("GET", "/instances/{id}", Permission::Read),
+    ("GET", "/instances/{id}/version", Permission::Read),
+    ("POST", "/instances/{id}/cancel", Permission::Cancel),
+    ("POST", "/instances/{id}/signal", Permission::Signal),
 ];
 
 /// The built-in roles; any other role name is a group tasks are assigned to.
@@ -216,7 +234,8 @@ mod tests {
 
     #[test]
     fn every_route_the_router_serves_has_a_rule() {
-        for (method, path) in super::super::routes() {
+        let console = super::super::CONSOLE_ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string()));
+        for (method, path) in super::super::routes().into_iter().chain(console) {
             let method: Method = method.to_ascii_uppercase().parse().unwrap();
             assert!(required(&method, &path).is_some(), "{method} {path} is not in the matrix");
         }

@@ -323,7 +323,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Requests that need no sign-in.
 pub fn is_public(path: &str) -> bool {
-    path == "/health" || path == "/Login/NuiLogin.aspx" || is_login(path)
+    path == "/health" || path == "/Login/NuiLogin.aspx" || is_login(path) || super::console::is_public(path)
 }
 
 /// Creatio's sign-in route (under either prefix), matched exactly.

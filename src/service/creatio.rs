@@ -240,30 +240,72 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
     let login: LoginBody = serde_json::from_value(json).map_err(|e| {
         ApiError::bad_request(format!("the request body must be {{\"UserName\", \"UserPassword\"}}: {e}"))
     })?;
-    let name = login.user_name;
+    Ok(match sign_in(&state, login.user_name, &login.user_password, address).await? {
+        SignIn::Session { cookies, caller } => {
+            let mut response = login_answer(StatusCode::OK, None);
+            // For the access log: who signed in (a failed sign-in names no one, so
+            // that a password typed as a user name never reaches the log).
+            response.extensions_mut().insert(caller);
+            for c in cookies {
+                if let Ok(v) = HeaderValue::from_str(&c) {
+                    response.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            response
+        }
+        SignIn::Refused { status, message, wait } => {
+            let answer = login_answer(status, Some(&message));
+            match wait {
+                Some(wait) => retry_after(answer, wait),
+                None => answer,
+            }
+        }
+    })
+}
+
+/// What a sign-in came to.
+pub(super) enum SignIn {
+    /// A new session: the `Set-Cookie` values of its cookies, and who it is.
+    Session { cookies: Vec<String>, caller: Caller },
+    /// Refused: the status to answer, why, and how long to wait first (429, 503).
+    Refused { status: StatusCode, message: String, wait: Option<std::time::Duration> },
+}
+
+/// Checks a user name and password and opens a session: the one sign-in
+/// of Login and of the console's sign-in page. The password check runs on
+/// the sign-in pool (503 when it stays busy); repeated failures wait (429).
+pub(super) async fn sign_in(
+    state: &AppState,
+    name: String,
+    password: &str,
+    address: Option<std::net::IpAddr>,
+) -> Result<SignIn, ApiError> {
     if let Some(users) = &state.users {
         if let Some(wait) = state.throttle.wait(&name, address) {
             let message = format!(
                 "too many failed sign-ins for this user or from this address; try again in {} s",
                 wait.as_secs().max(1)
             );
-            return Ok(retry_after(login_answer(StatusCode::TOO_MANY_REQUESTS, Some(&message)), wait));
+            return Ok(SignIn::Refused { status: StatusCode::TOO_MANY_REQUESTS, message, wait: Some(wait) });
         }
         let (stored, known) = users.hash_for(&name);
-        let ok = match state.password_checks.check(&stored, &login.user_password).await {
+        let ok = match state.password_checks.check(&stored, password).await {
             Some(ok) => ok && known,
             None => {
-                let message = "too many sign-ins at once; try again shortly";
-                let busy = login_answer(StatusCode::SERVICE_UNAVAILABLE, Some(message));
-                return Ok(retry_after(busy, std::time::Duration::from_secs(1)));
+                return Ok(SignIn::Refused {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    message: "too many sign-ins at once; try again shortly".into(),
+                    wait: Some(std::time::Duration::from_secs(1)),
+                })
             }
         };
         if !ok {
             state.throttle.failed(&name, address);
-            return Ok(login_answer(
-                StatusCode::OK,
-                Some("Either user name or password is specified incorrectly or the user is not active."),
-            ));
+            return Ok(SignIn::Refused {
+                status: StatusCode::OK,
+                message: "Either user name or password is specified incorrectly or the user is not active.".into(),
+                wait: None,
+            });
         }
         state.throttle.succeeded(&name);
     }
@@ -273,43 +315,42 @@ pub async fn login(State(state): State<AppState>, request: axum::extract::Reques
         s.store.call(move |st| st.save_session(&session, auth::MAX_SESSIONS_PER_USER, auth::MAX_SESSIONS))
     })
     .await?;
-    let mut response = login_answer(StatusCode::OK, None);
-    // For the access log: who signed in (a failed sign-in names no one, so
-    // that a password typed as a user name never reaches the log).
     let roles = state.users.as_ref().and_then(|u| u.roles_of(&name)).unwrap_or_default();
-    response.extensions_mut().insert(Caller { name: name.clone(), roles, via: Via::Session });
     // Session cookies (no Max-Age), as Creatio's: they end with the browser.
     let secure = if state.limits.secure_cookies { "; Secure" } else { "" };
-    let cookies = [
+    let cookies = vec![
         format!(".ASPXAUTH={key}; Path=/; HttpOnly; SameSite=Lax{secure}"),
         format!("BPMCSRF={csrf}; Path=/; SameSite=Lax{secure}"),
         format!("BPMSESSIONID={}; Path=/; HttpOnly; SameSite=Lax{secure}", auth::random_token()),
     ];
-    for c in cookies {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    Ok(response)
+    Ok(SignIn::Session { cookies, caller: Caller { name, roles, via: Via::Session } })
 }
 
 /// `AuthService.svc/Logout`: ends the session of the `.ASPXAUTH` cookie
 /// (sign-in checked its `BPMCSRF` header, as for every POST) and clears
 /// the cookies.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let Some(key) = auth::cookie(&headers, ".ASPXAUTH") else {
+    let cleared = sign_out(&state, &headers).await?;
+    let mut response = Json(json!({ "Code": 0, "Message": "" })).into_response();
+    for v in cleared {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+/// Ends the session of the `.ASPXAUTH` cookie: the one sign-out of Logout
+/// and of the console. Answers the `Set-Cookie` values that clear the cookies.
+pub(super) async fn sign_out(state: &AppState, headers: &HeaderMap) -> Result<Vec<HeaderValue>, ApiError> {
+    let Some(key) = auth::cookie(headers, ".ASPXAUTH") else {
         return Err(ApiError::bad_request("there is no session to end (a bearer token has none)"));
     };
     let key = auth::session_key(key);
     let s = state.clone();
     blocking(move || s.store.call(move |st| st.end_session(&key))).await?;
-    let mut response = Json(json!({ "Code": 0, "Message": "" })).into_response();
-    for name in [".ASPXAUTH", "BPMCSRF", "BPMSESSIONID"] {
-        if let Ok(v) = HeaderValue::from_str(&format!("{name}=; Path=/; Max-Age=0")) {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    Ok(response)
+    Ok([".ASPXAUTH", "BPMCSRF", "BPMSESSIONID"]
+        .iter()
+        .filter_map(|name| HeaderValue::from_str(&format!("{name}=; Path=/; Max-Age=0")).ok())
+        .collect())
 }
 
 /// Runs a new instance until it waits or ends, stopped at the deadline
@@ -354,6 +395,23 @@ fn save(
     if emitted {
         runs::deliver_thrown(state, saved.id, &run.options, deadline)?;
     }
+    Ok(saved)
+}
+
+/// Starts `code` with `inputs` as `caller` and runs it until it waits or
+/// ends, as RunProcess does, and keeps it whatever its end (the console
+/// shows the new instance's page, so a finished one must be there too).
+pub(super) fn start_and_keep(
+    state: &AppState,
+    code: &str,
+    inputs: &[(String, String)],
+    caller: &Caller,
+    deadline: Deadline,
+) -> Result<Instance, ApiError> {
+    let instance = new_instance(state, code, inputs)?;
+    let (instance, run) = run_foreground(state, instance, caller, deadline)?;
+    let saved = save(state, instance, &run, None, deadline)?;
+    state.metrics.outcome(&saved.descriptor(Some(&[])), run.elements_executed);
     Ok(saved)
 }
 

@@ -11,6 +11,14 @@
 //!   `Content-Type: application/json`, an `X-Requested-With` or a `BPMCSRF`
 //!   header (403). With a users file the session's `BPMCSRF` does this.
 //!
+//! The console's forms (`application/x-www-form-urlencoded`, to console
+//! routes only) are the one exception to "the body is JSON": a form
+//! carries the session's token as its `BPMCSRF` field, which is lifted here
+//! into the `BPMCSRF` header, so that sign-in checks it as it checks an API
+//! client's header; without a users file a form must also come with an
+//! `Origin` (which browsers send with every form POST) or
+//! `Sec-Fetch-Site: same-origin`.
+//!
 //! And on every answer: `X-Content-Type-Options: nosniff`, and
 //! `Cache-Control: no-store` unless the handler chose otherwise.
 
@@ -26,15 +34,46 @@ use axum::response::{IntoResponse, Response};
 pub const REQUESTED_WITH: &str = "x-requested-with";
 
 pub async fn check(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let request = if super::console::is_form_post(request.method(), request.uri().path(), request.headers()) {
+        match lift_form_token(request, state.limits.max_body).await {
+            Ok(request) => request,
+            Err(e) => return e.into_response(),
+        }
+    } else {
+        request
+    };
     match refuse(state.users.is_none(), &request) {
         Some(e) => e.into_response(),
         None => next.run(request).await,
     }
 }
 
+/// Marks a request whose body is a console form.
+#[derive(Clone, Copy)]
+struct ConsoleForm;
+
+/// Reads a console form's body (within the body limit) and sets its
+/// `BPMCSRF` field as the request's `BPMCSRF` header.
+async fn lift_form_token(request: Request, max_body: usize) -> Result<Request, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, max_body).await.map_err(|_| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the form is too large (at most {max_body} bytes)"))
+    })?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    parts.headers.remove("bpmcsrf");
+    if let Some((_, token)) = pairs.iter().rev().find(|(k, _)| k == "BPMCSRF") {
+        if let Ok(v) = HeaderValue::from_str(token) {
+            parts.headers.insert("bpmcsrf", v);
+        }
+    }
+    parts.extensions.insert(ConsoleForm);
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
 fn refuse(loopback: bool, request: &Request) -> Option<ApiError> {
     let headers = request.headers();
-    if has_body(headers) && !is_json(headers) {
+    let form = request.extensions().get::<ConsoleForm>().is_some();
+    if has_body(headers) && !is_json(headers) && !form {
         return Some(
             ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -74,6 +113,13 @@ fn refuse(loopback: bool, request: &Request) -> Option<ApiError> {
     }
     if headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site")) {
         return forbidden("the request comes from a web page of another site (`Sec-Fetch-Site: cross-site`)".into());
+    }
+    let same_origin = headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"same-origin"));
+    if form && !headers.contains_key(header::ORIGIN) && !same_origin {
+        return forbidden(
+            "a console form must come from a page of this service (with an `Origin` or `Sec-Fetch-Site: same-origin`)"
+                .into(),
+        );
     }
     let path = request.uri().path();
     let marked = is_json(headers) || headers.contains_key(REQUESTED_WITH) || headers.contains_key("bpmcsrf");

@@ -262,6 +262,10 @@ fn identify(
         if public {
             return Ok(None);
         }
+        // A person at the console is sent to the sign-in page instead.
+        if super::console::is_console_path(path) {
+            return Err(Box::new(super::console::to_signin(request.uri())));
+        }
         if auth::cookie(headers, ".ASPXAUTH").is_none() {
             return Err(Box::new(unauthorized(
                 "sign in first (AuthService.svc/Login) or send `Authorization: Bearer TOKEN`",

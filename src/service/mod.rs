@@ -12,6 +12,7 @@ pub mod access;
 pub mod accesslog;
 pub mod auth;
 pub mod caller;
+mod console;
 mod creatio;
 pub mod error;
 mod forgery;
@@ -113,6 +114,9 @@ pub fn canonical_path(path: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Owned(trimmed.to_string())
     }
 }
+
+/// The web console's routes (HTML pages; not in the OpenAPI document).
+pub const CONSOLE_ROUTES: &[(&str, &str)] = console::ROUTES;
 
 /// Every `(method, path)` the router serves, prefixes expanded.
 pub fn routes() -> Vec<(String, String)> {
@@ -349,11 +353,13 @@ fn routes_router(state: AppState) -> Router {
         .route("/0/odata/{entitySet}", get(odata::collection))
         .route("/0/odata/{entitySet}/$count", get(odata::count_of))
         .route(odata::LOGIN_PAGE, get(odata::login_page))
+        .merge(console::router())
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed)
         .layer(axum::middleware::from_fn(access::enforce))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), forgery::check))
+        .layer(axum::middleware::from_fn(console::html_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), accesslog::record))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::record))
         .layer(axum::extract::DefaultBodyLimit::max(state.limits.max_body))

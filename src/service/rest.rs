@@ -86,7 +86,7 @@ pub async fn instances(
     let filter = ListFilter { status, process: q.process, limit: Some(limit) };
     let s = state.clone();
     let who = caller.clone();
-    let (list, next) = blocking(move || visible_page(&s, &who, filter, after, limit)).await?;
+    let (list, next) = blocking(move || visible_page(&s, &who, filter, after, limit, MAX_SCANNED)).await?;
     let next = next.map(|c| c.text());
     let mut response = Json(serde_json::to_value(list).unwrap_or(JsonValue::Null)).into_response();
     if let Some(next) = next {
@@ -110,26 +110,29 @@ pub async fn instances(
 
 /// At most this many stored instances are read for one page of a caller
 /// who sees only some of them; past it the page ends short, with a cursor.
-const MAX_SCANNED: usize = 10 * MAX_LIST;
+pub(super) const MAX_SCANNED: usize = 10 * MAX_LIST;
 
 /// Up to `limit` instances the caller may see, after `after`, and where the
-/// next page starts (none: nothing follows). Visibility is decided here, not
+/// next page starts (none: nothing follows). The store is read in pages of
+/// `filter.limit` (default `limit`). Visibility is decided here, not
 /// in the store, so the store's pages are read until `limit` visible ones
 /// are found: a `user` gets full pages, not pages thinned by what others
-/// started. Only past [`MAX_SCANNED`] rows read does a page end short.
-fn visible_page(
+/// started. Only past `max_scanned` rows read ([`MAX_SCANNED`] for the
+/// API) does a page end short.
+pub(super) fn visible_page(
     state: &AppState,
     caller: &Caller,
     filter: ListFilter,
     mut after: Option<Cursor>,
     limit: usize,
+    max_scanned: usize,
 ) -> Result<(Vec<InstanceSummary>, Option<Cursor>), ApiError> {
     let mut visible = Vec::new();
     let mut scanned = 0;
     loop {
         let (f, from) = (filter.clone(), after.clone());
         let page = state.store.call(move |st| st.list(&f, from.as_ref()))?;
-        let full = page.len() == limit;
+        let full = page.len() == filter.limit.unwrap_or(limit);
         scanned += page.len();
         for summary in page {
             let cursor = Cursor { created: summary.created.clone(), id: summary.id };
@@ -144,7 +147,7 @@ fn visible_page(
         if !full {
             return Ok((visible, None));
         }
-        if scanned >= MAX_SCANNED {
+        if scanned >= max_scanned {
             return Ok((visible, after));
         }
     }
