@@ -142,7 +142,7 @@ fn approval_from_its_start_form_to_completed_with_the_path() {
     s.click("#start-submit");
     let instance = instance_page(&s);
     s.wait_text("#status", "Waiting");
-    assert!(s.has("#picture .element.waiting[data-element='Approve']"), "Approve is not marked waiting");
+    assert!(s.has("#picture .pd-element.waiting[data-element='Approve']"), "Approve is not marked waiting");
     s.shot("instance-waiting");
 
     let uid = task_of(&s, &instance);
@@ -165,16 +165,18 @@ fn approval_from_its_start_form_to_completed_with_the_path() {
     let status = s.wait_text("#status", "Completed");
     assert!(!status.contains("Running"), "{status}");
     s.shot("instance-completed");
-    // The picture marks the path: the start, the task, the end; not Auto, the other way.
-    for passed in ["Begin", "Approve", "Done"] {
+    // The picture marks the path: the start, the gateway, the task, the end;
+    // not Auto, the other way, which is drawn untouched.
+    for passed in ["Begin", "Route", "Approve", "Done"] {
         assert!(
-            s.has(&format!("#picture .element.passed[data-element='{passed}']")),
+            s.has(&format!("#picture .pd-element.passed[data-element='{passed}']")),
             "{passed} is not marked passed in #picture"
         );
     }
-    assert!(s.has("#picture .element[data-element='Auto']"), "Auto is in the picture");
-    assert!(!s.has("#picture .element.passed[data-element='Auto']"), "Auto is marked passed but was not");
-    assert!(!s.has("#picture .element.waiting"), "a completed instance waits nowhere");
+    assert!(s.has("#picture .pd-element[data-element='Auto']"), "Auto is in the picture");
+    assert!(!s.has("#picture .pd-element.passed[data-element='Auto']"), "Auto is marked passed but was not");
+    assert!(s.has("#picture .pd-element.untouched[data-element='Auto']"), "Auto is not drawn untouched");
+    assert!(!s.has("#picture .pd-element.waiting"), "a completed instance waits nowhere");
     let approved = s.text("#parameters tr[data-param='Approved']");
     assert!(approved.contains("true"), "Approved: {approved}");
     let note = s.text("#parameters tr[data-param='Note']");
@@ -310,7 +312,7 @@ fn an_open_instance_page_updates_itself_when_its_task_is_done_elsewhere() {
     // Nobody touches Grace's browser: its page finds out by itself.
     grace.wait_text("#status", "Completed");
     assert_eq!(grace.path(), instance, "Grace's browser stayed on the instance page");
-    assert!(grace.has("#picture .element.passed[data-element='Approve']"), "the new page shows the path");
+    assert!(grace.has("#picture .pd-element.passed[data-element='Approve']"), "the new page shows the path");
     grace.shot("updated");
     ada.close();
     grace.close();

@@ -145,6 +145,18 @@ impl Mark {
         }
     }
 
+    /// The class a page styles or finds the element by (the web console's
+    /// tests look for `.pd-element.passed[data-element='Approve']`).
+    fn class(self) -> &'static str {
+        match self {
+            Mark::Plain => "",
+            Mark::Untouched => " untouched",
+            Mark::Passed => " passed",
+            Mark::Waiting => " waiting",
+            Mark::Failed => " failed",
+        }
+    }
+
     fn stroke(self) -> &'static str {
         match self {
             Mark::Plain => INK,
@@ -378,8 +390,10 @@ fn element(out: &mut String, node: &Node, at: &Placed, mark: Mark, path: Option<
     let heavy = if matches!(mark, Mark::Waiting | Mark::Failed) { 1.5 } else { 0.0 };
     let _ = writeln!(
         out,
-        "<g class=\"pd-element pd-{}\" id=\"pd-{}-e{i}\"><title>{}</title>",
+        "<g class=\"pd-element pd-{}{}\" data-element=\"{}\" id=\"pd-{}-e{i}\"><title>{}</title>",
         node.kind.keyword(),
+        mark.class(),
+        escape(&node.name),
         id_part(&node.name),
         escape(&tooltip(node, path, i))
     );

@@ -367,8 +367,10 @@ fn find_spec<'a>(state: &'a AppState, code: &str) -> Result<&'a ProcessSpec, Api
     Ok(program.process(id))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn process_page(
     viewer: &Viewer,
+    program: &crate::check::spec::Program,
     spec: &ProcessSpec,
     typed: &HashMap<String, String>,
     errors: &HashMap<String, String>,
@@ -380,7 +382,7 @@ fn process_page(
     let body = html! {
         @if let Some(c) = &spec.caption { p.lead { (c) } }
         h2 { "Picture" }
-        figure #picture { (picture::picture(spec, None)) }
+        figure #picture { (picture::of_process(program, spec)) }
         h2 { "Start" }
         @if !may_start {
             p.muted { "Your roles do not allow starting processes." }
@@ -407,7 +409,7 @@ async fn process(
     Segment(code): Segment,
 ) -> Result<Response, ApiError> {
     let spec = find_spec(&state, &code)?;
-    Ok(process_page(&viewer(&caller, &headers), spec, &HashMap::new(), &HashMap::new(), None, StatusCode::OK))
+    Ok(process_page(&viewer(&caller, &headers), state.program()?, spec, &HashMap::new(), &HashMap::new(), None, StatusCode::OK))
 }
 
 async fn start(
@@ -424,14 +426,14 @@ async fn start(
     let (values, errors) = form::read(&start_fields(spec), &sent);
     if !errors.is_empty() {
         let message = Message::error("Some values are not valid; see the fields below.");
-        return Ok(process_page(&viewer, spec, &sent, &errors, message, StatusCode::UNPROCESSABLE_ENTITY));
+        return Ok(process_page(&viewer, state.program()?, spec, &sent, &errors, message, StatusCode::UNPROCESSABLE_ENTITY));
     }
     let s = state.clone();
     let started = blocking(move || creatio::start_and_keep(&s, &code, &values, &caller, deadline)).await;
     match started {
         Ok(instance) => Ok(page::redirect(&format!("/instances/{}?started=1", instance.id))),
         Err(e) if e.status.is_client_error() => {
-            Ok(process_page(&viewer, spec, &sent, &HashMap::new(), Message::error(e.message), e.status))
+            Ok(process_page(&viewer, state.program()?, spec, &sent, &HashMap::new(), Message::error(e.message), e.status))
         }
         Err(e) => Err(e),
     }
@@ -1003,7 +1005,7 @@ async fn instance(
             div #failure.card.error-box role="alert" { strong { "Failed: " } (e.to_string()) }
         }
         h2 { "Picture and path" }
-        figure #picture { (picture::picture(spec, Some(&instance))) }
+        figure #picture { (picture::of_instance(&instance)) }
         h2 #waiting-heading { "Waiting" }
         div #waiting aria-labelledby="waiting-heading" {
             @if waiting.is_empty() { p.muted { "Nothing waits." } }
