@@ -444,7 +444,8 @@ fn formatting_gives_fmts_layout_as_one_edit_and_leaves_a_broken_document_alone()
 
     let broken = uri(&dir.path().join("broken.proc"));
     client.open(&broken, "process UsrBroken {\n  start Begin ->\n");
-    let edits = client.call("textDocument/formatting", json!({ "textDocument": { "uri": broken }, "options": options }));
+    let edits =
+        client.call("textDocument/formatting", json!({ "textDocument": { "uri": broken }, "options": options }));
     assert_eq!(edits, json!([]), "a document that does not parse is left as it is");
     assert_eq!(client.stop(), Some(0));
 }

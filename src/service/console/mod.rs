@@ -409,7 +409,15 @@ async fn process(
     Segment(code): Segment,
 ) -> Result<Response, ApiError> {
     let spec = find_spec(&state, &code)?;
-    Ok(process_page(&viewer(&caller, &headers), state.program()?, spec, &HashMap::new(), &HashMap::new(), None, StatusCode::OK))
+    Ok(process_page(
+        &viewer(&caller, &headers),
+        state.program()?,
+        spec,
+        &HashMap::new(),
+        &HashMap::new(),
+        None,
+        StatusCode::OK,
+    ))
 }
 
 async fn start(
@@ -426,15 +434,29 @@ async fn start(
     let (values, errors) = form::read(&start_fields(spec), &sent);
     if !errors.is_empty() {
         let message = Message::error("Some values are not valid; see the fields below.");
-        return Ok(process_page(&viewer, state.program()?, spec, &sent, &errors, message, StatusCode::UNPROCESSABLE_ENTITY));
+        return Ok(process_page(
+            &viewer,
+            state.program()?,
+            spec,
+            &sent,
+            &errors,
+            message,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
     }
     let s = state.clone();
     let started = blocking(move || creatio::start_and_keep(&s, &code, &values, &caller, deadline)).await;
     match started {
         Ok(instance) => Ok(page::redirect(&format!("/instances/{}?started=1", instance.id))),
-        Err(e) if e.status.is_client_error() => {
-            Ok(process_page(&viewer, state.program()?, spec, &sent, &HashMap::new(), Message::error(e.message), e.status))
-        }
+        Err(e) if e.status.is_client_error() => Ok(process_page(
+            &viewer,
+            state.program()?,
+            spec,
+            &sent,
+            &HashMap::new(),
+            Message::error(e.message),
+            e.status,
+        )),
         Err(e) => Err(e),
     }
 }
