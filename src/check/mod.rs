@@ -21,6 +21,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// The names of the types a declaration may use (`List` takes `<T>`): the
+/// checker's "did you mean" and the editor's completion and highlighting.
+pub const TYPE_NAMES: [&str; 8] = ["Text", "Integer", "Decimal", "Boolean", "Date", "DateTime", "Guid", "List"];
+
 pub use snippet::{compile_snippet, Snippet};
 
 /// Loading failed: the files read so far and every diagnostic (errors and warnings).
@@ -364,11 +368,9 @@ impl Checker {
                 "DateTime" => Type::DateTime,
                 "Guid" => Type::Guid,
                 other => {
-                    const NAMES: [&str; 8] =
-                        ["Text", "Integer", "Decimal", "Boolean", "Date", "DateTime", "Guid", "List"];
                     let mut d = Diagnostic::error("procdsl::check::unknown_type", format!("unknown type `{other}`"))
                         .with_label(name.span, "not a type");
-                    d = match type_alias(other).or_else(|| nearest(other, NAMES)) {
+                    d = match type_alias(other).or_else(|| nearest(other, TYPE_NAMES)) {
                         Some(s) => d.with_help(format!("did you mean `{s}`?")),
                         None => d.with_help("types are Text, Integer, Decimal, Boolean, Date, DateTime, Guid, List<T> and { Attr: T, … }"),
                     };

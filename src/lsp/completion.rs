@@ -39,7 +39,6 @@ const SCRIPT_WORDS: &[&str] = &[
 /// Words that start a test step.
 const STEP_WORDS: &[&str] = &["now", "start", "exec", "signal", "advance", "mock", "expect"];
 const TOP_LEVEL: &[&str] = &["process", "test", "import"];
-const TYPES: &[&str] = &["Text", "Integer", "Decimal", "Boolean", "Date", "DateTime", "Guid", "List"];
 const ELEMENT_KINDS: &[&str] =
     &["start", "end", "terminate", "script", "exclusive", "inclusive", "parallel", "user", "timer", "signal", "call"];
 
@@ -167,7 +166,7 @@ fn items(before: &str, processes: &[&ast::Process]) -> Vec<CompletionItem> {
         return out;
     }
     if head.ends_with(':') || head.ends_with('<') {
-        for t in TYPES {
+        for t in super::TYPES {
             out.push(item(t, CompletionItemKind::CLASS, None));
         }
         return out;
@@ -295,7 +294,7 @@ mod tests {
             in_done.iter().any(|l| l == "F") && in_done.iter().any(|l| l == "A") && in_done.iter().any(|l| l == "y")
         );
         assert!(in_done.iter().any(|l| l == "len"));
-        assert_eq!(labels("process P {\n in A: "), TYPES);
+        assert_eq!(labels("process P {\n in A: "), super::super::TYPES);
         assert!(labels("").contains(&"process".to_string()));
         assert!(labels("process P {\n sta").contains(&"script".to_string()));
         assert_eq!(labels("test \"t\" {\n start P {}\n exec "), ["S", "T", "E"]);

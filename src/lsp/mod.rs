@@ -19,6 +19,7 @@ mod navigation;
 mod semantic_tokens;
 mod symbols;
 
+use crate::check::TYPE_NAMES as TYPES;
 use analysis::Analysis;
 use documents::Document;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};

@@ -102,7 +102,7 @@ pub fn rename(context: &Context, params: RenameParams) -> Result<Option<Workspac
     if !is_identifier(new_name) {
         return Err(format!("`{new_name}` is not a name: a name is a letter or `_`, then letters, digits or `_`"));
     }
-    if RESERVED.contains(&new_name) {
+    if crate::syntax::is_reserved(new_name) {
         return Err(format!("`{new_name}` is a reserved word and cannot be a name"));
     }
     if new_name == found.symbol.name() {
@@ -117,12 +117,6 @@ pub fn rename(context: &Context, params: RenameParams) -> Result<Option<Workspac
     }
     Ok(Some(WorkspaceEdit { changes: Some(changes), ..Default::default() }))
 }
-
-/// Words the parser refuses as names.
-const RESERVED: [&str; 19] = [
-    "let", "if", "else", "while", "for", "in", "break", "continue", "return", "fail", "log", "emit", "true", "false",
-    "null", "and", "or", "not", "then",
-];
 
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();

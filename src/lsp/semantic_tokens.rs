@@ -107,7 +107,6 @@ const KEYWORDS: &[&str] = &[
     "waits",
     "contains",
 ];
-const TYPES: &[&str] = &["Text", "Integer", "Decimal", "Boolean", "Date", "DateTime", "Guid", "List"];
 
 /// `textDocument/semanticTokens/full`.
 pub fn full(context: &Context, params: SemanticTokensParams) -> Result<Option<SemanticTokensResult>, String> {
@@ -215,7 +214,7 @@ fn lex(text: &str, analysis: &Analysis) -> Vec<(usize, usize, u32, u32)> {
                     let named = analysis.at(FileId(0), i).filter(|o| o.span.start as usize == i);
                     let token = match named {
                         Some(o) => Some((kind(&o.symbol), u32::from(o.declaration))),
-                        None if TYPES.contains(&word) => Some((TYPE, 0)),
+                        None if super::TYPES.contains(&word) => Some((TYPE, 0)),
                         None if KEYWORDS.contains(&word) => Some((KEYWORD, 0)),
                         None => None,
                     };

@@ -13,12 +13,14 @@ const CODE: &str = "procdsl::syntax";
 /// well inside the stack.
 const MAX_BRACKETS: usize = 128;
 
-const RESERVED: [&str; 19] = [
+/// Words the parser refuses as names (the LSP's rename refuses them too).
+pub const RESERVED: [&str; 19] = [
     "let", "if", "then", "else", "while", "for", "in", "break", "continue", "return", "fail", "log", "emit", "true",
     "false", "null", "and", "or", "not",
 ];
 
-pub(super) fn is_reserved(name: &str) -> bool {
+/// Whether `name` is one of [`RESERVED`].
+pub fn is_reserved(name: &str) -> bool {
     RESERVED.contains(&name)
 }
 

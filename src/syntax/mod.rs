@@ -10,6 +10,7 @@ mod test_blocks;
 #[cfg(test)]
 mod tests;
 
+pub use errors::{is_reserved, RESERVED};
 pub use parser::parse;
 pub use snippet::parse_snippet;
 
