@@ -1013,22 +1013,7 @@ impl Instance {
                 Ok(Act::Wait(Wait::Timer { due: instant(value, expr, "a timer's `at`")? }))
             }
             ElementKind::Call { process, inputs, outputs } => {
-                if self.depth + 1 > MAX_CALL_DEPTH {
-                    return Err(
-                        RunError::new(format!("sub-processes nested more than {MAX_CALL_DEPTH} deep")).at(e.span)
-                    );
-                }
-                let mut child = Instance::new(self.program.clone(), *process, run.now);
-                child.depth = self.depth + 1;
-                let callee = program.process(*process);
-                for (slot, expr) in inputs {
-                    let v = self.eval(spec, expr, run)?;
-                    run.budget.spend_bytes(conform_work(&v), expr.span)?;
-                    let param = &callee.params[*slot as usize];
-                    child.params[*slot as usize] = convert::conform(v, &param.ty).map_err(|why| {
-                        RunError::new(format!("input `{}` of `{}`: {why}", param.code, callee.code)).at(expr.span)
-                    })?;
-                }
+                let mut child = self.new_child(program, e, *process, inputs, None, run)?;
                 let child_program = child.program.clone();
                 while child.advance(&child_program, run) {}
                 child.settle();
@@ -1042,6 +1027,41 @@ impl Instance {
                 }
             }
         }
+    }
+
+    /// A call's sub-process instance, its inputs evaluated and conformed to
+    /// the callee's parameters; for one item of a `for each` call, with the
+    /// item as the loop variable and named in a conversion error.
+    fn new_child(
+        &mut self,
+        program: &Program,
+        e: &ElementSpec,
+        process: ProcessId,
+        inputs: &[(u32, crate::check::ir::CExpr)],
+        item: Option<&Item>,
+        run: &mut Run,
+    ) -> Result<Instance, RunError> {
+        if self.depth + 1 > MAX_CALL_DEPTH {
+            return Err(RunError::new(format!("sub-processes nested more than {MAX_CALL_DEPTH} deep")).at(e.span));
+        }
+        let spec = program.process(self.process);
+        let mut child = Instance::new(self.program.clone(), process, run.now);
+        child.depth = self.depth + 1;
+        let callee = program.process(process);
+        for (slot, expr) in inputs {
+            if let Some(item) = item {
+                run.locals.clear();
+                run.locals.push(item.value.clone());
+            }
+            let v = self.eval(spec, expr, run)?;
+            run.budget.spend_bytes(conform_work(&v), expr.span)?;
+            let param = &callee.params[*slot as usize];
+            child.params[*slot as usize] = convert::conform(v, &param.ty).map_err(|why| {
+                let of_item = item.map(|i| format!(" (item {})", i.index)).unwrap_or_default();
+                RunError::new(format!("input `{}` of `{}`{of_item}: {why}", param.code, callee.code)).at(expr.span)
+            })?;
+        }
+        Ok(child)
     }
 
     /// A finished sub-process: its outputs flow back, or its failure becomes the call's.
@@ -1483,28 +1503,7 @@ impl Instance {
                 Ok(Some(Wait::User { to: Some(to) }))
             }
             ElementKind::Call { process, inputs, .. } => {
-                if self.depth + 1 > MAX_CALL_DEPTH {
-                    return Err(
-                        RunError::new(format!("sub-processes nested more than {MAX_CALL_DEPTH} deep")).at(e.span)
-                    );
-                }
-                let mut child = Instance::new(self.program.clone(), *process, run.now);
-                child.depth = self.depth + 1;
-                let callee = program.process(*process);
-                for (slot, expr) in inputs {
-                    run.locals.clear();
-                    run.locals.push(item.value.clone());
-                    let v = self.eval(spec, expr, run)?;
-                    run.budget.spend_bytes(conform_work(&v), expr.span)?;
-                    let param = &callee.params[*slot as usize];
-                    child.params[*slot as usize] = convert::conform(v, &param.ty).map_err(|why| {
-                        RunError::new(format!(
-                            "input `{}` of `{}` (item {}): {why}",
-                            param.code, callee.code, item.index
-                        ))
-                        .at(expr.span)
-                    })?;
-                }
+                let mut child = self.new_child(program, e, *process, inputs, Some(item), run)?;
                 // The sub-process's elements keep their own undo records:
                 // the caller's, for the items done so far, must outlive them.
                 let undo = std::mem::take(&mut run.undo);
