@@ -33,6 +33,7 @@ pub mod source;
 pub mod store;
 pub mod syntax;
 pub mod testing;
+pub mod xml;
 
 pub use api::{Engine, Error};
 pub use runtime::descriptor::Descriptor;

@@ -4,6 +4,7 @@
 
 use super::layout::{layout, Placed, LABEL_CHAR, LABEL_CHARS, TIMER_RADIUS};
 use super::{EdgeKind, Graph, InstancePath, Node, NodeKind};
+use crate::xml::escape;
 use std::fmt::Write;
 
 const INK: &str = "#24292f";
@@ -21,24 +22,6 @@ const TASK_LINE: usize = 21;
 const TIMER_LABEL_CHARS: usize = 15;
 /// Characters per line of an event's or gateway's label.
 const EVENT_LINE: usize = 18;
-
-/// Text escaped for XML content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // XML 1.0 allows no other control characters.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A number as the SVG writes it: at most one decimal.
 fn num(x: f64) -> String {

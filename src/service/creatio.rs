@@ -64,11 +64,6 @@ pub fn respond(headers: &HeaderMap, value: Json_) -> Response {
 /// how many were replaced by U+FFFD.
 pub const XML_REPLACED: &str = "x-procdsl-xml-replaced";
 
-/// Can XML 1.0 carry this character (the `Char` production)?
-fn xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
 /// Text as XML character data: markup escaped, `\r` as `&#xD;` (a raw one
 /// would be read back as `\n`), and each character XML cannot carry (C0
 /// controls but tab and newline, U+FFFE, U+FFFF) replaced by U+FFFD; the
@@ -82,7 +77,7 @@ pub fn xml_escape(s: &str) -> (String, usize) {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\r' => out.push_str("&#xD;"),
-            c if xml_char(c) => out.push(c),
+            c if crate::xml::is_char(c) => out.push(c),
             _ => {
                 out.push('\u{FFFD}');
                 replaced += 1;

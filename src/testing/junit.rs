@@ -2,6 +2,7 @@
 //! `testcase` per test, a `failure` with the message, location and report.
 
 use super::TestResult;
+use crate::xml::escape;
 
 /// The results as a JUnit XML document.
 pub fn to_xml(results: &[TestResult]) -> String {
@@ -53,23 +54,5 @@ pub fn to_xml(results: &[TestResult]) -> String {
         out.push_str("  </testsuite>\n");
     }
     out.push_str("</testsuites>\n");
-    out
-}
-
-/// Text for XML content and attributes; characters XML 1.0 forbids are dropped.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' | '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
     out
 }
