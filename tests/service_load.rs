@@ -80,6 +80,23 @@ process UsrSleep {
     end Done
 }
 
+process UsrCount {
+    in  N: Integer = 0
+    out Total: Integer = 0
+    start Begin -> Work
+    script Work { for i in 0..N { Total = Total + 1 } } -> Done
+    end Done
+}
+
+process UsrTaskThenCount {
+    in  N: Integer = 0
+    out Total: Integer = 0
+    start Begin -> Approve
+    user Approve "Approve" { in Ok: Boolean } -> Work
+    script Work { for i in 0..N { Total = Total + 1 } } -> Done
+    end Done
+}
+
 process UsrSlowBackground {
     in  N: Integer = 100000000
     var Total: Integer = 0
@@ -242,6 +259,45 @@ fn a_request_that_times_out_stops_its_run_commits_nothing_and_is_counted() {
         metric(a, &format!("procdsl_http_requests_total{{route=\"{route}/ExecProcElByUId/{{uid}}\",status=\"503\"}}")),
         1
     );
+}
+
+#[test]
+fn a_run_longer_than_a_store_threads_budget_runs_again_on_the_blocking_pool() {
+    let _one_at_a_time = one_at_a_time();
+    let dir = setup();
+    let server = start(dir.path(), &["--max-steps", "1000000000"]);
+    let a = &server.addr;
+    let start = |code: &str, n: u64| {
+        let body = json!({ "schemaName": code, "parameterValues": [{ "name": "N", "value": n.to_string() }] });
+        let r = post(a, &format!("{SVC}/RunProcess"), &body);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    };
+    // A short run stays on the store thread.
+    assert_eq!(start("UsrCount", 3)["resultParameterValues"]["Total"], 3);
+    assert_eq!(metric(a, "procdsl_runs_rerun_total"), 0);
+    // 300,000 turns of a loop take far longer than the budget (2 ms): the
+    // run stops uncommitted and runs again, whole, on the blocking pool.
+    let d = start("UsrCount", 300_000);
+    assert_eq!(
+        (d["status"].as_str(), d["resultParameterValues"]["Total"].as_i64()),
+        (Some("Completed"), Some(300_000)),
+        "{d}"
+    );
+    assert_eq!(metric(a, "procdsl_runs_rerun_total"), 1);
+    // An exec whose run is long: executed once, by the second attempt.
+    let d = start("UsrTaskThenCount", 300_000);
+    let (id, uid) = (d["processId"].as_str().unwrap(), d["waiting"][0]["uid"].as_str().unwrap());
+    let r = get(a, &format!("{SVC}/ExecProcElByUId/{uid}?Ok=true"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["resultParameterValues"]["Total"], 300_000, "{}", r.body);
+    assert_eq!(metric(a, "procdsl_runs_rerun_total"), 2);
+    let d = get(a, &format!("/api/instances/{id}")).json();
+    assert_eq!(d["status"], "Completed", "{d}");
+    let history = d["history"].as_array().unwrap();
+    assert_eq!(history.iter().filter(|h| h["element"] == "Approve").count(), 1, "{d}");
+    // Executed once: a second exec is told so.
+    assert_eq!(get(a, &format!("{SVC}/ExecProcElByUId/{uid}?Ok=true")).status, 409);
 }
 
 #[test]

@@ -6,8 +6,9 @@
 
 use super::caller::{Caller, Via};
 use super::error::{ApiError, Segment};
+use super::worker::{self, Step};
 use super::{auth, blocking, runs, AppState, Deadline};
-use crate::runtime::engine::{self, ExecOutcome, Run};
+use crate::runtime::engine::{self, ExecOutcome, Run, RunOptions};
 use crate::runtime::instance::{Instance, Status};
 use crate::runtime::{convert, descriptor::Descriptor};
 use crate::store;
@@ -19,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value as Json_};
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 use uuid::Uuid;
 
 const SERIALIZATION_NS: &str = "http://schemas.microsoft.com/2003/10/Serialization/";
@@ -515,20 +517,15 @@ pub async fn exec_by_uid(
     let uid = parse_uuid(&uid, "element-instance UId")?;
     let mut fields = query_pairs(query)?;
     fields.extend(object_pairs(json_body(body)?, "field values")?);
-    let s = state.clone();
-    let descriptor = blocking(move || {
-        let (outcome, d, elements) = runs::exec_by_uid(&s, uid, &fields, &caller, deadline)?;
-        if outcome == ExecOutcome::AlreadyExecuted {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!("element-instance {uid} was already executed; nothing was done"),
-            )
-            .with_code("procdsl::exec::already_executed"));
-        }
-        s.metrics.outcome(&d, elements);
-        Ok(d)
-    })
-    .await?;
+    let (outcome, descriptor, elements) = runs::exec_by_uid_unit(&state, uid, fields, caller, deadline).await?;
+    if outcome == ExecOutcome::AlreadyExecuted {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("element-instance {uid} was already executed; nothing was done"),
+        )
+        .with_code("procdsl::exec::already_executed"));
+    }
+    state.metrics.outcome(&descriptor, elements);
     let (id, status) = (descriptor.process_id, descriptor.status);
     Ok(with_instance(respond(&headers, descriptor_json(&descriptor)), id, status))
 }
@@ -596,36 +593,31 @@ pub async fn run_process(
     let body: RunProcessBody = serde_json::from_value(json)
         .map_err(|e| ApiError::bad_request(format!("the RunProcess body is not valid: {e}")))?;
     let inputs = parameter_values(body.parameter_values)?;
+    let code = process_code(&state, &body.schema_name, &body.schema_uid)?;
+    let names = body.result_parameter_names;
+    let value = move |instance: &Instance| {
+        let d = instance.descriptor(names.as_deref());
+        let mut value = descriptor_json(&d);
+        if let Json_::Object(map) = &mut value {
+            map.insert("processStatus".into(), json!(d.status.creatio_code()));
+            map.insert("success".into(), json!(d.status != Status::Failed));
+            // The error as `descriptor_json` wrote it (no server paths).
+            let error = map.get("error").cloned().unwrap_or(Json_::Null);
+            map.insert("errorInfo".into(), error);
+        }
+        (d, value)
+    };
+    if key.is_none() {
+        if let Some((instance, elements)) = start_unit(&state, &code, &inputs, &caller, deadline).await? {
+            let (d, answer) = value(&instance);
+            state.metrics.outcome(&d, elements);
+            return Ok(with_instance(respond(&headers, answer), instance.id, instance.status));
+        }
+    }
     let s = state.clone();
     let value = blocking(move || {
-        let program = s.program()?.clone();
-        let code = match (&body.schema_name, &body.schema_uid) {
-            (Some(name), _) => name.clone(),
-            (None, Some(uid)) => {
-                let uid = parse_uuid(uid, "schemaUId")?;
-                let process = program
-                    .find_by_uid(uid)
-                    .ok_or_else(|| ApiError::not_found(format!("no process has the schema UId {uid}")))?;
-                program.process(process).code.to_string()
-            }
-            (None, None) => {
-                return Err(ApiError::bad_request("the body names no process: give \"schemaName\" or \"schemaUId\""))
-            }
-        };
         let instance = new_instance(&s, &code, &inputs)?;
         let (instance, run) = run_foreground(&s, instance, &caller, deadline)?;
-        let value = |instance: &Instance| {
-            let d = instance.descriptor(body.result_parameter_names.as_deref());
-            let mut value = descriptor_json(&d);
-            if let Json_::Object(map) = &mut value {
-                map.insert("processStatus".into(), json!(d.status.creatio_code()));
-                map.insert("success".into(), json!(d.status != Status::Failed));
-                // The error as `descriptor_json` wrote it (no server paths).
-                let error = map.get("error").cloned().unwrap_or(Json_::Null);
-                map.insert("errorInfo".into(), error);
-            }
-            (d, value)
-        };
         let (d, answer) = value(&instance);
         // With a key, the instance and its answer are kept together, so that
         // a retry gets this answer, however this request ends.
@@ -647,6 +639,91 @@ pub async fn run_process(
     match value {
         Ok((id, status, value)) => Ok(with_instance(respond(&headers, value), id, status)),
         Err(answer) => Ok(replay(&headers, &answer)),
+    }
+}
+
+/// The Code of the process a RunProcess body names.
+fn process_code(state: &AppState, name: &Option<String>, uid: &Option<String>) -> Result<String, ApiError> {
+    let program = state.program()?;
+    match (name, uid) {
+        (Some(name), _) => Ok(name.clone()),
+        (None, Some(uid)) => {
+            let uid = parse_uuid(uid, "schemaUId")?;
+            let process = program
+                .find_by_uid(uid)
+                .ok_or_else(|| ApiError::not_found(format!("no process has the schema UId {uid}")))?;
+            Ok(program.process(process).code.to_string())
+        }
+        (None, None) => Err(ApiError::bad_request("the body names no process: give \"schemaName\" or \"schemaUId\"")),
+    }
+}
+
+/// How a start on a store thread ended.
+enum Started {
+    /// Kept (if it is to be) and answered; with the elements it executed.
+    Done(Instance, u64),
+    /// Saved; the signals it threw are still to be delivered.
+    Thrown(Instance, u64, RunOptions),
+    /// Its run outgrew the unit's budget: the long way.
+    TooLong,
+}
+
+/// Starts `code` as one unit of work on a store thread
+/// ([`worker::StoreHandle::unit`]): the new instance, its run and its save
+/// (if it is kept). `None` when its run outgrew the unit's budget: nothing
+/// was kept, and the caller starts it the long way, on the blocking pool.
+async fn start_unit(
+    state: &AppState,
+    code: &str,
+    inputs: &[(String, String)],
+    caller: &Caller,
+    deadline: Deadline,
+) -> Result<Option<(Instance, u64)>, ApiError> {
+    let (s, code, inputs) = (state.clone(), code.to_string(), inputs.to_vec());
+    let options = state.options_for(caller);
+    let started = state
+        .store
+        .unit(move |_| {
+            let mut instance = match new_instance(&s, &code, &inputs) {
+                Ok(instance) => instance,
+                Err(e) => return Step::Answer(Err(e)),
+            };
+            let until = deadline.run_until().min(Instant::now() + worker::UNIT_BUDGET);
+            let mut run = Run::new(options).until(until);
+            store::run_on(&mut instance, &mut run);
+            if run.timed_out() {
+                return Step::Answer(Ok(Started::TooLong));
+            }
+            s.metrics.started.fetch_add(1, Ordering::Relaxed);
+            let elements = run.elements_executed;
+            if !kept(&instance, &run) {
+                return Step::Answer(Ok(Started::Done(instance, elements)));
+            }
+            let emitted = !run.emitted.is_empty();
+            let options = run.options;
+            let save = store::Save { instance, emitted: run.emitted, expected: None, key: None };
+            Step::Commit(
+                store::Write::Save(Box::new(save)),
+                Box::new(move |written| match written {
+                    Ok(store::Written::Saved(instance)) if emitted => Ok(Started::Thrown(*instance, elements, options)),
+                    Ok(store::Written::Saved(instance)) => Ok(Started::Done(*instance, elements)),
+                    Ok(_) => Err(ApiError::internal("the store answered a save with something else")),
+                    Err(e) => Err(e.into()),
+                }),
+            )
+        })
+        .await??;
+    match started {
+        Started::Done(instance, elements) => Ok(Some((instance, elements))),
+        Started::Thrown(instance, elements, options) => {
+            let (s, id) = (state.clone(), instance.id);
+            blocking(move || runs::deliver_thrown(&s, id, &options, deadline)).await?;
+            Ok(Some((instance, elements)))
+        }
+        Started::TooLong => {
+            state.metrics.runs_rerun.fetch_add(1, Ordering::Relaxed);
+            Ok(None)
+        }
     }
 }
 

@@ -33,6 +33,8 @@ pub struct Metrics {
     pub timers_fired: AtomicU64,
     /// Runs stopped at their request's deadline.
     pub runs_stopped: AtomicU64,
+    /// Runs that outgrew a store thread's budget and ran again on the blocking pool.
+    pub runs_rerun: AtomicU64,
     /// Signals not passed on (a loop).
     pub signals_dropped: AtomicU64,
     /// Background runs this node took over: left `Running` with no live
@@ -171,6 +173,13 @@ impl Metrics {
             "Runs stopped because their request reached its time-out (nothing of them committed).",
             "counter",
             count(&self.runs_stopped),
+        );
+        gauge(
+            &mut out,
+            "procdsl_runs_rerun_total",
+            "Runs that outgrew a store thread's budget and ran again from the start on the blocking pool.",
+            "counter",
+            count(&self.runs_rerun),
         );
         gauge(
             &mut out,

@@ -8,6 +8,7 @@
 
 use super::caller::Caller;
 use super::error::ApiError;
+use super::worker::{self, Step};
 use super::{blocking, AppState, Deadline};
 use crate::app;
 use crate::runtime::descriptor::Descriptor;
@@ -17,6 +18,8 @@ use crate::store::{self, Save, StoreError, Versioned, Write, Written, PAGE_SIZE}
 use axum::http::StatusCode;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
 use uuid::Uuid;
 
 /// How often an exec loads again after a conflict before it gives up
@@ -44,6 +47,50 @@ fn conflicted() -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the instance kept changing while this request ran; try again")
 }
 
+/// What an exec decided about an instance it loaded.
+enum Decided {
+    /// Nothing to save: the element-instance was executed before.
+    AlreadyExecuted(Box<Descriptor>),
+    /// The instance ran on; its save expects `version`.
+    Ran { save: Box<Save>, elements: u64, emitted: bool },
+    /// The run passed `until` before it ended; nothing is kept.
+    Stopped,
+}
+
+/// Executes `uid` in the instance loaded (at `version`) and runs it on,
+/// until it waits, ends or `until` passes.
+fn decide_exec(
+    state: &AppState,
+    loaded: Versioned,
+    uid: Uuid,
+    fields: &[(String, String)],
+    caller: &Caller,
+    until: Instant,
+) -> Result<Decided, ApiError> {
+    let Versioned { mut instance, version } = loaded;
+    if instance.was_executed(uid) {
+        return Ok(Decided::AlreadyExecuted(Box::new(instance.descriptor(None))));
+    }
+    // Before "finished": a UId its deadline cancelled says so, also once
+    // the instance has ended.
+    if let Some(refusal) = instance.deadline_refusal(uid, jiff::Timestamp::now()) {
+        return Err(refusal.into());
+    }
+    if instance.status.is_finished() {
+        return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
+    }
+    let mut run = Run::new(state.options_for(caller)).until(until);
+    instance.exec_only(uid, fields, &mut run)?;
+    store::run_on(&mut instance, &mut run);
+    if run.timed_out() {
+        return Ok(Decided::Stopped);
+    }
+    let emitted = !run.emitted.is_empty();
+    let elements = run.elements_executed;
+    let save = Box::new(Save { instance, emitted: run.emitted, expected: Some(version), key: None });
+    Ok(Decided::Ran { save, elements, emitted })
+}
+
 /// Executes a waiting element-instance by UId and runs its instance on,
 /// off the store's thread. Exactly once: of two racing execs, both may
 /// run, but only the first save matches the version loaded; the second
@@ -56,32 +103,19 @@ pub fn exec_by_uid(
     deadline: Deadline,
 ) -> Result<(ExecOutcome, Descriptor, u64), ApiError> {
     for _ in 0..MAX_RETRIES {
-        let Versioned { mut instance, version } = state.store.call(move |st| st.load_by_uid(uid))?;
-        if instance.was_executed(uid) {
-            return Ok((ExecOutcome::AlreadyExecuted, instance.descriptor(None), 0));
-        }
-        // Before "finished": a UId its deadline cancelled says so, also once
-        // the instance has ended.
-        if let Some(refusal) = instance.deadline_refusal(uid, jiff::Timestamp::now()) {
-            return Err(refusal.into());
-        }
-        if instance.status.is_finished() {
-            return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
-        }
-        let mut run = state.run_until(caller, deadline);
-        instance.exec_only(uid, fields, &mut run)?;
-        store::run_on(&mut instance, &mut run);
-        if run.timed_out() {
-            return Err(stopped(state));
-        }
-        let emitted = !run.emitted.is_empty();
-        let save = Save { instance, emitted: run.emitted, expected: Some(version), key: None };
-        match state.store.try_write(Write::Save(Box::new(save)))? {
+        let loaded = state.store.call(move |st| st.load_by_uid(uid))?;
+        let (save, elements, emitted) = match decide_exec(state, loaded, uid, fields, caller, deadline.run_until())? {
+            Decided::AlreadyExecuted(d) => return Ok((ExecOutcome::AlreadyExecuted, *d, 0)),
+            Decided::Stopped => return Err(stopped(state)),
+            Decided::Ran { save, elements, emitted } => (save, elements, emitted),
+        };
+        let options = state.options_for(caller);
+        match state.store.try_write(Write::Save(save))? {
             Ok(Written::Saved(instance)) => {
                 if emitted {
-                    deliver_thrown(state, instance.id, &run.options, deadline)?;
+                    deliver_thrown(state, instance.id, &options, deadline)?;
                 }
-                return Ok((ExecOutcome::Executed, instance.descriptor(None), run.elements_executed));
+                return Ok((ExecOutcome::Executed, instance.descriptor(None), elements));
             }
             Ok(_) => return Err(ApiError::internal("the store answered a save with something else")),
             Err(StoreError::Conflict { .. }) => continue,
@@ -89,6 +123,84 @@ pub fn exec_by_uid(
         }
     }
     Err(conflicted())
+}
+
+/// How a unit of an exec on a store thread ended.
+enum Attempt {
+    Answered(Result<(ExecOutcome, Descriptor, u64), ApiError>),
+    /// Saved; the signals it threw are still to be delivered.
+    Thrown(Descriptor, u64),
+    /// Saved over by another request meanwhile: load again.
+    Conflict,
+    /// Its run outgrew [`worker::UNIT_BUDGET`]: the long way.
+    TooLong,
+}
+
+/// [`exec_by_uid`] for an async handler: the load, the run and the save as
+/// one unit of work on a store thread ([`worker::StoreHandle::unit`]); a
+/// run longer than the unit's budget goes the long way, on the blocking
+/// pool, as does a request that conflicted more than once.
+pub async fn exec_by_uid_unit(
+    state: &AppState,
+    uid: Uuid,
+    fields: Vec<(String, String)>,
+    caller: Caller,
+    deadline: Deadline,
+) -> Result<(ExecOutcome, Descriptor, u64), ApiError> {
+    let fields = Arc::new(fields);
+    let caller = Arc::new(caller);
+    for _ in 0..2 {
+        let (s, f, c) = (state.clone(), fields.clone(), caller.clone());
+        let attempt = state
+            .store
+            .unit(move |st| {
+                let until = deadline.run_until().min(Instant::now() + worker::UNIT_BUDGET);
+                let decided = st
+                    .load_by_uid(uid)
+                    .map_err(ApiError::from)
+                    .and_then(|loaded| decide_exec(&s, loaded, uid, &f, &c, until));
+                match decided {
+                    Err(e) => Step::Answer(Attempt::Answered(Err(e))),
+                    Ok(Decided::AlreadyExecuted(d)) => {
+                        Step::Answer(Attempt::Answered(Ok((ExecOutcome::AlreadyExecuted, *d, 0))))
+                    }
+                    Ok(Decided::Stopped) => Step::Answer(Attempt::TooLong),
+                    Ok(Decided::Ran { save, elements, emitted }) => Step::Commit(
+                        Write::Save(save),
+                        Box::new(move |written| match written {
+                            Ok(Written::Saved(instance)) if emitted => {
+                                Attempt::Thrown(instance.descriptor(None), elements)
+                            }
+                            Ok(Written::Saved(instance)) => {
+                                Attempt::Answered(Ok((ExecOutcome::Executed, instance.descriptor(None), elements)))
+                            }
+                            Ok(_) => Attempt::Answered(Err(ApiError::internal(
+                                "the store answered a save with something else",
+                            ))),
+                            Err(StoreError::Conflict { .. }) => Attempt::Conflict,
+                            Err(e) => Attempt::Answered(Err(e.into())),
+                        }),
+                    ),
+                }
+            })
+            .await?;
+        match attempt {
+            Attempt::Answered(answer) => return answer,
+            Attempt::Thrown(d, elements) => {
+                let s = state.clone();
+                let options = state.options_for(&caller);
+                blocking(move || deliver_thrown(&s, d.process_id, &options, deadline)).await?;
+                return Ok((ExecOutcome::Executed, d, elements));
+            }
+            Attempt::Conflict => continue,
+            Attempt::TooLong => {
+                state.metrics.runs_rerun.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+        }
+    }
+    let s = state.clone();
+    blocking(move || exec_by_uid(&s, uid, &fields, &caller, deadline)).await
 }
 
 /// Takes the background run of a new instance for this node, before the

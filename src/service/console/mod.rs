@@ -809,9 +809,7 @@ async fn execute(
         let message = Message::error("Some values are not valid; see the fields below.");
         return Ok(task_page_of(&viewer, &instance, uid, &sent, &errors, message, StatusCode::UNPROCESSABLE_ENTITY));
     }
-    let s = state.clone();
-    let who = caller.clone();
-    let done = blocking(move || runs::exec_by_uid(&s, uid, &values, &who, deadline)).await;
+    let done = runs::exec_by_uid_unit(&state, uid, values, caller.clone(), deadline).await;
     match done {
         Ok((ExecOutcome::Executed, d, elements)) => {
             state.metrics.outcome(&d, elements);
