@@ -2,9 +2,10 @@
 //! and `AuthService.svc` routes, the service's own JSON API, health and
 //! Prometheus metrics, on axum and tokio.
 //!
-//! Engine and store calls never run on the async runtime: each goes to
-//! tokio's blocking pool, and the store (one connection behind a mutex, a
-//! [`ProcessStore`]) commits before a response is sent. A scheduler fires
+//! Engine and store calls never run on the async runtime: a request's
+//! short unit of work (load, run, save) goes whole to a store thread, and
+//! anything longer to tokio's blocking pool; the store (a
+//! [`ProcessStore`] on its own threads) commits before a response is sent. A scheduler fires
 //! due timers every second; background runs go to a bounded worker pool.
 //! docs/SERVICE.md describes routes, auth, limits and metrics.
 

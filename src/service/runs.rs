@@ -1,6 +1,7 @@
-//! Process code off the store's thread. The store thread only loads and
-//! commits; every run happens on the blocking pool: load (with the
-//! version saved), run, save expecting that version. A save that finds
+//! Process code: load (with the version saved), run, save expecting that
+//! version. A short exec does it as one unit on a store thread
+//! ([`exec_by_uid_unit`]); a longer one, and everything else here, runs on
+//! the blocking pool while the store thread only loads and commits. A save that finds
 //! the instance changed meanwhile is a conflict: load again and decide
 //! again (an exec then finds its element-instance executed). Timer ticks
 //! and signal deliveries go a page of instances at a time, each page

@@ -33,7 +33,7 @@ use super::error::ApiError;
 use crate::store::{ProcessStore, StoreError, Write, Written};
 use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// At most this many writes in one commit.
 const MAX_BATCH: usize = 256;
@@ -42,6 +42,12 @@ const MAX_BATCH: usize = 256;
 /// it stops, uncommitted, and its request runs again on the blocking pool.
 /// The runs of most processes take tens of microseconds.
 pub const UNIT_BUDGET: Duration = Duration::from_millis(2);
+
+/// At most this many units in one store thread's batch.
+const MAX_UNITS: usize = 16;
+
+/// A batch whose units have run this long commits the writes it has.
+const UNITS_BEFORE_COMMIT: Duration = Duration::from_millis(10);
 
 type Call = Box<dyn FnOnce(&mut dyn ProcessStore) + Send>;
 
@@ -208,16 +214,28 @@ fn serve_jobs(queue: &Mutex<mpsc::Receiver<Job>>, store: &mut dyn ProcessStore) 
                 Ok(job) => pending.push(job),
                 Err(_) => return,
             }
-            while pending.len() < MAX_BATCH {
+            // Units load and run one after another here: past a few, the
+            // next store thread takes the rest, and both run at once.
+            let mut units = 0;
+            while pending.len() < MAX_BATCH && units < MAX_UNITS {
                 match queue.try_recv() {
-                    Ok(job) => pending.push(job),
+                    Ok(job) => {
+                        units += usize::from(matches!(job, Job::Unit(_)));
+                        pending.push(job);
+                    }
                     Err(_) => break,
                 }
             }
         }
         let mut writes = Vec::new();
         let mut replies = Vec::new();
+        let started = Instant::now();
         for job in pending.drain(..) {
+            // Units that ran long (each up to its budget) commit what is
+            // ready, so that no write waits behind many of them.
+            if started.elapsed() > UNITS_BEFORE_COMMIT {
+                flush(store, &mut writes, &mut replies);
+            }
             match job {
                 Job::Write(w, reply) => {
                     writes.push(w);
