@@ -20,6 +20,8 @@
 #   PROCDSL_BIN=path             serve with that binary (another build, to compare)
 #   BUILD=0                      skip the release build (alternating runs of
 #                                PROCDSL_BIN while the worktree changes)
+#   RATES="1000 …"               also drive each setup at these rates (cycles
+#                                per second), for latency at a fixed load
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -149,6 +151,9 @@ drive() {
     'BEGIN { printf "  CPU seconds at full speed: nodes %.1f, postgres %.1f (of %d s x %d cores)\n", n / hz, p / hz, s, c }'
   half=$(echo "$full" | rate | awk '{print int($1/2)}')
   echo "  half load:  $("$target/examples/load" "$addrs" cycle --connections "$connections" --seconds "$seconds" --rate "$half")"
+  for r in ${RATES:-}; do
+    echo "  at $r/s:  $("$target/examples/load" "$addrs" cycle --connections "$connections" --seconds "$seconds" --rate "$r")"
+  done
 }
 
 echo "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $seconds s per run, $connections connections"
