@@ -205,6 +205,22 @@ fn a_user_sees_no_instance_it_did_not_start_and_a_refusal_names_the_roles_needed
 }
 
 #[test]
+fn the_history_names_who_cancelled() {
+    let setup = Setup::new(PROCS);
+    let users = users_file(&setup);
+    let server = setup.start(&["--users", users.to_str().unwrap()]);
+    let a = server.addr.as_str();
+    let (id, _) = waiting(a);
+    let r = call(a, Some("operator"), "POST", &format!("{SVC}/CancelExecution"), Some(&json!([id])));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = call(a, Some("admin"), "GET", &format!("/api/instances/{id}"), None).json();
+    assert_eq!(d["status"], "Cancelled", "{d}");
+    let cancels: Vec<&Value> = d["history"].as_array().unwrap().iter().filter(|h| h["action"] == "cancel").collect();
+    assert_eq!(cancels.len(), 1, "{d}");
+    assert_eq!(cancels[0]["who"], "operator-bot", "{d}");
+}
+
+#[test]
 fn a_session_carries_the_roles_of_its_user() {
     let setup = Setup::new(PROCS);
     let users = users_file(&setup);
