@@ -285,13 +285,21 @@ fn a_run_longer_than_a_store_threads_budget_runs_again_on_the_blocking_pool() {
         "{d}"
     );
     assert_eq!(metric(a, "procdsl_runs_rerun_total"), 1);
+    // The process is known to run long now: its next start goes the long
+    // way at once, without spending the budget first.
+    assert_eq!(start("UsrCount", 300_000)["resultParameterValues"]["Total"], 300_000);
+    assert_eq!(metric(a, "procdsl_runs_rerun_total"), 1);
+    // A short run of it (the long way) makes it a unit again.
+    assert_eq!(start("UsrCount", 3)["resultParameterValues"]["Total"], 3);
+    assert_eq!(start("UsrCount", 300_000)["resultParameterValues"]["Total"], 300_000);
+    assert_eq!(metric(a, "procdsl_runs_rerun_total"), 2);
     // An exec whose run is long: executed once, by the second attempt.
     let d = start("UsrTaskThenCount", 300_000);
     let (id, uid) = (d["processId"].as_str().unwrap(), d["waiting"][0]["uid"].as_str().unwrap());
     let r = get(a, &format!("{SVC}/ExecProcElByUId/{uid}?Ok=true"));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["resultParameterValues"]["Total"], 300_000, "{}", r.body);
-    assert_eq!(metric(a, "procdsl_runs_rerun_total"), 2);
+    assert_eq!(metric(a, "procdsl_runs_rerun_total"), 3);
     let d = get(a, &format!("/api/instances/{id}")).json();
     assert_eq!(d["status"], "Completed", "{d}");
     let history = d["history"].as_array().unwrap();

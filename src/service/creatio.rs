@@ -360,7 +360,9 @@ fn run_foreground(
     deadline: Deadline,
 ) -> Result<(Instance, Run), ApiError> {
     let mut run = state.run_until(caller, deadline);
+    let began = Instant::now();
     store::run_on(&mut instance, &mut run);
+    state.ran(&instance.spec().code, began.elapsed());
     if run.timed_out() {
         return Err(runs::stopped(state));
     }
@@ -679,6 +681,9 @@ async fn start_unit(
     caller: &Caller,
     deadline: Deadline,
 ) -> Result<Option<(Instance, u64)>, ApiError> {
+    if state.runs_long(code) {
+        return Ok(None);
+    }
     let (s, code, inputs) = (state.clone(), code.to_string(), inputs.to_vec());
     let options = state.options_for(caller);
     let started = state
@@ -690,7 +695,9 @@ async fn start_unit(
             };
             let until = deadline.run_until().min(Instant::now() + worker::UNIT_BUDGET);
             let mut run = Run::new(options).until(until);
+            let began = Instant::now();
             store::run_on(&mut instance, &mut run);
+            s.ran(&code, began.elapsed());
             if run.timed_out() {
                 return Step::Answer(Ok(Started::TooLong));
             }

@@ -254,6 +254,9 @@ pub(crate) struct Shared {
     given_up: Mutex<HashSet<uuid::Uuid>>,
     /// The service is stopping: no more orphans are taken over.
     stopping: std::sync::atomic::AtomicBool,
+    /// Processes whose last run outgrew a store thread's budget
+    /// ([`worker::UNIT_BUDGET`]): their requests go the long way at once.
+    long_runs: Mutex<HashSet<String>>,
 }
 
 /// When a request must be answered (`--timeout` after it came in, also
@@ -286,6 +289,27 @@ impl Shared {
 
     fn options(&self) -> RunOptions {
         RunOptions { max_steps: self.limits.max_steps, max_memory: self.limits.max_memory, ..store::real_time(None) }
+    }
+
+    /// Do runs of process `code` go the long way at once (its last run
+    /// outgrew a store thread's budget)?
+    fn runs_long(&self, code: &str) -> bool {
+        let long = self.long_runs.lock().unwrap_or_else(|e| e.into_inner());
+        !long.is_empty() && long.contains(code)
+    }
+
+    /// Remembers whether a run of `code` outgrew a store thread's budget:
+    /// if it did, its next requests go the long way at once, without
+    /// spending the budget first; once one is short again, they go as
+    /// units again.
+    fn ran(&self, code: &str, took: Duration) {
+        let long = took > worker::UNIT_BUDGET;
+        let mut set = self.long_runs.lock().unwrap_or_else(|e| e.into_inner());
+        if long && !set.contains(code) {
+            set.insert(code.to_string());
+        } else if !long && !set.is_empty() {
+            set.remove(code);
+        }
     }
 
     /// The options of a run on behalf of `caller` (see [`access::run_as`]).
@@ -400,6 +424,7 @@ pub fn app(config: Config) -> (Router, ServiceHandle) {
         held: Mutex::new(HashSet::new()),
         given_up: Mutex::new(HashSet::new()),
         stopping: std::sync::atomic::AtomicBool::new(false),
+        long_runs: Mutex::new(HashSet::new()),
     });
     let inner = routes_router(state.clone());
     let outer = Router::new()

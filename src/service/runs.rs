@@ -56,6 +56,8 @@ enum Decided {
     Ran { save: Box<Save>, elements: u64, emitted: bool },
     /// The run passed `until` before it ended; nothing is kept.
     Stopped,
+    /// Not run: its process runs long, and this was a unit.
+    Long,
 }
 
 /// Executes `uid` in the instance loaded (at `version`) and runs it on,
@@ -67,6 +69,7 @@ fn decide_exec(
     fields: &[(String, String)],
     caller: &Caller,
     until: Instant,
+    unit: bool,
 ) -> Result<Decided, ApiError> {
     let Versioned { mut instance, version } = loaded;
     if instance.was_executed(uid) {
@@ -80,9 +83,15 @@ fn decide_exec(
     if instance.status.is_finished() {
         return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
     }
+    let code = instance.spec().code.clone();
+    if unit && state.runs_long(&code) {
+        return Ok(Decided::Long);
+    }
     let mut run = Run::new(state.options_for(caller)).until(until);
+    let began = Instant::now();
     instance.exec_only(uid, fields, &mut run)?;
     store::run_on(&mut instance, &mut run);
+    state.ran(&code, began.elapsed());
     if run.timed_out() {
         return Ok(Decided::Stopped);
     }
@@ -105,11 +114,12 @@ pub fn exec_by_uid(
 ) -> Result<(ExecOutcome, Descriptor, u64), ApiError> {
     for _ in 0..MAX_RETRIES {
         let loaded = state.store.call(move |st| st.load_by_uid(uid))?;
-        let (save, elements, emitted) = match decide_exec(state, loaded, uid, fields, caller, deadline.run_until())? {
-            Decided::AlreadyExecuted(d) => return Ok((ExecOutcome::AlreadyExecuted, *d, 0)),
-            Decided::Stopped => return Err(stopped(state)),
-            Decided::Ran { save, elements, emitted } => (save, elements, emitted),
-        };
+        let (save, elements, emitted) =
+            match decide_exec(state, loaded, uid, fields, caller, deadline.run_until(), false)? {
+                Decided::AlreadyExecuted(d) => return Ok((ExecOutcome::AlreadyExecuted, *d, 0)),
+                Decided::Stopped | Decided::Long => return Err(stopped(state)),
+                Decided::Ran { save, elements, emitted } => (save, elements, emitted),
+            };
         let options = state.options_for(caller);
         match state.store.try_write(Write::Save(save))? {
             Ok(Written::Saved(instance)) => {
@@ -135,6 +145,8 @@ enum Attempt {
     Conflict,
     /// Its run outgrew [`worker::UNIT_BUDGET`]: the long way.
     TooLong,
+    /// Its process runs long: the long way, without trying.
+    Long,
 }
 
 /// [`exec_by_uid`] for an async handler: the load, the run and the save as
@@ -159,13 +171,14 @@ pub async fn exec_by_uid_unit(
                 let decided = st
                     .load_by_uid(uid)
                     .map_err(ApiError::from)
-                    .and_then(|loaded| decide_exec(&s, loaded, uid, &f, &c, until));
+                    .and_then(|loaded| decide_exec(&s, loaded, uid, &f, &c, until, true));
                 match decided {
                     Err(e) => Step::Answer(Attempt::Answered(Err(e))),
                     Ok(Decided::AlreadyExecuted(d)) => {
                         Step::Answer(Attempt::Answered(Ok((ExecOutcome::AlreadyExecuted, *d, 0))))
                     }
                     Ok(Decided::Stopped) => Step::Answer(Attempt::TooLong),
+                    Ok(Decided::Long) => Step::Answer(Attempt::Long),
                     Ok(Decided::Ran { save, elements, emitted }) => Step::Commit(
                         Write::Save(save),
                         Box::new(move |written| match written {
@@ -198,6 +211,7 @@ pub async fn exec_by_uid_unit(
                 state.metrics.runs_rerun.fetch_add(1, Ordering::Relaxed);
                 break;
             }
+            Attempt::Long => break,
         }
     }
     let s = state.clone();
