@@ -190,3 +190,43 @@ fn edits_at_item_borders_reparse_exactly() {
     let new = text.replace("X = 1", "X = 12");
     assert!(incremental::plan(file, text, &base, &new).is_some());
 }
+
+/// The checker's diagnostics after an incremental reparse are those of a full load.
+#[test]
+fn diagnostics_after_a_reparse_are_those_of_a_full_load() {
+    use procdsl::check;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    let path = Path::new("/nonexistent/incremental/big.proc");
+    let load = |text: &str, reuse: Option<(&str, &ast::File)>| {
+        let open = HashMap::from([(path.to_path_buf(), Arc::<str>::from(text))]);
+        let reused = std::cell::Cell::new(false);
+        let (result, trees) = check::load_document(path, open, |new| {
+            let (old_text, old) = reuse?;
+            let splice = incremental::plan(FileId(0), old_text, old, new)?;
+            reused.set(true);
+            Some(splice.apply(old.clone()))
+        });
+        let diagnostics = match result {
+            Ok(loaded) => loaded.warnings,
+            Err(failure) => failure.diagnostics,
+        };
+        (format!("{diagnostics:#?}"), trees, reused.get())
+    };
+    let mut random = Random(7);
+    let mut text = big_process(200);
+    let (_, mut trees, _) = load(&text, None);
+    let mut reused = 0;
+    for n in 0..200 {
+        let new = edit(&text, &mut random);
+        let Some((_, tree)) = trees.first() else { unreachable!("the base text parses") };
+        let (incremental, new_trees, used) = load(&new, Some((&text, tree)));
+        let (full, _, _) = load(&new, None);
+        assert_eq!(incremental, full, "edit {n}:\n{new}");
+        reused += used as usize;
+        if new_trees.first().is_some_and(|(id, _)| *id == FileId(0)) {
+            (text, trees) = (new, new_trees);
+        }
+    }
+    assert!(reused > 20, "only {reused} of 200 loads reused the tree");
+}

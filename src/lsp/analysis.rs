@@ -8,6 +8,7 @@ use crate::diagnostic::Diagnostic;
 use crate::runtime::builtins::Builtin;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{self, ElementKind, ExprKind, StepKind, StmtKind};
+use crate::syntax::incremental;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -78,8 +79,24 @@ pub struct Analysis {
 impl Analysis {
     /// Loads and checks the document at `path`, with `open` standing for
     /// the unsaved documents (by canonical path), and indexes its names.
-    pub fn new(path: &Path, open: HashMap<PathBuf, Arc<str>>) -> Analysis {
-        let (result, trees) = check::load_document(path, open);
+    ///
+    /// `previous` is the document's last analysis that parsed: when the edit
+    /// since lies within one element or item, only that is parsed again
+    /// (`syntax::incremental`), and the previous analysis is used up — its
+    /// tree becomes the new one's. Otherwise it is left as it was.
+    pub fn new(path: &Path, open: HashMap<PathBuf, Arc<str>>, previous: &mut Option<Arc<Analysis>>) -> Analysis {
+        let main = FileId(0);
+        let reuse = |text: &str| {
+            let before = previous.as_ref()?;
+            let splice = incremental::plan(main, &before.sources.file(main).text, before.tree(main)?, text)?;
+            // Taken, not copied, when nothing else holds the previous analysis.
+            let tree = match Arc::try_unwrap(previous.take()?) {
+                Ok(mut before) => before.trees.iter_mut().find(|(id, _)| *id == main).map(|(_, t)| std::mem::take(t))?,
+                Err(shared) => shared.tree(main)?.clone(),
+            };
+            Some(splice.apply(tree))
+        };
+        let (result, trees) = check::load_document(path, open, reuse);
         let (sources, diagnostics) = match result {
             Ok(loaded) => (loaded.program.sources, loaded.warnings),
             Err(failure) => (failure.sources, failure.diagnostics),
