@@ -28,9 +28,40 @@ impl Random {
 /// What an author types: single characters, tokens that join or split
 /// items, comments that may swallow a line, whole new items.
 const TYPED: &[&str] = &[
-    " ", "\n", ";", "x", "1", "{", "}", "(", ")", "\"", "->", "-> S1", ",", ", B", "// note\n", "//", "/*", "*/", "=",
-    "+ 1", "if", "then", "else", "script Q {}\n", "end E\n", "\n -> Done", "\non error -> Done", "process P {}\n",
-    "test \"t\" {}\n", "in Z: Text\n", "caption \"c\"\n", "deadline \"P1D\" -> X", "{x}", "\\",
+    " ",
+    "\n",
+    ";",
+    "x",
+    "1",
+    "{",
+    "}",
+    "(",
+    ")",
+    "\"",
+    "->",
+    "-> S1",
+    ",",
+    ", B",
+    "// note\n",
+    "//",
+    "/*",
+    "*/",
+    "=",
+    "+ 1",
+    "if",
+    "then",
+    "else",
+    "script Q {}\n",
+    "end E\n",
+    "\n -> Done",
+    "\non error -> Done",
+    "process P {}\n",
+    "test \"t\" {}\n",
+    "in Z: Text\n",
+    "caption \"c\"\n",
+    "deadline \"P1D\" -> X",
+    "{x}",
+    "\\",
 ];
 
 fn sources() -> Vec<PathBuf> {
@@ -131,14 +162,21 @@ fn random_edits_of_every_example_case_and_workload_reparse_as_a_full_parse_does(
 
 /// A large process as the keystroke benchmark makes it (scripts/lsp_keystroke.py).
 fn big_process(elements: usize) -> String {
-    let mut lines = vec!["process UsrBig {".to_string(), "    in  X: Integer = 0".into(), "    start Begin -> S1".into()];
+    let mut lines =
+        vec!["process UsrBig {".to_string(), "    in  X: Integer = 0".into(), "    start Begin -> S1".into()];
     for i in 1..elements - 1 {
         let after = if i < elements - 2 { format!("S{}", i + 1) } else { "Done".into() };
         lines.push(format!(
             "    script S{i} \"Step {i}\" {{ X = X + {i}; if X > 10 {{ Y = \"at {{X}}\" }} }} -> {after}"
         ));
     }
-    lines.extend(["    end Done".to_string(), "}".into(), "test \"t\" {".into(), "    start UsrBig".into(), "}".into()]);
+    lines.extend([
+        "    end Done".to_string(),
+        "}".into(),
+        "test \"t\" {".into(),
+        "    start UsrBig".into(),
+        "}".into(),
+    ]);
     lines.join("\n")
 }
 

@@ -94,8 +94,25 @@ fn scan(text: &str, end: usize, limit: usize) -> Scan {
     let mut misaligned = None;
     let mut i = 0;
     while i < end {
-        let byte = bytes[i];
         let in_text = stack.last().is_some_and(|o| o.frame == Frame::Text);
+        // Bytes that change nothing are passed over in one go: the editor
+        // runs this scan over the whole text on every keystroke.
+        let quiet = bytes[i..end].iter().position(|&b| {
+            if in_text {
+                matches!(b, b'\\' | b'"' | b'\n' | b'{')
+            } else {
+                matches!(b, b'/' | b'"' | b'(' | b'[' | b'{' | b'<' | b'>' | b')' | b']' | b'}')
+            }
+        });
+        match quiet {
+            Some(0) => {}
+            Some(n) => {
+                i += n;
+                continue;
+            }
+            None => break,
+        }
+        let byte = bytes[i];
         let mut open = |frame: Frame, depth: &mut usize| {
             stack.push(Open { frame, at: i });
             if frame != Frame::Text {

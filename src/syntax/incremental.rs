@@ -39,9 +39,19 @@ pub struct Splice {
 enum Target {
     /// The text is the same: so is the tree.
     Nothing,
-    Element { process: usize, index: usize, element: Element },
-    Process { index: usize, process: Process },
-    Test { index: usize, test: Test },
+    Element {
+        process: usize,
+        index: usize,
+        element: Box<Element>,
+    },
+    Process {
+        index: usize,
+        process: Box<Process>,
+    },
+    Test {
+        index: usize,
+        test: Box<Test>,
+    },
 }
 
 /// Where the element or item reparsed lies: the piece of text, and what must follow it.
@@ -84,7 +94,7 @@ pub fn plan(file: FileId, old_text: &str, old: &File, new_text: &str) -> Option<
             if within(&piece) {
                 let (element, _) = parse_piece(file, new_text, &piece, delta, |b, pair| b.element(pair))?;
                 return Some(Splice {
-                    target: Target::Element { process: k, index, element },
+                    target: Target::Element { process: k, index, element: Box::new(element) },
                     old_start: piece.start as u32,
                     old_end: piece.old_end as u32,
                     delta,
@@ -95,11 +105,11 @@ pub fn plan(file: FileId, old_text: &str, old: &File, new_text: &str) -> Option<
     let target = match item {
         TopLevel::Process(index) => {
             let (process, rule) = parse_piece(file, new_text, &piece, delta, |b, pair| b.process(pair))?;
-            (rule == Rule::process).then_some(Target::Process { index, process })?
+            (rule == Rule::process).then_some(Target::Process { index, process: Box::new(process) })?
         }
         TopLevel::Test(index) => {
             let (test, rule) = parse_piece(file, new_text, &piece, delta, |b, pair| b.test(pair))?;
-            (rule == Rule::test).then_some(Target::Test { index, test })?
+            (rule == Rule::test).then_some(Target::Test { index, test: Box::new(test) })?
         }
     };
     Some(Splice { target, old_start: piece.start as u32, old_end: piece.old_end as u32, delta })
@@ -142,9 +152,9 @@ impl Splice {
             t.spans(&mut shift);
         }
         match self.target {
-            Target::Element { process, index, element } => file.processes[process].elements[index] = element,
-            Target::Process { index, process } => file.processes[index] = process,
-            Target::Test { index, test } => file.tests[index] = test,
+            Target::Element { process, index, element } => file.processes[process].elements[index] = *element,
+            Target::Process { index, process } => file.processes[index] = *process,
+            Target::Test { index, test } => file.tests[index] = *test,
             Target::Nothing => {}
         }
         file
@@ -170,7 +180,8 @@ enum TopLevel {
 /// anything but another process or test (an import, say) gets none.
 fn top_level_pieces<'a>(text: &'a str, file: &'a File) -> impl Iterator<Item = (TopLevel, Piece)> + 'a {
     let mut starts: Vec<(u32, u32, Option<TopLevel>)> = Vec::new();
-    starts.extend(file.processes.iter().enumerate().map(|(k, p)| (p.span.start, p.span.end, Some(TopLevel::Process(k)))));
+    starts
+        .extend(file.processes.iter().enumerate().map(|(k, p)| (p.span.start, p.span.end, Some(TopLevel::Process(k)))));
     starts.extend(file.tests.iter().enumerate().map(|(k, t)| (t.span.start, t.span.end, Some(TopLevel::Test(k)))));
     // An import's span is its text's: its keyword comes before. Never a piece.
     starts.extend(file.imports.iter().map(|i| (i.span.start, i.span.end, None)));
