@@ -268,3 +268,41 @@ fn diagnostics_after_a_reparse_are_those_of_a_full_load() {
     }
     assert!(reused > 20, "only {reused} of 200 loads reused the tree");
 }
+
+/// At the nesting guard's limits an element reparsed alone gets the guard's
+/// verdict on the whole file: brackets and `if`s one past the limit are
+/// refused, as a full parse refuses them.
+#[test]
+fn nesting_at_the_limits_is_judged_as_in_the_whole_file() {
+    let file = FileId(0);
+    let brackets = |n: usize| format!("{}1{}", "(".repeat(n), ")".repeat(n));
+    let ifs = |n: usize| format!("{}1{}", "if a then ".repeat(n), " else 2".repeat(n));
+    for list in ["", "    in L: List<Integer>\n"] {
+        let text = |value: &str| {
+            format!("process P {{\n{list}    start A -> S\n    script S {{ X = {value} }} -> E\n    end E\n}}\n")
+        };
+        let shapes: [(&dyn Fn(usize) -> String, std::ops::RangeInclusive<usize>); 2] =
+            [(&brackets, 120..=130), (&ifs, 150..=165)];
+        for (shape, range) in shapes {
+            let (mut reparsed, mut refused) = (0, 0);
+            for n in range {
+                let (before, after) = (text(&shape(n - 1)), text(&shape(n)));
+                let Ok(base) = syntax::parse(file, &before) else { continue };
+                let full = syntax::parse(file, &after);
+                match incremental::plan(file, &before, &base, &after) {
+                    Some(splice) => {
+                        let full = full.unwrap_or_else(|e| panic!("{n}: the piece passed, the file is refused: {e}"));
+                        assert_eq!(format!("{:#?}", splice.apply(base)), format!("{full:#?}"), "{n}");
+                        reparsed += 1;
+                    }
+                    None => {
+                        assert!(full.is_err() || !list.is_empty(), "{n}: a valid edit was not reparsed alone");
+                        refused += full.is_err() as usize;
+                    }
+                }
+            }
+            // Both sides of the limit were met.
+            assert!(reparsed > 0 && refused > 0, "{reparsed} reparsed, {refused} refused");
+        }
+    }
+}

@@ -19,6 +19,11 @@
 //! follows the piece is the next item's keyword or the closing `}` (or the
 //! end of the file), which no element or item can take either; and between
 //! them lie only blanks, comments and separators, as the grammar asks.
+//!
+//! The nesting guard that runs before pest (`errors::check_nesting`) counts
+//! brackets and `if`s across the whole text; an element's piece is judged
+//! alone when that gives the whole file's verdict
+//! (`errors::piece_keeps_nesting`), and the whole text is scanned otherwise.
 
 use super::ast::*;
 use super::errors;
@@ -83,8 +88,9 @@ pub fn plan(file: FileId, old_text: &str, old: &File, new_text: &str) -> Option<
     }
     let delta = new_changed_end as i64 - old_changed_end as i64;
     // The nesting guard reads the whole text (a bracket's depth depends on
-    // what is open around it); it costs a scan, not a parse.
-    errors::check_nesting(file, new_text).ok()?;
+    // what is open around it), unless an element's piece alone can tell
+    // (`errors::piece_keeps_nesting`); a scan, not a parse, either way.
+    let whole_guard = || errors::check_nesting(file, new_text).ok();
     let within = |piece: &Piece| piece.start <= start && old_changed_end <= piece.old_end;
     // The process or test holding the change.
     let (item, piece) = top_level_pieces(old_text, old).find(|(_, piece)| within(piece))?;
@@ -92,6 +98,11 @@ pub fn plan(file: FileId, old_text: &str, old: &File, new_text: &str) -> Option<
         let p = &old.processes[k];
         if let Some((index, piece)) = element_piece(old_text, p, start) {
             if within(&piece) {
+                let alone = new_text.get(piece.start..usize::try_from(piece.old_end as i64 + delta).ok()?)?;
+                let no_list = !old_text.contains("List") && !new_text.contains("List");
+                if !(no_list && errors::piece_keeps_nesting(alone)) {
+                    whole_guard()?;
+                }
                 let (element, _) = parse_piece(file, new_text, &piece, delta, |b, pair| b.element(pair))?;
                 return Some(Splice {
                     target: Target::Element { process: k, index, element: Box::new(element) },
@@ -102,6 +113,7 @@ pub fn plan(file: FileId, old_text: &str, old: &File, new_text: &str) -> Option<
             }
         }
     }
+    whole_guard()?;
     let target = match item {
         TopLevel::Process(index) => {
             let (process, rule) = parse_piece(file, new_text, &piece, delta, |b, pair| b.process(pair))?;
