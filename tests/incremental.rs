@@ -281,8 +281,8 @@ fn nesting_at_the_limits_is_judged_as_in_the_whole_file() {
         let text = |value: &str| {
             format!("process P {{\n{list}    start A -> S\n    script S {{ X = {value} }} -> E\n    end E\n}}\n")
         };
-        let shapes: [(&dyn Fn(usize) -> String, std::ops::RangeInclusive<usize>); 2] =
-            [(&brackets, 120..=130), (&ifs, 150..=165)];
+        type Shape<'a> = &'a dyn Fn(usize) -> String;
+        let shapes: [(Shape, std::ops::RangeInclusive<usize>); 2] = [(&brackets, 120..=130), (&ifs, 150..=165)];
         for (shape, range) in shapes {
             let (mut reparsed, mut refused) = (0, 0);
             for n in range {
