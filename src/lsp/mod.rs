@@ -3,7 +3,8 @@
 //! Built on `lsp-server` and `lsp-types` (rust-analyzer's own crates): a
 //! synchronous loop over a channel of messages, with no async runtime —
 //! every request is answered from the last analysis of its document, and
-//! an analysis (parse and check, as `procdsl check`) runs on the loop's
+//! an analysis (parse and check, as `procdsl check`, with only the changed
+//! element parsed again when the edit lies within one) runs on the loop's
 //! thread once the messages waiting have been read, so a burst of
 //! keystrokes costs one analysis (docs/EDITORS.md).
 
