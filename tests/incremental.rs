@@ -62,6 +62,11 @@ const TYPED: &[&str] = &[
     "deadline \"P1D\" -> X",
     "{x}",
     "\\",
+    "é",
+    "😀",
+    "\"ü\"",
+    "\r\n",
+    "\r",
 ];
 
 fn sources() -> Vec<PathBuf> {
