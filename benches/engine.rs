@@ -88,6 +88,30 @@ fn parse(c: &mut Criterion) {
     group.bench_function("check_5000_elements", |b| {
         b.iter(|| check::load_str("edited.proc", black_box(&edited)).unwrap_err())
     });
+    // The same keystroke as the editor makes it now: the edited element is
+    // reparsed alone (`syntax::incremental`) and spliced into the tree of the
+    // text before, then the whole document is checked. It alternates between
+    // the two texts, as typing a letter and deleting it does.
+    let disk = std::path::Path::new("/nonexistent/keystroke.proc");
+    let load = |text: &str, before: Option<(&str, procdsl::syntax::ast::File)>| {
+        let open = std::collections::HashMap::from([(disk.to_path_buf(), Arc::<str>::from(text))]);
+        let (result, mut trees) = check::load_document(disk, open, |new| {
+            let (old_text, old) = before?;
+            Some(procdsl::syntax::incremental::plan(procdsl::source::FileId(0), old_text, &old, new)?.apply(old))
+        });
+        (result.is_ok(), trees.pop().expect("the text parses").1)
+    };
+    let mut tree = Some(load(&text, None).1);
+    let mut mended = true;
+    group.bench_function("keystroke_5000_elements_incremental", |b| {
+        b.iter(|| {
+            let (from, to) = if mended { (&text, &edited) } else { (&edited, &text) };
+            mended = !mended;
+            let (ok, new) = load(black_box(to), tree.take().map(|t| (from.as_str(), t)));
+            assert_eq!(ok, to == &text);
+            tree = Some(new);
+        })
+    });
     let (path, w5) = workload("w5.proc");
     group.throughput(Throughput::Bytes(w5.len() as u64));
     group.bench_function("w5_chain_1002_elements", |b| b.iter(|| check::load_str(&path, black_box(&w5)).unwrap()));

@@ -90,14 +90,20 @@ pub fn load_str(name: &str, text: &str) -> Result<Loaded, LoadError> {
 /// gives the unsaved text of any file (by canonical path), the document's
 /// own among them; other imports are read from disk. Returns the syntax
 /// trees of the files that parsed too, for the language server's navigation.
+///
+/// `reuse` is offered the document's text (as the checker reads it) first:
+/// the tree it gives, if any, stands for that text's parse — the language
+/// server's incremental reparse (`syntax::incremental`).
 pub fn load_document(
     path: &Path,
     open: HashMap<PathBuf, Arc<str>>,
+    reuse: impl FnOnce(&str) -> Option<ast::File>,
 ) -> (Result<Loaded, LoadError>, Vec<(FileId, ast::File)>) {
-    let mut loader = Loader { open, ..Loader::default() };
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let parsed = open.get(&canonical).and_then(|text| reuse(&crate::source::normalize(text.clone())));
+    let mut loader = Loader { open, parsed, ..Loader::default() };
     loader.load_path(path, path.display().to_string(), None);
-    let trees = loader.files.clone();
-    (loader.finish(), trees)
+    loader.finish_with_trees()
 }
 
 /// Loads stored sources (name and text), as a store keeps them.
@@ -122,6 +128,8 @@ struct Loader {
     resolve_imports: bool,
     /// Check the files' `test` blocks (not when a test's mocks are loaded).
     check_tests: bool,
+    /// The first file's tree, parsed already (`load_document`).
+    parsed: Option<ast::File>,
 }
 
 impl Default for Loader {
@@ -134,6 +142,7 @@ impl Default for Loader {
             stack: Vec::new(),
             resolve_imports: true,
             check_tests: true,
+            parsed: None,
         }
     }
 }
@@ -181,7 +190,11 @@ impl Loader {
 
     fn parse_file(&mut self, file: FileId, dir: &Path) {
         let text = self.sources.file(file).text.clone();
-        match syntax::parse(file, &text) {
+        let parsed = match self.parsed.take().filter(|_| file == FileId(0)) {
+            Some(tree) => Ok(tree),
+            None => syntax::parse(file, &text),
+        };
+        match parsed {
             Ok(ast) => {
                 if self.resolve_imports {
                     let shown_dir = Path::new(&self.sources.file(file).name).parent().map(Path::to_path_buf);
@@ -196,7 +209,12 @@ impl Loader {
         }
     }
 
-    fn finish(mut self) -> Result<Loaded, LoadError> {
+    fn finish(self) -> Result<Loaded, LoadError> {
+        self.finish_with_trees().0
+    }
+
+    /// Checks the files loaded, and gives their trees back.
+    fn finish_with_trees(mut self) -> (Result<Loaded, LoadError>, Vec<(FileId, ast::File)>) {
         let processes: Vec<&ast::Process> = self.files.iter().flat_map(|(_, f)| &f.processes).collect();
         let mut checker = Checker { diagnostics: std::mem::take(&mut self.diagnostics), ..Checker::default() };
         let specs = checker.check_program(&processes);
@@ -205,9 +223,10 @@ impl Loader {
         let tests = checker.check_tests(&tests, &specs, &processes, &self.sources);
         let nesting = checker.max_depth;
         let mut diagnostics = checker.diagnostics;
+        let files = std::mem::take(&mut self.files);
         diagnostics.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.span().map(|s| (s.file, s.start))));
         if diagnostics.iter().any(Diagnostic::is_error) {
-            return Err(LoadError { sources: self.sources, diagnostics });
+            return (Err(LoadError { sources: self.sources, diagnostics }), files);
         }
         let mut hasher = Sha256::new();
         for (_, file) in self.sources.files() {
@@ -217,7 +236,7 @@ impl Loader {
             hasher.update([0]);
         }
         let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Loaded { program: Program::new(self.sources, specs, hash, nesting), warnings: diagnostics, tests })
+        (Ok(Loaded { program: Program::new(self.sources, specs, hash, nesting), warnings: diagnostics, tests }), files)
     }
 }
 

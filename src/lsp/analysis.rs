@@ -8,6 +8,7 @@ use crate::diagnostic::Diagnostic;
 use crate::runtime::builtins::Builtin;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{self, ElementKind, ExprKind, StepKind, StmtKind};
+use crate::syntax::incremental;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -78,13 +79,38 @@ pub struct Analysis {
 impl Analysis {
     /// Loads and checks the document at `path`, with `open` standing for
     /// the unsaved documents (by canonical path), and indexes its names.
-    pub fn new(path: &Path, open: HashMap<PathBuf, Arc<str>>) -> Analysis {
-        let (result, trees) = check::load_document(path, open);
+    ///
+    /// `previous` is the document's last analysis that parsed: when the edit
+    /// since lies within one element or item, only that is parsed again
+    /// (`syntax::incremental`), and the previous analysis is used up — its
+    /// tree becomes the new one's. Otherwise it is left as it was.
+    pub fn new(path: &Path, open: HashMap<PathBuf, Arc<str>>, previous: &mut Option<Arc<Analysis>>) -> Analysis {
+        let main = FileId(0);
+        // About as many names as last time: growing the list costs copies of it.
+        let expected = previous.as_ref().map_or(0, |p| p.occurrences.len() + p.occurrences.len() / 8);
+        let reuse = |text: &str| {
+            let before = previous.as_ref()?;
+            let splice = incremental::plan(main, &before.sources.file(main).text, before.tree(main)?, text)?;
+            // Taken, not copied, when nothing else holds the previous analysis.
+            let tree = match Arc::try_unwrap(previous.take()?) {
+                Ok(mut before) => {
+                    before.trees.iter_mut().find(|(id, _)| *id == main).map(|(_, t)| std::mem::take(t))?
+                }
+                Err(shared) => shared.tree(main)?.clone(),
+            };
+            Some(splice.apply(tree))
+        };
+        let (result, trees) = check::load_document(path, open, reuse);
         let (sources, diagnostics) = match result {
             Ok(loaded) => (loaded.program.sources, loaded.warnings),
             Err(failure) => (failure.sources, failure.diagnostics),
         };
-        let mut indexer = Indexer { sources: &sources, out: Vec::new(), details: HashMap::new(), scopes: Vec::new() };
+        let mut indexer = Indexer {
+            sources: &sources,
+            out: Vec::with_capacity(expected),
+            details: HashMap::new(),
+            scopes: Vec::new(),
+        };
         let processes: HashMap<&str, &ast::Process> =
             trees.iter().flat_map(|(_, f)| &f.processes).map(|p| (p.name.name.as_str(), p)).collect();
         for (_, tree) in &trees {
@@ -95,9 +121,8 @@ impl Analysis {
                 indexer.test(t, &processes);
             }
         }
-        let mut occurrences = indexer.out;
+        let occurrences = in_text_order(indexer.out);
         let details = indexer.details;
-        occurrences.sort_by_key(|o| (o.span.file, o.span.start));
         Analysis { sources, diagnostics, trees, occurrences, details }
     }
 
@@ -131,6 +156,47 @@ impl Analysis {
     pub fn tree(&self, file: FileId) -> Option<&ast::File> {
         self.trees.iter().find(|(id, _)| *id == file).map(|(_, tree)| tree)
     }
+
+    /// A description of a declared symbol, for hover.
+    pub fn detail(&self, symbol: &Symbol) -> Option<String> {
+        let Symbol::Element { process, name } = symbol else {
+            return self.details.get(symbol).cloned();
+        };
+        // The first of equal names, as the index declares them.
+        let p = self.processes().find(|p| p.name.name == *process)?;
+        let e = p.elements.iter().find(|e| e.name.name == *name)?;
+        let element_uid = e
+            .uid
+            .as_ref()
+            .and_then(|u| uuid::Uuid::parse_str(u.value.trim()).ok())
+            .unwrap_or_else(|| default_element_uid(process_uid(p), &e.name.name));
+        let caption = e.caption.as_ref().map(|c| format!("\n\ncaption \"{}\"", c.value)).unwrap_or_default();
+        Some(format!(
+            "```procdsl\n{} {}\n```\nelement of `{process}`{caption}\n\nUId `{element_uid}`",
+            e.kind.keyword(),
+            e.name.name
+        ))
+    }
+}
+
+/// A process's UId: the one written, or the default from its Code.
+fn process_uid(p: &ast::Process) -> uuid::Uuid {
+    p.uids
+        .first()
+        .and_then(|u| uuid::Uuid::parse_str(u.value.trim()).ok())
+        .unwrap_or_else(|| default_process_uid(&p.name.name))
+}
+
+/// The occurrences by file and offset, equal ones in the order found. The
+/// indexer finds them nearly in text order (an assignment's value before its
+/// target); sorting small keys and moving each occurrence once costs less
+/// than sorting the occurrences themselves.
+fn in_text_order(found: Vec<Occurrence>) -> Vec<Occurrence> {
+    let mut keys: Vec<(FileId, u32, u32)> =
+        found.iter().enumerate().map(|(i, o)| (o.span.file, o.span.start, i as u32)).collect();
+    keys.sort_unstable();
+    let mut found: Vec<Option<Occurrence>> = found.into_iter().map(Some).collect();
+    keys.iter().filter_map(|&(_, _, i)| found[i as usize].take()).collect()
 }
 
 struct Indexer<'a> {
@@ -168,11 +234,7 @@ impl Indexer<'_> {
 
     fn process(&mut self, p: &ast::Process) {
         let code = p.name.name.clone();
-        let uid = p
-            .uids
-            .first()
-            .and_then(|u| uuid::Uuid::parse_str(u.value.trim()).ok())
-            .unwrap_or_else(|| default_process_uid(&code));
+        let uid = process_uid(p);
         let caption = p.captions.first().map(|c| format!("\n\ncaption \"{}\"", c.value)).unwrap_or_default();
         self.declare(
             p.name.span,
@@ -192,20 +254,11 @@ impl Indexer<'_> {
             self.declare(param.name.span, symbol.clone(), detail);
             context.push((param.name.name.clone(), symbol));
         }
+        // An element's description is made when hover asks for it (`Analysis::detail`):
+        // a large process has thousands, and a keystroke would pay for each.
         for e in &p.elements {
             let symbol = Symbol::Element { process: code.clone(), name: e.name.name.clone() };
-            let element_uid = e
-                .uid
-                .as_ref()
-                .and_then(|u| uuid::Uuid::parse_str(u.value.trim()).ok())
-                .unwrap_or_else(|| default_element_uid(uid, &e.name.name));
-            let caption = e.caption.as_ref().map(|c| format!("\n\ncaption \"{}\"", c.value)).unwrap_or_default();
-            let detail = format!(
-                "```procdsl\n{} {}\n```\nelement of `{code}`{caption}\n\nUId `{element_uid}`",
-                e.kind.keyword(),
-                e.name.name
-            );
-            self.declare(e.name.span, symbol, detail);
+            self.add(e.name.span, symbol, true);
         }
         for e in &p.elements {
             self.scopes = vec![context.clone(), Vec::new()];

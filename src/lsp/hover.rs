@@ -17,8 +17,8 @@ pub fn hover(context: &Context, params: HoverParams) -> Result<Option<Hover>, St
             Some((signature, documentation)) => format!("```procdsl\n{signature}\n```\n{documentation}"),
             None => return Ok(None),
         },
-        symbol => match analysis.details.get(symbol) {
-            Some(detail) => detail.clone(),
+        symbol => match analysis.detail(symbol) {
+            Some(detail) => detail,
             None => return Ok(None),
         },
     };

@@ -3,7 +3,8 @@
 //! Built on `lsp-server` and `lsp-types` (rust-analyzer's own crates): a
 //! synchronous loop over a channel of messages, with no async runtime —
 //! every request is answered from the last analysis of its document, and
-//! an analysis (parse and check, as `procdsl check`) runs on the loop's
+//! an analysis (parse and check, as `procdsl check`, with only the changed
+//! element parsed again when the edit lies within one) runs on the loop's
 //! thread once the messages waiting have been read, so a burst of
 //! keystrokes costs one analysis (docs/EDITORS.md).
 
@@ -220,7 +221,12 @@ impl Server {
             doc.dirty = false;
             let path = doc.canonical.clone();
             let open = open.clone();
-            match catch_unwind(AssertUnwindSafe(|| Analysis::new(&path, open))) {
+            // The last analysis that parsed, held here alone, so that the
+            // new one can take its tree over instead of copying it.
+            let mut previous = self.context.parsed.remove(&uri);
+            let current = self.context.analyses.remove(&uri);
+            let current = current.filter(|c| !previous.as_ref().is_some_and(|p| Arc::ptr_eq(p, c)));
+            match catch_unwind(AssertUnwindSafe(|| Analysis::new(&path, open, &mut previous))) {
                 Ok(analysis) => {
                     let doc = &self.context.documents[&uri];
                     let found = diagnostics::of_document(doc, &analysis, &self.context);
@@ -228,11 +234,22 @@ impl Server {
                     let analysis = Arc::new(analysis);
                     if analysis.tree(crate::source::FileId(0)).is_some() {
                         self.context.parsed.insert(uri.as_str().to_string(), analysis.clone());
+                    } else if let Some(previous) = previous {
+                        self.context.parsed.insert(uri.as_str().to_string(), previous);
                     }
                     self.context.analyses.insert(uri.as_str().to_string(), analysis);
                     self.publish(uri, found, Some(version));
                 }
-                Err(_) => self.log(&format!("the analysis of {uri} failed; its diagnostics are not up to date")),
+                Err(_) => {
+                    // Requests go on being answered from the analyses before.
+                    if let Some(current) = current.or_else(|| previous.clone()) {
+                        self.context.analyses.insert(uri.clone(), current);
+                    }
+                    if let Some(previous) = previous {
+                        self.context.parsed.insert(uri.clone(), previous);
+                    }
+                    self.log(&format!("the analysis of {uri} failed; its diagnostics are not up to date"))
+                }
             }
         }
     }

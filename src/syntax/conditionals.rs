@@ -44,7 +44,29 @@ enum Token<'t> {
 
 /// The offset of the first `if` or bracket past [`MAX_OPEN`], if any.
 pub(super) fn too_many_open(text: &str) -> Option<usize> {
+    count(text, MAX_OPEN).too_many
+}
+
+/// Whether `text`, an element reparsed alone (`super::errors::piece_keeps_nesting`),
+/// stays one below the limit (its process's `{` is open around it in the
+/// file), and ends as it began: nothing open, no `if` counted, nothing
+/// closed that it did not open.
+pub(super) fn piece_balanced(text: &str) -> bool {
+    let counted = count(text, MAX_OPEN - 1);
+    counted.too_many.is_none() && counted.balanced
+}
+
+/// What [`count`] found.
+struct Count {
+    too_many: Option<usize>,
+    /// At the end, only the file's frame is open, with no `if`, and no
+    /// closing bracket was met with only the file's frame open.
+    balanced: bool,
+}
+
+fn count(text: &str, limit: usize) -> Count {
     let bytes = text.as_bytes();
+    let mut underflow = false;
     // Each frame with the `if`s it holds open.
     let mut frames: Vec<(Frame, usize)> = vec![(Frame::Block, 0)];
     let mut total = 0usize;
@@ -93,8 +115,8 @@ pub(super) fn too_many_open(text: &str) -> Option<usize> {
             }
             b'(' | b'[' => {
                 frames.push((Frame::Expression, 0));
-                if open(&frames, total) > MAX_OPEN {
-                    return Some(i);
+                if open(&frames, total) > limit {
+                    return Count { too_many: Some(i), balanced: false };
                 }
                 (Token::Open(byte), i + 1)
             }
@@ -108,13 +130,14 @@ pub(super) fn too_many_open(text: &str) -> Option<usize> {
                     Frame::Block
                 };
                 frames.push((kind, 0));
-                if open(&frames, total) > MAX_OPEN {
-                    return Some(i);
+                if open(&frames, total) > limit {
+                    return Count { too_many: Some(i), balanced: false };
                 }
                 (Token::Open(byte), i + 1)
             }
             b')' | b']' | b'}' => {
                 // Unbalanced closers are pest's to report.
+                underflow |= frames.len() <= 1;
                 if frames.len() > 1 {
                     let (_, open) = frames.pop().unwrap_or((Frame::Block, 0));
                     total -= open;
@@ -133,8 +156,8 @@ pub(super) fn too_many_open(text: &str) -> Option<usize> {
                         last.1 += 1;
                     }
                     total += 1;
-                    if open(&frames, total) > MAX_OPEN {
-                        return Some(i);
+                    if open(&frames, total) > limit {
+                        return Count { too_many: Some(i), balanced: false };
                     }
                 }
                 (Token::Word(word), end)
@@ -150,7 +173,7 @@ pub(super) fn too_many_open(text: &str) -> Option<usize> {
         prev = token;
         i = end;
     }
-    None
+    Count { too_many: None, balanced: !underflow && frames.len() == 1 && total == 0 }
 }
 
 /// Brackets and interpolations open, plus `if`s open.

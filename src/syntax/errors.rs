@@ -51,6 +51,23 @@ pub(super) fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> 
     }
 }
 
+/// Whether the nesting guard gives a whole file the same verdict with
+/// `piece` in it as it gave the file before: `piece` is one element of a
+/// process (from its keyword to the next item), in a file where it replaces
+/// another, and neither file holds the word `List` (whose `<` the guard
+/// counts as a bracket, which a comparison such as `List < 3` leaves open).
+///
+/// Such a file was refused or passed by the guard before the element
+/// changed (it parsed); the element starts with only its process's `{`
+/// open. If the piece alone stays one below both limits and ends with
+/// nothing open and nothing closed that it did not open, the guard sees
+/// the same prefix, the same state after the piece, and so the same rest:
+/// the file passes. Otherwise the caller runs the guard over the file.
+pub(super) fn piece_keeps_nesting(piece: &str) -> bool {
+    let s = scan(piece, piece.len(), MAX_BRACKETS - 1);
+    s.too_deep.is_none() && s.open.is_empty() && !s.underflow && super::conditionals::piece_balanced(piece)
+}
+
 /// What is open at a point of the text.
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Frame {
@@ -80,6 +97,8 @@ struct Scan {
     /// the `{`'s own line: most often, the `}` of an inner block is missing
     /// and this `}` was meant for an outer one.
     misaligned: Option<usize>,
+    /// A closing bracket found nothing open.
+    underflow: bool,
 }
 
 /// Walks `text` up to offset `end` and returns what is still open there.
@@ -92,10 +111,28 @@ fn scan(text: &str, end: usize, limit: usize) -> Scan {
     let mut stack: Vec<Open> = Vec::new();
     let mut depth = 0usize;
     let mut misaligned = None;
+    let mut underflow = false;
     let mut i = 0;
     while i < end {
-        let byte = bytes[i];
         let in_text = stack.last().is_some_and(|o| o.frame == Frame::Text);
+        // Bytes that change nothing are passed over in one go: the editor
+        // runs this scan over the whole text on every keystroke.
+        let quiet = bytes[i..end].iter().position(|&b| {
+            if in_text {
+                matches!(b, b'\\' | b'"' | b'\n' | b'{')
+            } else {
+                matches!(b, b'/' | b'"' | b'(' | b'[' | b'{' | b'<' | b'>' | b')' | b']' | b'}')
+            }
+        });
+        match quiet {
+            Some(0) => {}
+            Some(n) => {
+                i += n;
+                continue;
+            }
+            None => break,
+        }
+        let byte = bytes[i];
         let mut open = |frame: Frame, depth: &mut usize| {
             stack.push(Open { frame, at: i });
             if frame != Frame::Text {
@@ -130,6 +167,7 @@ fn scan(text: &str, end: usize, limit: usize) -> Scan {
                 }
                 b')' | b']' | b'}' => {
                     // Unbalanced closers are pest's to report.
+                    underflow |= stack.iter().all(|o| o.frame == Frame::Text);
                     while let Some(open) = stack.pop() {
                         if open.frame != Frame::Text {
                             depth -= 1;
@@ -147,11 +185,11 @@ fn scan(text: &str, end: usize, limit: usize) -> Scan {
             }
         }
         if depth > limit {
-            return Scan { open: stack, too_deep: Some(i), misaligned };
+            return Scan { open: stack, too_deep: Some(i), misaligned, underflow };
         }
         i += 1;
     }
-    Scan { open: stack, too_deep: None, misaligned }
+    Scan { open: stack, too_deep: None, misaligned, underflow }
 }
 
 /// The indentation (in columns, a tab as 4) of the line holding byte `at`,

@@ -3,6 +3,7 @@ pub mod ast;
 mod conditionals;
 mod errors;
 pub mod format;
+pub mod incremental;
 pub mod parser;
 mod precedence;
 pub mod snippet;

@@ -24,22 +24,25 @@ pub(super) type Result<T> = std::result::Result<T, Diagnostic>;
 pub fn parse(file: FileId, text: &str) -> Result<File> {
     errors::check_nesting(file, text)?;
     let mut pairs = Grammar::parse(Rule::file, text).map_err(|e| errors::from_pest(file, text, e))?;
-    let builder = Builder { file };
+    let builder = Builder { file, offset: 0 };
     match pairs.next() {
         Some(pair) => builder.file(pair),
         None => Ok(File::default()),
     }
 }
 
-/// Turns pairs into AST nodes; knows only which file the spans belong to.
+/// Turns pairs into AST nodes; knows only which file the spans belong to,
+/// and where in it the parsed text starts (a piece reparsed on its own,
+/// `super::incremental`, sits at `offset`).
 pub(super) struct Builder {
     pub(super) file: FileId,
+    pub(super) offset: usize,
 }
 
 impl Builder {
     pub(super) fn span(&self, pair: &Pair) -> Span {
         let span = pair.as_span();
-        Span::new(self.file, span.start(), span.end())
+        Span::new(self.file, self.offset + span.start(), self.offset + span.end())
     }
 
     /// The span of a pair without the whitespace or comment that pest may
@@ -55,7 +58,7 @@ impl Builder {
             // A text ends with its quote, after its last part.
             last = if pair.as_rule() == Rule::text { None } else { pair.into_inner().next_back() };
         }
-        Span::new(self.file, span.start(), end)
+        Span::new(self.file, self.offset + span.start(), self.offset + end)
     }
 
     /// A name; a reserved word is refused here rather than in the grammar.
@@ -72,7 +75,7 @@ impl Builder {
         pairs.find(|p| p.as_rule() == rule).ok_or_else(|| errors::internal(parent, rule))
     }
 
-    fn file(&self, pair: Pair) -> Result<File> {
+    pub(super) fn file(&self, pair: Pair) -> Result<File> {
         let mut file = File::default();
         for item in pair.into_inner() {
             match item.as_rule() {
@@ -92,7 +95,7 @@ impl Builder {
         self.str_lit(text)
     }
 
-    fn process(&self, pair: Pair) -> Result<Process> {
+    pub(super) fn process(&self, pair: Pair) -> Result<Process> {
         let span = self.span(&pair);
         let mut name = None;
         let (mut captions, mut uids, mut params, mut elements) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -159,7 +162,7 @@ impl Builder {
         Ok(TypeExpr { kind, span })
     }
 
-    fn element(&self, pair: Pair) -> Result<Element> {
+    pub(super) fn element(&self, pair: Pair) -> Result<Element> {
         let span = self.trimmed_span(&pair);
         let rule = pair.as_rule();
         let mut keyword = None;

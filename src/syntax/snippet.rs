@@ -14,7 +14,7 @@ pub fn parse_snippet(file: FileId, text: &str) -> Result<Block, Diagnostic> {
     errors::check_nesting(file, text)?;
     let pairs = Grammar::parse(Rule::snippet, text).map_err(|e| errors::from_pest(file, text, e))?;
     let whole = Span::new(file, 0, text.len());
-    let builder = Builder { file };
+    let builder = Builder { file, offset: 0 };
     let body = pairs
         .flat_map(|snippet| snippet.into_inner())
         .find(|p| p.as_rule() == Rule::snippet_body)
