@@ -265,7 +265,7 @@ fn a_request_that_times_out_stops_its_run_commits_nothing_and_is_counted() {
 fn a_run_longer_than_a_store_threads_budget_runs_again_on_the_blocking_pool() {
     let _one_at_a_time = one_at_a_time();
     let dir = setup();
-    let server = start(dir.path(), &["--max-steps", "1000000000"]);
+    let server = start(dir.path(), &["--max-steps", "1000000000", "--unit-budget-us", "20000"]);
     let a = &server.addr;
     let start = |code: &str, n: u64| {
         let body = json!({ "schemaName": code, "parameterValues": [{ "name": "N", "value": n.to_string() }] });
@@ -276,29 +276,29 @@ fn a_run_longer_than_a_store_threads_budget_runs_again_on_the_blocking_pool() {
     // A short run stays on the store thread.
     assert_eq!(start("UsrCount", 3)["resultParameterValues"]["Total"], 3);
     assert_eq!(metric(a, "procdsl_runs_rerun_total"), 0);
-    // 300,000 turns of a loop take far longer than the budget (2 ms): the
+    // A million turns of a loop take far longer than the budget (20 ms here): the
     // run stops uncommitted and runs again, whole, on the blocking pool.
-    let d = start("UsrCount", 300_000);
+    let d = start("UsrCount", 1_000_000);
     assert_eq!(
         (d["status"].as_str(), d["resultParameterValues"]["Total"].as_i64()),
-        (Some("Completed"), Some(300_000)),
+        (Some("Completed"), Some(1_000_000)),
         "{d}"
     );
     assert_eq!(metric(a, "procdsl_runs_rerun_total"), 1);
     // The process is known to run long now: its next start goes the long
     // way at once, without spending the budget first.
-    assert_eq!(start("UsrCount", 300_000)["resultParameterValues"]["Total"], 300_000);
+    assert_eq!(start("UsrCount", 1_000_000)["resultParameterValues"]["Total"], 1_000_000);
     assert_eq!(metric(a, "procdsl_runs_rerun_total"), 1);
     // A short run of it (the long way) makes it a unit again.
     assert_eq!(start("UsrCount", 3)["resultParameterValues"]["Total"], 3);
-    assert_eq!(start("UsrCount", 300_000)["resultParameterValues"]["Total"], 300_000);
+    assert_eq!(start("UsrCount", 1_000_000)["resultParameterValues"]["Total"], 1_000_000);
     assert_eq!(metric(a, "procdsl_runs_rerun_total"), 2);
     // An exec whose run is long: executed once, by the second attempt.
-    let d = start("UsrTaskThenCount", 300_000);
+    let d = start("UsrTaskThenCount", 1_000_000);
     let (id, uid) = (d["processId"].as_str().unwrap(), d["waiting"][0]["uid"].as_str().unwrap());
     let r = get(a, &format!("{SVC}/ExecProcElByUId/{uid}?Ok=true"));
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["resultParameterValues"]["Total"], 300_000, "{}", r.body);
+    assert_eq!(r.json()["resultParameterValues"]["Total"], 1_000_000, "{}", r.body);
     assert_eq!(metric(a, "procdsl_runs_rerun_total"), 3);
     let d = get(a, &format!("/api/instances/{id}")).json();
     assert_eq!(d["status"], "Completed", "{d}");
@@ -306,6 +306,14 @@ fn a_run_longer_than_a_store_threads_budget_runs_again_on_the_blocking_pool() {
     assert_eq!(history.iter().filter(|h| h["element"] == "Approve").count(), 1, "{d}");
     // Executed once: a second exec is told so.
     assert_eq!(get(a, &format!("{SVC}/ExecProcElByUId/{uid}?Ok=true")).status, 409);
+    // What runs long is remembered by where the run goes on from: the
+    // next exec of that task goes the long way at once, and the start
+    // (short: it runs to the task) still goes as a unit.
+    let d = start("UsrTaskThenCount", 1_000_000);
+    let uid = d["waiting"][0]["uid"].as_str().unwrap();
+    let r = get(a, &format!("{SVC}/ExecProcElByUId/{uid}?Ok=true"));
+    assert_eq!(r.json()["resultParameterValues"]["Total"], 1_000_000, "{}", r.body);
+    assert_eq!(metric(a, "procdsl_runs_rerun_total"), 3);
 }
 
 #[test]

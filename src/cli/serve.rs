@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// The most background runs accepted and not finished; more are refused with 503.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub max_backlog: usize,
+    /// How long a request's run may take on a store thread before it runs
+    /// again on the blocking pool, in microseconds.
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 250)]
+    pub unit_budget_us: u64,
     /// How long a session lives after sign-in, in hours.
     #[arg(long, value_name = "HOURS", default_value_t = 8.0)]
     pub session_hours: f64,
@@ -267,6 +271,7 @@ fn start(args: ServeArgs) -> Result<(), String> {
         session_idle: args.session_idle_minutes.map(|m| seconds(m * 60.0, "--session-idle-minutes")).transpose()?,
         secure_cookies,
         lease: lease(args.lease_seconds)?,
+        unit_budget: Duration::from_micros(args.unit_budget_us),
         ..Limits::default()
     };
     let reloadable = users.clone();

@@ -6,7 +6,7 @@
 
 use super::caller::{Caller, Via};
 use super::error::{ApiError, Segment};
-use super::worker::{self, Step};
+use super::worker::Step;
 use super::{auth, blocking, runs, AppState, Deadline};
 use crate::runtime::engine::{self, ExecOutcome, Run, RunOptions};
 use crate::runtime::instance::{Instance, Status};
@@ -362,7 +362,7 @@ fn run_foreground(
     let mut run = state.run_until(caller, deadline);
     let began = Instant::now();
     store::run_on(&mut instance, &mut run);
-    state.ran(&instance.spec().code, began.elapsed());
+    state.ran(&instance.spec().code, None, began.elapsed());
     if run.timed_out() {
         return Err(runs::stopped(state));
     }
@@ -671,7 +671,7 @@ enum Started {
 }
 
 /// Starts `code` as one unit of work on a store thread
-/// ([`worker::StoreHandle::unit`]): the new instance, its run and its save
+/// ([`super::worker::StoreHandle::unit`]): the new instance, its run and its save
 /// (if it is kept). `None` when its run outgrew the unit's budget: nothing
 /// was kept, and the caller starts it the long way, on the blocking pool.
 async fn start_unit(
@@ -681,7 +681,7 @@ async fn start_unit(
     caller: &Caller,
     deadline: Deadline,
 ) -> Result<Option<(Instance, u64)>, ApiError> {
-    if state.runs_long(code) {
+    if state.runs_long(code, None) {
         return Ok(None);
     }
     let (s, code, inputs) = (state.clone(), code.to_string(), inputs.to_vec());
@@ -693,11 +693,11 @@ async fn start_unit(
                 Ok(instance) => instance,
                 Err(e) => return Step::Answer(Err(e)),
             };
-            let until = deadline.run_until().min(Instant::now() + worker::UNIT_BUDGET);
+            let until = deadline.run_until().min(Instant::now() + s.limits.unit_budget);
             let mut run = Run::new(options).until(until);
             let began = Instant::now();
             store::run_on(&mut instance, &mut run);
-            s.ran(&code, began.elapsed());
+            s.ran(&code, None, began.elapsed());
             if run.timed_out() {
                 return Step::Answer(Ok(Started::TooLong));
             }

@@ -27,7 +27,7 @@ mod runs;
 mod signin;
 mod worker;
 
-use crate::check::spec::Program;
+use crate::check::spec::{ElementId, Program};
 use crate::runtime::engine::{Run, RunOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_STEPS};
 use crate::runtime::instance::Instance;
 use crate::store::{self, ProcessStore};
@@ -35,7 +35,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use caller::Caller;
 use error::ApiError;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -180,6 +180,10 @@ pub struct Limits {
     pub password_checks: usize,
     /// How long a sign-in waits for a password check before a 503.
     pub password_queue_wait: Duration,
+    /// How long a request's run may take on a store thread before it stops,
+    /// uncommitted, and runs again on the blocking pool (docs/SERVICE.md,
+    /// "Engine and store off the runtime").
+    pub unit_budget: Duration,
 }
 
 impl Default for Limits {
@@ -206,6 +210,7 @@ impl Default for Limits {
             login_body_timeout: Duration::from_secs(5),
             password_checks: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
             password_queue_wait: Duration::from_secs(2),
+            unit_budget: worker::UNIT_BUDGET,
         }
     }
 }
@@ -254,9 +259,10 @@ pub(crate) struct Shared {
     given_up: Mutex<HashSet<uuid::Uuid>>,
     /// The service is stopping: no more orphans are taken over.
     stopping: std::sync::atomic::AtomicBool,
-    /// Processes whose last run outgrew a store thread's budget
-    /// ([`worker::UNIT_BUDGET`]): their requests go the long way at once.
-    long_runs: Mutex<HashSet<String>>,
+    /// Where runs outgrew a store thread's budget ([`Limits::unit_budget`])
+    /// the last time: by process Code, the element a run went on from
+    /// (`None`: its start). Such requests go the long way at once.
+    long_runs: Mutex<HashMap<String, HashSet<Option<ElementId>>>>,
 }
 
 /// When a request must be answered (`--timeout` after it came in, also
@@ -291,24 +297,32 @@ impl Shared {
         RunOptions { max_steps: self.limits.max_steps, max_memory: self.limits.max_memory, ..store::real_time(None) }
     }
 
-    /// Do runs of process `code` go the long way at once (its last run
-    /// outgrew a store thread's budget)?
-    fn runs_long(&self, code: &str) -> bool {
+    /// Do runs of process `code` from element `from` (`None`: its start)
+    /// go the long way at once, since the last one outgrew a store
+    /// thread's budget?
+    fn runs_long(&self, code: &str, from: Option<ElementId>) -> bool {
         let long = self.long_runs.lock().unwrap_or_else(|e| e.into_inner());
-        !long.is_empty() && long.contains(code)
+        !long.is_empty() && long.get(code).is_some_and(|from_here| from_here.contains(&from))
     }
 
-    /// Remembers whether a run of `code` outgrew a store thread's budget:
-    /// if it did, its next requests go the long way at once, without
-    /// spending the budget first; once one is short again, they go as
-    /// units again.
-    fn ran(&self, code: &str, took: Duration) {
-        let long = took > worker::UNIT_BUDGET;
-        let mut set = self.long_runs.lock().unwrap_or_else(|e| e.into_inner());
-        if long && !set.contains(code) {
-            set.insert(code.to_string());
-        } else if !long && !set.is_empty() {
-            set.remove(code);
+    /// Remembers whether a run of `code` from `from` outgrew a store
+    /// thread's budget: if it did, the next requests that run from there
+    /// go the long way at once, without spending the budget first; once
+    /// one is short again, they go as units again. A run's length depends
+    /// on where it goes on from: a start that runs to a user task is short
+    /// where the exec of that task may run long.
+    fn ran(&self, code: &str, from: Option<ElementId>, took: Duration) {
+        let long = took > self.limits.unit_budget;
+        let mut map = self.long_runs.lock().unwrap_or_else(|e| e.into_inner());
+        if long {
+            if !map.get(code).is_some_and(|from_here| from_here.contains(&from)) {
+                map.entry(code.to_string()).or_default().insert(from);
+            }
+        } else if let Some(from_here) = map.get_mut(code) {
+            from_here.remove(&from);
+            if from_here.is_empty() {
+                map.remove(code);
+            }
         }
     }
 
@@ -424,7 +438,7 @@ pub fn app(config: Config) -> (Router, ServiceHandle) {
         held: Mutex::new(HashSet::new()),
         given_up: Mutex::new(HashSet::new()),
         stopping: std::sync::atomic::AtomicBool::new(false),
-        long_runs: Mutex::new(HashSet::new()),
+        long_runs: Mutex::new(HashMap::new()),
     });
     let inner = routes_router(state.clone());
     let outer = Router::new()

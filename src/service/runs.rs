@@ -9,7 +9,7 @@
 
 use super::caller::Caller;
 use super::error::ApiError;
-use super::worker::{self, Step};
+use super::worker::Step;
 use super::{blocking, AppState, Deadline};
 use crate::app;
 use crate::runtime::descriptor::Descriptor;
@@ -84,14 +84,15 @@ fn decide_exec(
         return Err(ExecError::Finished { instance: instance.id, status: instance.status }.into());
     }
     let code = instance.spec().code.clone();
-    if unit && state.runs_long(&code) {
+    let from = instance.waiting.iter().find(|w| w.uid == uid).map(|w| w.element);
+    if unit && state.runs_long(&code, from) {
         return Ok(Decided::Long);
     }
     let mut run = Run::new(state.options_for(caller)).until(until);
     let began = Instant::now();
     instance.exec_only(uid, fields, &mut run)?;
     store::run_on(&mut instance, &mut run);
-    state.ran(&code, began.elapsed());
+    state.ran(&code, from, began.elapsed());
     if run.timed_out() {
         return Ok(Decided::Stopped);
     }
@@ -143,14 +144,14 @@ enum Attempt {
     Thrown(Descriptor, u64),
     /// Saved over by another request meanwhile: load again.
     Conflict,
-    /// Its run outgrew [`worker::UNIT_BUDGET`]: the long way.
+    /// Its run outgrew the unit's budget ([`super::Limits::unit_budget`]): the long way.
     TooLong,
     /// Its process runs long: the long way, without trying.
     Long,
 }
 
 /// [`exec_by_uid`] for an async handler: the load, the run and the save as
-/// one unit of work on a store thread ([`worker::StoreHandle::unit`]); a
+/// one unit of work on a store thread ([`super::worker::StoreHandle::unit`]); a
 /// run longer than the unit's budget goes the long way, on the blocking
 /// pool, as does a request that conflicted more than once.
 pub async fn exec_by_uid_unit(
@@ -167,7 +168,7 @@ pub async fn exec_by_uid_unit(
         let attempt = state
             .store
             .unit(move |st| {
-                let until = deadline.run_until().min(Instant::now() + worker::UNIT_BUDGET);
+                let until = deadline.run_until().min(Instant::now() + s.limits.unit_budget);
                 let decided = st
                     .load_by_uid(uid)
                     .map_err(ApiError::from)

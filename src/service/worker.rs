@@ -39,9 +39,12 @@ use std::time::{Duration, Instant};
 const MAX_BATCH: usize = 256;
 
 /// How long a run may take on a store thread ([`StoreHandle::unit`]) before
-/// it stops, uncommitted, and its request runs again on the blocking pool.
-/// The runs of most processes take tens of microseconds.
-pub const UNIT_BUDGET: Duration = Duration::from_millis(2);
+/// it stops, uncommitted, and its request runs again on the blocking pool
+/// (`serve --unit-budget-us`). The runs of most processes take tens of
+/// microseconds; a longer run gains little from saving two thread
+/// hand-offs, and on SQLite's one store thread it would keep other runs
+/// from the other cores.
+pub const UNIT_BUDGET: Duration = Duration::from_micros(250);
 
 /// At most this many units in one store thread's batch.
 const MAX_UNITS: usize = 16;
