@@ -524,15 +524,7 @@ fn element(out: &mut String, node: &Node, at: &Placed, mark: Mark, path: Option<
                 escape(name.first().map(String::as_str).unwrap_or_default())
             );
             if let Some(text) = second {
-                for (k, line) in wrap(text, TASK_LINE, 2).iter().enumerate() {
-                    let _ = writeln!(
-                        out,
-                        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"{ink}\">{}</text>",
-                        num(cx),
-                        num(y + 35.0 + k as f64 * 14.0),
-                        escape(line)
-                    );
-                }
+                below(out, &wrap(text, TASK_LINE, 2), y + 23.0);
             }
             if node.multi.is_some() {
                 // BPMN's parallel multi-instance marker: three bars.
