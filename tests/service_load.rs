@@ -317,6 +317,22 @@ fn a_run_longer_than_a_store_threads_budget_runs_again_on_the_blocking_pool() {
 }
 
 #[test]
+fn the_largest_unit_budget_is_accepted_and_keeps_runs_on_the_store_thread() {
+    let _one_at_a_time = one_at_a_time();
+    let dir = setup();
+    let server = start(dir.path(), &["--unit-budget-us", &u64::MAX.to_string()]);
+    let a = &server.addr;
+    let body = json!({ "schemaName": "UsrCount", "parameterValues": [{ "name": "N", "value": "3" }] });
+    let r = post(a, &format!("{SVC}/RunProcess"), &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["resultParameterValues"]["Total"], 3, "{}", r.body);
+    let d = run_process(a, "UsrApprove");
+    let r = get(a, &format!("{SVC}/ExecProcElByUId/{}", d["waiting"][0]["uid"].as_str().unwrap()));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(metric(a, "procdsl_runs_rerun_total"), 0);
+}
+
+#[test]
 fn a_long_signal_delivery_runs_off_the_store_thread_and_reaches_each_waiter_once() {
     let _one_at_a_time = one_at_a_time();
     let dir = setup();

@@ -693,7 +693,7 @@ async fn start_unit(
                 Ok(instance) => instance,
                 Err(e) => return Step::Answer(Err(e)),
             };
-            let until = deadline.run_until().min(Instant::now() + s.limits.unit_budget);
+            let until = s.unit_until(deadline);
             let mut run = Run::new(options).until(until);
             let began = Instant::now();
             store::run_on(&mut instance, &mut run);

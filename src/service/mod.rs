@@ -297,6 +297,14 @@ impl Shared {
         RunOptions { max_steps: self.limits.max_steps, max_memory: self.limits.max_memory, ..store::real_time(None) }
     }
 
+    /// When a run of a unit started now stops: at the unit's budget, or at
+    /// the request's own deadline if that comes first (a budget too large
+    /// to add to the clock has no effect).
+    fn unit_until(&self, deadline: Deadline) -> Instant {
+        let until = deadline.run_until();
+        Instant::now().checked_add(self.limits.unit_budget).map_or(until, |budget| until.min(budget))
+    }
+
     /// Do runs of process `code` from element `from` (`None`: its start)
     /// go the long way at once, since the last one outgrew a store
     /// thread's budget?

@@ -168,7 +168,7 @@ pub async fn exec_by_uid_unit(
         let attempt = state
             .store
             .unit(move |st| {
-                let until = deadline.run_until().min(Instant::now() + s.limits.unit_budget);
+                let until = s.unit_until(deadline);
                 let decided = st
                     .load_by_uid(uid)
                     .map_err(ApiError::from)
