@@ -275,17 +275,17 @@ fn parse_piece<T>(
 }
 
 /// Blanks, comments and separators, as the grammar's `WHITESPACE` and `sep` read them.
-struct Gap {
+pub(super) struct Gap {
     /// Where they end.
-    end: usize,
+    pub(super) end: usize,
     /// A separator (`;` or a line break) was among them.
-    sep: bool,
+    pub(super) sep: bool,
     /// They end in a line comment that the text's end cut off.
     open_comment: bool,
 }
 
 /// The blanks, comments and separators from `from` on.
-fn gap_end(text: &str, from: usize) -> Gap {
+pub(super) fn gap_end(text: &str, from: usize) -> Gap {
     let bytes = text.as_bytes();
     let mut i = from;
     let mut sep = false;
@@ -315,7 +315,8 @@ fn gap_end(text: &str, from: usize) -> Gap {
 }
 
 /// Every span of a node, to move them.
-trait Spans {
+pub(super) trait Spans {
+    /// Calls `f` on each span of the node and of what it holds.
     fn spans(&mut self, f: &mut impl FnMut(&mut Span));
 }
 

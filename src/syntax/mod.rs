@@ -7,6 +7,7 @@ pub mod incremental;
 pub mod parser;
 mod precedence;
 pub mod snippet;
+mod split;
 mod test_blocks;
 #[cfg(test)]
 mod tests;

@@ -22,6 +22,14 @@ pub(super) type Result<T> = std::result::Result<T, Diagnostic>;
 /// `procdsl::syntax`, e.g. "expected `->`, found `}`", labelled at the
 /// offending token.
 pub fn parse(file: FileId, text: &str) -> Result<File> {
+    match super::split::parse(file, text) {
+        Some(parsed) => Ok(parsed),
+        None => parse_whole(file, text),
+    }
+}
+
+/// Parses the file on this thread alone.
+pub(super) fn parse_whole(file: FileId, text: &str) -> Result<File> {
     errors::check_nesting(file, text)?;
     let mut pairs = Grammar::parse(Rule::file, text).map_err(|e| errors::from_pest(file, text, e))?;
     let builder = Builder { file, offset: 0 };
@@ -29,6 +37,15 @@ pub fn parse(file: FileId, text: &str) -> Result<File> {
         Some(pair) => builder.file(pair),
         None => Ok(File::default()),
     }
+}
+
+/// A process's items by kind, each list in the order of the text.
+#[derive(Default)]
+pub(super) struct Items {
+    pub(super) captions: Vec<StrLit>,
+    pub(super) uids: Vec<StrLit>,
+    pub(super) params: Vec<Param>,
+    pub(super) elements: Vec<Element>,
 }
 
 /// Turns pairs into AST nodes; knows only which file the spans belong to,
@@ -98,19 +115,37 @@ impl Builder {
     pub(super) fn process(&self, pair: Pair) -> Result<Process> {
         let span = self.span(&pair);
         let mut name = None;
-        let (mut captions, mut uids, mut params, mut elements) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut items = Items::default();
         for item in pair.into_inner() {
             match item.as_rule() {
                 Rule::ident => name = Some(self.ident(&item)?),
-                Rule::caption_item => captions.push(self.str_child(item)?),
-                Rule::uid_item => uids.push(self.str_child(item)?),
-                Rule::param => params.push(self.param(item)?),
                 Rule::kw_process | Rule::lbrace | Rule::rbrace => {}
-                _ => elements.push(self.element(item)?),
+                _ => self.process_item(item, &mut items)?,
             }
         }
         let name = name.ok_or_else(|| errors::internal(span, Rule::ident))?;
+        let Items { captions, uids, params, elements } = items;
         Ok(Process { name, captions, uids, params, elements, span })
+    }
+
+    /// The items of a `process_items` pair: part of a process parsed alone.
+    pub(super) fn process_items(&self, pair: Pair) -> Result<Items> {
+        let mut items = Items::default();
+        for item in pair.into_inner().filter(|p| p.as_rule() != Rule::EOI) {
+            self.process_item(item, &mut items)?;
+        }
+        Ok(items)
+    }
+
+    /// A caption, a UId, a parameter or an element, added to its list.
+    fn process_item(&self, item: Pair, items: &mut Items) -> Result<()> {
+        match item.as_rule() {
+            Rule::caption_item => items.captions.push(self.str_child(item)?),
+            Rule::uid_item => items.uids.push(self.str_child(item)?),
+            Rule::param => items.params.push(self.param(item)?),
+            _ => items.elements.push(self.element(item)?),
+        }
+        Ok(())
     }
 
     fn param(&self, pair: Pair) -> Result<Param> {
