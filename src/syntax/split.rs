@@ -342,6 +342,85 @@ process Q { start s -> e
         }
     }
 
+    /// Random edits (brackets, quotes, comments, keywords, separators,
+    /// deletions) of a large file built from the examples and W5: the
+    /// public parse gives what one thread gives, and so does every cut
+    /// tried that joins. `PROCDSL_SPLIT_ROUNDS=N` runs N rounds instead of 25.
+    #[test]
+    fn random_edits_of_a_large_file_parse_as_one_thread_does() {
+        let test = std::thread::Builder::new().stack_size(256 << 20).spawn(random_edits).expect("a thread");
+        test.join().expect("the same results");
+    }
+
+    fn random_edits() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        proc_files(&root.join("examples"), &mut files);
+        files.sort();
+        let mut base = std::fs::read_to_string(root.join("benches/workloads/w5.proc")).expect("W5");
+        for path in files.iter().take(12) {
+            base.push('\n');
+            base.push_str(&std::fs::read_to_string(path).expect("an example"));
+        }
+        assert!(base.len() > MIN_BYTES);
+        const EDITS: [&str; 16] = [
+            "\n",
+            "}",
+            "{",
+            "\"",
+            "/*",
+            "*/",
+            "//",
+            ";",
+            "(",
+            ")",
+            "List<",
+            "if ",
+            " -> t9",
+            "\n    end e\n",
+            "\n    script x { y = 1 } -> z\n",
+            "\n    on error -> t3",
+        ];
+        let rounds = std::env::var("PROCDSL_SPLIT_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(25);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let file = FileId(0);
+        let (mut joined, mut whole_ok) = (0, 0);
+        for round in 0..rounds {
+            let mut text = base.clone();
+            for _ in 0..1 + next(3) {
+                let at = (0..).map(|_| next(text.len())).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+                if next(3) == 0 {
+                    let end = (at + 1 + next(20)).min(text.len());
+                    if text.is_char_boundary(end) {
+                        text.replace_range(at..end, "");
+                    }
+                } else {
+                    text.insert_str(at, EDITS[next(EDITS.len())]);
+                }
+            }
+            let whole = parse_whole(file, &text).map_err(|d| format!("{d:?}"));
+            whole_ok += usize::from(whole.is_ok());
+            let public = crate::syntax::parse(file, &text).map_err(|d| format!("{d:?}"));
+            assert_eq!(public, whole, "round {round}");
+            let all = cuts(&text);
+            for _ in 0..3.min(all.len()) {
+                let cut = &all[next(all.len())];
+                if let Some(parts) = split_at(file, &text, cut) {
+                    joined += 1;
+                    assert_eq!(Ok(&parts), whole.as_ref(), "round {round}, cut at {}", cut.at);
+                }
+            }
+        }
+        eprintln!("{rounds} rounds: {whole_ok} edited files parsed, {joined} cuts joined");
+        assert!(joined > 0 && whole_ok > 0, "{joined} cuts joined, {whole_ok} edited files parsed");
+    }
+
     fn proc_files(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();
