@@ -89,15 +89,11 @@ fn count(text: &str, limit: usize) -> Count {
             i += 1;
             continue;
         }
+        if let Some(end) = super::errors::comment_end(text, i) {
+            i = end;
+            continue;
+        }
         let (token, end) = match byte {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
-                continue;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = text[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2);
-                continue;
-            }
             b'\n' => {
                 if frame == Frame::Block && !continues(prev) && !next_continues(text, i + 1) {
                     end_expression(&mut frames, &mut total);

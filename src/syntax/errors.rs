@@ -101,6 +101,21 @@ struct Scan {
     underflow: bool,
 }
 
+/// Where the comment that starts at `i` ends, if one does: a line comment
+/// at its line break, a block comment after its `*/` (or the text's end).
+/// Every scan that runs before pest skips comments with this.
+pub(super) fn comment_end(text: &str, i: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.get(i) != Some(&b'/') {
+        return None;
+    }
+    match bytes.get(i + 1) {
+        Some(b'/') => Some(text[i..].find('\n').map_or(bytes.len(), |n| i + n)),
+        Some(b'*') => Some(text[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2)),
+        _ => None,
+    }
+}
+
 /// Walks `text` up to offset `end` and returns what is still open there.
 /// Stops early where more than `limit` brackets and interpolations are
 /// open. Skips comments and escapes; a `{` inside a text opens an
@@ -148,16 +163,11 @@ fn scan(text: &str, end: usize, limit: usize) -> Scan {
                 b'{' => open(Frame::Interpolation, &mut depth),
                 _ => {}
             }
+        } else if let Some(end) = comment_end(text, i) {
+            i = end;
+            continue;
         } else {
             match byte {
-                b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                    i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
-                    continue;
-                }
-                b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                    i = text[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2);
-                    continue;
-                }
                 b'"' => open(Frame::Text, &mut depth),
                 b'(' | b'[' | b'{' => open(Frame::Bracket(byte), &mut depth),
                 b'<' if text[..i].trim_end().ends_with("List") => open(Frame::Angle, &mut depth),

@@ -211,15 +211,11 @@ fn cuts(text: &str) -> Vec<Cut> {
             i += 1;
             continue;
         }
+        if let Some(end) = errors::comment_end(text, i) {
+            i = end;
+            continue;
+        }
         match byte {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
-                continue;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = text[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2);
-                continue;
-            }
             b'"' => stack.push(Open::Text),
             b'{' if stack.is_empty() => {
                 let line = text[..i].rfind('\n').map_or(0, |n| n + 1);
