@@ -42,6 +42,16 @@ enum Token<'t> {
     Value,
 }
 
+/// Whether `text` may hold an `if` (the two letters anywhere, inside a
+/// word too). Without one, [`count`] meets only brackets: the very ones
+/// `super::errors::scan` follows (texts, comments and interpolations read
+/// alike), which it has already bounded below [`MAX_OPEN`] and found
+/// balanced or not as `count` would. Its callers then skip the count, a
+/// pass over the text that costs more than the bracket scan.
+pub(super) fn may_hold_if(text: &str) -> bool {
+    text.contains("if")
+}
+
 /// The offset of the first `if` or bracket past [`MAX_OPEN`], if any.
 pub(super) fn too_many_open(text: &str) -> Option<usize> {
     count(text, MAX_OPEN).too_many
@@ -247,6 +257,36 @@ mod tests {
         assert_eq!(too_many_open(&nested), None);
         let list = format!("[{}]", "if a then 1 else 2, ".repeat(1000));
         assert_eq!(too_many_open(&list), None);
+    }
+
+    /// `may_hold_if`'s promise, on the texts that matter: bracket runs up to
+    /// the bracket guard's limit, with texts, interpolations, comments and
+    /// unbalanced ends, none holding an `if`.
+    #[test]
+    fn without_an_if_the_count_finds_what_the_bracket_scan_found() {
+        let max = super::super::errors::MAX_BRACKETS;
+        let mut passed = 0;
+        let mut texts = vec![
+            format!("X = {}1{}", "(".repeat(max), ")".repeat(max)),
+            format!("X = {}1{}", "(".repeat(max - 2), ")".repeat(max - 2)),
+            format!("X = {}1", "[".repeat(max)),
+            format!("log \"{}\"", "{(".repeat(max / 2)),
+            "X = 1)".to_owned(),
+            "X = \"open text\nY = {".to_owned(),
+            "/* ( [ { */ X = (1) // ) ] }\n".to_owned(),
+            "X = \"a{b}c\\\"\" + {d: [1, 2]}".to_owned(),
+        ];
+        texts.extend(texts.clone().iter().map(|t| format!("script S {{ {t} }}")));
+        for text in &texts {
+            assert!(!may_hold_if(text), "{text}");
+            assert_eq!(too_many_open(text), None, "{text}");
+            // Where the bracket scan passes a piece, so does the count.
+            if super::super::errors::piece_keeps_nesting_without_count(text) {
+                passed += 1;
+                assert!(piece_balanced(text), "{text}");
+            }
+        }
+        assert!(passed >= 4, "the balanced texts pass the bracket scan");
     }
 
     #[test]

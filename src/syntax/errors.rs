@@ -11,7 +11,7 @@ const CODE: &str = "procdsl::syntax";
 /// Brackets (`(`, `[`, `{`, `List<`) and text interpolations nested deeper
 /// than this are refused before pest runs, so that its recursion stays
 /// well inside the stack.
-const MAX_BRACKETS: usize = 128;
+pub(super) const MAX_BRACKETS: usize = 128;
 
 /// Words the parser refuses as names (the LSP's rename refuses them too).
 pub const RESERVED: [&str; 19] = [
@@ -39,6 +39,7 @@ pub(super) fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> 
                 .with_label(span, format!("more than {MAX_BRACKETS} brackets are open here"))
                 .with_help("split the expression or the type into smaller parts"))
         }
+        None if !super::conditionals::may_hold_if(text) => Ok(()),
         None => match super::conditionals::too_many_open(text) {
             Some(i) => Err(Diagnostic::error(CODE, "too deeply nested")
                 .with_label(
@@ -64,8 +65,14 @@ pub(super) fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> 
 /// the same prefix, the same state after the piece, and so the same rest:
 /// the file passes. Otherwise the caller runs the guard over the file.
 pub(super) fn piece_keeps_nesting(piece: &str) -> bool {
+    piece_keeps_nesting_without_count(piece)
+        && (!super::conditionals::may_hold_if(piece) || super::conditionals::piece_balanced(piece))
+}
+
+/// The bracket scan's half of [`piece_keeps_nesting`].
+pub(super) fn piece_keeps_nesting_without_count(piece: &str) -> bool {
     let s = scan(piece, piece.len(), MAX_BRACKETS - 1);
-    s.too_deep.is_none() && s.open.is_empty() && !s.underflow && super::conditionals::piece_balanced(piece)
+    s.too_deep.is_none() && s.open.is_empty() && !s.underflow
 }
 
 /// What is open at a point of the text.
@@ -101,6 +108,30 @@ struct Scan {
     underflow: bool,
 }
 
+/// Which bytes a scan before pest must stop at; it passes over the rest.
+pub(super) type Marks = [bool; 256];
+
+/// The marks for `bytes`.
+pub(super) const fn marks(bytes: &[u8]) -> Marks {
+    let mut marks = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        marks[bytes[i] as usize] = true;
+        i += 1;
+    }
+    marks
+}
+
+/// Inside a text, what ends it or opens an interpolation (or escapes either).
+pub(super) const TEXT_MARKS: Marks = marks(b"\\\"\n{");
+
+/// Where the first marked byte of `bytes` is. A table, rather than a
+/// `match` on a dozen bytes, costs the same few instructions for any byte:
+/// most of a text is passed over here.
+pub(super) fn next_marked(bytes: &[u8], marks: &Marks) -> Option<usize> {
+    bytes.iter().position(|&b| marks[usize::from(b)])
+}
+
 /// Where the comment that starts at `i` ends, if one does: a line comment
 /// at its line break, a block comment after its `*/` (or the text's end).
 /// Every scan that runs before pest skips comments with this.
@@ -132,13 +163,8 @@ fn scan(text: &str, end: usize, limit: usize) -> Scan {
         let in_text = stack.last().is_some_and(|o| o.frame == Frame::Text);
         // Bytes that change nothing are passed over in one go: the editor
         // runs this scan over the whole text on every keystroke.
-        let quiet = bytes[i..end].iter().position(|&b| {
-            if in_text {
-                matches!(b, b'\\' | b'"' | b'\n' | b'{')
-            } else {
-                matches!(b, b'/' | b'"' | b'(' | b'[' | b'{' | b'<' | b'>' | b')' | b']' | b'}')
-            }
-        });
+        const CODE_MARKS: Marks = marks(b"/\"([{<>)]}");
+        let quiet = next_marked(&bytes[i..end], if in_text { &TEXT_MARKS } else { &CODE_MARKS });
         match quiet {
             Some(0) => {}
             Some(n) => {
