@@ -210,7 +210,10 @@ impl Loader {
     }
 
     fn finish(self) -> Result<Loaded, LoadError> {
-        self.finish_with_trees().0
+        let (loaded, trees) = self.finish_with_trees();
+        // Freeing a large file's tree is a tenth of its load: not the caller's wait.
+        crate::syntax::worker::drop_later(trees);
+        loaded
     }
 
     /// Checks the files loaded, and gives their trees back.

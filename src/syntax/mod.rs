@@ -11,6 +11,7 @@ mod split;
 mod test_blocks;
 #[cfg(test)]
 mod tests;
+pub(crate) mod worker;
 
 pub use errors::{is_reserved, RESERVED};
 pub use parser::parse;

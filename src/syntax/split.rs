@@ -5,7 +5,8 @@
 //! A scan (no parse) finds an element's keyword at the start of a line
 //! directly in a process's body, near the middle of the work, and the `}`
 //! that closes that process. The elements from there to that `}` are parsed
-//! on a second thread with the rule `process_items`, while this thread
+//! on a second thread (the kept one, `super::worker`) with the rule
+//! `process_items`, while this thread
 //! parses the file without that part. The two trees are joined, the first
 //! part's spans from the cut on moved past the second part, when both
 //! parse and the joint is where the scan put it: the last
@@ -26,16 +27,13 @@ use super::ast::File;
 use super::errors;
 use super::incremental::{gap_end, Spans};
 use super::parser::{Builder, Grammar, Items, Rule};
+use super::worker;
 use crate::source::{FileId, Span};
 use pest::Parser as _;
 
 /// Below this many bytes one thread parses the file: starting a thread and
 /// scanning cost tens of microseconds, a few percent of such a parse.
 const MIN_BYTES: usize = 16 * 1024;
-
-/// The second thread's stack: as deep as the nesting guard lets pest go,
-/// with room (the guard's limits were set on a 2 MiB thread).
-const STACK_BYTES: usize = 16 << 20;
 
 /// Words that start an element; an item's continuation on the next line
 /// never starts with one.
@@ -61,15 +59,22 @@ fn split_at(file: FileId, text: &str, cut: &Cut) -> Option<File> {
         errors::check_nesting(file, text).ok()?;
     }
     let second = &text[cut.at..cut.close];
+    let at = cut.at;
+    let owned = second.to_owned();
+    let kept = worker::run(move || parse_items(file, &owned, at, guarded));
     let first = [&text[..cut.at], &text[cut.close..]].concat();
-    let (head, tail) = std::thread::scope(|scope| {
-        let tail = std::thread::Builder::new()
-            .stack_size(STACK_BYTES)
-            .spawn_scoped(scope, || parse_items(file, second, cut.at, guarded))
-            .ok()?;
-        let head = parse_file(file, &first, guarded);
-        Some((head, tail.join().ok()?))
-    })?;
+    let (head, tail) = match kept {
+        Some(tail) => (parse_file(file, &first, guarded), tail.recv().ok()?),
+        // The kept thread works for another load: this one starts its own.
+        None => std::thread::scope(|scope| {
+            let tail = std::thread::Builder::new()
+                .stack_size(worker::STACK_BYTES)
+                .spawn_scoped(scope, || parse_items(file, second, at, guarded))
+                .ok()?;
+            let head = parse_file(file, &first, guarded);
+            Some((head, tail.join().ok()?))
+        })?,
+    };
     join(text, cut, head?, tail?)
 }
 
@@ -184,13 +189,8 @@ fn cuts(text: &str) -> Vec<Cut> {
     while i < bytes.len() {
         let in_text = stack.last() == Some(&Open::Text);
         // Bytes that change nothing are passed over in one go.
-        let quiet = bytes[i..].iter().position(|&b| {
-            if in_text {
-                matches!(b, b'\\' | b'"' | b'\n' | b'{')
-            } else {
-                matches!(b, b'/' | b'"' | b'(' | b'[' | b'{' | b')' | b']' | b'}' | b'\n')
-            }
-        });
+        const CODE: errors::Marks = errors::marks(b"/\"([{)]}\n");
+        let quiet = errors::next_marked(&bytes[i..], if in_text { &errors::TEXT_MARKS } else { &CODE });
         match quiet {
             Some(n) => i += n,
             None => break,
