@@ -56,6 +56,118 @@ pub(super) struct Builder {
     pub(super) offset: usize,
 }
 
+/// One pair of pest's output, in a [`Tree`].
+#[derive(Clone, Copy)]
+pub(super) struct Node {
+    rule: Rule,
+    start: u32,
+    end: u32,
+    /// The index after its descendants: its next sibling's, when it has one.
+    next: u32,
+    /// The end of its span trimmed as [`Builder::trimmed_span`] trims it.
+    trimmed: u32,
+}
+
+/// The pairs of one item (the item's pair first), flattened in the order of
+/// the text. Walking pest's `Pair`s clones two reference counts for each
+/// pair and counts a pair's children again at each `into_inner`; walking
+/// this is indexing a slice. One tree is filled anew for each item of a
+/// process, so that it stays small.
+#[derive(Default)]
+pub(super) struct Tree<'i> {
+    input: &'i str,
+    nodes: Vec<Node>,
+    /// The open nodes while filling, each with its last child so far.
+    open: Vec<(u32, u32)>,
+}
+
+/// No node: a node without children has no last child.
+const NONE: u32 = u32::MAX;
+
+impl<'i> Tree<'i> {
+    pub(super) fn new(pair: Pair<'i>) -> Tree<'i> {
+        let mut tree = Tree::default();
+        tree.fill(pair);
+        tree
+    }
+
+    /// Makes this the tree of `pair`, its root at index 0.
+    pub(super) fn fill(&mut self, pair: Pair<'i>) -> &Self {
+        self.input = pair.get_input();
+        self.nodes.clear();
+        self.open.clear();
+        let tokens = pair.tokens();
+        self.nodes.reserve(tokens.len() / 2);
+        for token in tokens {
+            match token {
+                pest::Token::Start { rule, pos } => {
+                    self.open.push((self.nodes.len() as u32, NONE));
+                    let start = pos.pos() as u32;
+                    self.nodes.push(Node { rule, start, end: start, next: 0, trimmed: start });
+                }
+                pest::Token::End { pos, .. } => {
+                    let Some((index, last)) = self.open.pop() else { continue };
+                    let end = pos.pos() as u32;
+                    let trimmed = match self.nodes.get(last as usize) {
+                        // A text ends with its quote, after its last part.
+                        Some(last) if last.rule == Rule::text => last.end,
+                        Some(last) => last.trimmed,
+                        None => end,
+                    };
+                    let next = self.nodes.len() as u32;
+                    let node = &mut self.nodes[index as usize];
+                    (node.end, node.next, node.trimmed) = (end, next, trimmed);
+                    if let Some(parent) = self.open.last_mut() {
+                        parent.1 = index;
+                    }
+                }
+            }
+        }
+        self
+    }
+}
+
+/// The children of a node in a [`Tree`], as indices.
+#[derive(Clone)]
+pub(super) struct Children<'t> {
+    nodes: &'t [Node],
+    at: usize,
+    end: usize,
+}
+
+impl Iterator for Children<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.at >= self.end {
+            return None;
+        }
+        let child = self.at;
+        self.at = self.nodes[child].next as usize;
+        Some(child)
+    }
+}
+
+impl Children<'_> {
+    pub(super) fn peek(&self) -> Option<usize> {
+        (self.at < self.end).then_some(self.at)
+    }
+
+    pub(super) fn next_if(&mut self, wanted: impl FnOnce(usize) -> bool) -> Option<usize> {
+        match self.peek() {
+            Some(child) if wanted(child) => self.next(),
+            _ => None,
+        }
+    }
+}
+
+/// A [`Builder`] at work on one [`Tree`]: nodes are indices into it.
+pub(super) struct Walk<'t, 'i> {
+    file: FileId,
+    offset: usize,
+    tree: &'t Tree<'i>,
+}
+
 impl Builder {
     pub(super) fn span(&self, pair: &Pair) -> Span {
         let span = pair.as_span();
@@ -92,11 +204,16 @@ impl Builder {
         pairs.find(|p| p.as_rule() == rule).ok_or_else(|| errors::internal(parent, rule))
     }
 
+    pub(super) fn walk<'t, 'i>(&self, tree: &'t Tree<'i>) -> Walk<'t, 'i> {
+        Walk { file: self.file, offset: self.offset, tree }
+    }
+
     pub(super) fn file(&self, pair: Pair) -> Result<File> {
         let mut file = File::default();
+        let mut tree = Tree::default();
         for item in pair.into_inner() {
             match item.as_rule() {
-                Rule::import => file.imports.push(self.str_child(item)?),
+                Rule::import => file.imports.push(self.walk(tree.fill(item)).str_child(0)?),
                 Rule::process => file.processes.push(self.process(item)?),
                 Rule::test => file.tests.push(self.test(item)?),
                 _ => {}
@@ -107,20 +224,23 @@ impl Builder {
 
     /// The plain text inside `caption "…"`, `import "…"` and the like.
     pub(super) fn str_child(&self, pair: Pair) -> Result<StrLit> {
-        let span = self.span(&pair);
-        let text = self.child(&mut pair.into_inner(), Rule::text, span)?;
-        self.str_lit(text)
+        self.walk(&Tree::new(pair)).str_child(0)
     }
 
     pub(super) fn process(&self, pair: Pair) -> Result<Process> {
         let span = self.span(&pair);
         let mut name = None;
         let mut items = Items::default();
-        for item in pair.into_inner() {
+        let mut tree = Tree::default();
+        let inner = pair.into_inner();
+        // Growing the list would copy every element built so far, each
+        // time; the count of all children is a bound, a few too many.
+        items.elements.reserve(inner.len());
+        for item in inner {
             match item.as_rule() {
                 Rule::ident => name = Some(self.ident(&item)?),
                 Rule::kw_process | Rule::lbrace | Rule::rbrace => {}
-                _ => self.process_item(item, &mut items)?,
+                _ => self.process_item(item, &mut items, &mut tree)?,
             }
         }
         let name = name.ok_or_else(|| errors::internal(span, Rule::ident))?;
@@ -131,27 +251,87 @@ impl Builder {
     /// The items of a `process_items` pair: part of a process parsed alone.
     pub(super) fn process_items(&self, pair: Pair) -> Result<Items> {
         let mut items = Items::default();
-        for item in pair.into_inner().filter(|p| p.as_rule() != Rule::EOI) {
-            self.process_item(item, &mut items)?;
+        let mut tree = Tree::default();
+        let inner = pair.into_inner();
+        items.elements.reserve(inner.len());
+        for item in inner.filter(|p| p.as_rule() != Rule::EOI) {
+            self.process_item(item, &mut items, &mut tree)?;
         }
         Ok(items)
     }
 
     /// A caption, a UId, a parameter or an element, added to its list.
-    fn process_item(&self, item: Pair, items: &mut Items) -> Result<()> {
-        match item.as_rule() {
-            Rule::caption_item => items.captions.push(self.str_child(item)?),
-            Rule::uid_item => items.uids.push(self.str_child(item)?),
-            Rule::param => items.params.push(self.param(item)?),
-            _ => items.elements.push(self.element(item)?),
+    fn process_item<'i>(&self, item: Pair<'i>, items: &mut Items, tree: &mut Tree<'i>) -> Result<()> {
+        let rule = item.as_rule();
+        let walk = self.walk(tree.fill(item));
+        match rule {
+            Rule::caption_item => items.captions.push(walk.str_child(0)?),
+            Rule::uid_item => items.uids.push(walk.str_child(0)?),
+            Rule::param => items.params.push(walk.param(0)?),
+            _ => items.elements.push(walk.element(0)?),
         }
         Ok(())
     }
 
-    fn param(&self, pair: Pair) -> Result<Param> {
-        let span = self.trimmed_span(&pair);
-        let mut inner = pair.into_inner();
-        let direction = match inner.next().map(|p| p.as_rule()) {
+    pub(super) fn element(&self, pair: Pair) -> Result<Element> {
+        self.walk(&Tree::new(pair)).element(0)
+    }
+
+    pub(super) fn block(&self, pair: Pair) -> Result<Block> {
+        self.walk(&Tree::new(pair)).block(0)
+    }
+}
+
+impl<'t, 'i> Walk<'t, 'i> {
+    pub(super) fn rule(&self, node: usize) -> Rule {
+        self.tree.nodes[node].rule
+    }
+
+    pub(super) fn as_str(&self, node: usize) -> &'i str {
+        let node = &self.tree.nodes[node];
+        &self.tree.input[node.start as usize..node.end as usize]
+    }
+
+    pub(super) fn children(&self, node: usize) -> Children<'t> {
+        let nodes = &self.tree.nodes[..];
+        Children { nodes, at: node + 1, end: nodes[node].next as usize }
+    }
+
+    pub(super) fn span(&self, node: usize) -> Span {
+        let node = &self.tree.nodes[node];
+        Span::new(self.file, self.offset + node.start as usize, self.offset + node.end as usize)
+    }
+
+    /// As [`Builder::trimmed_span`].
+    pub(super) fn trimmed_span(&self, node: usize) -> Span {
+        let node = &self.tree.nodes[node];
+        Span::new(self.file, self.offset + node.start as usize, self.offset + node.trimmed as usize)
+    }
+
+    /// As [`Builder::ident`].
+    pub(super) fn ident(&self, node: usize) -> Result<Ident> {
+        let name = self.as_str(node);
+        if errors::is_reserved(name) {
+            return Err(errors::reserved_word(self.span(node), name));
+        }
+        Ok(Ident { name: name.to_owned(), span: self.span(node) })
+    }
+
+    /// As [`Builder::child`].
+    pub(super) fn child(&self, nodes: &mut Children, rule: Rule, parent: Span) -> Result<usize> {
+        nodes.find(|&n| self.rule(n) == rule).ok_or_else(|| errors::internal(parent, rule))
+    }
+
+    fn str_child(&self, node: usize) -> Result<StrLit> {
+        let span = self.span(node);
+        let text = self.child(&mut self.children(node), Rule::text, span)?;
+        self.str_lit(text)
+    }
+
+    fn param(&self, node: usize) -> Result<Param> {
+        let span = self.trimmed_span(node);
+        let mut inner = self.children(node);
+        let direction = match inner.next().map(|n| self.rule(n)) {
             Some(Rule::kw_in) => Direction::In,
             Some(Rule::kw_out) => Direction::Out,
             Some(Rule::kw_inout) => Direction::InOut,
@@ -163,30 +343,30 @@ impl Builder {
     }
 
     /// `Name: Type [= default]`, shared by parameters and user-task fields.
-    fn typed_name(&self, mut inner: Pairs, span: Span) -> Result<(Ident, TypeExpr, Option<Expr>)> {
-        let name = self.ident(&self.child(&mut inner, Rule::ident, span)?)?;
+    fn typed_name(&self, mut inner: Children, span: Span) -> Result<(Ident, TypeExpr, Option<Expr>)> {
+        let name = self.ident(self.child(&mut inner, Rule::ident, span)?)?;
         let ty = self.type_expr(self.child(&mut inner, Rule::type_expr, span)?)?;
-        let default = match inner.find(|p| p.as_rule() == Rule::expr) {
+        let default = match inner.find(|&n| self.rule(n) == Rule::expr) {
             Some(expr) => Some(self.expr(expr, 0)?),
             None => None,
         };
         Ok((name, ty, default))
     }
 
-    fn type_expr(&self, pair: Pair) -> Result<TypeExpr> {
-        let span = self.span(&pair);
-        let inner = pair.into_inner().next().ok_or_else(|| errors::internal(span, Rule::type_expr))?;
-        let kind = match inner.as_rule() {
-            Rule::ident => TypeExprKind::Named(self.ident(&inner)?),
+    fn type_expr(&self, node: usize) -> Result<TypeExpr> {
+        let span = self.span(node);
+        let inner = self.children(node).next().ok_or_else(|| errors::internal(span, Rule::type_expr))?;
+        let kind = match self.rule(inner) {
+            Rule::ident => TypeExprKind::Named(self.ident(inner)?),
             Rule::type_list => {
-                let item = self.child(&mut inner.into_inner(), Rule::type_expr, span)?;
+                let item = self.child(&mut self.children(inner), Rule::type_expr, span)?;
                 TypeExprKind::List(Box::new(self.type_expr(item)?))
             }
             Rule::type_object => {
                 let mut fields = Vec::new();
-                for field in inner.into_inner().filter(|p| p.as_rule() == Rule::type_field) {
-                    let mut parts = field.into_inner();
-                    let name = self.ident(&self.child(&mut parts, Rule::ident, span)?)?;
+                for field in self.children(inner).filter(|&n| self.rule(n) == Rule::type_field) {
+                    let mut parts = self.children(field);
+                    let name = self.ident(self.child(&mut parts, Rule::ident, span)?)?;
                     let ty = self.type_expr(self.child(&mut parts, Rule::type_expr, span)?)?;
                     fields.push((name, ty));
                 }
@@ -197,9 +377,9 @@ impl Builder {
         Ok(TypeExpr { kind, span })
     }
 
-    pub(super) fn element(&self, pair: Pair) -> Result<Element> {
-        let span = self.trimmed_span(&pair);
-        let rule = pair.as_rule();
+    fn element(&self, node: usize) -> Result<Element> {
+        let span = self.trimmed_span(node);
+        let rule = self.rule(node);
         let mut keyword = None;
         let mut name = None;
         let mut process = None;
@@ -213,39 +393,39 @@ impl Builder {
         let mut timer = None;
         let mut mappings = (Vec::new(), Vec::new());
         let mut flow = Flow::default();
-        for part in pair.into_inner() {
-            match part.as_rule() {
-                Rule::ident if name.is_none() => name = Some(self.ident(&part)?),
-                Rule::ident => process = Some(self.ident(&part)?),
+        for part in self.children(node) {
+            match self.rule(part) {
+                Rule::ident if name.is_none() => name = Some(self.ident(part)?),
+                Rule::ident => process = Some(self.ident(part)?),
                 Rule::el_uid => uid = Some(self.str_child(part)?),
                 Rule::text => text = Some(self.str_lit(part)?),
                 Rule::block => block = Some(self.block(part)?),
                 Rule::branches => branches = self.branches(part)?,
                 Rule::user_to => {
-                    let expr = self.child(&mut part.into_inner(), Rule::expr, span)?;
+                    let expr = self.child(&mut self.children(part), Rule::expr, span)?;
                     to = Some(self.expr(expr, 0)?);
                 }
                 Rule::for_each => for_each = Some(self.for_each(part)?),
                 Rule::user_body => user = self.user_body(part)?,
                 Rule::timer_after => timer = Some(TimerKind::After(self.str_child(part)?)),
                 Rule::timer_at => {
-                    let at = self.child(&mut part.into_inner(), Rule::expr, span)?;
+                    let at = self.child(&mut self.children(part), Rule::expr, span)?;
                     timer = Some(TimerKind::At(self.expr(at, 0)?));
                 }
                 Rule::call_body => mappings = self.call_body(part)?,
                 Rule::flow => {
-                    flow.targets = part
-                        .into_inner()
-                        .filter(|p| p.as_rule() == Rule::ident)
-                        .map(|p| self.ident(&p))
+                    flow.targets = self
+                        .children(part)
+                        .filter(|&n| self.rule(n) == Rule::ident)
+                        .map(|n| self.ident(n))
                         .collect::<Result<_>>()?
                 }
                 Rule::on_error => {
                     flow.on_error =
-                        part.into_inner().find(|p| p.as_rule() == Rule::ident).map(|p| self.ident(&p)).transpose()?
+                        self.children(part).find(|&n| self.rule(n) == Rule::ident).map(|n| self.ident(n)).transpose()?
                 }
                 Rule::deadline | Rule::every => flow.boundaries.push(self.boundary(part)?),
-                _ if keyword.is_none() => keyword = Some(self.span(&part)),
+                _ if keyword.is_none() => keyword = Some(self.span(part)),
                 _ => {}
             }
         }
@@ -280,19 +460,19 @@ impl Builder {
     }
 
     /// `for each X in LIST [until COND]`.
-    fn for_each(&self, pair: Pair) -> Result<ForEach> {
-        let span = self.trimmed_span(&pair);
+    fn for_each(&self, node: usize) -> Result<ForEach> {
+        let span = self.trimmed_span(node);
         let mut keyword = None;
         let mut var = None;
         let mut list = None;
         let mut until = None;
-        for part in pair.into_inner() {
-            match part.as_rule() {
-                Rule::kw_for => keyword = Some(self.span(&part)),
-                Rule::ident => var = Some(self.ident(&part)?),
+        for part in self.children(node) {
+            match self.rule(part) {
+                Rule::kw_for => keyword = Some(self.span(part)),
+                Rule::ident => var = Some(self.ident(part)?),
                 Rule::expr => list = Some(self.expr(part, 0)?),
                 Rule::for_until => {
-                    let cond = self.child(&mut part.into_inner(), Rule::expr, span)?;
+                    let cond = self.child(&mut self.children(part), Rule::expr, span)?;
                     until = Some(self.expr(cond, 0)?);
                 }
                 _ => {}
@@ -308,21 +488,21 @@ impl Builder {
     }
 
     /// `deadline "P3D" -> T`, `deadline at EXPR -> T` or `every "P1D" -> T`.
-    fn boundary(&self, pair: Pair) -> Result<Boundary> {
-        let span = self.trimmed_span(&pair);
-        let rule = pair.as_rule();
+    fn boundary(&self, node: usize) -> Result<Boundary> {
+        let span = self.trimmed_span(node);
+        let rule = self.rule(node);
         let mut keyword = None;
         let mut when = None;
         let mut target = None;
-        for part in pair.into_inner() {
-            match part.as_rule() {
-                Rule::kw_deadline | Rule::kw_every => keyword = Some(self.span(&part)),
+        for part in self.children(node) {
+            match self.rule(part) {
+                Rule::kw_deadline | Rule::kw_every => keyword = Some(self.span(part)),
                 Rule::text => when = Some(TimerKind::After(self.str_lit(part)?)),
                 Rule::deadline_at => {
-                    let at = self.child(&mut part.into_inner(), Rule::expr, span)?;
+                    let at = self.child(&mut self.children(part), Rule::expr, span)?;
                     when = Some(TimerKind::At(self.expr(at, 0)?));
                 }
-                Rule::ident => target = Some(self.ident(&part)?),
+                Rule::ident => target = Some(self.ident(part)?),
                 _ => {}
             }
         }
@@ -339,16 +519,16 @@ impl Builder {
         })
     }
 
-    fn branches(&self, pair: Pair) -> Result<Vec<Branch>> {
+    fn branches(&self, node: usize) -> Result<Vec<Branch>> {
         let mut branches = Vec::new();
-        for branch in pair.into_inner().filter(|p| p.as_rule() == Rule::branch) {
-            let span = self.span(&branch);
+        for branch in self.children(node).filter(|&n| self.rule(n) == Rule::branch) {
+            let span = self.span(branch);
             let mut condition = None;
             let mut target = None;
-            for part in branch.into_inner() {
-                match part.as_rule() {
+            for part in self.children(branch) {
+                match self.rule(part) {
                     Rule::expr => condition = Some(self.expr(part, 0)?),
-                    Rule::ident => target = Some(self.ident(&part)?),
+                    Rule::ident => target = Some(self.ident(part)?),
                     _ => {}
                 }
             }
@@ -358,17 +538,17 @@ impl Builder {
         Ok(branches)
     }
 
-    fn user_body(&self, pair: Pair) -> Result<(Vec<Field>, Option<Block>)> {
+    fn user_body(&self, node: usize) -> Result<(Vec<Field>, Option<Block>)> {
         let mut fields = Vec::new();
         let mut done = None;
-        for item in pair.into_inner() {
-            let span = self.trimmed_span(&item);
-            match item.as_rule() {
+        for item in self.children(node) {
+            let span = self.trimmed_span(item);
+            match self.rule(item) {
                 Rule::field => {
-                    let (name, ty, default) = self.typed_name(item.into_inner(), span)?;
+                    let (name, ty, default) = self.typed_name(self.children(item), span)?;
                     fields.push(Field { name, ty, default, span });
                 }
-                Rule::done => done = Some(self.block(self.child(&mut item.into_inner(), Rule::block, span)?)?),
+                Rule::done => done = Some(self.block(self.child(&mut self.children(item), Rule::block, span)?)?),
                 _ => {}
             }
         }
@@ -376,22 +556,22 @@ impl Builder {
     }
 
     #[allow(clippy::type_complexity)]
-    fn call_body(&self, pair: Pair) -> Result<(Vec<(Ident, Expr)>, Vec<(Ident, Ident)>)> {
+    fn call_body(&self, node: usize) -> Result<(Vec<(Ident, Expr)>, Vec<(Ident, Ident)>)> {
         let mut inputs = Vec::new();
         let mut outputs = Vec::new();
-        for mapping in pair.into_inner() {
-            let span = self.span(&mapping);
-            match mapping.as_rule() {
+        for mapping in self.children(node) {
+            let span = self.span(mapping);
+            match self.rule(mapping) {
                 Rule::input_map => {
-                    let mut parts = mapping.into_inner();
-                    let name = self.ident(&self.child(&mut parts, Rule::ident, span)?)?;
+                    let mut parts = self.children(mapping);
+                    let name = self.ident(self.child(&mut parts, Rule::ident, span)?)?;
                     let value = self.expr(self.child(&mut parts, Rule::expr, span)?, 0)?;
                     inputs.push((name, value));
                 }
                 Rule::output_map => {
-                    let mut names = mapping.into_inner().filter(|p| p.as_rule() == Rule::ident);
+                    let mut names = self.children(mapping).filter(|&n| self.rule(n) == Rule::ident);
                     match (names.next(), names.next()) {
-                        (Some(from), Some(to)) => outputs.push((self.ident(&from)?, self.ident(&to)?)),
+                        (Some(from), Some(to)) => outputs.push((self.ident(from)?, self.ident(to)?)),
                         _ => return Err(errors::internal(span, Rule::output_map)),
                     }
                 }
@@ -401,11 +581,11 @@ impl Builder {
         Ok((inputs, outputs))
     }
 
-    pub(super) fn block(&self, pair: Pair) -> Result<Block> {
-        let span = self.span(&pair);
+    fn block(&self, node: usize) -> Result<Block> {
+        let span = self.span(node);
         let mut stmts = Vec::new();
-        for stmt in pair.into_inner() {
-            match stmt.as_rule() {
+        for stmt in self.children(node) {
+            match self.rule(stmt) {
                 Rule::lbrace | Rule::rbrace => {}
                 _ => stmts.push(self.stmt(stmt)?),
             }
@@ -413,56 +593,56 @@ impl Builder {
         Ok(Block { stmts, span })
     }
 
-    fn stmt(&self, pair: Pair) -> Result<Stmt> {
-        let span = self.trimmed_span(&pair);
-        let rule = pair.as_rule();
+    fn stmt(&self, node: usize) -> Result<Stmt> {
+        let span = self.trimmed_span(node);
+        let rule = self.rule(node);
         // One small function per statement: in a debug build one big match
         // would make a frame large enough to matter for nested blocks.
         let kind = match rule {
-            Rule::assign_stmt => self.assign_stmt(pair, span)?,
-            Rule::let_stmt => self.let_stmt(pair, span)?,
-            Rule::if_stmt => self.if_stmt(pair)?,
-            Rule::while_stmt => self.while_stmt(pair, span)?,
-            Rule::for_stmt => self.for_stmt(pair, span)?,
+            Rule::assign_stmt => self.assign_stmt(node, span)?,
+            Rule::let_stmt => self.let_stmt(node, span)?,
+            Rule::if_stmt => self.if_stmt(node)?,
+            Rule::while_stmt => self.while_stmt(node, span)?,
+            Rule::for_stmt => self.for_stmt(node, span)?,
             Rule::break_stmt => StmtKind::Break,
             Rule::continue_stmt => StmtKind::Continue,
             Rule::return_stmt => StmtKind::Return,
-            Rule::fail_stmt => StmtKind::Fail(self.expr_child(pair, span)?),
-            Rule::log_stmt => StmtKind::Log(self.expr_child(pair, span)?),
-            Rule::emit_stmt => StmtKind::Emit(self.expr_child(pair, span)?),
-            Rule::expr_stmt => StmtKind::Expr(self.expr_child(pair, span)?),
+            Rule::fail_stmt => StmtKind::Fail(self.expr_child(node, span)?),
+            Rule::log_stmt => StmtKind::Log(self.expr_child(node, span)?),
+            Rule::emit_stmt => StmtKind::Emit(self.expr_child(node, span)?),
+            Rule::expr_stmt => StmtKind::Expr(self.expr_child(node, span)?),
             _ => return Err(errors::internal(span, rule)),
         };
         Ok(Stmt { kind, span })
     }
 
     /// The statement's one `expr` child.
-    fn expr_child(&self, pair: Pair, span: Span) -> Result<Expr> {
-        self.expr(self.child(&mut pair.into_inner(), Rule::expr, span)?, 0)
+    fn expr_child(&self, node: usize, span: Span) -> Result<Expr> {
+        self.expr(self.child(&mut self.children(node), Rule::expr, span)?, 0)
     }
 
-    fn assign_stmt(&self, pair: Pair, span: Span) -> Result<StmtKind> {
-        let mut inner = pair.into_inner();
+    fn assign_stmt(&self, node: usize, span: Span) -> Result<StmtKind> {
+        let mut inner = self.children(node);
         let target = self.place(self.child(&mut inner, Rule::place, span)?)?;
         let value = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
         Ok(StmtKind::Assign { target, value })
     }
 
-    fn let_stmt(&self, pair: Pair, span: Span) -> Result<StmtKind> {
-        let mut inner = pair.into_inner();
-        let name = self.ident(&self.child(&mut inner, Rule::ident, span)?)?;
+    fn let_stmt(&self, node: usize, span: Span) -> Result<StmtKind> {
+        let mut inner = self.children(node);
+        let name = self.ident(self.child(&mut inner, Rule::ident, span)?)?;
         let value = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
         Ok(StmtKind::Let { name, value })
     }
 
     /// `if c {} else if c {} else {}`: a block after a condition is its
     /// branch, a block without one is the `else`.
-    fn if_stmt(&self, pair: Pair) -> Result<StmtKind> {
+    fn if_stmt(&self, node: usize) -> Result<StmtKind> {
         let mut branches = Vec::new();
         let mut otherwise = None;
         let mut condition = None;
-        for part in pair.into_inner() {
-            match part.as_rule() {
+        for part in self.children(node) {
+            match self.rule(part) {
                 Rule::expr => condition = Some(self.expr(part, 0)?),
                 Rule::block => match condition.take() {
                     Some(condition) => branches.push((condition, self.block(part)?)),
@@ -474,22 +654,22 @@ impl Builder {
         Ok(StmtKind::If { branches, otherwise })
     }
 
-    fn while_stmt(&self, pair: Pair, span: Span) -> Result<StmtKind> {
-        let mut inner = pair.into_inner();
+    fn while_stmt(&self, node: usize, span: Span) -> Result<StmtKind> {
+        let mut inner = self.children(node);
         let condition = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
         let body = self.block(self.child(&mut inner, Rule::block, span)?)?;
         Ok(StmtKind::While { condition, body })
     }
 
     /// `for x in list {}` or, with a second expression, `for i in a..b {}`.
-    fn for_stmt(&self, pair: Pair, span: Span) -> Result<StmtKind> {
-        let mut inner = pair.into_inner();
-        let var = self.ident(&self.child(&mut inner, Rule::ident, span)?)?;
+    fn for_stmt(&self, node: usize, span: Span) -> Result<StmtKind> {
+        let mut inner = self.children(node);
+        let var = self.ident(self.child(&mut inner, Rule::ident, span)?)?;
         let first = self.expr(self.child(&mut inner, Rule::expr, span)?, 0)?;
         let mut end = None;
         let mut body = None;
         for part in inner {
-            match part.as_rule() {
+            match self.rule(part) {
                 Rule::expr => end = Some(self.expr(part, 0)?),
                 Rule::block => body = Some(self.block(part)?),
                 _ => {}
@@ -504,20 +684,20 @@ impl Builder {
     }
 
     /// `a.b[0].c`: the root name and its accessors, left to right.
-    fn place(&self, pair: Pair) -> Result<Place> {
-        let span = self.trimmed_span(&pair);
-        let mut inner = pair.into_inner();
-        let root = self.ident(&self.child(&mut inner, Rule::ident, span)?)?;
+    fn place(&self, node: usize) -> Result<Place> {
+        let span = self.trimmed_span(node);
+        let mut inner = self.children(node);
+        let root = self.ident(self.child(&mut inner, Rule::ident, span)?)?;
         let mut path = Vec::new();
         for accessor in inner {
-            let accessor_span = self.span(&accessor);
-            match accessor.as_rule() {
+            let accessor_span = self.span(accessor);
+            match self.rule(accessor) {
                 Rule::field_access => {
-                    let name = self.child(&mut accessor.into_inner(), Rule::ident, accessor_span)?;
-                    path.push(Accessor::Field(self.ident(&name)?));
+                    let name = self.child(&mut self.children(accessor), Rule::ident, accessor_span)?;
+                    path.push(Accessor::Field(self.ident(name)?));
                 }
                 Rule::index => {
-                    let index = self.child(&mut accessor.into_inner(), Rule::expr_nl, accessor_span)?;
+                    let index = self.child(&mut self.children(accessor), Rule::expr_nl, accessor_span)?;
                     path.push(Accessor::Index(self.expr(index, 1)?));
                 }
                 _ => return Err(errors::internal(span, Rule::place)),

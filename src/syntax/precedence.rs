@@ -7,9 +7,8 @@
 
 use super::ast::*;
 use super::errors;
-use super::parser::{Builder, Pair, Pairs, Result, Rule};
+use super::parser::{Builder, Children, Pair, Result, Rule, Tree, Walk};
 use crate::source::Span;
-use std::iter::Peekable;
 
 /// How deeply prefix operators, brackets and interpolations may nest.
 const MAX_NESTING: usize = 256;
@@ -20,34 +19,7 @@ const MAX_TREE_DEPTH: u32 = 1000;
 /// The binding power of `not`: its operand is a comparison or anything tighter.
 const NOT_OPERAND: u8 = 5;
 
-fn binary_op(pair: &Pair) -> Option<(BinaryOp, u8)> {
-    if pair.as_rule() != Rule::infix {
-        return None;
-    }
-    Some(match pair.as_str() {
-        "??" => (BinaryOp::Coalesce, 1),
-        "or" => (BinaryOp::Or, 2),
-        "and" => (BinaryOp::And, 3),
-        "==" => (BinaryOp::Eq, 5),
-        "!=" => (BinaryOp::Ne, 5),
-        "<" => (BinaryOp::Lt, 5),
-        "<=" => (BinaryOp::Le, 5),
-        ">" => (BinaryOp::Gt, 5),
-        ">=" => (BinaryOp::Ge, 5),
-        "+" => (BinaryOp::Add, 6),
-        "-" => (BinaryOp::Sub, 6),
-        "*" => (BinaryOp::Mul, 7),
-        "/" => (BinaryOp::Div, 7),
-        "%" => (BinaryOp::Rem, 7),
-        _ => return None,
-    })
-}
-
-fn is_postfix(pair: &Pair) -> bool {
-    matches!(pair.as_rule(), Rule::field_access | Rule::index)
-}
-
-type Items<'i> = Peekable<Pairs<'i>>;
+type Items<'t> = Children<'t>;
 
 /// An expression with the depth of its tree.
 type Deep = (Expr, u32);
@@ -56,22 +28,63 @@ impl Builder {
     /// Builds an `expr` or `expr_nl` pair; `nest` counts the enclosing
     /// brackets and prefix operators.
     pub(super) fn expr(&self, pair: Pair, nest: usize) -> Result<Expr> {
-        Ok(self.deep_expr(pair, nest)?.0)
+        self.walk(&Tree::new(pair)).expr(0, nest)
     }
 
-    fn deep_expr(&self, pair: Pair, nest: usize) -> Result<Deep> {
-        let span = self.span(&pair);
+    /// A text that must be plain: a caption, a UId, an import path, a
+    /// signal name, a timer duration.
+    pub(super) fn str_lit(&self, pair: Pair) -> Result<StrLit> {
+        self.walk(&Tree::new(pair)).str_lit(0)
+    }
+}
+
+impl Walk<'_, '_> {
+    fn binary_op(&self, node: usize) -> Option<(BinaryOp, u8)> {
+        if self.rule(node) != Rule::infix {
+            return None;
+        }
+        Some(match self.as_str(node) {
+            "??" => (BinaryOp::Coalesce, 1),
+            "or" => (BinaryOp::Or, 2),
+            "and" => (BinaryOp::And, 3),
+            "==" => (BinaryOp::Eq, 5),
+            "!=" => (BinaryOp::Ne, 5),
+            "<" => (BinaryOp::Lt, 5),
+            "<=" => (BinaryOp::Le, 5),
+            ">" => (BinaryOp::Gt, 5),
+            ">=" => (BinaryOp::Ge, 5),
+            "+" => (BinaryOp::Add, 6),
+            "-" => (BinaryOp::Sub, 6),
+            "*" => (BinaryOp::Mul, 7),
+            "/" => (BinaryOp::Div, 7),
+            "%" => (BinaryOp::Rem, 7),
+            _ => return None,
+        })
+    }
+
+    fn is_postfix(&self, node: usize) -> bool {
+        matches!(self.rule(node), Rule::field_access | Rule::index)
+    }
+
+    /// Builds an `expr` or `expr_nl` node; `nest` counts the enclosing
+    /// brackets and prefix operators.
+    pub(super) fn expr(&self, node: usize, nest: usize) -> Result<Expr> {
+        Ok(self.deep_expr(node, nest)?.0)
+    }
+
+    fn deep_expr(&self, node: usize, nest: usize) -> Result<Deep> {
+        let span = self.span(node);
         if nest > MAX_NESTING {
             return Err(errors::too_deep(span));
         }
-        let mut items = pair.into_inner().peekable();
+        let mut items = self.children(node);
         self.climb(&mut items, 0, nest, span)
     }
 
     /// Operands joined by infix operators binding at least `min_power`.
     fn climb(&self, items: &mut Items, min_power: u8, nest: usize, whole: Span) -> Result<Deep> {
         let (mut lhs, mut depth) = self.operand(items, nest, whole)?;
-        while let Some((op, power)) = items.peek().and_then(binary_op) {
+        while let Some((op, power)) = items.peek().and_then(|n| self.binary_op(n)) {
             if power < min_power {
                 break;
             }
@@ -93,9 +106,9 @@ impl Builder {
     /// through here, and a debug build gives one big function a big frame.
     fn operand(&self, items: &mut Items, nest: usize, whole: Span) -> Result<Deep> {
         let first = items.next().ok_or_else(|| errors::internal(whole, Rule::expr))?;
-        match (first.as_rule(), first.as_str()) {
-            (Rule::prefix, "not") => self.not_operand(&first, items, nest, whole),
-            (Rule::prefix, _) => self.negated_operand(&first, items, nest, whole),
+        match (self.rule(first), self.as_str(first)) {
+            (Rule::prefix, "not") => self.not_operand(first, items, nest, whole),
+            (Rule::prefix, _) => self.negated_operand(first, items, nest, whole),
             _ => {
                 let (primary, depth) = self.primary(first, nest)?;
                 self.postfixes(primary, depth, items, nest)
@@ -104,7 +117,7 @@ impl Builder {
     }
 
     /// `not x`: its operand is a comparison or anything binding tighter.
-    fn not_operand(&self, op: &Pair, items: &mut Items, nest: usize, whole: Span) -> Result<Deep> {
+    fn not_operand(&self, op: usize, items: &mut Items, nest: usize, whole: Span) -> Result<Deep> {
         let op_span = self.span(op);
         if nest >= MAX_NESTING {
             return Err(errors::too_deep(op_span));
@@ -115,32 +128,32 @@ impl Builder {
 
     /// `-x`; `-` directly before a number literal is folded into it, so
     /// `-9223372036854775808` is an Integer and `= -1` a literal default.
-    fn negated_operand(&self, op: &Pair, items: &mut Items, nest: usize, whole: Span) -> Result<Deep> {
+    fn negated_operand(&self, op: usize, items: &mut Items, nest: usize, whole: Span) -> Result<Deep> {
         let op_span = self.span(op);
         if nest >= MAX_NESTING {
             return Err(errors::too_deep(op_span));
         }
-        let (operand, depth) = match items.next_if(|p| p.as_rule() == Rule::number) {
-            Some(number) if !items.peek().is_some_and(is_postfix) => {
-                return Ok((self.number(&number, Some(op_span.start as usize))?, 1));
+        let (operand, depth) = match items.next_if(|n| self.rule(n) == Rule::number) {
+            Some(number) if !items.peek().is_some_and(|n| self.is_postfix(n)) => {
+                return Ok((self.number(number, Some(op_span.start as usize))?, 1));
             }
-            Some(number) => self.postfixes(self.number(&number, None)?, 1, items, nest)?,
+            Some(number) => self.postfixes(self.number(number, None)?, 1, items, nest)?,
             None => self.operand(items, nest + 1, whole)?,
         };
         Ok(unary(UnaryOp::Negate, op_span, operand, depth))
     }
 
     fn postfixes(&self, mut expr: Expr, mut depth: u32, items: &mut Items, nest: usize) -> Result<Deep> {
-        while let Some(postfix) = items.next_if(is_postfix) {
-            let span = expr.span.to(self.span(&postfix));
-            let kind = match postfix.as_rule() {
+        while let Some(postfix) = items.next_if(|n| self.is_postfix(n)) {
+            let span = expr.span.to(self.span(postfix));
+            let kind = match self.rule(postfix) {
                 Rule::field_access => {
-                    let name = self.child(&mut postfix.into_inner(), Rule::ident, span)?;
+                    let name = self.child(&mut self.children(postfix), Rule::ident, span)?;
                     depth += 1;
-                    ExprKind::Field(Box::new(expr), self.ident(&name)?)
+                    ExprKind::Field(Box::new(expr), self.ident(name)?)
                 }
                 _ => {
-                    let index = self.child(&mut postfix.into_inner(), Rule::expr_nl, span)?;
+                    let index = self.child(&mut self.children(postfix), Rule::expr_nl, span)?;
                     let (index, index_depth) = self.deep_expr(index, nest + 1)?;
                     depth = depth.max(index_depth) + 1;
                     ExprKind::Index(Box::new(expr), Box::new(index))
@@ -154,37 +167,37 @@ impl Builder {
         Ok((expr, depth))
     }
 
-    fn primary(&self, pair: Pair, nest: usize) -> Result<Deep> {
-        let span = self.span(&pair);
+    fn primary(&self, node: usize, nest: usize) -> Result<Deep> {
+        let span = self.span(node);
         let leaf = |kind| Ok((Expr { kind, span }, 1));
-        match pair.as_rule() {
-            Rule::number => Ok((self.number(&pair, None)?, 1)),
-            Rule::word_literal => match pair.as_str() {
+        match self.rule(node) {
+            Rule::number => Ok((self.number(node, None)?, 1)),
+            Rule::word_literal => match self.as_str(node) {
                 "true" => leaf(ExprKind::Boolean(true)),
                 "false" => leaf(ExprKind::Boolean(false)),
                 _ => leaf(ExprKind::Null),
             },
-            Rule::text => self.text_expr(pair, span, nest),
-            Rule::paren => self.paren_expr(pair, span, nest),
-            Rule::list => self.list_expr(pair, span, nest),
-            Rule::object => self.object_expr(pair, span, nest),
-            Rule::ident_expr => self.ident_expr(pair, span, nest),
-            Rule::conditional => self.conditional(pair, span, nest),
+            Rule::text => self.text_expr(node, span, nest),
+            Rule::paren => self.paren_expr(node, span, nest),
+            Rule::list => self.list_expr(node, span, nest),
+            Rule::object => self.object_expr(node, span, nest),
+            Rule::ident_expr => self.ident_expr(node, span, nest),
+            Rule::conditional => self.conditional(node, span, nest),
             rule => Err(errors::internal(span, rule)),
         }
     }
 
-    fn text_expr(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
-        let (parts, depth) = self.text(pair, nest)?;
+    fn text_expr(&self, node: usize, span: Span, nest: usize) -> Result<Deep> {
+        let (parts, depth) = self.text(node, nest)?;
         Ok((Expr { kind: ExprKind::Text(parts), span }, depth + 1))
     }
 
     /// `if c then a else b`.
-    fn conditional(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
+    fn conditional(&self, node: usize, span: Span, nest: usize) -> Result<Deep> {
         if nest >= MAX_NESTING {
             return Err(errors::too_deep(span));
         }
-        let mut parts = pair.into_inner().filter(|p| matches!(p.as_rule(), Rule::expr | Rule::expr_nl_cond));
+        let mut parts = self.children(node).filter(|&n| matches!(self.rule(n), Rule::expr | Rule::expr_nl_cond));
         let mut next = || parts.next().ok_or_else(|| errors::internal(span, Rule::conditional));
         let (condition, a) = self.deep_expr(next()?, nest + 1)?;
         let (then, b) = self.deep_expr(next()?, nest + 1)?;
@@ -198,24 +211,24 @@ impl Builder {
     }
 
     /// `(expr)`: the inner expression, spanning the parentheses.
-    fn paren_expr(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
-        let inner = self.child(&mut pair.into_inner(), Rule::expr_nl, span)?;
+    fn paren_expr(&self, node: usize, span: Span, nest: usize) -> Result<Deep> {
+        let inner = self.child(&mut self.children(node), Rule::expr_nl, span)?;
         let (mut expr, depth) = self.deep_expr(inner, nest + 1)?;
         expr.span = span;
         Ok((expr, depth))
     }
 
-    fn list_expr(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
-        let (items, depth) = self.expr_list(pair, nest)?;
+    fn list_expr(&self, node: usize, span: Span, nest: usize) -> Result<Deep> {
+        let (items, depth) = self.expr_list(node, nest)?;
         Ok((Expr { kind: ExprKind::List(items), span }, depth + 1))
     }
 
-    fn object_expr(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
+    fn object_expr(&self, node: usize, span: Span, nest: usize) -> Result<Deep> {
         let mut entries = Vec::new();
         let mut depth = 0;
-        for entry in pair.into_inner().filter(|p| p.as_rule() == Rule::obj_entry) {
-            let mut parts = entry.into_inner();
-            let name = self.ident(&self.child(&mut parts, Rule::ident, span)?)?;
+        for entry in self.children(node).filter(|&n| self.rule(n) == Rule::obj_entry) {
+            let mut parts = self.children(entry);
+            let name = self.ident(self.child(&mut parts, Rule::ident, span)?)?;
             let (value, value_depth) = self.deep_expr(self.child(&mut parts, Rule::expr_nl, span)?, nest + 1)?;
             depth = depth.max(value_depth);
             entries.push((name, value));
@@ -224,12 +237,12 @@ impl Builder {
     }
 
     /// A variable, or a call when arguments follow the name.
-    fn ident_expr(&self, pair: Pair, span: Span, nest: usize) -> Result<Deep> {
-        let mut parts = pair.into_inner();
-        let name = self.ident(&self.child(&mut parts, Rule::ident, span)?)?;
-        match parts.find(|p| p.as_rule() == Rule::call_args) {
+    fn ident_expr(&self, node: usize, span: Span, nest: usize) -> Result<Deep> {
+        let mut parts = self.children(node);
+        let name = self.ident(self.child(&mut parts, Rule::ident, span)?)?;
+        match parts.find(|&n| self.rule(n) == Rule::call_args) {
             Some(args) => {
-                let span = name.span.to(self.span(&args));
+                let span = name.span.to(self.span(args));
                 let (args, depth) = self.expr_list(args, nest)?;
                 Ok((Expr { kind: ExprKind::Call(name, args), span }, depth + 1))
             }
@@ -238,10 +251,10 @@ impl Builder {
     }
 
     /// The `expr_nl` children of a list literal or of call arguments.
-    fn expr_list(&self, pair: Pair, nest: usize) -> Result<(Vec<Expr>, u32)> {
+    fn expr_list(&self, node: usize, nest: usize) -> Result<(Vec<Expr>, u32)> {
         let mut exprs = Vec::new();
         let mut depth = 0;
-        for item in pair.into_inner().filter(|p| p.as_rule() == Rule::expr_nl) {
+        for item in self.children(node).filter(|&n| self.rule(n) == Rule::expr_nl) {
             let (expr, item_depth) = self.deep_expr(item, nest + 1)?;
             depth = depth.max(item_depth);
             exprs.push(expr);
@@ -251,9 +264,9 @@ impl Builder {
 
     /// An integer or decimal literal; `negative_from` is the offset of a `-`
     /// folded into it.
-    fn number(&self, pair: &Pair, negative_from: Option<usize>) -> Result<Expr> {
-        let digits = pair.as_str();
-        let mut span = self.span(pair);
+    fn number(&self, node: usize, negative_from: Option<usize>) -> Result<Expr> {
+        let digits = self.as_str(node);
+        let mut span = self.span(node);
         let negative = negative_from.is_some();
         if let Some(start) = negative_from {
             span.start = start as u32;
@@ -277,20 +290,20 @@ impl Builder {
     }
 
     /// The parts of a text literal, and the depth of its deepest interpolation.
-    fn text(&self, pair: Pair, nest: usize) -> Result<(Vec<TextPart>, u32)> {
+    fn text(&self, node: usize, nest: usize) -> Result<(Vec<TextPart>, u32)> {
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut depth = 0;
-        for part in pair.into_inner() {
-            match part.as_rule() {
-                Rule::text_chars => literal.push_str(part.as_str()),
-                Rule::escape => literal.push(self.escape(&part)?),
+        for part in self.children(node) {
+            match self.rule(part) {
+                Rule::text_chars => literal.push_str(self.as_str(part)),
+                Rule::escape => literal.push(self.escape(part)?),
                 Rule::interpolation => {
                     if !literal.is_empty() {
                         parts.push(TextPart::Literal(std::mem::take(&mut literal)));
                     }
-                    let span = self.span(&part);
-                    let inner = self.child(&mut part.into_inner(), Rule::expr_nl, span)?;
+                    let span = self.span(part);
+                    let inner = self.child(&mut self.children(part), Rule::expr_nl, span)?;
                     let (expr, expr_depth) = self.deep_expr(inner, nest + 1)?;
                     depth = depth.max(expr_depth);
                     parts.push(TextPart::Interpolation(expr));
@@ -304,24 +317,23 @@ impl Builder {
         Ok((parts, depth))
     }
 
-    /// A text that must be plain: a caption, a UId, an import path, a
-    /// signal name, a timer duration.
-    pub(super) fn str_lit(&self, pair: Pair) -> Result<StrLit> {
-        let span = self.span(&pair);
+    /// As [`Builder::str_lit`].
+    pub(super) fn str_lit(&self, node: usize) -> Result<StrLit> {
+        let span = self.span(node);
         let mut value = String::new();
-        for part in pair.into_inner() {
-            match part.as_rule() {
-                Rule::text_chars => value.push_str(part.as_str()),
-                Rule::escape => value.push(self.escape(&part)?),
-                Rule::interpolation => return Err(errors::interpolation_not_allowed(self.span(&part))),
+        for part in self.children(node) {
+            match self.rule(part) {
+                Rule::text_chars => value.push_str(self.as_str(part)),
+                Rule::escape => value.push(self.escape(part)?),
+                Rule::interpolation => return Err(errors::interpolation_not_allowed(self.span(part))),
                 _ => {}
             }
         }
         Ok(StrLit { value, span })
     }
 
-    fn escape(&self, pair: &Pair) -> Result<char> {
-        let escape = pair.as_str();
+    fn escape(&self, node: usize) -> Result<char> {
+        let escape = self.as_str(node);
         let decoded = match escape.strip_prefix('\\') {
             Some("n") => Some('\n'),
             Some("t") => Some('\t'),
@@ -338,7 +350,7 @@ impl Builder {
                 .and_then(char::from_u32),
             None => None,
         };
-        decoded.ok_or_else(|| errors::bad_escape(self.span(pair), escape))
+        decoded.ok_or_else(|| errors::bad_escape(self.span(node), escape))
     }
 }
 
