@@ -663,12 +663,13 @@ impl Checker {
             return;
         }
         let mut seen = vec![false; specs.len()];
-        let mut queue = VecDeque::from([start]);
-        while let Some(id) = queue.pop_front() {
+        // Only the set reached matters, not the order: a stack is cheaper than a queue.
+        let mut stack = vec![start];
+        while let Some(id) = stack.pop() {
             if std::mem::replace(&mut seen[id.0 as usize], true) {
                 continue;
             }
-            queue.extend(successors(&specs[id.0 as usize]));
+            stack.extend(successors(&specs[id.0 as usize]));
         }
         for (i, s) in specs.iter().enumerate() {
             if !seen[i] {
@@ -733,6 +734,12 @@ pub(crate) fn successors(e: &ElementSpec) -> impl Iterator<Item = ElementId> + '
 /// For every inclusive join, the set of elements from which a token can
 /// still reach it without passing through it.
 fn add_join_reachability(specs: &mut [ElementSpec]) {
+    let is_inclusive_join =
+        |e: &ElementSpec| e.is_join() && matches!(e.kind, ElementKind::Gateway { inclusive: true, .. });
+    // Most processes have none: then the predecessor lists are not worth building.
+    if !specs.iter().any(is_inclusive_join) {
+        return;
+    }
     let n = specs.len();
     let mut preds: Vec<Vec<ElementId>> = vec![Vec::new(); n];
     for (i, e) in specs.iter().enumerate() {
@@ -741,7 +748,7 @@ fn add_join_reachability(specs: &mut [ElementSpec]) {
         }
     }
     for j in 0..n {
-        if !(specs[j].is_join() && matches!(specs[j].kind, ElementKind::Gateway { inclusive: true, .. })) {
+        if !is_inclusive_join(&specs[j]) {
             continue;
         }
         let mut bits = vec![0u64; n.div_ceil(64)];
