@@ -88,6 +88,10 @@ impl CExpr {
     /// interpolated text, and per item of a list or object literal or
     /// argument of a call (names and constants alone cost nothing more).
     pub fn weight(&self) -> u64 {
+        // Most nodes are leaves: they need no look at the stack.
+        if matches!(self.kind, CExprKind::Const(_) | CExprKind::Param(_) | CExprKind::Local(_)) {
+            return 0;
+        }
         // Expressions nest up to 1,000 deep: grow the stack on demand, as the checker does.
         stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
             let items =

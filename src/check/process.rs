@@ -20,9 +20,11 @@ impl Checker {
         params: Vec<ParamSpec>,
         ctx: &ProgramContext,
     ) -> ProcessSpec {
-        // Names first, so that flows can point forward.
-        let mut ids: HashMap<&str, ElementId> = HashMap::new();
-        let mut elements: Vec<&ast::Element> = Vec::new();
+        // Names first, so that flows can point forward. This map is also the
+        // spec's index by name: built once, with the names the specs keep.
+        let mut ids: HashMap<Arc<str>, ElementId> = HashMap::with_capacity(p.elements.len());
+        let mut elements: Vec<&ast::Element> = Vec::with_capacity(p.elements.len());
+        let mut element_names: Vec<Arc<str>> = Vec::with_capacity(p.elements.len());
         for e in &p.elements {
             if let Some(first) = ids.get(e.name.name.as_str()) {
                 let first_span = elements[first.0 as usize].name.span;
@@ -35,7 +37,9 @@ impl Checker {
                 ));
                 continue;
             }
-            ids.insert(&e.name.name, ElementId(elements.len() as u32));
+            let name: Arc<str> = e.name.name.as_str().into();
+            ids.insert(name.clone(), ElementId(elements.len() as u32));
+            element_names.push(name);
             elements.push(e);
         }
         let names: Vec<&str> = elements.iter().map(|e| e.name.name.as_str()).collect();
@@ -64,7 +68,8 @@ impl Checker {
         }
         let start = starts.first().and_then(|s| ids.get(s.name.name.as_str()).copied()).unwrap_or(ElementId(0));
 
-        let mut uids: HashMap<Uuid, Span> = HashMap::new();
+        let mut uids: foldhash::HashMap<Uuid, Span> =
+            HashMap::with_capacity_and_hasher(elements.len(), foldhash::fast::RandomState::default());
         let mut incoming = vec![0u32; elements.len()];
         let mut flow_to = |this: &mut Checker, target: &ast::Ident| -> Option<Flow> {
             match ids.get(target.name.as_str()) {
@@ -91,7 +96,7 @@ impl Checker {
         let param_types: Vec<(Arc<str>, Type)> = params.iter().map(|p| (p.code.clone(), p.ty.clone())).collect();
         let mut params_read = vec![false; params.len()];
         let mut specs = Vec::with_capacity(elements.len());
-        for e in &elements {
+        for (e, name) in elements.iter().zip(element_names) {
             let element_uid = match &e.uid {
                 Some(lit) => self.parse_uid(lit).unwrap_or_else(|| default_element_uid(uid, &e.name.name)),
                 None => default_element_uid(uid, &e.name.name),
@@ -329,7 +334,7 @@ impl Checker {
             };
             specs.push(ElementSpec {
                 cost: kind.cost().saturating_add(deadline_cost(&deadline)).saturating_add(multi_cost(&multi)),
-                name: e.name.name.as_str().into(),
+                name,
                 uid: element_uid,
                 caption: e.caption.as_ref().map(|c| c.value.as_str().into()),
                 span: e.name.span,
@@ -373,7 +378,7 @@ impl Checker {
             }
         }
         let caption = p.captions.first().map(|c| c.value.as_str().into());
-        ProcessSpec::new(p.name.name.as_str().into(), uid, caption, p.name.span, params, specs, start)
+        ProcessSpec::new(p.name.name.as_str().into(), uid, caption, p.name.span, params, specs, ids, start)
     }
 
     /// An element's `deadline` and `every`: only on an element that waits,
@@ -663,12 +668,13 @@ impl Checker {
             return;
         }
         let mut seen = vec![false; specs.len()];
-        let mut queue = VecDeque::from([start]);
-        while let Some(id) = queue.pop_front() {
+        // Only the set reached matters, not the order: a stack is cheaper than a queue.
+        let mut stack = vec![start];
+        while let Some(id) = stack.pop() {
             if std::mem::replace(&mut seen[id.0 as usize], true) {
                 continue;
             }
-            queue.extend(successors(&specs[id.0 as usize]));
+            stack.extend(successors(&specs[id.0 as usize]));
         }
         for (i, s) in specs.iter().enumerate() {
             if !seen[i] {
@@ -733,6 +739,12 @@ pub(crate) fn successors(e: &ElementSpec) -> impl Iterator<Item = ElementId> + '
 /// For every inclusive join, the set of elements from which a token can
 /// still reach it without passing through it.
 fn add_join_reachability(specs: &mut [ElementSpec]) {
+    let is_inclusive_join =
+        |e: &ElementSpec| e.is_join() && matches!(e.kind, ElementKind::Gateway { inclusive: true, .. });
+    // Most processes have none: then the predecessor lists are not worth building.
+    if !specs.iter().any(is_inclusive_join) {
+        return;
+    }
     let n = specs.len();
     let mut preds: Vec<Vec<ElementId>> = vec![Vec::new(); n];
     for (i, e) in specs.iter().enumerate() {
@@ -741,7 +753,7 @@ fn add_join_reachability(specs: &mut [ElementSpec]) {
         }
     }
     for j in 0..n {
-        if !(specs[j].is_join() && matches!(specs[j].kind, ElementKind::Gateway { inclusive: true, .. })) {
+        if !is_inclusive_join(&specs[j]) {
             continue;
         }
         let mut bits = vec![0u64; n.div_ceil(64)];

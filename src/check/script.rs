@@ -72,7 +72,10 @@ impl Checker {
         self.depth += 1;
         self.max_depth = self.max_depth.max(self.depth);
         let out = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || {
-            block.stmts.iter().filter_map(|s| self.compile_stmt(s, scope)).collect()
+            // Sized for every statement: collecting from `filter_map` would start at four.
+            let mut out = Vec::with_capacity(block.stmts.len());
+            out.extend(block.stmts.iter().filter_map(|s| self.compile_stmt(s, scope)));
+            out
         });
         self.depth -= 1;
         scope.locals.truncate(mark);
@@ -230,7 +233,16 @@ impl Checker {
     pub(crate) fn compile_expr(&mut self, expr: &ast::Expr, scope: &mut Scope) -> CExpr {
         self.depth += 1;
         self.max_depth = self.max_depth.max(self.depth);
-        let compiled = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.compile_expr_here(expr, scope));
+        // A leaf does not recurse: it needs no look at the stack.
+        let leaf = matches!(
+            expr.kind,
+            ExprKind::Null | ExprKind::Boolean(_) | ExprKind::Integer(_) | ExprKind::Decimal(_) | ExprKind::Var(_)
+        );
+        let compiled = if leaf {
+            self.compile_expr_here(expr, scope)
+        } else {
+            stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || self.compile_expr_here(expr, scope))
+        };
         self.depth -= 1;
         compiled
     }

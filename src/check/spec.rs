@@ -73,6 +73,7 @@ pub struct ProcessSpec {
 }
 
 impl ProcessSpec {
+    /// A process from its parts; `elements_by_name` indexes `elements`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         code: Arc<str>,
@@ -81,11 +82,17 @@ impl ProcessSpec {
         span: Span,
         params: Vec<ParamSpec>,
         elements: Vec<ElementSpec>,
+        elements_by_name: HashMap<Arc<str>, ElementId>,
         start: ElementId,
     ) -> ProcessSpec {
+        debug_assert!(
+            elements_by_name.len() == elements.len()
+                && elements
+                    .iter()
+                    .enumerate()
+                    .all(|(i, e)| elements_by_name.get(&e.name) == Some(&ElementId(i as u32)))
+        );
         let params_by_code = params.iter().enumerate().map(|(i, p)| (p.code.clone(), i as u32)).collect();
-        let elements_by_name =
-            elements.iter().enumerate().map(|(i, e)| (e.name.clone(), ElementId(i as u32))).collect();
         ProcessSpec { code, uid, caption, span, params, elements, start, params_by_code, elements_by_name }
     }
 
