@@ -210,10 +210,7 @@ impl Loader {
     }
 
     fn finish(self) -> Result<Loaded, LoadError> {
-        let (loaded, trees) = self.finish_with_trees();
-        // Freeing a large file's tree is a tenth of its load: not the caller's wait.
-        crate::syntax::worker::drop_later(trees);
-        loaded
+        self.finish_with_trees().0
     }
 
     /// Checks the files loaded, and gives their trees back.

@@ -1,6 +1,5 @@
-//! The one thread kept for a load's side work: the second part of a large
-//! file's parse (`super::split`) and dropping syntax trees after the
-//! checker is done with them.
+//! The one thread kept for the second part of a large file's parse
+//! (`super::split`).
 //!
 //! Starting a thread for each large parse cost about 0.1 ms before the
 //! second part began, on a parse of about 2 ms; a thread that waits for
@@ -10,8 +9,12 @@
 //! One part at a time: while the thread parses for one caller, another
 //! caller's [`run`] says `None` and that caller starts its own thread (as
 //! every caller did before), so that concurrent loads never queue behind
-//! each other. A drop ([`drop_later`]) does queue: it is short, and a part
-//! sent after it waits at most for it.
+//! each other.
+//!
+//! Only parsing is sent here. Dropping the syntax trees here after the
+//! checker was tried: a load then took 1.7× as long in a loop of loads, the
+//! next load's part queued behind the drop and both threads' frees and
+//! allocations contending in the allocator (docs/BENCHMARKS.md).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,13 +55,6 @@ pub(super) fn run<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -
     Some(result)
 }
 
-/// Drops `value` on the thread, so that freeing a large tree does not
-/// delay the caller; drops it here when the thread cannot be had.
-pub fn drop_later<T: Send + 'static>(value: T) {
-    // A job that cannot be sent comes back and is dropped here, `value` with it.
-    send(Box::new(move || drop(value)));
-}
-
 /// Hands `job` to the thread, starting it on first use.
 fn send(job: Job) -> bool {
     JOBS.get_or_init(start).as_ref().is_some_and(|jobs| jobs.send(job).is_ok())
@@ -71,9 +67,7 @@ fn start() -> Option<Sender<Job>> {
         .stack_size(STACK_BYTES)
         .spawn(move || {
             for job in incoming {
-                // `run`'s jobs catch their own panics; a drop's is caught
-                // here so that the thread outlives it.
-                let _ = catch_unwind(AssertUnwindSafe(job));
+                job();
             }
         })
         .ok()?;
@@ -98,7 +92,6 @@ mod tests {
         if let Some(result) = run(|| -> u8 { panic!("a job's panic") }) {
             assert!(result.recv().is_err(), "the panic must reach the caller as a failed receive");
         }
-        drop_later(vec![1, 2, 3]);
         // The thread still takes work; other tests may hold it for a while.
         let answered = (0..200).find_map(|_| {
             run(|| 7).or_else(|| {
