@@ -35,6 +35,12 @@ use pest::Parser as _;
 /// scanning cost tens of microseconds, a few percent of such a parse.
 const MIN_BYTES: usize = 16 * 1024;
 
+/// The second part's share of the text, in percent, that the cut aims at:
+/// the second part waits for the cut and starts a little later, and a W5
+/// load measured 46 % a little faster than half (2.23–2.44 ms against
+/// 2.30–2.48 over three alternated rounds), the two parts then ending together.
+const SECOND_SHARE: usize = 46;
+
 /// Words that start an element; an item's continuation on the next line
 /// never starts with one.
 const ELEMENT_WORDS: [&str; 11] =
@@ -166,11 +172,11 @@ enum Open {
 }
 
 /// The cut that best shares the text between the two parts: the second
-/// part (to the process's `}`) as near half of the text as any, and
+/// part (to the process's `}`) as near [`SECOND_SHARE`] % of the text as any, and
 /// between a quarter and three quarters of it (further from the middle,
 /// two threads gain less than the second one costs).
 fn best_cut(text: &str) -> Option<Cut> {
-    let share = |c: &Cut| (2 * (c.close - c.at)).abs_diff(text.len());
+    let share = |c: &Cut| (100 * (c.close - c.at)).abs_diff(text.len() * SECOND_SHARE);
     let best = cuts(text).into_iter().min_by_key(share)?;
     let part = best.close - best.at;
     (part * 4 >= text.len() && part * 4 <= 3 * text.len()).then_some(best)
@@ -267,13 +273,14 @@ mod tests {
     }
 
     #[test]
-    fn a_large_process_is_cut_near_its_middle_and_joined_into_the_whole_parse() {
+    fn a_large_process_is_cut_near_its_aimed_share_and_joined_into_the_whole_parse() {
         let text = chain(1000);
         assert!(text.len() > MIN_BYTES);
         let cut = best_cut(&text).expect("a cut");
         assert!(text[cut.at..].starts_with("script t"), "{:?}", &text[cut.at..cut.at + 20]);
         assert_eq!(&text[cut.close..], "}\n");
-        assert!((2 * (cut.close - cut.at)).abs_diff(text.len()) < 200);
+        // Within one element (about 50 bytes) of the share aimed at.
+        assert!((100 * (cut.close - cut.at)).abs_diff(SECOND_SHARE * text.len()) < 100 * 60);
         let file = FileId(0);
         assert_eq!(parse(file, &text), Some(parse_whole(file, &text).unwrap()));
     }
