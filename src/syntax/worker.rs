@@ -78,28 +78,29 @@ fn start() -> Option<Sender<Job>> {
 mod tests {
     use super::*;
 
+    /// Runs `job` on the thread, waiting up to two seconds while other
+    /// tests' parts hold it.
+    fn on_thread<T: Send + 'static>(job: impl Fn() -> T + Send + Clone + 'static) -> Receiver<T> {
+        (0..200)
+            .find_map(|_| {
+                run(job.clone()).or_else(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    None
+                })
+            })
+            .expect("the thread takes work within two seconds")
+    }
+
     #[test]
     fn a_job_runs_on_the_kept_thread_and_gives_its_result() {
-        let Some(result) = run(|| std::thread::current().name().map(str::to_owned)) else {
-            // Another test holds the thread; what `run` promises then is `None`.
-            return;
-        };
+        let result = on_thread(|| std::thread::current().name().map(str::to_owned));
         assert_eq!(result.recv().expect("the job ran"), Some("procdsl-parse".to_owned()));
     }
 
     #[test]
     fn a_panicking_job_fails_its_caller_and_leaves_the_thread_working() {
-        if let Some(result) = run(|| -> u8 { panic!("a job's panic") }) {
-            assert!(result.recv().is_err(), "the panic must reach the caller as a failed receive");
-        }
-        // The thread still takes work; other tests may hold it for a while.
-        let answered = (0..200).find_map(|_| {
-            run(|| 7).or_else(|| {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-                None
-            })
-        });
-        let answer = answered.expect("the thread takes work again within two seconds");
-        assert_eq!(answer.recv().expect("the thread survived the panic"), 7);
+        let failed = on_thread(|| -> u8 { panic!("a job's panic") });
+        assert!(failed.recv().is_err(), "the panic must reach the caller as a failed receive");
+        assert_eq!(on_thread(|| 7).recv().expect("the thread survived the panic"), 7);
     }
 }
