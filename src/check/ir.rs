@@ -31,10 +31,12 @@ pub enum CExprKind {
     List(Vec<CExpr>),
     Object(Vec<(Arc<str>, CExpr)>),
     Field(Box<CExpr>, Arc<str>),
-    Index(Box<CExpr>, Box<CExpr>),
+    /// The base and the index, in one allocation.
+    Index(Box<[CExpr; 2]>),
     Call(Builtin, Vec<CExpr>),
     Unary(UnaryOp, Box<CExpr>),
-    Binary(BinaryOp, Box<CExpr>, Box<CExpr>),
+    /// The two operands, in one allocation.
+    Binary(BinaryOp, Box<[CExpr; 2]>),
     /// `if c then a else b`.
     Conditional(Box<CExpr>, Box<CExpr>, Box<CExpr>),
 }
@@ -106,7 +108,9 @@ impl CExpr {
                 CExprKind::Object(attrs) => items(&mut attrs.iter().map(|(_, e)| e)),
                 CExprKind::Call(_, args) => items(&mut args.iter()),
                 CExprKind::Field(a, _) | CExprKind::Unary(_, a) => a.weight(),
-                CExprKind::Index(a, b) | CExprKind::Binary(_, a, b) => a.weight().saturating_add(b.weight()),
+                CExprKind::Index(pair) | CExprKind::Binary(_, pair) => {
+                    pair[0].weight().saturating_add(pair[1].weight())
+                }
                 // Charged for the costlier branch: the budget is an upper bound.
                 CExprKind::Conditional(c, a, b) => c.weight().saturating_add(a.weight().max(b.weight())),
             };

@@ -8,6 +8,7 @@ use crate::diagnostic::{nearest, Diagnostic};
 use crate::runtime::value::{Type, Value};
 use crate::source::Span;
 use crate::syntax::ast::{self, Direction};
+use smallvec::SmallVec;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -22,7 +23,8 @@ impl Checker {
     ) -> ProcessSpec {
         // Names first, so that flows can point forward. This map is also the
         // spec's index by name: built once, with the names the specs keep.
-        let mut ids: HashMap<Arc<str>, ElementId> = HashMap::with_capacity(p.elements.len());
+        let mut ids: foldhash::HashMap<Arc<str>, ElementId> =
+            HashMap::with_capacity_and_hasher(p.elements.len(), foldhash::fast::RandomState::default());
         let mut elements: Vec<&ast::Element> = Vec::with_capacity(p.elements.len());
         let mut element_names: Vec<Arc<str>> = Vec::with_capacity(p.elements.len());
         for e in &p.elements {
@@ -163,8 +165,8 @@ impl Checker {
                     .with_help("fork with a `parallel` gateway, or choose with `exclusive`"),
                 );
             }
-            let next: Vec<Flow> =
-                if is_end { Vec::new() } else { e.flow.targets.iter().filter_map(|t| flow_to(self, t)).collect() };
+            let next: SmallVec<[Flow; 1]> =
+                if is_end { SmallVec::new() } else { e.flow.targets.iter().filter_map(|t| flow_to(self, t)).collect() };
             let on_error = if is_end { None } else { e.flow.on_error.as_ref().and_then(|t| flow_to(self, t)) };
             let (deadline, reminder) = {
                 let mut scope = Scope::new(&param_types, &mut params_read);

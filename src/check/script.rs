@@ -333,8 +333,9 @@ impl Checker {
             ExprKind::Field(base, name) => {
                 CExprKind::Field(Box::new(self.compile_expr(base, scope)), name.name.as_str().into())
             }
-            ExprKind::Index(base, index) => {
-                CExprKind::Index(Box::new(self.compile_expr(base, scope)), Box::new(self.compile_expr(index, scope)))
+            ExprKind::Index(pair) => {
+                let [base, index] = &**pair;
+                CExprKind::Index(Box::new([self.compile_expr(base, scope), self.compile_expr(index, scope)]))
             }
             ExprKind::Call(name, args) => {
                 let args: Vec<CExpr> = args.iter().map(|a| self.compile_expr(a, scope)).collect();
@@ -372,10 +373,10 @@ impl Checker {
                 let operand = self.compile_expr(operand, scope);
                 return self.fold(CExpr { kind: CExprKind::Unary(*op, Box::new(operand)), span });
             }
-            ExprKind::Binary(op, a, b) => {
-                let a = self.compile_expr(a, scope);
-                let b = self.compile_expr(b, scope);
-                return self.fold(CExpr { kind: CExprKind::Binary(*op, Box::new(a), Box::new(b)), span });
+            ExprKind::Binary(op, pair) => {
+                let [a, b] = &**pair;
+                let operands = [self.compile_expr(a, scope), self.compile_expr(b, scope)];
+                return self.fold(CExpr { kind: CExprKind::Binary(*op, Box::new(operands)), span });
             }
             ExprKind::Conditional(c, a, b) => {
                 let c = self.compile_expr(c, scope);
@@ -423,7 +424,7 @@ impl Checker {
                 },
                 _ => None,
             },
-            CExprKind::Binary(op, a, b) => match (&a.kind, &b.kind) {
+            CExprKind::Binary(op, pair) => match (&pair[0].kind, &pair[1].kind) {
                 (CExprKind::Const(x), CExprKind::Const(y)) => fold_binary(*op, x, y),
                 _ => None,
             },
@@ -464,7 +465,8 @@ pub(crate) fn constant_failure(expr: &CExpr) -> Option<(Span, String)> {
                 UnaryOp::Not => ops::not(&a).err(),
             }
         }
-        CExprKind::Binary(op, a, b) => {
+        CExprKind::Binary(op, pair) => {
+            let [a, b] = &**pair;
             if let Some(inner) = constant_failure(a).or_else(|| constant_failure(b)) {
                 return Some(inner);
             }

@@ -5,6 +5,7 @@ use crate::check::ir::{CExpr, Script};
 use crate::runtime::value::{Type, Value};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::Direction;
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -68,8 +69,8 @@ pub struct ProcessSpec {
     pub params: Vec<ParamSpec>,
     pub elements: Vec<ElementSpec>,
     pub start: ElementId,
-    params_by_code: HashMap<Arc<str>, u32>,
-    elements_by_name: HashMap<Arc<str>, ElementId>,
+    params_by_code: foldhash::HashMap<Arc<str>, u32>,
+    elements_by_name: foldhash::HashMap<Arc<str>, ElementId>,
 }
 
 impl ProcessSpec {
@@ -82,7 +83,7 @@ impl ProcessSpec {
         span: Span,
         params: Vec<ParamSpec>,
         elements: Vec<ElementSpec>,
-        elements_by_name: HashMap<Arc<str>, ElementId>,
+        elements_by_name: foldhash::HashMap<Arc<str>, ElementId>,
         start: ElementId,
     ) -> ProcessSpec {
         debug_assert!(
@@ -145,8 +146,8 @@ pub struct ElementSpec {
     /// Where the element's name is written: what errors point at.
     pub span: Span,
     pub kind: ElementKind,
-    /// Plain outgoing flows (`-> A, B`).
-    pub next: Vec<Flow>,
+    /// Plain outgoing flows (`-> A, B`): nearly always one, kept in place.
+    pub next: SmallVec<[Flow; 1]>,
     pub on_error: Option<Flow>,
     /// `deadline … -> Target`: only on an element that waits.
     pub deadline: Option<DeadlineSpec>,

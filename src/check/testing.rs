@@ -443,10 +443,7 @@ fn names_read(expr: &ast::Expr, found: &mut dyn FnMut(&str)) {
         ExprKind::List(items) | ExprKind::Call(_, items) => items.iter().for_each(|e| names_read(e, found)),
         ExprKind::Object(entries) => entries.iter().for_each(|(_, e)| names_read(e, found)),
         ExprKind::Field(e, _) | ExprKind::Unary(_, e) => names_read(e, found),
-        ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
-            names_read(a, found);
-            names_read(b, found);
-        }
+        ExprKind::Index(pair) | ExprKind::Binary(_, pair) => pair.iter().for_each(|e| names_read(e, found)),
         ExprKind::Conditional(a, b, c) => {
             names_read(a, found);
             names_read(b, found);

@@ -233,7 +233,7 @@ impl Indexer<'_> {
     }
 
     fn process(&mut self, p: &ast::Process) {
-        let code = p.name.name.clone();
+        let code = p.name.name.to_string();
         let uid = process_uid(p);
         let caption = p.captions.first().map(|c| format!("\n\ncaption \"{}\"", c.value)).unwrap_or_default();
         self.declare(
@@ -243,7 +243,7 @@ impl Indexer<'_> {
         );
         let mut context = Vec::new();
         for param in &p.params {
-            let symbol = Symbol::Parameter { process: code.clone(), name: param.name.name.clone() };
+            let symbol = Symbol::Parameter { process: code.clone(), name: param.name.name.to_string() };
             let default = param.default.as_ref().map(|d| format!(" = {}", self.text(d.span))).unwrap_or_default();
             let detail = format!(
                 "```procdsl\n{} {}: {}{default}\n```\nparameter of `{code}`",
@@ -252,12 +252,12 @@ impl Indexer<'_> {
                 self.text(param.ty.span)
             );
             self.declare(param.name.span, symbol.clone(), detail);
-            context.push((param.name.name.clone(), symbol));
+            context.push((param.name.name.to_string(), symbol));
         }
         // An element's description is made when hover asks for it (`Analysis::detail`):
         // a large process has thousands, and a keystroke would pay for each.
         for e in &p.elements {
-            let symbol = Symbol::Element { process: code.clone(), name: e.name.name.clone() };
+            let symbol = Symbol::Element { process: code.clone(), name: e.name.name.to_string() };
             self.add(e.name.span, symbol, true);
         }
         for e in &p.elements {
@@ -268,12 +268,12 @@ impl Indexer<'_> {
     }
 
     fn element(&mut self, process: &str, e: &ast::Element) {
-        let target = |name: &ast::Ident| Symbol::Element { process: process.to_string(), name: name.name.clone() };
+        let target = |name: &ast::Ident| Symbol::Element { process: process.to_string(), name: name.name.to_string() };
         if let Some(each) = &e.for_each {
             self.expr(&each.list);
             let symbol = Symbol::Local {
                 process: process.to_string(),
-                name: each.var.name.clone(),
+                name: each.var.name.to_string(),
                 file: each.var.span.file,
                 at: each.var.span.start,
             };
@@ -305,8 +305,8 @@ impl Indexer<'_> {
                 for f in fields {
                     let symbol = Symbol::Field {
                         process: process.to_string(),
-                        element: e.name.name.clone(),
-                        name: f.name.name.clone(),
+                        element: e.name.name.to_string(),
+                        name: f.name.name.to_string(),
                     };
                     if let Some(d) = &f.default {
                         self.expr(d);
@@ -319,7 +319,7 @@ impl Indexer<'_> {
                         e.name.name
                     );
                     self.declare(f.name.span, symbol.clone(), detail);
-                    names.push((f.name.name.clone(), symbol));
+                    names.push((f.name.name.to_string(), symbol));
                 }
                 if let Some(done) = done {
                     self.scopes.push(names);
@@ -329,9 +329,11 @@ impl Indexer<'_> {
             }
             ElementKind::Timer(ast::TimerKind::At(at)) => self.expr(at),
             ElementKind::Call { process: callee, inputs, outputs } => {
-                self.add(callee.span, Symbol::Process(callee.name.clone()), false);
-                let param =
-                    |name: &ast::Ident| Symbol::Parameter { process: callee.name.clone(), name: name.name.clone() };
+                self.add(callee.span, Symbol::Process(callee.name.to_string()), false);
+                let param = |name: &ast::Ident| Symbol::Parameter {
+                    process: callee.name.to_string(),
+                    name: name.name.to_string(),
+                };
                 for (name, value) in inputs {
                     self.add(name.span, param(name), false);
                     self.expr(value);
@@ -386,7 +388,7 @@ impl Indexer<'_> {
                 self.expr(value);
                 let symbol = Symbol::Local {
                     process: process.into(),
-                    name: name.name.clone(),
+                    name: name.name.to_string(),
                     file: name.span.file,
                     at: name.span.start,
                 };
@@ -421,7 +423,7 @@ impl Indexer<'_> {
                 self.scopes.push(Vec::new());
                 let symbol = Symbol::Local {
                     process: process.into(),
-                    name: var.name.clone(),
+                    name: var.name.to_string(),
                     file: var.span.file,
                     at: var.span.start,
                 };
@@ -440,7 +442,7 @@ impl Indexer<'_> {
             ExprKind::Var(name) => self.name(name),
             ExprKind::Call(name, args) => {
                 if Builtin::lookup(&name.name).is_some() {
-                    self.add(name.span, Symbol::Function(name.name.clone()), false);
+                    self.add(name.span, Symbol::Function(name.name.to_string()), false);
                 }
                 for a in args {
                     self.expr(a);
@@ -456,10 +458,7 @@ impl Indexer<'_> {
             ExprKind::List(items) => items.iter().for_each(|e| self.expr(e)),
             ExprKind::Object(attrs) => attrs.iter().for_each(|(_, e)| self.expr(e)),
             ExprKind::Field(e, _) | ExprKind::Unary(_, e) => self.expr(e),
-            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
-                self.expr(a);
-                self.expr(b);
-            }
+            ExprKind::Index(pair) | ExprKind::Binary(_, pair) => pair.iter().for_each(|e| self.expr(e)),
             ExprKind::Conditional(a, b, c) => {
                 self.expr(a);
                 self.expr(b);
@@ -480,24 +479,26 @@ impl Indexer<'_> {
                         .iter()
                         .map(|q| {
                             (
-                                q.name.name.clone(),
-                                Symbol::Parameter { process: code.to_string(), name: q.name.name.clone() },
+                                q.name.name.to_string(),
+                                Symbol::Parameter { process: code.to_string(), name: q.name.name.to_string() },
                             )
                         })
                         .collect()
                 })
                 .unwrap_or_default()
         };
-        let param =
-            |code: &str, name: &ast::Ident| Symbol::Parameter { process: code.to_string(), name: name.name.clone() };
+        let param = |code: &str, name: &ast::Ident| Symbol::Parameter {
+            process: code.to_string(),
+            name: name.name.to_string(),
+        };
         for step in &test.steps {
             let element = |current: &str, name: &ast::Ident| Symbol::Element {
                 process: current.to_string(),
-                name: name.name.clone(),
+                name: name.name.to_string(),
             };
             match &step.kind {
                 StepKind::Start { process, inputs } => {
-                    current = process.name.clone();
+                    current = process.name.to_string();
                     self.add(process.span, Symbol::Process(current.clone()), false);
                     self.scopes = vec![params_of(&current)];
                     for (name, value) in inputs {
@@ -510,15 +511,15 @@ impl Indexer<'_> {
                     for (name, value) in fields {
                         let field = Symbol::Field {
                             process: current.clone(),
-                            element: e.name.clone(),
-                            name: name.name.clone(),
+                            element: e.name.to_string(),
+                            name: name.name.to_string(),
                         };
                         self.add(name.span, field, false);
                         self.expr(value);
                     }
                 }
                 StepKind::Mock { process, mock } => {
-                    self.add(process.span, Symbol::Process(process.name.clone()), false);
+                    self.add(process.span, Symbol::Process(process.name.to_string()), false);
                     if let ast::Mock::Outputs(values) = mock {
                         for (name, value) in values {
                             self.add(name.span, param(&process.name, name), false);

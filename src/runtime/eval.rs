@@ -503,7 +503,7 @@ impl Eval<'_> {
             CExprKind::Const(v) => Ok(v.clone()),
             CExprKind::Param(slot) => Ok(self.params[*slot as usize].clone()),
             CExprKind::Local(slot) => Ok(self.locals[*slot as usize].clone()),
-            CExprKind::Binary(op, a, b) => self.binary(*op, a, b).map_err(|err| err.at(e.span)),
+            CExprKind::Binary(op, pair) => self.binary(*op, &pair[0], &pair[1]).map_err(|err| err.at(e.span)),
             CExprKind::Conditional(c, a, b) => {
                 if self.condition(c)? {
                     self.expr(a)
@@ -556,7 +556,8 @@ impl Eval<'_> {
                 let v = self.expr(base)?;
                 field(&v, name).map_err(|m| RunError::new(m).at(e.span))
             }
-            CExprKind::Index(base, index) => {
+            CExprKind::Index(pair) => {
+                let [base, index] = &**pair;
                 let v = self.expr(base)?;
                 let i = self.expr(index)?;
                 if let Value::Text(name) = &i {

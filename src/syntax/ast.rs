@@ -2,12 +2,14 @@
 //! carries its [`Span`]; equality ignores spans.
 
 use crate::source::Span;
+use compact_str::CompactString;
 use rust_decimal::Decimal;
+use smallvec::SmallVec;
 
 /// A name as written, with where it was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ident {
-    pub name: String,
+    pub name: CompactString,
     pub span: Span,
 }
 
@@ -116,7 +118,8 @@ pub struct ForEach {
 /// its deadlines and reminders.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Flow {
-    pub targets: Vec<Ident>,
+    /// Nearly always one: kept in place, without an allocation of its own.
+    pub targets: SmallVec<[Ident; 1]>,
     pub on_error: Option<Ident>,
     /// `deadline … -> T` and `every … -> T`, in the order written (the
     /// checker refuses a second of either kind).
@@ -317,10 +320,12 @@ pub enum ExprKind {
     Object(Vec<(Ident, Expr)>),
     Var(Ident),
     Field(Box<Expr>, Ident),
-    Index(Box<Expr>, Box<Expr>),
+    /// The base and the index, in one allocation.
+    Index(Box<[Expr; 2]>),
     Call(Ident, Vec<Expr>),
     Unary(UnaryOp, Box<Expr>),
-    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// The two operands, in one allocation: a large file has thousands.
+    Binary(BinaryOp, Box<[Expr; 2]>),
     /// `if c then a else b`: only the chosen branch is evaluated.
     Conditional(Box<Expr>, Box<Expr>, Box<Expr>),
 }

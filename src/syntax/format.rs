@@ -1127,9 +1127,8 @@ impl Printer<'_> {
     /// then starts at the `(`).
     fn parenthesized(&self, e: &Expr) -> bool {
         match &e.kind {
-            ExprKind::Binary(_, first, _) | ExprKind::Field(first, _) | ExprKind::Index(first, _) => {
-                e.span.start < first.span.start
-            }
+            ExprKind::Binary(_, pair) | ExprKind::Index(pair) => e.span.start < pair[0].span.start,
+            ExprKind::Field(first, _) => e.span.start < first.span.start,
             _ => self.bytes().get(e.span.start as usize) == Some(&b'('),
         }
     }
@@ -1160,7 +1159,8 @@ impl Printer<'_> {
                 self.tok(".");
                 self.ident(name);
             }
-            ExprKind::Index(inner, index) => {
+            ExprKind::Index(pair) => {
+                let [inner, index] = &**pair;
                 self.expr(inner);
                 self.tok("[");
                 self.expr(index);
@@ -1179,7 +1179,8 @@ impl Printer<'_> {
                 self.tok("-");
                 self.expr(operand);
             }
-            ExprKind::Binary(op, lhs, rhs) => {
+            ExprKind::Binary(op, pair) => {
+                let [lhs, rhs] = &**pair;
                 self.expr(lhs);
                 self.space();
                 self.tok(op.symbol());

@@ -502,10 +502,7 @@ impl Spans for ExprKind {
                 e.spans(f);
                 name.spans(f);
             }
-            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
-                a.spans(f);
-                b.spans(f);
-            }
+            ExprKind::Index(pair) | ExprKind::Binary(_, pair) => pair.iter_mut().for_each(|e| e.spans(f)),
             ExprKind::Call(name, args) => {
                 name.spans(f);
                 args.spans(f);

@@ -5,6 +5,7 @@ use super::ast::*;
 use super::errors;
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
+use compact_str::CompactString;
 use pest::Parser as _;
 use pest_derive::Parser;
 
@@ -196,7 +197,7 @@ impl Builder {
         if errors::is_reserved(name) {
             return Err(errors::reserved_word(self.span(pair), name));
         }
-        Ok(Ident { name: name.to_owned(), span: self.span(pair) })
+        Ok(Ident { name: CompactString::new(name), span: self.span(pair) })
     }
 
     /// The next child with `rule`, skipping punctuation and keywords.
@@ -314,7 +315,7 @@ impl<'t, 'i> Walk<'t, 'i> {
         if errors::is_reserved(name) {
             return Err(errors::reserved_word(self.span(node), name));
         }
-        Ok(Ident { name: name.to_owned(), span: self.span(node) })
+        Ok(Ident { name: CompactString::new(name), span: self.span(node) })
     }
 
     /// As [`Builder::child`].

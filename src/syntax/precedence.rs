@@ -95,7 +95,7 @@ impl Walk<'_, '_> {
             if depth > MAX_TREE_DEPTH {
                 return Err(errors::too_deep(span));
             }
-            lhs = Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span };
+            lhs = Expr { kind: ExprKind::Binary(op, Box::new([lhs, rhs])), span };
         }
         Ok((lhs, depth))
     }
@@ -156,7 +156,7 @@ impl Walk<'_, '_> {
                     let index = self.child(&mut self.children(postfix), Rule::expr_nl, span)?;
                     let (index, index_depth) = self.deep_expr(index, nest + 1)?;
                     depth = depth.max(index_depth) + 1;
-                    ExprKind::Index(Box::new(expr), Box::new(index))
+                    ExprKind::Index(Box::new([expr, index]))
                 }
             };
             if depth > MAX_TREE_DEPTH {

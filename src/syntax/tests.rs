@@ -85,7 +85,7 @@ fn txt(value: &str) -> Expr {
     e(ExprKind::Text(vec![TextPart::Literal(value.into())]))
 }
 fn bin(op: BinaryOp, lhs: Expr, rhs: Expr) -> Expr {
-    e(ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)))
+    e(ExprKind::Binary(op, Box::new([lhs, rhs])))
 }
 fn not(operand: Expr) -> Expr {
     e(ExprKind::Unary(UnaryOp::Not, Box::new(operand)))
@@ -97,7 +97,7 @@ fn field(of: Expr, name: &str) -> Expr {
     e(ExprKind::Field(Box::new(of), id(name)))
 }
 fn index(of: Expr, at: Expr) -> Expr {
-    e(ExprKind::Index(Box::new(of), Box::new(at)))
+    e(ExprKind::Index(Box::new([of, at])))
 }
 fn call(name: &str, args: Vec<Expr>) -> Expr {
     e(ExprKind::Call(id(name), args))
@@ -229,7 +229,7 @@ fn for_each_comes_after_the_head_with_until_then_to() {
     // A call without a body, the list ending at the flow's arrow.
     let el = element("call S UsrShip for each L in Lines -> Done");
     assert!(matches!(&el.kind, ElementKind::Call { process, .. } if process.name == "UsrShip"));
-    assert_eq!(el.for_each.map(|f| f.var.name), Some("L".to_string()));
+    assert_eq!(el.for_each.map(|f| f.var.name.to_string()), Some("L".to_string()));
     // `each` and `until` are not reserved: still names.
     let el = element("user each \"a\" -> until");
     assert_eq!((el.name.name.as_str(), names(&el.flow.targets)), ("each", vec!["until"]));
@@ -608,8 +608,8 @@ fn spans_point_into_the_text() {
     let StmtKind::Assign { target, value } = &stmt.kind else { panic!("not an assignment") };
     assert_eq!(text_of(text, target.span), "Y");
     assert_eq!(text_of(text, value.span), "X * 2");
-    let ExprKind::Binary(_, lhs, _) = &value.kind else { panic!("not binary") };
-    assert_eq!(text_of(text, lhs.span), "X");
+    let ExprKind::Binary(_, pair) = &value.kind else { panic!("not binary") };
+    assert_eq!(text_of(text, pair[0].span), "X");
 }
 
 #[test]
