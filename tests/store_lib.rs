@@ -98,7 +98,7 @@ fn programs_are_stored_once_and_loaded_from_their_sources() {
     let hash = store.save_program(&program).unwrap();
     assert_eq!(store.save_program(&program).unwrap(), hash);
     let loaded = store.load_program(&hash).unwrap();
-    assert_eq!(loaded.hash, program.hash);
+    assert_eq!(loaded.hash(), program.hash());
     assert!(Arc::ptr_eq(&loaded, &store.load_program(&hash).unwrap()), "cached by hash");
     assert!(matches!(store.load_program("nope"), Err(StoreError::MissingProgram { .. })));
 }

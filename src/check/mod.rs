@@ -14,7 +14,6 @@ use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::{self, ast};
 use ir::CExprKind;
 use script::Scope;
-use sha2::{Digest, Sha256};
 use spec::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -228,15 +227,7 @@ impl Loader {
         if diagnostics.iter().any(Diagnostic::is_error) {
             return (Err(LoadError { sources: self.sources, diagnostics }), files);
         }
-        let mut hasher = Sha256::new();
-        for (_, file) in self.sources.files() {
-            hasher.update(file.name.as_bytes());
-            hasher.update([0]);
-            hasher.update(file.text.as_bytes());
-            hasher.update([0]);
-        }
-        let hash = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        (Ok(Loaded { program: Program::new(self.sources, specs, hash, nesting), warnings: diagnostics, tests }), files)
+        (Ok(Loaded { program: Program::new(self.sources, specs, nesting), warnings: diagnostics, tests }), files)
     }
 }
 

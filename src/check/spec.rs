@@ -5,9 +5,11 @@ use crate::check::ir::{CExpr, Script};
 use crate::runtime::value::{Type, Value};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::Direction;
+use sha2::{Digest, Sha256};
 use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use uuid::Uuid;
 
 /// Index of an element in its process.
@@ -24,18 +26,33 @@ pub struct Program {
     pub sources: SourceMap,
     pub processes: Vec<ProcessSpec>,
     by_code: HashMap<Arc<str>, ProcessId>,
-    /// SHA-256 of every file's name and text: the identity a stored instance
-    /// keeps, so that it always runs on the definition it started with.
-    pub hash: String,
+    /// See [`Program::hash`]: made when first asked for, since checking
+    /// a file (the language server on each keystroke) never needs it.
+    hash: OnceLock<String>,
     /// The deepest nesting of expressions and blocks in any script: how much
     /// stack the interpreter's recursion may need.
     pub nesting: u32,
 }
 
 impl Program {
-    pub(crate) fn new(sources: SourceMap, processes: Vec<ProcessSpec>, hash: String, nesting: u32) -> Program {
+    pub(crate) fn new(sources: SourceMap, processes: Vec<ProcessSpec>, nesting: u32) -> Program {
         let by_code = processes.iter().enumerate().map(|(i, p)| (p.code.clone(), ProcessId(i as u32))).collect();
-        Program { sources, processes, by_code, hash, nesting }
+        Program { sources, processes, by_code, hash: OnceLock::new(), nesting }
+    }
+
+    /// SHA-256 of every file's name and text, in hex: the identity a stored
+    /// instance keeps, so that it always runs on the definition it started with.
+    pub fn hash(&self) -> &str {
+        self.hash.get_or_init(|| {
+            let mut hasher = Sha256::new();
+            for (_, file) in self.sources.files() {
+                hasher.update(file.name.as_bytes());
+                hasher.update([0]);
+                hasher.update(file.text.as_bytes());
+                hasher.update([0]);
+            }
+            hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        })
     }
 
     /// The process with this id.

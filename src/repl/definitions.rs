@@ -39,7 +39,7 @@ impl Session {
         };
         let mut out: String =
             loaded.warnings.iter().map(|w| w.render(&loaded.program.sources, self.options.color)).collect();
-        let changed = self.program.as_ref().is_none_or(|p| p.hash != loaded.program.hash);
+        let changed = self.program.as_ref().is_none_or(|p| p.hash() != loaded.program.hash());
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
         let codes: Vec<&str> = loaded.program.codes().collect();
         let _ =

@@ -359,7 +359,7 @@ impl ProcessStore for Store {
                 kept.push(write);
                 continue;
             }
-            let fresh = |instance: &Instance| !programs.contains_key(&instance.program.hash);
+            let fresh = |instance: &Instance| !programs.contains_key(instance.program.hash());
             let result = match &write {
                 Write::SaveRun { instance, emitted, .. } => {
                     let fresh = fresh(instance);
@@ -404,7 +404,7 @@ impl ProcessStore for Store {
             return kept.into_iter().map(|w| write_one(self, w)).collect();
         }
         for program in saved_programs {
-            self.programs.entry(program.hash.clone()).or_insert(program);
+            self.programs.entry(program.hash().to_string()).or_insert(program);
         }
         results
             .into_iter()

@@ -328,7 +328,7 @@ impl Store {
         let (tx, _) = self.begin()?;
         save_program(&tx, program)?;
         tx.commit()?;
-        Ok(program.hash.clone())
+        Ok(program.hash().to_string())
     }
 
     /// The program stored under this hash, rebuilt from its sources.
@@ -404,7 +404,7 @@ impl Store {
         let (tx, programs) = self.begin()?;
         save_run_in(&tx, programs, instance, emitted)?;
         tx.commit()?;
-        self.programs.entry(instance.program.hash.clone()).or_insert_with(|| instance.program.clone());
+        self.programs.entry(instance.program.hash().to_string()).or_insert_with(|| instance.program.clone());
         Ok(())
     }
 
@@ -831,10 +831,10 @@ fn time_text(t: Timestamp) -> String {
 fn save_program(conn: &Connection, program: &Program) -> Result<()> {
     let files: Vec<(&str, &str)> = program.sources.files().map(|(_, f)| (f.name.as_str(), &*f.text)).collect();
     let files = serde_json::to_string(&files)
-        .map_err(|e| StoreError::BadProgram { hash: program.hash.clone(), message: e.to_string() })?;
+        .map_err(|e| StoreError::BadProgram { hash: program.hash().to_string(), message: e.to_string() })?;
     conn.execute(
         "INSERT INTO programs (hash, files) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING",
-        params![program.hash, files],
+        params![program.hash(), files],
     )?;
     Ok(())
 }
@@ -849,8 +849,8 @@ fn load_program(conn: &Connection, cache: &mut HashMap<String, Arc<Program>>, ha
     let bad = |message: String| StoreError::BadProgram { hash: hash.to_string(), message };
     let files: Vec<(String, String)> = serde_json::from_str(&files).map_err(|e| bad(e.to_string()))?;
     let loaded = check::load_sources(&files).map_err(|e| bad(e.to_string()))?;
-    if loaded.program.hash != hash {
-        return Err(bad(format!("its sources hash to {}", loaded.program.hash)));
+    if loaded.program.hash() != hash {
+        return Err(bad(format!("its sources hash to {}", loaded.program.hash())));
     }
     let program = Arc::new(loaded.program);
     cache.insert(hash.to_string(), program.clone());
@@ -946,7 +946,7 @@ fn save_instance(conn: &Connection, instance: &Instance) -> Result<()> {
     )?
     .execute(params![
         id,
-        instance.program.hash,
+        instance.program.hash(),
         &*instance.spec().code,
         instance.status.as_str(),
         FORMAT_VERSION,
@@ -981,7 +981,7 @@ fn save_run_in(
     instance: &Instance,
     emitted: &[Arc<str>],
 ) -> Result<()> {
-    if !programs.contains_key(&instance.program.hash) {
+    if !programs.contains_key(instance.program.hash()) {
         save_program(conn, &instance.program)?;
     }
     save_instance(conn, instance)?;
@@ -1038,7 +1038,7 @@ fn delivered_in(
     let mut notes = Vec::new();
     for save in &page.saves {
         check_version(conn, save.instance.id, save.expected)?;
-        if !programs.contains_key(&save.instance.program.hash) {
+        if !programs.contains_key(save.instance.program.hash()) {
             save_program(conn, &save.instance.program)?;
         }
         save_instance(conn, &save.instance)?;

@@ -137,7 +137,7 @@ impl Programs {
 
     fn remember(&self, program: &Arc<Program>) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(program.hash.clone()).or_insert_with(|| program.clone());
+        map.entry(program.hash().to_string()).or_insert_with(|| program.clone());
     }
 }
 
@@ -328,7 +328,7 @@ impl PgStore {
     /// [`PgStore::save_versioned`] of the signals `emitted`.
     fn save_checked(&self, instance: &Instance, emitted: &[Arc<str>], expected: Option<i64>) -> Result<i64> {
         let version = self.transact(|tx, programs| {
-            if programs.get(&instance.program.hash).is_none() {
+            if programs.get(instance.program.hash()).is_none() {
                 save_program(tx, &instance.program)?;
             }
             let version = save_instance(tx, instance, Some(expected))?;
@@ -376,7 +376,7 @@ fn apply(tx: &mut Db<'_>, programs: &Programs, write: &Write) -> Result<Done> {
 /// without signals, idempotency key or a program not yet stored, whose
 /// versioned `UPDATE` reports a conflict by matching no row.
 fn single_statement(write: &Write, programs: &Programs) -> bool {
-    let stored = |program: &Program| programs.get(&program.hash).is_some();
+    let stored = |program: &Program| programs.get(program.hash()).is_some();
     match write {
         Write::SaveRun { instance, emitted, .. } => emitted.is_empty() && stored(&instance.program),
         Write::Save(save) => save.emitted.is_empty() && save.key.is_none() && stored(&save.instance.program),
@@ -435,7 +435,7 @@ fn is_lost(e: &StoreError) -> bool {
 fn encode_files(program: &Program) -> Result<String> {
     let files: Vec<(&str, &str)> = program.sources.files().map(|(_, f)| (f.name.as_str(), &*f.text)).collect();
     serde_json::to_string(&files)
-        .map_err(|e| StoreError::BadProgram { hash: program.hash.clone(), message: e.to_string() })
+        .map_err(|e| StoreError::BadProgram { hash: program.hash().to_string(), message: e.to_string() })
 }
 
 /// The program that `programs.files` JSON holds, checked against its hash.
@@ -443,8 +443,8 @@ fn decode_files(hash: &str, files: &str) -> Result<Program> {
     let bad = |message: String| StoreError::BadProgram { hash: hash.to_string(), message };
     let files: Vec<(String, String)> = serde_json::from_str(files).map_err(|e| bad(e.to_string()))?;
     let loaded = check::load_sources(&files).map_err(|e| bad(e.to_string()))?;
-    if loaded.program.hash != hash {
-        return Err(bad(format!("its sources hash to {}", loaded.program.hash)));
+    if loaded.program.hash() != hash {
+        return Err(bad(format!("its sources hash to {}", loaded.program.hash())));
     }
     Ok(loaded.program)
 }
@@ -453,7 +453,7 @@ fn save_program(db: &mut Db<'_>, program: &Program) -> Result<()> {
     let files = encode_files(program)?;
     db.execute(
         "INSERT INTO programs (hash, files) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
-        &[(&program.hash, Type::TEXT), (&files, Type::TEXT)],
+        &[(&program.hash(), Type::TEXT), (&files, Type::TEXT)],
     )?;
     Ok(())
 }
@@ -548,7 +548,7 @@ fn save_instance(tx: &mut Db<'_>, instance: &Instance, check: Option<Option<i64>
         &sql,
         &[
             (&id, Type::TEXT),
-            (&instance.program.hash, Type::TEXT),
+            (&instance.program.hash(), Type::TEXT),
             (&process, Type::TEXT),
             (&status, Type::TEXT),
             (&format, Type::INT8),
@@ -603,7 +603,7 @@ fn exec_in(
 /// Saves a moved instance with its program (unless known to be stored)
 /// and queues the signals its run threw, inside `tx`.
 fn save_run_in(tx: &mut Db<'_>, programs: &Programs, instance: &Instance, emitted: &[Arc<str>]) -> Result<()> {
-    if programs.get(&instance.program.hash).is_none() {
+    if programs.get(instance.program.hash()).is_none() {
         save_program(tx, &instance.program)?;
     }
     save_instance(tx, instance, None)?;
@@ -615,7 +615,7 @@ fn save_run_in(tx: &mut Db<'_>, programs: &Programs, instance: &Instance, emitte
 /// the version expected (the versioned `UPDATE` matched no row), `KeyUsed`
 /// when its idempotency key is taken.
 fn save_in(tx: &mut Db<'_>, programs: &Programs, save: &Save) -> Result<()> {
-    if programs.get(&save.instance.program.hash).is_none() {
+    if programs.get(save.instance.program.hash()).is_none() {
         save_program(tx, &save.instance.program)?;
     }
     save_instance(tx, &save.instance, save.expected.map(Some))?;
@@ -692,7 +692,7 @@ fn queue_signals(tx: &mut Db<'_>, signals: &[Arc<str>], source: Uuid, hops: i64)
 fn delivered_in(tx: &mut Db<'_>, programs: &Programs, page: &Delivered) -> Result<Vec<StoreError>> {
     let mut notes = Vec::new();
     for save in &page.saves {
-        if programs.get(&save.instance.program.hash).is_none() {
+        if programs.get(save.instance.program.hash()).is_none() {
             save_program(tx, &save.instance.program)?;
         }
         save_instance(tx, &save.instance, save.expected.map(Some))?;
