@@ -572,4 +572,38 @@ mod tests {
         }
         assert_eq!(default_process_uid("W5Chain"), Uuid::new_v5(&Uuid::nil(), b"W5Chain"));
     }
+
+    /// A large process's default UIds are made on the kept thread: each
+    /// element still gets its own, a UId written out still wins, and a
+    /// UId used twice is still reported, at the element that uses it again.
+    #[test]
+    fn a_large_processs_uids_are_its_elements_own() {
+        let written = "8b4c2f3e-0d7a-4c1b-9c55-2f1e3a4b5c6d";
+        let mut text = String::from("process Big {\n    start s -> t1\n");
+        for k in 1..=600 {
+            let uid = if k == 7 || k == 500 { format!(" uid \"{written}\"") } else { String::new() };
+            text.push_str(&format!("    script t{k}{uid} {{ }} -> t{}\n", k + 1));
+        }
+        text.push_str("    end t601\n}\n");
+        let error = match load_str("big.proc", &text) {
+            Err(e) => e,
+            Ok(_) => panic!("the UId written twice must be refused"),
+        };
+        let codes: Vec<&str> = error.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["procdsl::check::duplicate_uid"]);
+        let again = error.diagnostics[0].span().expect("a label");
+        assert_eq!(&text[again.start as usize..again.end as usize], format!("\"{written}\""));
+        assert!(again.start as usize > text.find("script t500 ").unwrap(), "reported at t500, not t7");
+
+        let text = text.replacen(&format!(" uid \"{written}\""), "", 1);
+        let program = load_str("big.proc", &text).expect("the process checks").program;
+        let process = &program.processes[0];
+        for element in &process.elements {
+            let expected = match &*element.name {
+                "t500" => Uuid::parse_str(written).unwrap(),
+                name => default_element_uid(process.uid, name),
+            };
+            assert_eq!(element.uid, expected, "{}", element.name);
+        }
+    }
 }

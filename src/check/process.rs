@@ -8,10 +8,15 @@ use crate::diagnostic::{nearest, Diagnostic};
 use crate::runtime::value::{Type, Value};
 use crate::source::Span;
 use crate::syntax::ast::{self, Direction};
+use crate::syntax::worker;
 use smallvec::SmallVec;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// From this many elements on, a process's default UIds are made on the
+/// kept thread (`syntax::worker`) while the checker works through the elements.
+const DEFAULT_UIDS_APART: usize = 256;
 
 impl Checker {
     pub(super) fn check_process(
@@ -95,25 +100,21 @@ impl Checker {
             }
         };
 
+        // Each default UId takes a SHA-1: a large process's are made on the
+        // kept thread while this one checks the elements.
+        let defaults = if elements.len() >= DEFAULT_UIDS_APART {
+            let names = element_names.clone();
+            worker::run(move || names.iter().map(|name| default_element_uid(uid, name)).collect::<Vec<Uuid>>())
+        } else {
+            None
+        };
         let param_types: Vec<(Arc<str>, Type)> = params.iter().map(|p| (p.code.clone(), p.ty.clone())).collect();
         let mut params_read = vec![false; params.len()];
         let mut specs = Vec::with_capacity(elements.len());
+        // The UIds written out; the others are the defaults, filled in below.
+        let mut written = Vec::with_capacity(elements.len());
         for (e, name) in elements.iter().zip(element_names) {
-            let element_uid = match &e.uid {
-                Some(lit) => self.parse_uid(lit).unwrap_or_else(|| default_element_uid(uid, &e.name.name)),
-                None => default_element_uid(uid, &e.name.name),
-            };
-            let uid_span = e.uid.as_ref().map_or(e.name.span, |u| u.span);
-            if let Some(first) = uids.insert(element_uid, uid_span) {
-                self.error(
-                    Diagnostic::error(
-                        "procdsl::check::duplicate_uid",
-                        format!("element UId {element_uid} is used twice"),
-                    )
-                    .with_label(uid_span, "used again here")
-                    .with_label(first, "first used here"),
-                );
-            }
+            written.push(e.uid.as_ref().and_then(|lit| self.parse_uid(lit)));
             let kind_word = e.kind.keyword();
             let is_end = matches!(e.kind, ast::ElementKind::End | ast::ElementKind::Terminate);
             let has_branches =
@@ -337,7 +338,7 @@ impl Checker {
             specs.push(ElementSpec {
                 cost: kind.cost().saturating_add(deadline_cost(&deadline)).saturating_add(multi_cost(&multi)),
                 name,
-                uid: element_uid,
+                uid: Uuid::nil(),
                 caption: e.caption.as_ref().map(|c| c.value.as_str().into()),
                 span: e.name.span,
                 kind,
@@ -352,6 +353,25 @@ impl Checker {
         }
         for (spec, count) in specs.iter_mut().zip(&incoming) {
             spec.incoming = *count;
+        }
+        let defaults = defaults.and_then(|made| made.recv().ok());
+        for (i, ((spec, e), written)) in specs.iter_mut().zip(&elements).zip(written).enumerate() {
+            spec.uid = match (written, defaults.as_ref().and_then(|made| made.get(i))) {
+                (Some(written), _) => written,
+                (None, Some(made)) => *made,
+                (None, None) => default_element_uid(uid, &spec.name),
+            };
+            let uid_span = e.uid.as_ref().map_or(e.name.span, |u| u.span);
+            if let Some(first) = uids.insert(spec.uid, uid_span) {
+                self.error(
+                    Diagnostic::error(
+                        "procdsl::check::duplicate_uid",
+                        format!("element UId {} is used twice", spec.uid),
+                    )
+                    .with_label(uid_span, "used again here")
+                    .with_label(first, "first used here"),
+                );
+            }
         }
         if let Some(s) = specs.get(start.0 as usize) {
             if s.incoming > 0 && matches!(s.kind, ElementKind::Start) {

@@ -11,7 +11,7 @@ mod split;
 mod test_blocks;
 #[cfg(test)]
 mod tests;
-mod worker;
+pub(crate) mod worker;
 
 pub use errors::{is_reserved, RESERVED};
 pub use parser::parse;

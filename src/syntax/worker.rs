@@ -1,5 +1,7 @@
 //! The one thread kept for the second part of a large file's parse
-//! (`super::split`).
+//! (`super::split`), and for a large process's default UIds
+//! (`crate::check`), one SHA-1 each, while the checker works through its
+//! elements.
 //!
 //! Starting a thread for each large parse cost about 0.1 ms before the
 //! second part began, on a parse of about 2 ms; a thread that waits for
@@ -11,7 +13,7 @@
 //! every caller did before), so that concurrent loads never queue behind
 //! each other.
 //!
-//! Only parsing is sent here. Dropping the syntax trees here after the
+//! Only such work is sent here. Dropping the syntax trees here after the
 //! checker was tried: a load then took 1.7× as long in a loop of loads, the
 //! next load's part queued behind the drop and both threads' frees and
 //! allocations contending in the allocator (docs/BENCHMARKS.md).
@@ -35,7 +37,7 @@ static BUSY: AtomicBool = AtomicBool::new(false);
 
 /// Runs `job` on the thread and gives the way to its result, or `None`
 /// when the thread is busy with another caller's part or cannot be had.
-pub(super) fn run<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Option<Receiver<T>> {
+pub(crate) fn run<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Option<Receiver<T>> {
     if BUSY.swap(true, Ordering::Acquire) {
         return None;
     }
