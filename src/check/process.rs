@@ -344,9 +344,9 @@ impl Checker {
                 kind,
                 next,
                 on_error,
-                deadline,
-                reminder,
-                multi,
+                deadline: deadline.map(Box::new),
+                reminder: reminder.map(Box::new),
+                multi: multi.map(Box::new),
                 incoming: 0,
                 reached_from: None,
             });

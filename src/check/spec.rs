@@ -167,11 +167,11 @@ pub struct ElementSpec {
     pub next: SmallVec<[Flow; 1]>,
     pub on_error: Option<Flow>,
     /// `deadline … -> Target`: only on an element that waits.
-    pub deadline: Option<DeadlineSpec>,
+    pub deadline: Option<Box<DeadlineSpec>>,
     /// `every "DURATION" -> Target`: only on an element that waits.
-    pub reminder: Option<ReminderSpec>,
+    pub reminder: Option<Box<ReminderSpec>>,
     /// `for each X in LIST [until COND]`: only on a user task or a call.
-    pub multi: Option<MultiSpec>,
+    pub multi: Option<Box<MultiSpec>>,
     /// Number of incoming flows.
     pub incoming: u32,
     /// For an inclusive join: which elements can still reach it (a bitset

@@ -944,7 +944,7 @@ impl Instance {
         e: &ElementSpec,
         run: &mut Run,
     ) -> Result<(Option<Timestamp>, Option<Timestamp>), RunError> {
-        let deadline = match &e.deadline {
+        let deadline = match e.deadline.as_deref() {
             None => None,
             Some(DeadlineSpec { when: TimerSpec::After(span), .. }) => Some(later(run.now, *span, e, "deadline")?),
             Some(DeadlineSpec { when: TimerSpec::At(expr), .. }) => {

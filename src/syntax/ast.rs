@@ -97,7 +97,8 @@ pub struct Element {
     pub uid: Option<StrLit>,
     pub caption: Option<StrLit>,
     /// `for each X in LIST [until COND]` (user tasks and calls only).
-    pub for_each: Option<ForEach>,
+    /// Boxed: few elements have one, and each element would carry its room.
+    pub for_each: Option<Box<ForEach>>,
     pub kind: ElementKind,
     pub flow: Flow,
     pub span: Span,

@@ -821,7 +821,7 @@ impl Printer<'_> {
                 }
             }
             ElementKind::User { to, fields, done } => {
-                self.for_each(el.for_each.as_ref());
+                self.for_each(el.for_each.as_deref());
                 if let Some(to) = to {
                     self.space();
                     self.tok("to");
@@ -851,7 +851,7 @@ impl Printer<'_> {
             ElementKind::Call { process, inputs, outputs } => {
                 self.space();
                 self.ident(process);
-                self.for_each(el.for_each.as_ref());
+                self.for_each(el.for_each.as_deref());
                 if !inputs.is_empty() || !outputs.is_empty() || self.peek("{") {
                     self.call_body(inputs, outputs);
                 }

@@ -453,7 +453,7 @@ impl<'t, 'i> Walk<'t, 'i> {
             keyword: keyword.unwrap_or(span),
             uid,
             caption,
-            for_each,
+            for_each: for_each.map(Box::new),
             kind,
             flow,
             span,
