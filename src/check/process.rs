@@ -75,8 +75,6 @@ impl Checker {
         }
         let start = starts.first().and_then(|s| ids.get(s.name.name.as_str()).copied()).unwrap_or(ElementId(0));
 
-        let mut uids: foldhash::HashMap<Uuid, Span> =
-            HashMap::with_capacity_and_hasher(elements.len(), foldhash::fast::RandomState::default());
         let mut incoming = vec![0u32; elements.len()];
         let mut flow_to = |this: &mut Checker, target: &ast::Ident| -> Option<Flow> {
             match ids.get(target.name.as_str()) {
@@ -111,10 +109,7 @@ impl Checker {
         let param_types: Vec<(Arc<str>, Type)> = params.iter().map(|p| (p.code.clone(), p.ty.clone())).collect();
         let mut params_read = vec![false; params.len()];
         let mut specs = Vec::with_capacity(elements.len());
-        // The UIds written out; the others are the defaults, filled in below.
-        let mut written = Vec::with_capacity(elements.len());
         for (e, name) in elements.iter().zip(element_names) {
-            written.push(e.uid.as_ref().and_then(|lit| self.parse_uid(lit)));
             let kind_word = e.kind.keyword();
             let is_end = matches!(e.kind, ast::ElementKind::End | ast::ElementKind::Terminate);
             let has_branches =
@@ -338,6 +333,7 @@ impl Checker {
             specs.push(ElementSpec {
                 cost: kind.cost().saturating_add(deadline_cost(&deadline)).saturating_add(multi_cost(&multi)),
                 name,
+                // Filled in after the loop, with the defaults made apart.
                 uid: Uuid::nil(),
                 caption: e.caption.as_ref().map(|c| c.value.as_str().into()),
                 span: e.name.span,
@@ -355,7 +351,10 @@ impl Checker {
             spec.incoming = *count;
         }
         let defaults = defaults.and_then(|made| made.recv().ok());
-        for (i, ((spec, e), written)) in specs.iter_mut().zip(&elements).zip(written).enumerate() {
+        let mut uids: foldhash::HashMap<Uuid, Span> =
+            HashMap::with_capacity_and_hasher(elements.len(), foldhash::fast::RandomState::default());
+        for (i, (spec, e)) in specs.iter_mut().zip(&elements).enumerate() {
+            let written = e.uid.as_ref().and_then(|lit| self.parse_uid(lit));
             spec.uid = match (written, defaults.as_ref().and_then(|made| made.get(i))) {
                 (Some(written), _) => written,
                 (None, Some(made)) => *made,
