@@ -510,6 +510,37 @@ fn exit_without_shutdown_exits_with_1() {
     assert_eq!(client.child.wait().unwrap().code(), Some(1));
 }
 
+/// What the server says when its input cannot be read as LSP, before the
+/// handshake or after it: it exits 1 and its error names what was wrong.
+#[test]
+fn unreadable_input_ends_the_server_with_an_error_that_names_it() {
+    let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#;
+    let framed = format!("Content-Length: {}\r\n\r\n{initialize}", initialize.len());
+    let initialized = r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#;
+    let initialized = format!("Content-Length: {}\r\n\r\n{initialized}", initialized.len());
+    let cases = [
+        ("garbage\r\n\r\n".to_string(), "malformed header"),
+        ("Content-Type: x\r\n\r\n{}".to_string(), "no Content-Length"),
+        ("Content-Length: 5\r\n\r\n{bad}".to_string(), "malformed LSP payload"),
+        (format!("{framed}Content-Length: 5\r\n\r\n{{bad}}"), "malformed LSP payload"),
+        (format!("{framed}{initialized}Content-Length: 5\r\n\r\n{{bad}}"), "malformed LSP payload"),
+    ];
+    for (input, named) in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_procdsl"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{input:?}: {stderr}");
+        assert!(stderr.contains(named), "{input:?} must be named as {named:?}: {stderr}");
+    }
+}
+
 #[test]
 fn hostile_documents_and_edits_leave_the_server_standing() {
     let dir = tempfile::tempdir().unwrap();

@@ -23,7 +23,7 @@ mod symbols;
 use crate::check::TYPE_NAMES as TYPES;
 use analysis::Analysis;
 use documents::Document;
-use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
+use lsp_server::{Connection, ErrorCode, Message, Notification, ProtocolError, Request, Response};
 use lsp_types::notification::{self as notify, Notification as _};
 use lsp_types::{
     CompletionOptions, OneOf, PublishDiagnosticsParams, RenameOptions, SemanticTokensFullOptions,
@@ -63,8 +63,17 @@ pub fn serve(connection: Connection) -> Result<Ending, String> {
         "serverInfo": ServerInfo { name: "procdsl".into(), version: Some(env!("CARGO_PKG_VERSION").into()) },
     });
     // The client's capabilities change nothing: every answer is plain LSP 3.16.
-    let (id, _) = connection.initialize_start().map_err(|e| e.to_string())?;
-    connection.initialize_finish(id, initialize).map_err(|e| e.to_string())?;
+    let handshake = || -> Result<(), ProtocolError> {
+        let (id, _) = connection.initialize_start()?;
+        connection.initialize_finish(id, initialize)
+    };
+    match handshake() {
+        Ok(()) => {}
+        // As after the handshake: the client went away, or sent what the
+        // reader could not read, and `serve_stdio`'s join then says what.
+        Err(e) if e.channel_is_disconnected() => return Ok(Ending::Abrupt),
+        Err(e) => return Err(e.to_string()),
+    }
     let mut server = Server { connection, context: Context::default() };
     server.run()
 }
